@@ -1,0 +1,92 @@
+# tapegrad: plain GNU make.
+#   make                 libtapegrad.a and libtapegrad.so (float) in build/float
+#   make PRECISION=double  the same sources in double, in build/double
+#   make test            every Check suite, in float and in double (gradchecks)
+#   make test-asan       the suites under AddressSanitizer + UBSan
+#   make deps            apt-get install the Debian packages we need
+#   make format          clang-format every C file
+#   make bench-tape      tape overhead and matmul throughput figures
+
+PRECISION ?= float
+SAN ?=
+BUILD_ROOT ?= build
+BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
+
+CC ?= cc
+PKGS := check
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+# POSIX 2008 for blis.h's pthread types and for the CLI's signals
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O2 -g -fPIC $(if $(WERROR),-Werror)
+CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
+SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS_SAN := $(if $(SAN),$(SAN_FLAGS))
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
+LIBS := -lblis -lcjson -lm -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
+
+LIB_DIRS := core autograd nn optim
+LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autograd/*.def)
+
+TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
+TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
+
+.PHONY: all lib test test-one test-asan deps format bench-tape clean
+all: lib
+lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtapegrad.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libtapegrad.so: $(LIB_OBJS)
+	$(CC) $(CFLAGS_SAN) -shared -o $@ $^ $(LIBS)
+
+# Each tests/<dir>/test_<name>.c defines `TCase *tcase_<name>(void)`; the
+# suite's main is generated from the file names, so adding a test file
+# touches nothing else.
+.SECONDEXPANSION:
+$(BUILD)/tests/main_%.c: $$(wildcard tests/%/test_*.c) tests/gen_main.sh
+	@mkdir -p $(dir $@)
+	sh tests/gen_main.sh $* $(filter %.c,$^) > $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/main_%.c $$(wildcard tests/%/*.c) tests/testutil.h $(BUILD)/libtapegrad.a
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
+
+# Runs every suite of this precision; fails if any test fails.
+test-one: $(TEST_BINS)
+	@status=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || status=1; done; exit $$status
+
+test:
+	$(MAKE) test-one PRECISION=float
+	$(MAKE) test-one PRECISION=double
+
+test-asan:
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) test-one PRECISION=double SAN=1
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  else echo "please run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	else echo "deps: all installed ($(DEPS_PKGS))"; fi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+bench-tape: $(BUILD)/bench/bench_tape
+	$(BUILD)/bench/bench_tape
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtapegrad.a $(LIBS)
+
+clean:
+	rm -rf $(BUILD_ROOT)

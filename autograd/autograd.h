@@ -1,0 +1,174 @@
+/* autograd: the tape, differentiable ops, backward, gradient checking.
+ *
+ * Every op takes the tape first and returns a new tensor that lives on the
+ * tape (freed by tg_tape_reset), or NULL. On bad input an op records a
+ * message on the tape ("tg_matmul: [32,64] x [128,256]: inner sizes 64 and
+ * 128 differ") and returns NULL; from then on every op on that tape does
+ * nothing and returns NULL, so a training loop checks tg_tape_error once per
+ * step. No function here aborts or exits. */
+#ifndef TG_AUTOGRAD_H
+#define TG_AUTOGRAD_H
+
+#include <stdio.h>
+
+#include "../core/core.h"
+
+typedef struct tg_tape tg_tape;
+
+/* ---- the tape ---------------------------------------------------------- */
+tg_tape *tg_tape_new(void);
+void tg_tape_free(tg_tape *t);
+/* Frees every tensor, gradient and node of the step at once (O(1); the
+ * memory is kept for the next step) and clears any error. */
+void tg_tape_reset(tg_tape *t);
+/* NULL while all is well, else the first error's message. */
+const char *tg_tape_error(const tg_tape *t);
+size_t tg_tape_node_count(const tg_tape *t);
+/* Bytes the tape holds from the system (its high-water mark), and the most
+ * it has handed out within one step. */
+size_t tg_tape_capacity(const tg_tape *t);
+size_t tg_tape_peak(const tg_tape *t);
+
+/* Gradient recording on or off (off: ops compute but record no nodes, as in
+ * torch.no_grad()). Returns the previous setting so scopes nest:
+ *     bool was = tg_set_grad_enabled(tape, false); ...;
+ *     tg_set_grad_enabled(tape, was); */
+bool tg_set_grad_enabled(tg_tape *t, bool on);
+bool tg_grad_enabled(const tg_tape *t);
+
+/* Reverse-mode differentiation from a one-element tensor: walks the tape
+ * backwards (a loop, never recursion) and adds (+=) into the gradient of
+ * every tensor that requires one. Parameters' gradients accumulate across
+ * calls until zeroed. Returns 0, or -1 with the tape's error set. */
+int tg_backward(tg_tape *t, tg_tensor *loss);
+/* The same from any tensor y, seeding its gradient with grad_y (y's numel
+ * values, row-major), as torch.autograd.backward(y, grad_y). */
+int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y);
+
+/* ---- tensors on the tape (leaves: requires_grad false; set it to make a
+ * leaf whose gradient you want) ----------------------------------------- */
+tg_tensor *tg_empty(tg_tape *t, tg_shape s); /* uninitialised */
+tg_tensor *tg_zeros(tg_tape *t, tg_shape s);
+tg_tensor *tg_ones(tg_tape *t, tg_shape s);
+tg_tensor *tg_full(tg_tape *t, tg_shape s, tg_real v);
+/* Copies numel values from a row-major C array. */
+tg_tensor *tg_from_array(tg_tape *t, tg_shape s, const tg_real *data);
+/* [start, stop) in steps of `step`, like torch.arange. */
+tg_tensor *tg_arange(tg_tape *t, double start, double stop, double step);
+tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *r, tg_shape s, double lo, double hi);
+tg_tensor *tg_randn(tg_tape *t, tg_rng *r, tg_shape s, double mean, double std);
+/* A view of x that shares its data but carries no gradient back. */
+tg_tensor *tg_detach(tg_tape *t, tg_tensor *x);
+
+/* ---- elementwise (binary ops broadcast as NumPy does) ------------------ */
+tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b);
+/* mask ? a : b elementwise (mask nonzero = true, never differentiated);
+ * all three broadcast together. */
+tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_neg(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_scale(tg_tape *t, tg_tensor *x, double s);      /* s * x */
+tg_tensor *tg_add_scalar(tg_tape *t, tg_tensor *x, double s); /* x + s */
+tg_tensor *tg_exp(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_log(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double p);
+tg_tensor *tg_square(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_abs(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_clamp(tg_tape *t, tg_tensor *x, double lo, double hi);
+
+/* ---- reductions -------------------------------------------------------- */
+tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);  /* all elements -> 0-d */
+tg_tensor *tg_mean(tg_tape *t, tg_tensor *x); /* all elements -> 0-d */
+/* Along one axis (negative counts from the end); keepdim keeps it as 1. */
+tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+/* Maximum along an axis; the gradient goes to the first maximal element. */
+tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
+/* ---- matrix products --------------------------------------------------- */
+/* [m,k] x [k,n] -> [m,n]; [B,m,k] x [B,k,n] -> [B,m,n]; a 3-d operand with a
+ * 2-d one multiplies every batch by the same matrix. */
+tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+/* x W^T + b in PyTorch's layout: x [..., in], W [out, in], b [out] or NULL. */
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+
+/* ---- shapes (views share storage where the layout allows) --------------- */
+/* One dimension may be -1 (inferred). Copies only if x is not contiguous. */
+tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s);
+tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x, int d0, int d1);
+tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, const int *perm);
+/* x[..., start:start+len, ...] along axis (a view). */
+tg_tensor *tg_narrow(tg_tape *t, tg_tensor *x, int axis, int64_t start, int64_t len);
+/* Broadcast to a larger shape (a view with stride 0). */
+tg_tensor *tg_expand(tg_tape *t, tg_tensor *x, tg_shape s);
+/* A contiguous copy (or x itself if already contiguous). */
+tg_tensor *tg_contiguous(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis);
+tg_tensor *tg_stack(tg_tape *t, int n, tg_tensor *const *xs, int axis);
+/* Splits into n pieces of the given sizes (which must add up to the axis
+ * length); writes n views into outs. Returns 0 or -1. */
+int tg_split(tg_tape *t, tg_tensor *x, int axis, int n, const int64_t *sizes,
+             tg_tensor **outs);
+/* n equal pieces (the last smaller if the length does not divide), as
+ * torch.chunk. Returns the number of pieces written, or -1. */
+int tg_chunk(tg_tape *t, tg_tensor *x, int n, int axis, tg_tensor **outs);
+/* Rows (or slices along axis) picked by n indices; backward scatter-adds.
+ * An embedding lookup is tg_index_select(weight, 0, ids, n). */
+tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx,
+                           int64_t n);
+/* torch.gather: out has x's shape with the axis length set to k; idx holds
+ * out's number of indices in row-major order. Backward scatter-adds. */
+tg_tensor *tg_gather(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx, int64_t k);
+
+/* ---- softmax and losses -------------------------------------------------- */
+tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
+tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
+
+typedef enum tg_reduction { TG_MEAN, TG_SUM, TG_NONE } tg_reduction;
+#define TG_NO_IGNORE INT64_MIN
+
+/* logits [N, C], targets N class indices in [0, C) (or ignore_index, which
+ * contributes nothing and is not counted in the mean). */
+tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits, const int64_t *targets,
+                            tg_reduction red, int64_t ignore_index);
+/* logp [N, C] log-probabilities: -logp[i, target[i]]. */
+tg_tensor *tg_nll(tg_tape *t, tg_tensor *logp, const int64_t *targets,
+                  tg_reduction red, int64_t ignore_index);
+/* (a - b)^2 reduced. */
+tg_tensor *tg_mse(tg_tape *t, tg_tensor *a, tg_tensor *b, tg_reduction red);
+/* Binary cross-entropy on logits x with targets y in [0, 1], stable for
+ * large |x| (torch.nn.functional.binary_cross_entropy_with_logits). */
+tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *y, tg_reduction red);
+
+/* Inverted dropout: in training, each element is zeroed with probability p
+ * and the rest scaled by 1/(1-p); in eval mode (training false) or at p = 0
+ * it returns x unchanged. */
+tg_tensor *tg_dropout(tg_tape *t, tg_tensor *x, double p, bool training, tg_rng *r);
+
+/* ---- gradient checking ----------------------------------------------------- */
+/* A function of n heap tensors returning a tensor on the tape (any shape;
+ * gradcheck reduces it with fixed random weights). */
+typedef tg_tensor *(*tg_gradcheck_fn)(tg_tape *t, tg_tensor *const *inputs, void *ctx);
+
+typedef struct tg_gradcheck_result {
+    double max_rel_err;   /* largest |analytic - numeric| / max(1, |numeric|) */
+    int worst_input;      /* where it occurred */
+    int64_t worst_index;
+    double analytic, numeric;
+    char error[256];      /* non-empty if the function failed */
+} tg_gradcheck_result;
+
+/* Compares the tape's gradients of every input element with central
+ * differences (step eps). Inputs must be heap tensors with requires_grad;
+ * their grad buffers are overwritten. Returns true when every relative error
+ * is at most tol. */
+bool tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs,
+                  double eps, double tol, tg_gradcheck_result *res);
+
+#endif

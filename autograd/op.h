@@ -1,0 +1,69 @@
+/* What an op's implementation needs from the tape: the node type, arena
+ * allocation, input checks, error reporting and the op table. Internal to
+ * the library. An op file holds, for each op, its forward (public, tg_NAME)
+ * and its backward (tg__NAME_backward) side by side. */
+#ifndef TG_OP_H
+#define TG_OP_H
+
+#include "../core/kernels.h"
+#include "arena.h"
+#include "autograd.h"
+
+enum tg_op_id {
+#define TG_OP(id, name) TG_OP_##id,
+#include "ops.def"
+#undef TG_OP
+    TG_OP_COUNT
+};
+
+/* One recorded op. Backward reads out->grad and adds into in[i]->grad for
+ * every input with requires_grad (the tape has allocated those buffers). */
+typedef struct tg_node {
+    int op;
+    int n_in;
+    tg_tensor **in;
+    tg_tensor *out;
+    int64_t i[4];  /* small integer arguments (axis, sizes, ...) */
+    double f[2];   /* small real arguments (scale, exponent, ...) */
+    void *saved;   /* arena memory the backward needs */
+} tg_node;
+
+typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
+
+#define TG_OP(id, name) void tg__##name##_backward(tg_tape *t, tg_node *n);
+#include "ops.def"
+#undef TG_OP
+
+/* The name of an op as written outside the program ("matmul"). */
+const char *tg__op_name(int op);
+
+/* Checks that the tape is usable and no input is NULL (naming the op and the
+ * argument otherwise). Ops start with it and return NULL when it fails. */
+bool tg__begin(tg_tape *t, const char *op, int n, tg_tensor *const *in);
+/* Records the first error on the tape (printf-style); later ones are
+ * dropped so the message names the cause, not its consequences. */
+void tg__fail(tg_tape *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool tg__failed(const tg_tape *t);
+
+/* Arena memory for this step; sets an error and returns NULL when out of
+ * memory. */
+void *tg__alloc(tg_tape *t, size_t bytes);
+/* A new contiguous tensor on the tape (data uninitialised). */
+tg_tensor *tg__tensor(tg_tape *t, tg_shape s);
+/* A tensor header on the tape sharing x's data (caller sets the view). */
+tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
+/* x's values as a contiguous row-major array: x->data itself when x is
+ * contiguous, else a copy on the tape. */
+const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
+
+/* Appends a node producing `out` from `in`, if grad recording is on and any
+ * input requires grad; sets out->requires_grad and out->node. Returns the
+ * node (to fill in arguments and saved data) or NULL if none was needed. */
+tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const *in);
+
+/* A shape as "[2,3]" in a caller's buffer, for messages. */
+#define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)
+/* Normalises a possibly negative axis; -1 if out of range. */
+int tg__axis(int axis, int ndim);
+
+#endif

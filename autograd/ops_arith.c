@@ -1,0 +1,177 @@
+/* Broadcasting binary ops: add, sub, mul, div, where. Each walks the result
+ * in a 4-d frame; an operand read (or a gradient written) through stride 0
+ * is broadcast (or summed over), which is all broadcasting needs. */
+#include "op.h"
+
+/* Shared by the four arithmetic ops: checks, broadcasts, allocates. */
+static tg_tensor *binary_begin(tg_tape *t, const char *op, tg_tensor *a, tg_tensor *b,
+                               tg_shape *out_shape) {
+    tg_tensor *in[2] = {a, b};
+    if (!tg__begin(t, op, 2, in)) return NULL;
+    if (!tg_broadcast_shape(tg_tensor_shape(a), tg_tensor_shape(b), out_shape)) {
+        char sa[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
+        tg__fail(t, "%s: shapes %s and %s do not broadcast", op, TG_SHP(a, sa),
+                 TG_SHP(b, sb));
+        return NULL;
+    }
+    return tg__tensor(t, *out_shape);
+}
+
+enum { ADD, SUB, MUL, DIV };
+
+/* out = a (op) b over the frame of out's shape. */
+static void binary_forward(int op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
+    tg_shape s = tg_tensor_shape(out);
+    tg_frame f = tg_frame_of(s);
+    int64_t sa[4], sb[4];
+    tg_frame_strides(a, s, sa);
+    tg_frame_strides(b, s, sb);
+    tg_real *o = out->data;
+    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
+        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
+            for (int64_t i2 = 0; i2 < f.dim[2]; i2++) {
+                const tg_real *pa = a->data + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                const tg_real *pb = b->data + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                int64_t n = f.dim[3], xa = sa[3], xb = sb[3];
+                switch (op) {
+                case ADD: for (int64_t j = 0; j < n; j++) o[j] = pa[j * xa] + pb[j * xb]; break;
+                case SUB: for (int64_t j = 0; j < n; j++) o[j] = pa[j * xa] - pb[j * xb]; break;
+                case MUL: for (int64_t j = 0; j < n; j++) o[j] = pa[j * xa] * pb[j * xb]; break;
+                case DIV: for (int64_t j = 0; j < n; j++) o[j] = pa[j * xa] / pb[j * xb]; break;
+                }
+                o += n;
+            }
+}
+
+/* Adds d(out)/d(x) * grad_out into x->grad, where x is operand `which` (0 =
+ * a, 1 = b) of `op`; the gradient is summed over x's broadcast dimensions. */
+static void binary_backward(int op, int which, const tg_tensor *out, tg_tensor *x,
+                            const tg_tensor *a, const tg_tensor *b) {
+    tg_shape s = tg_tensor_shape(out);
+    tg_frame f = tg_frame_of(s);
+    int64_t gx[4], sa[4], sb[4];
+    tg_frame_contig_strides(tg_tensor_shape(x), s, gx);
+    tg_frame_strides(a, s, sa);
+    tg_frame_strides(b, s, sb);
+    const tg_real *go = out->grad;
+    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
+        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
+            for (int64_t i2 = 0; i2 < f.dim[2]; i2++) {
+                tg_real *px = x->grad + i0 * gx[0] + i1 * gx[1] + i2 * gx[2];
+                const tg_real *pa = a->data + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                const tg_real *pb = b->data + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                int64_t n = f.dim[3], xs = gx[3], xa = sa[3], xb = sb[3];
+                for (int64_t j = 0; j < n; j++) {
+                    tg_real g = go[j], d;
+                    switch (op) {
+                    case ADD: d = g; break;
+                    case SUB: d = which ? -g : g; break;
+                    case MUL: d = which ? g * pa[j * xa] : g * pb[j * xb]; break;
+                    default: { /* DIV: d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 */
+                        tg_real vb = pb[j * xb];
+                        d = which ? -g * pa[j * xa] / (vb * vb) : g / vb;
+                    }
+                    }
+                    px[j * xs] += d;
+                }
+                go += n;
+            }
+}
+
+static tg_tensor *binary(tg_tape *t, int op, int op_id, const char *name, tg_tensor *a,
+                         tg_tensor *b) {
+    tg_shape s;
+    tg_tensor *out = binary_begin(t, name, a, b, &s);
+    if (!out) return NULL;
+    binary_forward(op, out, a, b);
+    tg_tensor *in[2] = {a, b};
+    tg__record(t, op_id, out, 2, in);
+    return out;
+}
+
+static void binary_grads(int op, tg_node *n) {
+    for (int k = 0; k < 2; k++)
+        if (n->in[k]->requires_grad)
+            binary_backward(op, k, n->out, n->in[k], n->in[0], n->in[1]);
+}
+
+tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b) {
+    return binary(t, ADD, TG_OP_ADD, "tg_add", a, b);
+}
+void tg__add_backward(tg_tape *t, tg_node *n) { (void)t; binary_grads(ADD, n); }
+
+tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b) {
+    return binary(t, SUB, TG_OP_SUB, "tg_sub", a, b);
+}
+void tg__sub_backward(tg_tape *t, tg_node *n) { (void)t; binary_grads(SUB, n); }
+
+tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b) {
+    return binary(t, MUL, TG_OP_MUL, "tg_mul", a, b);
+}
+void tg__mul_backward(tg_tape *t, tg_node *n) { (void)t; binary_grads(MUL, n); }
+
+tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b) {
+    return binary(t, DIV, TG_OP_DIV, "tg_div", a, b);
+}
+void tg__div_backward(tg_tape *t, tg_node *n) { (void)t; binary_grads(DIV, n); }
+
+/* where(mask, a, b): the mask is data, never differentiated. The frame is
+ * the broadcast of all three shapes. */
+tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
+    tg_tensor *in[3] = {mask, a, b};
+    if (!tg__begin(t, "tg_where", 3, in)) return NULL;
+    tg_shape s;
+    if (!tg_broadcast_shape(tg_tensor_shape(mask), tg_tensor_shape(a), &s) ||
+        !tg_broadcast_shape(s, tg_tensor_shape(b), &s)) {
+        char sm[TG_SHAPE_STR_MAX], sa[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
+        tg__fail(t, "tg_where: shapes %s, %s and %s do not broadcast", TG_SHP(mask, sm),
+                 TG_SHP(a, sa), TG_SHP(b, sb));
+        return NULL;
+    }
+    tg_tensor *out = tg__tensor(t, s);
+    if (!out) return NULL;
+    tg_frame f = tg_frame_of(s);
+    int64_t sm[4], sa[4], sb[4], o = 0;
+    tg_frame_strides(mask, s, sm);
+    tg_frame_strides(a, s, sa);
+    tg_frame_strides(b, s, sb);
+    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
+        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
+            for (int64_t i2 = 0; i2 < f.dim[2]; i2++)
+                for (int64_t i3 = 0; i3 < f.dim[3]; i3++) {
+                    int64_t m = i0 * sm[0] + i1 * sm[1] + i2 * sm[2] + i3 * sm[3];
+                    int64_t ja = i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3];
+                    int64_t jb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3];
+                    out->data[o++] = mask->data[m] != 0 ? a->data[ja] : b->data[jb];
+                }
+    /* the mask takes no gradient: record only a and b as inputs, keep the
+     * mask for backward */
+    tg_node *n = tg__record(t, TG_OP_WHERE, out, 2, in + 1);
+    if (n) n->saved = mask;
+    return out;
+}
+
+void tg__where_backward(tg_tape *t, tg_node *n) {
+    (void)t;
+    const tg_tensor *mask = n->saved, *out = n->out;
+    tg_shape s = tg_tensor_shape(out);
+    tg_frame f = tg_frame_of(s);
+    int64_t sm[4], ga[4], gb[4], o = 0;
+    tg_frame_strides(mask, s, sm);
+    tg_tensor *a = n->in[0], *b = n->in[1];
+    tg_frame_contig_strides(tg_tensor_shape(a), s, ga);
+    tg_frame_contig_strides(tg_tensor_shape(b), s, gb);
+    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
+        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
+            for (int64_t i2 = 0; i2 < f.dim[2]; i2++)
+                for (int64_t i3 = 0; i3 < f.dim[3]; i3++) {
+                    tg_real g = out->grad[o++];
+                    int64_t m = i0 * sm[0] + i1 * sm[1] + i2 * sm[2] + i3 * sm[3];
+                    if (mask->data[m] != 0) {
+                        if (a->requires_grad)
+                            a->grad[i0 * ga[0] + i1 * ga[1] + i2 * ga[2] + i3 * ga[3]] += g;
+                    } else if (b->requires_grad) {
+                        b->grad[i0 * gb[0] + i1 * gb[1] + i2 * gb[2] + i3 * gb[3]] += g;
+                    }
+                }
+}

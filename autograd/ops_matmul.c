@@ -1,0 +1,152 @@
+/* Matrix products. Operands are passed to BLIS with their own row and
+ * column strides, so a transposed view costs nothing; only broadcast views
+ * (stride 0) are copied first. */
+#include "op.h"
+
+/* A matrix as BLIS sees it: rows x cols with row and column strides. */
+typedef struct mat {
+    const tg_real *p;
+    int64_t rows, cols, rs, cs;
+} mat;
+
+static mat mat_t(mat a) { return (mat){a.p, a.cols, a.rows, a.cs, a.rs}; }
+
+/* c (m x n, dense row-major, leading stride ldc) = a b + beta c */
+static void mm(mat a, mat b, tg_real beta, tg_real *c, int64_t ldc) {
+    tg_gemm(a.rows, b.cols, a.cols, 1, a.p, a.rs, a.cs, b.p, b.rs, b.cs, beta, c, ldc, 1);
+}
+
+static bool has_zero_stride(const tg_tensor *x) {
+    for (int i = 0; i < x->ndim; i++)
+        if (x->stride[i] == 0 && x->shape[i] > 1) return true;
+    return false;
+}
+
+/* The batch-th matrix of a 2-d or 3-d operand whose data is `p`. */
+static mat operand(const tg_tensor *x, const tg_real *p, int64_t batch) {
+    int d = x->ndim - 2;
+    return (mat){p + (x->ndim == 3 ? batch * x->stride[0] : 0), x->shape[d], x->shape[d + 1],
+                 x->stride[d], x->stride[d + 1]};
+}
+
+tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b) {
+    tg_tensor *in[2] = {a, b};
+    if (!tg__begin(t, "tg_matmul", 2, in)) return NULL;
+    char sa[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
+    bool ranks_ok = (a->ndim == 2 || a->ndim == 3) && (b->ndim == 2 || b->ndim == 3) &&
+                    !(a->ndim == 2 && b->ndim == 3);
+    if (!ranks_ok) {
+        tg__fail(t, "tg_matmul: %s x %s: expected 2-d x 2-d, 3-d x 3-d or 3-d x 2-d",
+                 TG_SHP(a, sa), TG_SHP(b, sb));
+        return NULL;
+    }
+    int64_t k = a->shape[a->ndim - 1], k2 = b->shape[b->ndim - 2];
+    if (k != k2) {
+        tg__fail(t, "tg_matmul: %s x %s: inner sizes %lld and %lld differ", TG_SHP(a, sa),
+                 TG_SHP(b, sb), (long long)k, (long long)k2);
+        return NULL;
+    }
+    if (a->ndim == 3 && b->ndim == 3 && a->shape[0] != b->shape[0]) {
+        tg__fail(t, "tg_matmul: %s x %s: batch sizes %lld and %lld differ", TG_SHP(a, sa),
+                 TG_SHP(b, sb), (long long)a->shape[0], (long long)b->shape[0]);
+        return NULL;
+    }
+    int64_t batch = a->ndim == 3 ? a->shape[0] : 1;
+    int64_t m = a->shape[a->ndim - 2], n = b->shape[b->ndim - 1];
+    tg_tensor *out = tg__tensor(t, a->ndim == 3 ? TG_SHAPE(batch, m, n) : TG_SHAPE(m, n));
+    if (!out) return NULL;
+    /* BLIS cannot read stride-0 (broadcast) operands: copy those. */
+    const tg_real *pa = has_zero_stride(a) ? tg__contig(t, a) : a->data;
+    const tg_real *pb = has_zero_stride(b) ? tg__contig(t, b) : b->data;
+    if (!pa || !pb) return NULL;
+    tg_tensor ca = *a, cb = *b; /* headers matching pa, pb */
+    if (pa != a->data) tg_tensor_set_shape(&ca, tg_tensor_shape(a));
+    if (pb != b->data) tg_tensor_set_shape(&cb, tg_tensor_shape(b));
+    for (int64_t i = 0; i < batch; i++)
+        mm(operand(&ca, pa, i), operand(&cb, pb, b->ndim == 3 ? i : 0), 0,
+           out->data + i * m * n, n);
+    tg_node *node = tg__record(t, TG_OP_MATMUL, out, 2, in);
+    if (node) {
+        tg_tensor *hdr = tg__alloc(t, 2 * sizeof *hdr);
+        if (!hdr) return NULL;
+        hdr[0] = ca, hdr[0].data = (tg_real *)pa;
+        hdr[1] = cb, hdr[1].data = (tg_real *)pb;
+        node->saved = hdr;
+    }
+    return out;
+}
+
+/* dA += dC B^T, dB += A^T dC, batch by batch; a 2-d B shared by every batch
+ * sums its gradient over them. */
+void tg__matmul_backward(tg_tape *t, tg_node *n) {
+    (void)t;
+    const tg_tensor *sv = n->saved, *a = &sv[0], *b = &sv[1];
+    tg_tensor *ga = n->in[0], *gb = n->in[1];
+    int64_t batch = a->ndim == 3 ? a->shape[0] : 1;
+    int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1], nn = b->shape[b->ndim - 1];
+    for (int64_t i = 0; i < batch; i++) {
+        mat dc = {n->out->grad + i * m * nn, m, nn, nn, 1};
+        mat ma = operand(a, a->data, i), mb = operand(b, b->data, b->ndim == 3 ? i : 0);
+        if (ga->requires_grad) mm(dc, mat_t(mb), 1, ga->grad + i * m * k, k);
+        if (gb->requires_grad)
+            mm(mat_t(ma), dc, 1, gb->grad + (b->ndim == 3 ? i * k * nn : 0), nn);
+    }
+}
+
+/* y = x W^T + b over the last dimension of x; leading dimensions are
+ * flattened into rows, so [T, B, in] is one GEMM of T*B rows. */
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
+    tg_tensor *in[3] = {x, w, b};
+    if (!tg__begin(t, "tg_linear", 2, in)) return NULL;
+    char sx[TG_SHAPE_STR_MAX], sw[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
+    if (x->ndim < 1 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[1]) {
+        tg__fail(t, "tg_linear: input %s and weight %s: expected weight [out,%lld]",
+                 TG_SHP(x, sx), TG_SHP(w, sw),
+                 (long long)(x->ndim ? x->shape[x->ndim - 1] : 0));
+        return NULL;
+    }
+    int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
+    if (b && (b->ndim != 1 || b->shape[0] != nout)) {
+        tg__fail(t, "tg_linear: bias %s does not match weight %s: expected [%lld]",
+                 TG_SHP(b, sb), TG_SHP(w, sw), (long long)nout);
+        return NULL;
+    }
+    tg_shape s = tg_tensor_shape(x);
+    s.dim[s.ndim - 1] = nout;
+    tg_tensor *y = tg__tensor(t, s);
+    const tg_real *px = tg__contig(t, x);
+    const tg_real *pw = has_zero_stride(w) ? tg__contig(t, w) : w->data;
+    if (!y || !px || !pw) return NULL;
+    int64_t rsw = pw == w->data ? w->stride[0] : nin, csw = pw == w->data ? w->stride[1] : 1;
+    mat mx = {px, rows, nin, nin, 1}, mw = {pw, nout, nin, rsw, csw};
+    if (b) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < nout; j++) y->data[r * nout + j] = tg_at(b, j);
+        mm(mx, mat_t(mw), 1, y->data, nout);
+    } else {
+        mm(mx, mat_t(mw), 0, y->data, nout);
+    }
+    tg_node *node = tg__record(t, TG_OP_LINEAR, y, b ? 3 : 2, in);
+    if (node) {
+        tg_real **sv = tg__alloc(t, 2 * sizeof *sv);
+        if (!sv) return NULL;
+        sv[0] = (tg_real *)px, sv[1] = (tg_real *)pw;
+        node->saved = sv;
+        node->i[0] = rsw, node->i[1] = csw;
+    }
+    return y;
+}
+
+void tg__linear_backward(tg_tape *t, tg_node *n) {
+    (void)t;
+    tg_real **sv = n->saved;
+    tg_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
+    mat dy = {n->out->grad, rows, nout, nout, 1};
+    mat mx = {sv[0], rows, nin, nin, 1}, mw = {sv[1], nout, nin, n->i[0], n->i[1]};
+    if (x->requires_grad) mm(dy, mw, 1, x->grad, nin);       /* [rows,in] */
+    if (w->requires_grad) mm(mat_t(dy), mx, 1, w->grad, nin); /* [out,in] */
+    if (b && b->requires_grad)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < nout; j++) b->grad[j] += n->out->grad[r * nout + j];
+}

@@ -1,0 +1,266 @@
+/* The tape: an arena for a step's tensors, a growing array of nodes in
+ * execution order, a sticky error, and backward as a reverse loop. */
+#include "op.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tg_tape {
+    tg_arena arena;
+    tg_node *nodes; /* kept across resets: grows to the longest step seen */
+    size_t n_nodes, cap_nodes;
+    bool grad_enabled;
+    char error[512];
+};
+
+static const struct {
+    const char *name;
+    tg_backward_fn backward;
+} op_table[TG_OP_COUNT] = {
+#define TG_OP(id, name) [TG_OP_##id] = {#name, tg__##name##_backward},
+#include "ops.def"
+#undef TG_OP
+};
+
+const char *tg__op_name(int op) {
+    return op >= 0 && op < TG_OP_COUNT ? op_table[op].name : "?";
+}
+
+tg_tape *tg_tape_new(void) {
+    tg_tape *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    tg_arena_init(&t->arena);
+    t->grad_enabled = true;
+    return t;
+}
+
+void tg_tape_free(tg_tape *t) {
+    if (!t) return;
+    tg_arena_free(&t->arena);
+    free(t->nodes);
+    free(t);
+}
+
+void tg_tape_reset(tg_tape *t) {
+    if (!t) return;
+    tg_arena_reset(&t->arena);
+    t->n_nodes = 0;
+    t->error[0] = '\0';
+}
+
+const char *tg_tape_error(const tg_tape *t) {
+    if (!t) return "tape is NULL";
+    return t->error[0] ? t->error : NULL;
+}
+
+size_t tg_tape_node_count(const tg_tape *t) { return t ? t->n_nodes : 0; }
+size_t tg_tape_capacity(const tg_tape *t) {
+    return t ? t->arena.capacity + t->cap_nodes * sizeof(tg_node) : 0;
+}
+size_t tg_tape_peak(const tg_tape *t) { return t ? t->arena.peak : 0; }
+
+bool tg_set_grad_enabled(tg_tape *t, bool on) {
+    if (!t) return false;
+    bool was = t->grad_enabled;
+    t->grad_enabled = on;
+    return was;
+}
+
+bool tg_grad_enabled(const tg_tape *t) { return t && t->grad_enabled; }
+
+/* ---- helpers for op implementations ----------------------------------- */
+
+void tg__fail(tg_tape *t, const char *fmt, ...) {
+    if (!t || t->error[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->error, sizeof t->error, fmt, ap);
+    va_end(ap);
+    if (!t->error[0]) snprintf(t->error, sizeof t->error, "unknown error");
+}
+
+bool tg__failed(const tg_tape *t) { return !t || t->error[0]; }
+
+bool tg__begin(tg_tape *t, const char *op, int n, tg_tensor *const *in) {
+    if (tg__failed(t)) return false;
+    for (int i = 0; i < n; i++)
+        if (!in[i]) {
+            tg__fail(t, "%s: input %d is NULL", op, i + 1);
+            return false;
+        }
+    return true;
+}
+
+void *tg__alloc(tg_tape *t, size_t bytes) {
+    void *p = tg_arena_alloc(&t->arena, bytes ? bytes : 1);
+    if (!p) tg__fail(t, "tape: out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+tg_tensor *tg__tensor(tg_tape *t, tg_shape s) {
+    if (tg__failed(t)) return NULL;
+    if (!tg_shape_valid(s)) {
+        char b[TG_SHAPE_STR_MAX];
+        tg__fail(t, "tape: invalid shape %s (at most %d dimensions, none negative)",
+                 s.ndim >= 0 && s.ndim <= TG_MAX_DIMS ? tg_shape_str(s, b, sizeof b) : "",
+                 TG_MAX_DIMS);
+        return NULL;
+    }
+    tg_tensor *x = tg__alloc(t, sizeof *x);
+    if (!x) return NULL;
+    *x = (tg_tensor){0};
+    tg_tensor_set_shape(x, s);
+    x->node = -1;
+    x->data = tg__alloc(t, (size_t)x->numel * sizeof(tg_real));
+    return x->data ? x : NULL;
+}
+
+tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x) {
+    tg_tensor *v = tg__alloc(t, sizeof *v);
+    if (!v) return NULL;
+    *v = *x;
+    v->grad = NULL;
+    v->requires_grad = false;
+    v->on_heap = false;
+    v->node = -1;
+    v->name = NULL;
+    return v;
+}
+
+const tg_real *tg__contig(tg_tape *t, const tg_tensor *x) {
+    if (tg_is_contiguous(x)) return x->data;
+    tg_real *buf = tg__alloc(t, (size_t)x->numel * sizeof(tg_real));
+    if (buf) tg_copy_to(x, buf);
+    return buf;
+}
+
+int tg__axis(int axis, int ndim) {
+    if (axis < 0) axis += ndim;
+    return axis >= 0 && axis < ndim ? axis : -1;
+}
+
+tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const *in) {
+    bool needed = false;
+    for (int i = 0; i < n; i++) needed |= in[i]->requires_grad;
+    if (!t->grad_enabled || !needed || tg__failed(t)) return NULL;
+    if (t->n_nodes == t->cap_nodes) {
+        size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 1024;
+        tg_node *nodes = realloc(t->nodes, cap * sizeof *nodes);
+        if (!nodes) {
+            tg__fail(t, "tape: out of memory growing to %zu nodes", cap);
+            return NULL;
+        }
+        t->nodes = nodes;
+        t->cap_nodes = cap;
+    }
+    tg_tensor **ins = tg__alloc(t, (size_t)n * sizeof *ins);
+    if (!ins) return NULL;
+    memcpy(ins, in, (size_t)n * sizeof *ins);
+    tg_node *node = &t->nodes[t->n_nodes];
+    *node = (tg_node){.op = op, .n_in = n, .in = ins, .out = out};
+    out->requires_grad = true;
+    out->node = (int32_t)t->n_nodes++;
+    return node;
+}
+
+/* ---- leaves --------------------------------------------------------------- */
+
+tg_tensor *tg_empty(tg_tape *t, tg_shape s) { return tg__tensor(t, s); }
+
+tg_tensor *tg_full(tg_tape *t, tg_shape s, tg_real v) {
+    tg_tensor *x = tg__tensor(t, s);
+    if (x)
+        for (int64_t i = 0; i < x->numel; i++) x->data[i] = v;
+    return x;
+}
+
+tg_tensor *tg_zeros(tg_tape *t, tg_shape s) { return tg_full(t, s, 0); }
+tg_tensor *tg_ones(tg_tape *t, tg_shape s) { return tg_full(t, s, 1); }
+
+tg_tensor *tg_from_array(tg_tape *t, tg_shape s, const tg_real *data) {
+    if (!tg__failed(t) && !data) {
+        tg__fail(t, "tg_from_array: data is NULL");
+        return NULL;
+    }
+    tg_tensor *x = tg__tensor(t, s);
+    if (x) memcpy(x->data, data, (size_t)x->numel * sizeof(tg_real));
+    return x;
+}
+
+tg_tensor *tg_arange(tg_tape *t, double start, double stop, double step) {
+    if (tg__failed(t)) return NULL;
+    if (step == 0 || (stop - start) / step > 1e12) {
+        tg__fail(t, "tg_arange: step %g cannot go from %g to %g", step, start, stop);
+        return NULL;
+    }
+    double n = ceil((stop - start) / step);
+    tg_tensor *x = tg__tensor(t, TG_SHAPE(n > 0 ? (int64_t)n : 0));
+    if (x)
+        for (int64_t i = 0; i < x->numel; i++) x->data[i] = (tg_real)(start + (double)i * step);
+    return x;
+}
+
+tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *r, tg_shape s, double lo, double hi) {
+    tg_tensor *x = tg__tensor(t, s);
+    if (x) tg_init_uniform(x, r, lo, hi);
+    return x;
+}
+
+tg_tensor *tg_randn(tg_tape *t, tg_rng *r, tg_shape s, double mean, double std) {
+    tg_tensor *x = tg__tensor(t, s);
+    if (x) tg_init_normal(x, r, mean, std);
+    return x;
+}
+
+tg_tensor *tg_detach(tg_tape *t, tg_tensor *x) {
+    if (!tg__begin(t, "tg_detach", 1, &x)) return NULL;
+    return tg__view_of(t, x);
+}
+
+/* ---- backward ---------------------------------------------------------------- */
+
+/* A zeroed gradient buffer for x: on the tape for tape tensors, on the heap
+ * for caller-owned tensors (freed with them), since those outlive a reset. */
+static bool ensure_grad(tg_tape *t, tg_tensor *x) {
+    if (x->grad) return true;
+    size_t bytes = (size_t)x->numel * sizeof(tg_real);
+    x->grad = x->on_heap ? calloc((size_t)x->numel + 1, sizeof(tg_real)) : tg__alloc(t, bytes);
+    if (!x->grad) {
+        tg__fail(t, "tg_backward: out of memory for a gradient of %zu bytes", bytes);
+        return false;
+    }
+    if (!x->on_heap) memset(x->grad, 0, bytes);
+    return true;
+}
+
+int tg_backward(tg_tape *t, tg_tensor *loss) { return tg_backward_grad(t, loss, NULL); }
+
+int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
+    if (!tg__begin(t, "tg_backward", 1, &y)) return -1;
+    if (!grad_y && y->numel != 1) {
+        char b[TG_SHAPE_STR_MAX];
+        tg__fail(t, "tg_backward: loss has shape %s; it must have one element "
+                    "(or pass a gradient with tg_backward_grad)", TG_SHP(y, b));
+        return -1;
+    }
+    if (!y->requires_grad) {
+        tg__fail(t, "tg_backward: output does not depend on anything that requires grad");
+        return -1;
+    }
+    /* Intermediate gradients start afresh on every call; leaves accumulate. */
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
+    if (!ensure_grad(t, y)) return -1;
+    for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
+    for (int64_t i = y->node; i >= 0; i--) {
+        tg_node *n = &t->nodes[i];
+        if (!n->out->grad) continue; /* nothing flowed into this node */
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) return -1;
+        op_table[n->op].backward(t, n);
+        if (tg__failed(t)) return -1;
+    }
+    return 0;
+}

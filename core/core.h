@@ -1,0 +1,115 @@
+/* core: tensors (shape, strides, data), heap creation, random numbers,
+ * initialisers and BLIS threading. Nothing here knows about the tape. */
+#ifndef TG_CORE_H
+#define TG_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One source, two builds: float by default, double with -DTG_DOUBLE so that
+ * gradient checks by central differences can be tight. */
+#ifdef TG_DOUBLE
+typedef double tg_real;
+#define TG_REAL_NAME "double"
+#else
+typedef float tg_real;
+#define TG_REAL_NAME "float"
+#endif
+
+#define TG_MAX_DIMS 4
+
+/* A shape by value: TG_SHAPE(32, 64) is a [32, 64] shape; TG_SCALAR is the
+ * 0-d shape of a single number. */
+typedef struct tg_shape {
+    int ndim;
+    int64_t dim[TG_MAX_DIMS];
+} tg_shape;
+
+#define TG__NARGS(...) TG__NARGS_(__VA_ARGS__, 4, 3, 2, 1, 0)
+#define TG__NARGS_(_1, _2, _3, _4, n, ...) n
+#define TG_SHAPE(...) ((tg_shape){TG__NARGS(__VA_ARGS__), {__VA_ARGS__}})
+#define TG_SCALAR ((tg_shape){0, {0}})
+
+/* A tensor. `data` may be a strided view of another tensor's storage;
+ * `grad`, when present, is always contiguous in row-major order of `shape`
+ * and belongs to this tensor alone, so a view's gradient is separate from
+ * its base's and flows back through the view's node. */
+typedef struct tg_tensor {
+    tg_real *data;
+    tg_real *grad;       /* NULL until a gradient is needed */
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    int64_t stride[TG_MAX_DIMS]; /* in elements */
+    int64_t numel;
+    bool requires_grad;
+    bool on_heap;        /* owned by the caller (parameters), not a tape */
+    int32_t node;        /* index of the producing node on its tape, or -1 */
+    const char *name;    /* optional label (parameter name), not owned */
+} tg_tensor;
+
+/* ---- shapes ---------------------------------------------------------- */
+int64_t tg_shape_numel(tg_shape s);
+bool tg_shape_valid(tg_shape s);
+tg_shape tg_tensor_shape(const tg_tensor *t);
+bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
+bool tg_is_contiguous(const tg_tensor *t);
+/* Writes "[2,3,4]" into buf (always NUL-terminated); returns buf. */
+char *tg_shape_str(tg_shape s, char *buf, size_t n);
+#define TG_SHAPE_STR_MAX 96
+
+/* Fills in ndim, shape, contiguous strides and numel. */
+void tg_tensor_set_shape(tg_tensor *t, tg_shape s);
+/* Element at a multi-index (bounds are the caller's job). */
+tg_real tg_get(const tg_tensor *t, const int64_t *index);
+/* Element by row-major linear position, honouring strides. */
+tg_real tg_at(const tg_tensor *t, int64_t linear);
+
+/* ---- heap tensors (parameters and anything that outlives a tape) ------ */
+/* Returns NULL on an invalid shape or out of memory. */
+tg_tensor *tg_tensor_new(tg_shape s);
+/* A parameter: zeroed data, a zeroed grad buffer, requires_grad = true. */
+tg_tensor *tg_param_new(tg_shape s);
+void tg_tensor_free(tg_tensor *t);
+void tg_zero_grad(tg_tensor *t);
+
+/* ---- filling and copying (work on any tensor, heap or tape) ----------- */
+void tg_fill(tg_tensor *t, tg_real v);
+/* Copies numel values in row-major order from a contiguous C array. */
+void tg_copy_from(tg_tensor *t, const tg_real *src);
+/* Copies row-major values out into a contiguous C array. */
+void tg_copy_to(const tg_tensor *t, tg_real *dst);
+/* dst <- src for same-shaped tensors, any strides. Returns false on a
+ * shape mismatch. */
+bool tg_copy(tg_tensor *dst, const tg_tensor *src);
+
+/* ---- random numbers: a generator is an object, never a global --------- */
+typedef struct tg_rng {
+    uint64_t s[4];
+    bool has_spare;
+    double spare;
+} tg_rng;
+
+void tg_rng_seed(tg_rng *r, uint64_t seed);
+uint64_t tg_rng_u64(tg_rng *r);
+double tg_rng_uniform(tg_rng *r); /* [0, 1) */
+double tg_rng_normal(tg_rng *r);  /* mean 0, std 1 */
+/* Uniform integer in [0, n). */
+uint64_t tg_rng_below(tg_rng *r, uint64_t n);
+
+void tg_init_uniform(tg_tensor *t, tg_rng *r, double lo, double hi);
+void tg_init_normal(tg_tensor *t, tg_rng *r, double mean, double std);
+/* fan_in / fan_out follow PyTorch: for a [out, in, ...] weight, fan_in is
+ * in * receptive field, fan_out is out * receptive field. */
+void tg_init_xavier_uniform(tg_tensor *t, tg_rng *r, double gain);
+void tg_init_xavier_normal(tg_tensor *t, tg_rng *r, double gain);
+/* PyTorch's kaiming_uniform_ with a = `a` and leaky-relu gain (Linear uses
+ * a = sqrt(5)). */
+void tg_init_kaiming_uniform(tg_tensor *t, tg_rng *r, double a);
+void tg_init_kaiming_normal(tg_tensor *t, tg_rng *r, double a);
+
+/* ---- BLIS ------------------------------------------------------------- */
+/* Number of threads BLIS may use for matrix products (BLIS's own setting). */
+void tg_set_threads(int n);
+
+#endif

@@ -1,0 +1,11 @@
+/* tapegrad: tensors, a tape that records every op, reverse-mode autodiff,
+ * recurrent networks, optimizers. The one public header. */
+#ifndef TAPEGRAD_H
+#define TAPEGRAD_H
+
+#define TG_VERSION "0.1.0"
+
+#include "core/core.h"
+#include "autograd/autograd.h"
+
+#endif
