@@ -7,5 +7,7 @@
 
 #include "core/core.h"
 #include "autograd/autograd.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
 
 #endif

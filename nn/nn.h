@@ -1,0 +1,8 @@
+/* nn: parameters, modules, losses over sequences, checkpoints. */
+#ifndef TG_NN_H
+#define TG_NN_H
+
+#include "../autograd/autograd.h"
+#include "safetensors.h"
+
+#endif
