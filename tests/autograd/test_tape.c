@@ -123,8 +123,33 @@ START_TEST(no_grad_and_detach) {
 }
 END_TEST
 
+/* gradcheck itself must fail on a wrong gradient: x * detach(x) has tape
+ * gradient x but true derivative 2x. */
+static tg_tensor *f_wrong(tg_tape *t, tg_tensor *const *x, void *c) {
+    (void)c;
+    return tg_mul(t, x[0], tg_detach(t, x[0]));
+}
+static tg_tensor *f_right(tg_tape *t, tg_tensor *const *x, void *c) {
+    (void)c;
+    return tg_mul(t, x[0], x[0]);
+}
+
+START_TEST(gradcheck_catches_wrong_gradients) {
+    tg_rng r;
+    tg_rng_seed(&r, 5);
+    tg_tensor *x = test_param(&r, TG_SHAPE(3, 2));
+    tg_gradcheck_result res;
+    ck_assert(!tg_gradcheck(f_wrong, NULL, 1, &x, 1e-6, 1e-4, &res));
+    ck_assert_double_gt(res.max_rel_err, 0.01);
+    ck_assert_str_eq(res.error, "");
+    ck_assert(tg_gradcheck(f_right, NULL, 1, &x, 1e-4, 1e-2, &res));
+    tg_tensor_free(x);
+}
+END_TEST
+
 TCase *tcase_tape(void) {
     TCase *tc = tcase_create("tape");
+    tcase_add_test(tc, gradcheck_catches_wrong_gradients);
     tcase_add_test(tc, shared_weight_accumulates);
     tcase_add_test(tc, reset_reuses_memory);
     tcase_add_test(tc, long_chain_no_recursion);
