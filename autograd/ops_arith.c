@@ -8,6 +8,7 @@ static tg_tensor *binary_begin(tg_tape *t, const char *op, tg_tensor *a, tg_tens
                                tg_shape *out_shape) {
     tg_tensor *in[2] = {a, b};
     if (!tg__begin(t, op, 2, in)) return NULL;
+    if (tg_same_shape(a, b)) return tg__tensor(t, tg_tensor_shape(a));
     if (!tg_broadcast_shape(tg_tensor_shape(a), tg_tensor_shape(b), out_shape)) {
         char sa[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
         tg__fail(t, "%s: shapes %s and %s do not broadcast", op, TG_SHP(a, sa),
@@ -19,8 +20,26 @@ static tg_tensor *binary_begin(tg_tape *t, const char *op, tg_tensor *a, tg_tens
 
 enum { ADD, SUB, MUL, DIV };
 
+/* Same shapes, both contiguous: the common case in a recurrent cell, kept
+ * free of any frame arithmetic. */
+static bool flat(const tg_tensor *a, const tg_tensor *b) {
+    return tg_same_shape(a, b) && tg_is_contiguous(a) && tg_is_contiguous(b);
+}
+
 /* out = a (op) b over the frame of out's shape. */
 static void binary_forward(int op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
+    if (flat(a, b)) {
+        const tg_real *pa = a->data, *pb = b->data;
+        tg_real *o = out->data;
+        int64_t n = out->numel;
+        switch (op) {
+        case ADD: for (int64_t j = 0; j < n; j++) o[j] = pa[j] + pb[j]; break;
+        case SUB: for (int64_t j = 0; j < n; j++) o[j] = pa[j] - pb[j]; break;
+        case MUL: for (int64_t j = 0; j < n; j++) o[j] = pa[j] * pb[j]; break;
+        case DIV: for (int64_t j = 0; j < n; j++) o[j] = pa[j] / pb[j]; break;
+        }
+        return;
+    }
     tg_shape s = tg_tensor_shape(out);
     tg_frame f = tg_frame_of(s);
     int64_t sa[4], sb[4];
@@ -47,6 +66,23 @@ static void binary_forward(int op, tg_tensor *out, const tg_tensor *a, const tg_
  * a, 1 = b) of `op`; the gradient is summed over x's broadcast dimensions. */
 static void binary_backward(int op, int which, const tg_tensor *out, tg_tensor *x,
                             const tg_tensor *a, const tg_tensor *b) {
+    if (flat(a, b)) {
+        const tg_real *go = out->grad, *pa = a->data, *pb = b->data;
+        tg_real *gx = x->grad;
+        int64_t n = out->numel;
+        switch (op * 2 + which) {
+        case ADD * 2: case ADD * 2 + 1: case SUB * 2:
+            for (int64_t j = 0; j < n; j++) gx[j] += go[j];
+            break;
+        case SUB * 2 + 1: for (int64_t j = 0; j < n; j++) gx[j] -= go[j]; break;
+        case MUL * 2: for (int64_t j = 0; j < n; j++) gx[j] += go[j] * pb[j]; break;
+        case MUL * 2 + 1: for (int64_t j = 0; j < n; j++) gx[j] += go[j] * pa[j]; break;
+        case DIV * 2: for (int64_t j = 0; j < n; j++) gx[j] += go[j] / pb[j]; break;
+        default:
+            for (int64_t j = 0; j < n; j++) gx[j] -= go[j] * pa[j] / (pb[j] * pb[j]);
+        }
+        return;
+    }
     tg_shape s = tg_tensor_shape(out);
     tg_frame f = tg_frame_of(s);
     int64_t gx[4], sa[4], sb[4];

@@ -108,13 +108,17 @@ tg_tensor *tg__tensor(tg_tape *t, tg_shape s) {
                  TG_MAX_DIMS);
         return NULL;
     }
-    tg_tensor *x = tg__alloc(t, sizeof *x);
+    /* header and data in one allocation (the header rounded up to 64
+     * bytes so the data stays aligned) */
+    size_t head = (sizeof(tg_tensor) + 63) / 64 * 64;
+    int64_t numel = tg_shape_numel(s);
+    tg_tensor *x = tg__alloc(t, head + (size_t)numel * sizeof(tg_real));
     if (!x) return NULL;
     *x = (tg_tensor){0};
     tg_tensor_set_shape(x, s);
     x->node = -1;
-    x->data = tg__alloc(t, (size_t)x->numel * sizeof(tg_real));
-    return x->data ? x : NULL;
+    x->data = (tg_real *)((char *)x + head);
+    return x;
 }
 
 tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x) {
