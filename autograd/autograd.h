@@ -23,6 +23,9 @@ void tg_tape_free(tg_tape *t);
 void tg_tape_reset(tg_tape *t);
 /* NULL while all is well, else the first error's message. */
 const char *tg_tape_error(const tg_tape *t);
+/* Puts the tape in error with a message (printf-style), for code built on
+ * the ops (modules, your own layers); a tape keeps its first error. */
+void tg_tape_fail(tg_tape *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t tg_tape_node_count(const tg_tape *t);
 /* Bytes the tape holds from the system (its high-water mark), and the most
  * it has handed out within one step. */

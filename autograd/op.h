@@ -42,7 +42,7 @@ const char *tg__op_name(int op);
 bool tg__begin(tg_tape *t, const char *op, int n, tg_tensor *const *in);
 /* Records the first error on the tape (printf-style); later ones are
  * dropped so the message names the cause, not its consequences. */
-void tg__fail(tg_tape *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define tg__fail tg_tape_fail
 bool tg__failed(const tg_tape *t);
 
 /* Arena memory for this step; sets an error and returns NULL when out of

@@ -72,7 +72,7 @@ bool tg_grad_enabled(const tg_tape *t) { return t && t->grad_enabled; }
 
 /* ---- helpers for op implementations ----------------------------------- */
 
-void tg__fail(tg_tape *t, const char *fmt, ...) {
+void tg_tape_fail(tg_tape *t, const char *fmt, ...) {
     if (!t || t->error[0]) return;
     va_list ap;
     va_start(ap, fmt);

@@ -4,5 +4,8 @@
 
 #include "../autograd/autograd.h"
 #include "safetensors.h"
+#include "module.h"
+#include "linear.h"
+#include "rnn.h"
 
 #endif

