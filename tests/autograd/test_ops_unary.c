@@ -279,8 +279,8 @@ static void avoid(tg_tensor *x, const double *kinks, int n, double gap) {
 }
 
 /* Every op, on several shapes (0-d to 4-d, the [3,4] one as op(x) + op(x));
- * log, sqrt and non-integer pow
- * on positive inputs; relu, abs and clamp away from their kinks. */
+ * log, sqrt and non-integer pow on positive inputs; relu, abs and clamp away
+ * from their kinks. */
 START_TEST(gradcheck_unary) {
     tg_rng r;
     tg_rng_seed(&r, 11);
@@ -296,7 +296,7 @@ START_TEST(gradcheck_unary) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             unary_case *uc = &cases[c];
             tg_tensor *x = test_param(&r, shapes[s]);
-            x->data[0] = 0.7; /* 0-d inputs: keep the one value away from every kink */
+            x->data[0] = 0.7; /* the only element of a 0-d input: away from every kink */
             bool positive = uc->op == LOG || uc->op == SQRT ||
                             (uc->op == POW && uc->a != floor(uc->a));
             if (positive) /* [0.5, 1.5] */
@@ -304,7 +304,7 @@ START_TEST(gradcheck_unary) {
             if (uc->op == RELU || uc->op == ABS) avoid(x, (double[]){0}, 1, 0.05);
             if (uc->op == CLAMP) {
                 avoid(x, (double[]){uc->a, uc->b}, 2, 0.05);
-                if (x->numel > 1) x->data[1] = -0.9; /* below lo, at least once */
+                if (x->numel > 1) x->data[1] = -0.9; /* below lo = -0.5: a zero gradient */
             }
             if (s == 2)
                 ck_assert_gradcheck(f_unary_twice, uc, 1, &x);
