@@ -10,8 +10,8 @@
  * order, reading position idx[e] (per_element, gather) or idx[i_axis]
  * (index_select) along `axis` of x (strides xs). Forward: out[e] = x[..];
  * backward (add): x[..] += out[e]. */
-static void pick(const int64_t *shape, int axis, const int64_t *idx, bool per_element,
-                 tg_real *x, const int64_t *xs, tg_real *out, bool add) {
+static void pick(const int64_t *shape, int axis, const int64_t *idx, bool per_element, tg_real *x,
+                 const int64_t *xs, tg_real *out, bool add) {
     int64_t e = 0, i[TG_MAX_DIMS];
     for (i[0] = 0; i[0] < shape[0]; i[0]++)
         for (i[1] = 0; i[1] < shape[1]; i[1]++)
@@ -30,9 +30,8 @@ static void pick(const int64_t *shape, int axis, const int64_t *idx, bool per_el
 /* Shared by both ops: checks the axis and the n indices, allocates the
  * output (x's shape with the axis length set to len) and keeps a copy of
  * the indices on the tape. */
-static tg_tensor *pick_begin(tg_tape *t, const char *op, tg_tensor *x, int axis,
-                             const int64_t *idx, int64_t n, int64_t len, int *a,
-                             int64_t **saved) {
+static tg_tensor *pick_begin(tg_tape *t, const char *op, tg_tensor *x, int axis, const int64_t *idx,
+                             int64_t n, int64_t len, int *a, int64_t **saved) {
     if (!tg__begin(t, op, 1, &x)) return NULL;
     char sx[TG_SHAPE_STR_MAX];
     *a = tg__axis(axis, x->ndim);
@@ -66,12 +65,10 @@ static void pick_backward(tg_node *n, bool per_element) {
     if (!x->requires_grad) return;
     tg_tensor g = {0}; /* x's shape with contiguous strides: x->grad's layout */
     tg_tensor_set_shape(&g, tg_tensor_shape(x));
-    pick(n->out->shape, (int)n->i[0], n->saved, per_element, x->grad, g.stride,
-         n->out->grad, true);
+    pick(n->out->shape, (int)n->i[0], n->saved, per_element, x->grad, g.stride, n->out->grad, true);
 }
 
-tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx,
-                           int64_t n) {
+tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx, int64_t n) {
     int a;
     int64_t *saved;
     tg_tensor *out = pick_begin(t, "tg_index_select", x, axis, idx, n, n, &a, &saved);

@@ -6,8 +6,8 @@
 #include "op.h"
 
 /* dst (+)= src over a 4-d shape, each side with its own strides. */
-static void copy_block(const int64_t *shape, tg_real *dst, const int64_t *ds,
-                       const tg_real *src, const int64_t *ss, bool add) {
+static void copy_block(const int64_t *shape, tg_real *dst, const int64_t *ds, const tg_real *src,
+                       const int64_t *ss, bool add) {
     for (int64_t a = 0; a < shape[0]; a++)
         for (int64_t b = 0; b < shape[1]; b++)
             for (int64_t c = 0; c < shape[2]; c++) {
@@ -23,14 +23,12 @@ static void copy_block(const int64_t *shape, tg_real *dst, const int64_t *ds,
 /* Forward (backward false): out[slot k] = xs[k]. Backward: xs[k]->grad +=
  * out->grad[slot k] for the inputs that require grad. out is contiguous,
  * so its strides serve for both its data and its gradient. */
-static void join(tg_tensor *out, int n, tg_tensor *const *xs, int axis, bool stack,
-                 bool backward) {
+static void join(tg_tensor *out, int n, tg_tensor *const *xs, int axis, bool stack, bool backward) {
     int64_t pos = 0;
     for (int k = 0; k < n; k++) {
         tg_tensor *x = xs[k];
         int64_t st[TG_MAX_DIMS] = {0};
-        for (int d = 0; d < x->ndim; d++)
-            st[d] = out->stride[stack && d >= axis ? d + 1 : d];
+        for (int d = 0; d < x->ndim; d++) st[d] = out->stride[stack && d >= axis ? d + 1 : d];
         int64_t off = pos * out->stride[axis];
         pos += stack ? 1 : x->shape[axis];
         if (!backward) {
@@ -74,8 +72,10 @@ tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis) {
         bool ok = x->ndim == x0->ndim;
         for (int d = 0; ok && d < x->ndim; d++) ok = d == a || x->shape[d] == x0->shape[d];
         if (!ok) {
-            tg__fail(t, "tg_concat: xs[%d] has shape %s but xs[0] has %s; they must match "
-                        "except along axis %d", k, TG_SHP(x, sk), TG_SHP(x0, s0), axis);
+            tg__fail(t,
+                     "tg_concat: xs[%d] has shape %s but xs[0] has %s; they must match "
+                     "except along axis %d",
+                     k, TG_SHP(x, sk), TG_SHP(x0, s0), axis);
             return NULL;
         }
         s.dim[a] += x->shape[a];
@@ -98,8 +98,10 @@ tg_tensor *tg_stack(tg_tape *t, int n, tg_tensor *const *xs, int axis) {
     char s0[TG_SHAPE_STR_MAX], sk[TG_SHAPE_STR_MAX];
     const tg_tensor *x0 = xs[0];
     if (x0->ndim >= TG_MAX_DIMS) {
-        tg__fail(t, "tg_stack: cannot stack %s tensors: the result would have %d dimensions "
-                    "(at most %d)", TG_SHP(x0, s0), x0->ndim + 1, TG_MAX_DIMS);
+        tg__fail(t,
+                 "tg_stack: cannot stack %s tensors: the result would have %d dimensions "
+                 "(at most %d)",
+                 TG_SHP(x0, s0), x0->ndim + 1, TG_MAX_DIMS);
         return NULL;
     }
     int a = tg__axis(axis, x0->ndim + 1); /* the new axis may be last */

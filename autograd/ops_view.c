@@ -105,8 +105,8 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
     if (!tg__begin(t, "tg_reshape", 1, &x)) return NULL;
     char sx[TG_SHAPE_STR_MAX], ss[TG_SHAPE_STR_MAX];
     if (s.ndim < 0 || s.ndim > TG_MAX_DIMS) {
-        tg__fail(t, "tg_reshape: cannot reshape %s to %d dimensions (at most %d)",
-                 TG_SHP(x, sx), s.ndim, TG_MAX_DIMS);
+        tg__fail(t, "tg_reshape: cannot reshape %s to %d dimensions (at most %d)", TG_SHP(x, sx),
+                 s.ndim, TG_MAX_DIMS);
         return NULL;
     }
     tg_shape_str(s, ss, sizeof ss);
@@ -116,8 +116,10 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
         if (s.dim[d] == -1 && infer < 0) {
             infer = d;
         } else if (s.dim[d] < 0) {
-            tg__fail(t, "tg_reshape: cannot reshape %s to %s: only one size may be -1 "
-                        "and none other negative", TG_SHP(x, sx), ss);
+            tg__fail(t,
+                     "tg_reshape: cannot reshape %s to %s: only one size may be -1 "
+                     "and none other negative",
+                     TG_SHP(x, sx), ss);
             return NULL;
         } else {
             known *= s.dim[d];
@@ -125,8 +127,8 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
     }
     if (infer >= 0) {
         if (known == 0 || x->numel % known != 0) {
-            tg__fail(t, "tg_reshape: cannot reshape %s (%lld elements) to %s",
-                     TG_SHP(x, sx), (long long)x->numel, ss);
+            tg__fail(t, "tg_reshape: cannot reshape %s (%lld elements) to %s", TG_SHP(x, sx),
+                     (long long)x->numel, ss);
             return NULL;
         }
         s.dim[infer] = x->numel / known;
@@ -174,8 +176,8 @@ tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, const int *perm) {
         if (p < 0 || seen[p]) {
             char sp[64] = "";
             for (int k = 0, used = 0; k < x->ndim; k++)
-                used += snprintf(sp + used, sizeof sp - (size_t)used, "%s%d", k ? "," : "",
-                                 perm[k]);
+                used +=
+                    snprintf(sp + used, sizeof sp - (size_t)used, "%s%d", k ? "," : "", perm[k]);
             tg__fail(t, "tg_permute: (%s) is not a permutation of the %d dimensions of %s", sp,
                      x->ndim, TG_SHP(x, sx));
             return NULL;
@@ -199,9 +201,10 @@ tg_tensor *tg_narrow(tg_tape *t, tg_tensor *x, int axis, int64_t start, int64_t 
     }
     int64_t size = x->shape[a], first = start < 0 ? start + size : start; /* as torch */
     if (first < 0 || len < 0 || first > size || len > size - first) {
-        tg__fail(t, "tg_narrow: start %lld and length %lld do not fit axis %d (length %lld) "
-                    "of %s", (long long)start, (long long)len, axis, (long long)size,
-                 TG_SHP(x, sx));
+        tg__fail(t,
+                 "tg_narrow: start %lld and length %lld do not fit axis %d (length %lld) "
+                 "of %s",
+                 (long long)start, (long long)len, axis, (long long)size, TG_SHP(x, sx));
         return NULL;
     }
     vmap m = vmap_identity(x->ndim);
@@ -211,8 +214,7 @@ tg_tensor *tg_narrow(tg_tape *t, tg_tensor *x, int axis, int64_t start, int64_t 
     return make_view(t, x, s, &m);
 }
 
-int tg_split(tg_tape *t, tg_tensor *x, int axis, int n, const int64_t *sizes,
-             tg_tensor **outs) {
+int tg_split(tg_tape *t, tg_tensor *x, int axis, int n, const int64_t *sizes, tg_tensor **outs) {
     if (!tg__begin(t, "tg_split", 1, &x)) return -1;
     char sx[TG_SHAPE_STR_MAX];
     int a = tg__axis(axis, x->ndim);
@@ -280,8 +282,8 @@ tg_tensor *tg_expand(tg_tape *t, tg_tensor *x, tg_shape s) {
     if (!tg__begin(t, "tg_expand", 1, &x)) return NULL;
     char sx[TG_SHAPE_STR_MAX], ss[TG_SHAPE_STR_MAX];
     if (s.ndim < x->ndim || s.ndim > TG_MAX_DIMS) {
-        tg__fail(t, "tg_expand: cannot expand %s to %d dimensions (need %d to %d)",
-                 TG_SHP(x, sx), s.ndim, x->ndim, TG_MAX_DIMS);
+        tg__fail(t, "tg_expand: cannot expand %s to %d dimensions (need %d to %d)", TG_SHP(x, sx),
+                 s.ndim, x->ndim, TG_MAX_DIMS);
         return NULL;
     }
     TG_SHP(x, sx);
@@ -292,8 +294,10 @@ tg_tensor *tg_expand(tg_tape *t, tg_tensor *x, tg_shape s) {
         int j = d - lead; /* x's dim, or < 0 for a new leading dim */
         if (j < 0) {
             if (s.dim[d] < 0) {
-                tg__fail(t, "tg_expand: cannot expand %s to %s: new leading dimension %d "
-                            "must have a size, got %lld", sx, ss, d, (long long)s.dim[d]);
+                tg__fail(t,
+                         "tg_expand: cannot expand %s to %s: new leading dimension %d "
+                         "must have a size, got %lld",
+                         sx, ss, d, (long long)s.dim[d]);
                 return NULL;
             }
             m.src[d] = -1;
@@ -305,9 +309,10 @@ tg_tensor *tg_expand(tg_tape *t, tg_tensor *x, tg_shape s) {
         } else if (x->shape[j] == 1 && s.dim[d] >= 0) {
             m.src[d] = -1;
         } else {
-            tg__fail(t, "tg_expand: cannot expand %s to %s: size %lld of dimension %d is "
-                        "neither 1 nor %lld", sx, ss, (long long)x->shape[j], j,
-                     (long long)s.dim[d]);
+            tg__fail(t,
+                     "tg_expand: cannot expand %s to %s: size %lld of dimension %d is "
+                     "neither 1 nor %lld",
+                     sx, ss, (long long)x->shape[j], j, (long long)s.dim[d]);
             return NULL;
         }
     }

@@ -83,14 +83,14 @@ START_TEST(repeated_indices_accumulate) {
 }
 END_TEST
 
-#define EXPECT_ERROR(call, msg)                                                  \
-    do {                                                                         \
-        tg_tape *t = tg_tape_new();                                              \
-        tg_tensor *x = tg_zeros(t, TG_SHAPE(5, 2));                              \
-        (void)x;                                                                 \
-        ck_assert_ptr_null(call);                                                \
-        ck_assert_str_eq(tg_tape_error(t), msg);                                 \
-        tg_tape_free(t);                                                         \
+#define EXPECT_ERROR(call, msg)                                                                    \
+    do {                                                                                           \
+        tg_tape *t = tg_tape_new();                                                                \
+        tg_tensor *x = tg_zeros(t, TG_SHAPE(5, 2));                                                \
+        (void)x;                                                                                   \
+        ck_assert_ptr_null(call);                                                                  \
+        ck_assert_str_eq(tg_tape_error(t), msg);                                                   \
+        tg_tape_free(t);                                                                           \
     } while (0)
 
 START_TEST(index_errors) {
@@ -111,10 +111,8 @@ START_TEST(index_errors) {
                  "tg_index_select: need a non-negative count and an index array, got -2");
     EXPECT_ERROR(tg_index_select(t, NULL, 0, idx, 1), "tg_index_select: input 1 is NULL");
     /* gather reads k * 2 indices for axis 0 ([k,2] out), k * 5 for axis 1 */
-    EXPECT_ERROR(tg_gather(t, x, 0, idx, 2),
-                 "tg_gather: index 7 at position 3 is outside [0, 5)");
-    EXPECT_ERROR(tg_gather(t, x, 1, bad1, 1),
-                 "tg_gather: index 2 at position 2 is outside [0, 2)");
+    EXPECT_ERROR(tg_gather(t, x, 0, idx, 2), "tg_gather: index 7 at position 3 is outside [0, 5)");
+    EXPECT_ERROR(tg_gather(t, x, 1, bad1, 1), "tg_gather: index 2 at position 2 is outside [0, 2)");
     EXPECT_ERROR(tg_gather(t, x, -3, ok, 1), "tg_gather: axis -3 is out of range for [5,2]");
     EXPECT_ERROR(tg_gather(t, x, 0, ok, -1),
                  "tg_gather: need a non-negative count and an index array, got -1");
@@ -126,8 +124,8 @@ END_TEST
 static tg_tensor *f_index(tg_tape *t, tg_tensor *const *in, void *ctx) {
     tg_tensor *x = in[0];
     int64_t rows[5] = {3, 0, 3, 3, 1}, cols[4] = {2, 2, 0, 1};
-    int64_t g0[6] = {3, 0, 3, 1, 1, 1};          /* [2,3] from axis 0 */
-    int64_t g1[8] = {2, 2, 0, 0, 1, 2, 1, 1};    /* [4,2] from axis -1 */
+    int64_t g0[6] = {3, 0, 3, 1, 1, 1};       /* [2,3] from axis 0 */
+    int64_t g1[8] = {2, 2, 0, 0, 1, 2, 1, 1}; /* [4,2] from axis -1 */
     switch ((int)(intptr_t)ctx) {
     case 0: return tg_index_select(t, x, 0, rows, 5);
     case 1: return tg_index_select(t, x, -1, cols, 4);
@@ -145,8 +143,7 @@ START_TEST(gradcheck_index) {
     tg_tensor *in[1] = {test_param(&r, TG_SHAPE(4, 3))};
     for (intptr_t c = 0; c < 6; c++) {
         tg_tape *t = tg_tape_new();
-        ck_assert_msg(f_index(t, in, (void *)c) != NULL, "case %d: %s", (int)c,
-                      tg_tape_error(t));
+        ck_assert_msg(f_index(t, in, (void *)c) != NULL, "case %d: %s", (int)c, tg_tape_error(t));
         tg_tape_free(t);
         ck_assert_gradcheck(f_index, (void *)c, 1, in);
     }

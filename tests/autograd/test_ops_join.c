@@ -74,15 +74,15 @@ END_TEST
 
 /* A fresh tape per bad call (the first error sticks); xs holds [2,3],
  * [2,4], [3,3] and a 4-d [1,1,1,1]. */
-#define EXPECT_ERROR(call, msg)                                                  \
-    do {                                                                         \
-        tg_tape *t = tg_tape_new();                                              \
-        tg_tensor *xs[4] = {tg_zeros(t, TG_SHAPE(2, 3)), tg_zeros(t, TG_SHAPE(2, 4)), \
-                            tg_zeros(t, TG_SHAPE(3, 3)), tg_zeros(t, TG_SHAPE(1, 1, 1, 1))}; \
-        (void)xs;                                                                \
-        ck_assert_ptr_null(call);                                                \
-        ck_assert_str_eq(tg_tape_error(t), msg);                                 \
-        tg_tape_free(t);                                                         \
+#define EXPECT_ERROR(call, msg)                                                                    \
+    do {                                                                                           \
+        tg_tape *t = tg_tape_new();                                                                \
+        tg_tensor *xs[4] = {tg_zeros(t, TG_SHAPE(2, 3)), tg_zeros(t, TG_SHAPE(2, 4)),              \
+                            tg_zeros(t, TG_SHAPE(3, 3)), tg_zeros(t, TG_SHAPE(1, 1, 1, 1))};       \
+        (void)xs;                                                                                  \
+        ck_assert_ptr_null(call);                                                                  \
+        ck_assert_str_eq(tg_tape_error(t), msg);                                                   \
+        tg_tape_free(t);                                                                           \
     } while (0)
 
 START_TEST(join_errors) {
@@ -103,8 +103,7 @@ START_TEST(join_errors) {
     EXPECT_ERROR(tg_concat(t, 0, xs, 0), "tg_concat: need at least one input, got n = 0");
     EXPECT_ERROR(tg_concat(t, 1, NULL, 0),
                  "tg_concat: need at least one input, got n = 1 and NULL");
-    EXPECT_ERROR((with_null[0] = xs[0], tg_concat(t, 3, with_null, 0)),
-                 "tg_concat: xs[1] is NULL");
+    EXPECT_ERROR((with_null[0] = xs[0], tg_concat(t, 3, with_null, 0)), "tg_concat: xs[1] is NULL");
     EXPECT_ERROR(tg_stack(t, 2, xs, 0),
                  "tg_stack: xs[1] has shape [2,4] but xs[0] has [2,3]; all must match");
     EXPECT_ERROR(tg_stack(t, 3, xs, 3),
@@ -127,8 +126,7 @@ static tg_tensor *f_concat(tg_tape *t, tg_tensor *const *in, void *ctx) {
         return tg_concat(t, 4, xs, -1);
     }
     case 1: { /* along axis 0, with a tape tensor that takes no gradient */
-        tg_tensor *xs[3] = {tg_transpose(t, in[0], 0, 1), tg_ones(t, TG_SHAPE(1, 2)),
-                            in[2]};
+        tg_tensor *xs[3] = {tg_transpose(t, in[0], 0, 1), tg_ones(t, TG_SHAPE(1, 2)), in[2]};
         return tg_concat(t, 3, xs, 0);
     }
     default: { /* a narrow of the concat: only part of it gets gradient */

@@ -52,7 +52,7 @@ START_TEST(view_values_share_storage) {
 
     /* permute [2,3,4] by (2,0,1), and the same with negative entries */
     tg_tensor *y = iota(t, TG_SHAPE(2, 3, 4));
-    tg_real pe[24] = {0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21,
+    tg_real pe[24] = {0, 4, 8,  12, 16, 20, 1, 5, 9,  13, 17, 21,
                       2, 6, 10, 14, 18, 22, 3, 7, 11, 15, 19, 23};
     int perm[3] = {2, 0, 1}, nperm[3] = {-1, 0, -2};
     tg_tensor *p = tg_permute(t, y, perm);
@@ -90,8 +90,8 @@ START_TEST(views_of_views) {
     tg_tape *t = tg_tape_new();
     tg_tensor *x = iota(t, TG_SHAPE(3, 4));
     x->requires_grad = true;
-    tg_tensor *v = tg_transpose(t, x, 0, 1);          /* [4,3] view */
-    tg_tensor *n = tg_narrow(t, v, 0, 1, 2);          /* [2,3] view */
+    tg_tensor *v = tg_transpose(t, x, 0, 1);         /* [4,3] view */
+    tg_tensor *n = tg_narrow(t, v, 0, 1, 2);         /* [2,3] view */
     tg_tensor *r = tg_reshape(t, n, TG_SHAPE(3, 2)); /* copy, then a view */
     tg_real re[6] = {1, 5, 9, 2, 6, 10};
     ck_assert_tensor(r, re, TG_TOL);
@@ -162,14 +162,14 @@ END_TEST
 
 /* Each bad call fails with its message; a fresh tape per call, since the
  * first error sticks. */
-#define EXPECT_ERROR(call, msg)                                                   \
-    do {                                                                          \
-        tg_tape *t = tg_tape_new();                                               \
-        tg_tensor *x = iota(t, TG_SHAPE(2, 3));                                   \
-        (void)x;                                                                  \
-        ck_assert(!(call));                                                       \
-        ck_assert_str_eq(tg_tape_error(t), msg);                                  \
-        tg_tape_free(t);                                                          \
+#define EXPECT_ERROR(call, msg)                                                                    \
+    do {                                                                                           \
+        tg_tape *t = tg_tape_new();                                                                \
+        tg_tensor *x = iota(t, TG_SHAPE(2, 3));                                                    \
+        (void)x;                                                                                   \
+        ck_assert(!(call));                                                                        \
+        ck_assert_str_eq(tg_tape_error(t), msg);                                                   \
+        tg_tape_free(t);                                                                           \
     } while (0)
 
 START_TEST(view_errors) {
@@ -213,14 +213,11 @@ START_TEST(view_errors) {
                  "have a size, got -1");
     EXPECT_ERROR(tg_split(t, x, 1, 2, sz, o) == 0,
                  "tg_split: sizes add up to 4 but axis 1 of [2,3] has length 3");
-    EXPECT_ERROR(tg_split(t, x, 0, 2, neg, o) == 0,
-                 "tg_split: size -1 of piece 1 is negative");
+    EXPECT_ERROR(tg_split(t, x, 0, 2, neg, o) == 0, "tg_split: size -1 of piece 1 is negative");
     EXPECT_ERROR(tg_split(t, x, 0, 0, sz, o) == 0,
                  "tg_split: need n >= 1 pieces with sizes and outs, got n = 0");
-    EXPECT_ERROR(tg_split(t, x, -3, 1, sz, o) == 0,
-                 "tg_split: axis -3 is out of range for [2,3]");
-    EXPECT_ERROR(tg_chunk(t, x, 0, 0, o) >= 0,
-                 "tg_chunk: need n >= 1 chunks and outs, got n = 0");
+    EXPECT_ERROR(tg_split(t, x, -3, 1, sz, o) == 0, "tg_split: axis -3 is out of range for [2,3]");
+    EXPECT_ERROR(tg_chunk(t, x, 0, 0, o) >= 0, "tg_chunk: need n >= 1 chunks and outs, got n = 0");
     EXPECT_ERROR(tg_chunk(t, x, 2, 2, o) >= 0, "tg_chunk: axis 2 is out of range for [2,3]");
     EXPECT_ERROR(tg_contiguous(t, NULL), "tg_contiguous: input 1 is NULL");
 }
@@ -243,8 +240,8 @@ static tg_tensor *f_view(tg_tape *t, tg_tensor *const *in, void *ctx) {
     case 6: return tg_contiguous(t, tg_permute(t, x, perm));
     case 7: /* transpose, narrow, reshape with a copy, then another view */
         return tg_transpose(
-            t, tg_reshape(t, tg_narrow(t, tg_transpose(t, x, 1, 2), 1, 1, 2), TG_SHAPE(4, 3)),
-            0, 1);
+            t, tg_reshape(t, tg_narrow(t, tg_transpose(t, x, 1, 2), 1, 1, 2), TG_SHAPE(4, 3)), 0,
+            1);
     case 8: /* x used twice through different views: gradients add */
         return tg_add(t, tg_reshape(t, tg_transpose(t, x, 0, 1), TG_SHAPE(2, 3, 4)), x);
     case 9: { /* split pieces recombined */
@@ -260,9 +257,10 @@ static tg_tensor *f_view(tg_tape *t, tg_tensor *const *in, void *ctx) {
     case 12: /* expand a permuted narrow ([4,1,2] -> [4,3,2]) */
         return tg_expand(t, tg_permute(t, tg_narrow(t, x, 1, 0, 1), rev), TG_SHAPE(-1, 3, -1));
     default: /* expand then matmul: [6,1] (a copy) -> [6,2], times in[1] [2,5] */
-        return tg_matmul(t, tg_expand(t, tg_reshape(t, tg_narrow(t, x, 2, 0, 1),
-                                                    TG_SHAPE(-1, 1)), TG_SHAPE(6, 2)),
-                         in[1]);
+        return tg_matmul(
+            t,
+            tg_expand(t, tg_reshape(t, tg_narrow(t, x, 2, 0, 1), TG_SHAPE(-1, 1)), TG_SHAPE(6, 2)),
+            in[1]);
     }
 }
 
