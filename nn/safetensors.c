@@ -392,6 +392,15 @@ static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_s
     }
     if (read_at(fp, 8, text, (size_t)hlen) != 0) goto io_error;
     text[hlen] = '\0';
+    /* cJSON would take a NUL or other control byte for white space; JSON does not */
+    for (uint64_t i = 0; i < hlen; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            set_err(err, errlen, "%s: header has a control byte 0x%02x at byte %llu", path, c,
+                    (unsigned long long)i);
+            goto fail;
+        }
+    }
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, (size_t)hlen, &end, 0);
     if (!root) {
