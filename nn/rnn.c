@@ -38,11 +38,56 @@ static int step(tg_tape *t, tg_rnn_mode mode, tg_tensor *gx, tg_tensor *h, tg_te
     return tg_tape_error(t) ? -1 : 0;
 }
 
+/* The public cells check their arguments against each other, so a wrong
+ * weight is named rather than the op it would break. */
+static bool check_cell(tg_tape *t, const char *fn, int G, tg_tensor *x, tg_tensor *h,
+                       tg_tensor *c, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
+                       tg_tensor *b_hh) {
+    if (tg_tape_error(t)) return false;
+    if (!x || !h || !w_ih || !w_hh || (G == 4 && !c)) {
+        tg_tape_fail(t, "%s: x, h%s, w_ih and w_hh are required", fn, G == 4 ? ", c" : "");
+        return false;
+    }
+    if (x->ndim != 2 || h->ndim != 2 || x->shape[0] != h->shape[0]) {
+        char sx[TG_SHAPE_STR_MAX], sh[TG_SHAPE_STR_MAX];
+        tg_tape_fail(t, "%s: x %s and h %s: expected [B, input] and [B, hidden]", fn,
+                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
+                     tg_shape_str(tg_tensor_shape(h), sh, sizeof sh));
+        return false;
+    }
+    int64_t H = h->shape[1];
+    struct {
+        const char *name;
+        tg_tensor *p;
+        tg_shape want;
+    } args[] = {{"c", G == 4 ? c : NULL, tg_tensor_shape(h)},
+                {"w_ih", w_ih, TG_SHAPE(G * H, x->shape[1])},
+                {"w_hh", w_hh, TG_SHAPE(G * H, H)},
+                {"b_ih", b_ih, TG_SHAPE(G * H)},
+                {"b_hh", b_hh, TG_SHAPE(G * H)}};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        tg_shape want = args[i].want;
+        tg_tensor *p = args[i].p;
+        if (!p) continue;
+        bool ok = p->ndim == want.ndim;
+        for (int d = 0; ok && d < want.ndim; d++) ok = p->shape[d] == want.dim[d];
+        if (!ok) {
+            char got[TG_SHAPE_STR_MAX], exp[TG_SHAPE_STR_MAX];
+            tg_tape_fail(t, "%s: %s %s: expected %s", fn, args[i].name,
+                         tg_shape_str(tg_tensor_shape(p), got, sizeof got),
+                         tg_shape_str(want, exp, sizeof exp));
+            return false;
+        }
+    }
+    return true;
+}
+
 tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
                        tg_tensor *b_ih, tg_tensor *b_hh, bool relu) {
     tg_tensor *h_out = NULL;
-    step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh,
-         &h_out, NULL);
+    if (check_cell(t, "tg_rnn_cell", 1, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
+        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh,
+             b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -50,13 +95,15 @@ int tg_lstm_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor
                  tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh, tg_tensor **h_out,
                  tg_tensor **c_out) {
     *h_out = *c_out = NULL;
+    if (!check_cell(t, "tg_lstm_cell", 4, x, h, c, w_ih, w_hh, b_ih, b_hh)) return -1;
     return step(t, TG_LSTM, tg_linear(t, x, w_ih, b_ih), h, c, w_hh, b_hh, h_out, c_out);
 }
 
 tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
                        tg_tensor *b_ih, tg_tensor *b_hh) {
     tg_tensor *h_out = NULL;
-    step(t, TG_GRU, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
+    if (check_cell(t, "tg_gru_cell", 3, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
+        step(t, TG_GRU, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -88,7 +135,8 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.mode < TG_RNN_TANH || o.mode > TG_GRU) return FAIL("rnn: unknown mode %d", (int)o.mode);
     if (o.input_size <= 0) return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
     if (o.hidden_size <= 0) return FAIL("rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
-    if (o.num_layers < 0) return FAIL("rnn: num_layers must be positive, got %d", o.num_layers);
+    if (o.num_layers < 0 || o.num_layers > 4096)
+        return FAIL("rnn: num_layers must be in 1..4096, got %d", o.num_layers);
     if (!(o.dropout >= 0 && o.dropout < 1)) return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
     if (!init) return FAIL("rnn: no random generator for the initial weights");
     tg_rnn *m = calloc(1, sizeof *m);
@@ -144,6 +192,11 @@ static bool check_inputs(tg_tape *t, const tg_rnn *m, const tg_tensor *x, const 
     }
     *T = x->shape[o->batch_first ? 1 : 0];
     *B = x->shape[o->batch_first ? 0 : 1];
+    if (*T == 0) {
+        tg_tape_fail(t, "tg_rnn_forward: input %s: the sequence is empty (T = 0)",
+                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx));
+        return false;
+    }
     const tg_tensor *states[2] = {h0, c0};
     for (int k = 0; k < 2; k++) {
         const tg_tensor *s = states[k];
