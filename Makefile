@@ -32,7 +32,7 @@ HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autog
 TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
-.PHONY: all lib test test-one test-asan deps format bench-tape clean
+.PHONY: all lib test test-one test-asan deps format bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -87,6 +87,22 @@ bench-tape: $(BUILD)/bench/bench_tape
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtapegrad.a $(LIBS)
+
+# Examples: each examples/<name>/<file>.c is a program built against the
+# public header and the static library.
+EXAMPLE_SRCS := $(wildcard examples/*/*.c)
+EXAMPLES := $(patsubst %.c,$(BUILD)/%,$(EXAMPLE_SRCS))
+examples: $(EXAMPLES)
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libtapegrad.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtapegrad.a $(LIBS)
+
+examples/data/moby-dick.txt:
+	sh examples/data/fetch-moby-dick.sh
+
+MIN_CHAR_RNN_ITERS ?= 30000
+min-char-rnn: $(BUILD)/examples/min-char-rnn/min_char_rnn examples/data/moby-dick.txt
+	$< examples/data/moby-dick.txt $(MIN_CHAR_RNN_ITERS)
 
 clean:
 	rm -rf $(BUILD_ROOT)
