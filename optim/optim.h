@@ -147,9 +147,9 @@ int tg_optim_load(tg_optim *o, const char *path, int n_extra, const tg_named *ex
 
 /* ---- gradient clipping ------------------------------------------------ */
 enum {
-    TG_CLIP_OK = 0,         /* done (clipped or already within bounds) */
-    TG_CLIP_NONFINITE = 1,  /* a NaN/Inf norm or a NaN value: grads untouched */
-    TG_CLIP_INVALID = -1    /* bad arguments: nothing done */
+    TG_CLIP_OK = 0,        /* done (clipped or already within bounds) */
+    TG_CLIP_NONFINITE = 1, /* a NaN/Inf norm or a NaN value: grads untouched */
+    TG_CLIP_INVALID = -1   /* bad arguments: nothing done */
 };
 
 /* As torch.nn.utils.clip_grad_norm_: the norm of all gradients together (as
@@ -176,33 +176,38 @@ int tg_clip_grad_value(tg_tensor *const *params, int n, double clip_value, char 
 /* A schedule is a plain value: the learning rate is a pure function of the
  * epoch (0 = before the first scheduler.step() in PyTorch), in the closed
  * forms of torch.optim.lr_scheduler. Apply it to any optimizer with
- *     tg_optim_set_lr(opt, tg_schedule_lr(&s, epoch)); */
+ *     tg_optim_set_lr(opt, tg_schedule_lr(&s, epoch));
+ * The closed forms, with e = epoch (after any warm-up, below):
+ *     STEP         base_lr * gamma^floor(e / step_size)            StepLR
+ *     EXPONENTIAL  base_lr * gamma^e                                ExponentialLR
+ *     COSINE       eta_min + (base_lr - eta_min)
+ *                      * (1 + cos(pi * e / t_max)) / 2              CosineAnnealingLR
+ *     LINEAR       base_lr * (start_factor + (end_factor - start_factor)
+ *                      * min(e, total_iters) / total_iters)         LinearLR */
 typedef enum tg_schedule_kind {
-    TG_SCHEDULE_CONSTANT,    /* base_lr */
-    TG_SCHEDULE_STEP,        /* StepLR: base_lr * gamma^(epoch / step_size) */
-    TG_SCHEDULE_EXPONENTIAL, /* ExponentialLR: base_lr * gamma^epoch */
-    TG_SCHEDULE_COSINE,      /* CosineAnnealingLR: eta_min + (base_lr - eta_min)
-                                * (1 + cos(pi * epoch / t_max)) / 2 */
-    TG_SCHEDULE_LINEAR       /* LinearLR: base_lr * (start_factor + (end_factor
-                                - start_factor) * min(epoch, total_iters) / total_iters) */
+    TG_SCHEDULE_CONSTANT, /* base_lr */
+    TG_SCHEDULE_STEP,
+    TG_SCHEDULE_EXPONENTIAL,
+    TG_SCHEDULE_COSINE, /* periodic past t_max, as PyTorch's */
+    TG_SCHEDULE_LINEAR
 } tg_schedule_kind;
 
 typedef struct tg_schedule {
     tg_schedule_kind kind;
     double base_lr;
-    double gamma;                     /* STEP, EXPONENTIAL */
-    int step_size;                    /* STEP, >= 1 */
-    int t_max;                        /* COSINE, >= 1 */
-    double eta_min;                   /* COSINE */
-    double start_factor, end_factor;  /* LINEAR */
-    int total_iters;                  /* LINEAR, >= 1 */
+    double gamma;                    /* STEP, EXPONENTIAL */
+    int step_size;                   /* STEP, >= 1 */
+    int t_max;                       /* COSINE, >= 1 */
+    double eta_min;                  /* COSINE */
+    double start_factor, end_factor; /* LINEAR */
+    int total_iters;                 /* LINEAR, >= 1 */
     /* Linear warm-up before the schedule: for epoch < warmup the lr is
      * base_lr * (warmup_start_factor + (1 - warmup_start_factor) * epoch /
      * warmup), then the schedule runs from its own epoch 0, as
      * SequentialLR([LinearLR(start_factor, total_iters=warmup), s],
      * milestones=[warmup]). warmup 0: none. */
     int warmup;
-    double warmup_start_factor;       /* in (0, 1] */
+    double warmup_start_factor; /* in (0, 1] */
 } tg_schedule;
 
 tg_schedule tg_schedule_constant(double base_lr);
@@ -217,8 +222,8 @@ tg_schedule tg_schedule_with_warmup(tg_schedule s, int warmup, double start_fact
 /* The learning rate at `epoch` (>= 0), or NaN for an invalid schedule or a
  * negative epoch (tg_optim_set_lr then refuses it). */
 double tg_schedule_lr(const tg_schedule *s, int epoch);
-/* NULL for a valid schedule, else why not, e.g.
- * "tg_schedule: step_size must be >= 1, got 0". */
-const char *tg_schedule_error(const tg_schedule *s);
+/* 0 for a valid schedule, else -1 with the reason in err (errlen bytes,
+ * may be NULL), e.g. "tg_schedule: step_size must be >= 1, got 0". */
+int tg_schedule_check(const tg_schedule *s, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
-/* Inside the optimizers: the object every optim/*.c file shares. Not part
+/* Inside the optimizers: the object every file of optim/ shares. Not part
  * of the public API. */
 #ifndef TG_OPTIM_IMPL_H
 #define TG_OPTIM_IMPL_H
