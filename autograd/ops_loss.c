@@ -54,9 +54,9 @@ static double grad_at(const tg_node *n, int64_t r) {
 /* ---- class targets: cross entropy and nll over [N, C] ---------------------- */
 
 typedef struct class_saved {
-    const tg_real *x;  /* [N, C] logits, contiguous (cross entropy only) */
-    int64_t *target;   /* [N], a copy: the caller's array may be gone by backward */
-    double *lse;       /* [N] log-sum-exp of each row (cross entropy only) */
+    const tg_real *x; /* [N, C] logits, contiguous (cross entropy only) */
+    int64_t *target;  /* [N], a copy: the caller's array may be gone by backward */
+    double *lse;      /* [N] log-sum-exp of each row (cross entropy only) */
 } class_saved;
 
 static bool ignored(int64_t target, int64_t ignore_index) {
@@ -112,14 +112,14 @@ static tg_tensor *class_out(tg_tape *t, int op_id, tg_tensor *x, const int64_t *
 }
 
 /* loss[r] = logsumexp(x[r, :]) - x[r, target[r]]; x [N, C] -> [N] or 0-d */
-tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits, const int64_t *targets,
-                            tg_reduction red, int64_t ignore_index) {
+tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits, const int64_t *targets, tg_reduction red,
+                            int64_t ignore_index) {
     if (!class_begin(t, "tg_cross_entropy", logits, targets, red, ignore_index)) return NULL;
     tg_node *n;
     class_saved *sv;
     const tg_real *px;
-    tg_tensor *out = class_out(t, TG_OP_CROSS_ENTROPY, logits, targets, red, ignore_index,
-                               true, &n, &sv, &px);
+    tg_tensor *out =
+        class_out(t, TG_OP_CROSS_ENTROPY, logits, targets, red, ignore_index, true, &n, &sv, &px);
     if (!out) return NULL;
     int64_t rows = logits->shape[0], classes = logits->shape[1], count = 0;
     acc a = {out, red, 0};
@@ -153,8 +153,8 @@ void tg__cross_entropy_backward(tg_tape *t, tg_node *n) {
         const tg_real *xr = sv->x + r * classes;
         tg_real *gx = x->grad + r * classes;
         for (int64_t j = 0; j < classes; j++)
-            gx[j] += (tg_real)(g * (exp((double)xr[j] - sv->lse[r]) -
-                                    (j == sv->target[r] ? 1.0 : 0.0)));
+            gx[j] +=
+                (tg_real)(g * (exp((double)xr[j] - sv->lse[r]) - (j == sv->target[r] ? 1.0 : 0.0)));
     }
 }
 
@@ -165,8 +165,7 @@ tg_tensor *tg_nll(tg_tape *t, tg_tensor *logp, const int64_t *targets, tg_reduct
     tg_node *n;
     class_saved *sv;
     const tg_real *px;
-    tg_tensor *out = class_out(t, TG_OP_NLL, logp, targets, red, ignore_index, false, &n, &sv,
-                               &px);
+    tg_tensor *out = class_out(t, TG_OP_NLL, logp, targets, red, ignore_index, false, &n, &sv, &px);
     if (!out) return NULL;
     int64_t rows = logp->shape[0], count = 0;
     acc a = {out, red, 0};

@@ -15,15 +15,19 @@ static tg_tensor *sum_all(tg_tape *t, const char *op, tg_tensor *x, bool mean) {
     double acc = 0;
     TG_FOR_EACH(x, off, acc += (double)x->data[off]);
     /* the mean of nothing is NaN, as in PyTorch */
-    double scale = !mean ? 1.0 : x->numel ? 1.0 / (double)x->numel : NAN;
-    out->data[0] = (tg_real)(mean ? (x->numel ? acc / (double)x->numel : NAN) : acc);
+    double count = (double)x->numel;
+    out->data[0] = (tg_real)(!mean ? acc : count ? acc / count : NAN);
     tg_node *n = tg__record(t, TG_OP_SUM, out, 1, &x);
-    if (n) n->f[0] = scale;
+    if (n) n->f[0] = !mean ? 1.0 : count ? 1.0 / count : NAN;
     return out;
 }
 
-tg_tensor *tg_sum(tg_tape *t, tg_tensor *x) { return sum_all(t, "tg_sum", x, false); }
-tg_tensor *tg_mean(tg_tape *t, tg_tensor *x) { return sum_all(t, "tg_mean", x, true); }
+tg_tensor *tg_sum(tg_tape *t, tg_tensor *x) {
+    return sum_all(t, "tg_sum", x, false);
+}
+tg_tensor *tg_mean(tg_tape *t, tg_tensor *x) {
+    return sum_all(t, "tg_mean", x, true);
+}
 
 /* dx += scale * dout, the same for every element */
 void tg__sum_backward(tg_tape *t, tg_node *n) {

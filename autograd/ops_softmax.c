@@ -20,8 +20,8 @@ static lines lines_of(const tg_tensor *x, int ax) {
 }
 
 /* y = softmax(x) or log_softmax(x) along axis; x any shape, y the same. */
-static tg_tensor *softmax_forward(tg_tape *t, const char *op, int op_id, tg_tensor *x,
-                                  int axis, bool log_) {
+static tg_tensor *softmax_forward(tg_tape *t, const char *op, int op_id, tg_tensor *x, int axis,
+                                  bool log_) {
     if (!tg__begin(t, op, 1, &x)) return NULL;
     int ax = tg__axis(axis, x->ndim);
     if (ax < 0) {

@@ -5,9 +5,10 @@ Run with Debian's python3-torch (plain `python3` on PATH may not see torch):
 
     /usr/bin/python3 tests/autograd/gen_ops_reference.py
 
-It prints C initialisers; the tests hold them as literals, next to the same
-inputs defined here (keep the two in step if you change an input). All in
-double precision.
+It prints C initialisers, one section per test file; each test holds its
+section verbatim (between clang-format off/on) next to the same inputs as
+defined here, so keep the two in step if you change an input. All in double
+precision.
 """
 import torch
 import torch.nn.functional as F
@@ -39,8 +40,15 @@ BCE_Y = torch.tensor([[1.0, 0.0, 0.25], [0.75, 0.5, 1.0]])
 
 
 def c_array(name, t):
-    vals = ", ".join("%.17g" % v for v in t.detach().reshape(-1).tolist())
-    print("static const double %s[%d] = {%s};" % (name, t.numel(), vals))
+    """One C array, four values a line (the tests keep these blocks verbatim,
+    between clang-format off/on)."""
+    vals = ["%.17g" % v for v in t.detach().reshape(-1).tolist()]
+    head = "static const double %s[%d] = {" % (name, len(vals))
+    if len(vals) <= 4:
+        print(head + ", ".join(vals) + "};")
+        return
+    lines = [", ".join(vals[i:i + 4]) for i in range(0, len(vals), 4)]
+    print(head + "\n    " + ",\n    ".join(lines) + "};")
 
 
 def reduce_refs():
@@ -60,13 +68,15 @@ def softmax_refs():
         c_array("SOFTMAX_AX%d" % ax, torch.softmax(X3, ax))
         c_array("LOG_SOFTMAX_AX%d" % ax, torch.log_softmax(X3, ax))
     # along axis 0 of X3 transposed to [4,3,2] (the strided-input test)
+    # and the gradients of sum(f(xt, 0) * w) with w = 1..24 (row-major over xt)
     xt = X3.permute(2, 1, 0)
-    c_array("SOFTMAX_T_AX0", torch.softmax(xt, 0))
-    # gradient of sum(softmax(xt, 0) * w) with w = 1..24 (row-major over xt)
-    x = xt.clone().requires_grad_()
     w = torch.arange(1.0, 25.0).reshape(4, 3, 2)
-    (torch.softmax(x, 0) * w).sum().backward()
-    c_array("SOFTMAX_T_AX0_GRAD", x.grad)
+    for name, f in (("SOFTMAX", torch.softmax), ("LOG_SOFTMAX", torch.log_softmax)):
+        x = xt.clone().requires_grad_()
+        y = f(x, 0)
+        (y * w).sum().backward()
+        c_array(name + "_T_AX0", y)
+        c_array(name + "_T_AX0_GRAD", x.grad)
 
 
 def loss_refs():
