@@ -48,6 +48,15 @@ int tg_backward(tg_tape *t, tg_tensor *loss);
  * values, row-major), as torch.autograd.backward(y, grad_y). */
 int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y);
 
+/* ---- scopes and labels, for looking at the tape ---------------------------
+ * Ops recorded between tg_scope_push(t, "t3") and tg_scope_pop(t) carry the
+ * scope path ("lstm.l0.t3" when nested); tg_label names the node that made
+ * x ("forget_gate"). Both only annotate: they change no value. */
+void tg_scope_push(tg_tape *t, const char *name);
+void tg_scope_pop(tg_tape *t);
+const char *tg_scope(const tg_tape *t);
+void tg_label(tg_tape *t, tg_tensor *x, const char *label);
+
 /* ---- tensors on the tape (leaves: requires_grad false; set it to make a
  * leaf whose gradient you want) ----------------------------------------- */
 tg_tensor *tg_empty(tg_tape *t, tg_shape s); /* uninitialised */

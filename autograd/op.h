@@ -26,6 +26,8 @@ typedef struct tg_node {
     int64_t i[4];  /* small integer arguments (axis, sizes, ...) */
     double f[2];   /* small real arguments (scale, exponent, ...) */
     void *saved;   /* arena memory the backward needs */
+    const char *scope; /* the scope path when recorded ("" at top level) */
+    const char *label; /* a name given with tg_label, or NULL */
 } tg_node;
 
 typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);

@@ -12,6 +12,9 @@ struct tg_tape {
     tg_node *nodes; /* kept across resets: grows to the longest step seen */
     size_t n_nodes, cap_nodes;
     bool grad_enabled;
+    const char *scope;   /* current scope path on the arena ("" at top) */
+    const char **scopes; /* enclosing paths, for tg_scope_pop; kept across resets */
+    size_t n_scopes, cap_scopes;
     char error[512];
 };
 
@@ -33,6 +36,7 @@ tg_tape *tg_tape_new(void) {
     if (!t) return NULL;
     tg_arena_init(&t->arena);
     t->grad_enabled = true;
+    t->scope = "";
     return t;
 }
 
@@ -40,6 +44,7 @@ void tg_tape_free(tg_tape *t) {
     if (!t) return;
     tg_arena_free(&t->arena);
     free(t->nodes);
+    free(t->scopes);
     free(t);
 }
 
@@ -47,6 +52,8 @@ void tg_tape_reset(tg_tape *t) {
     if (!t) return;
     tg_arena_reset(&t->arena);
     t->n_nodes = 0;
+    t->scope = "";
+    t->n_scopes = 0;
     t->error[0] = '\0';
 }
 
@@ -163,10 +170,48 @@ tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const 
     if (!ins) return NULL;
     memcpy(ins, in, (size_t)n * sizeof *ins);
     tg_node *node = &t->nodes[t->n_nodes];
-    *node = (tg_node){.op = op, .n_in = n, .in = ins, .out = out};
+    *node = (tg_node){.op = op, .n_in = n, .in = ins, .out = out, .scope = t->scope};
     out->requires_grad = true;
     out->node = (int32_t)t->n_nodes++;
     return node;
+}
+
+/* ---- scopes and labels ------------------------------------------------------ */
+
+/* The path is built once per push (not per op): nodes point at it. */
+void tg_scope_push(tg_tape *t, const char *name) {
+    if (tg__failed(t)) return;
+    if (t->n_scopes == t->cap_scopes) {
+        size_t cap = t->cap_scopes ? t->cap_scopes * 2 : 16;
+        const char **s = realloc(t->scopes, cap * sizeof *s);
+        if (!s) {
+            tg__fail(t, "tg_scope_push: out of memory");
+            return;
+        }
+        t->scopes = s, t->cap_scopes = cap;
+    }
+    if (!name) name = "?";
+    size_t a = strlen(t->scope), b = strlen(name);
+    char *path = tg__alloc(t, a + b + 2);
+    if (!path) return;
+    memcpy(path, t->scope, a);
+    if (a) path[a++] = '.';
+    memcpy(path + a, name, b + 1);
+    t->scopes[t->n_scopes++] = t->scope;
+    t->scope = path;
+}
+
+void tg_scope_pop(tg_tape *t) {
+    if (t && t->n_scopes > 0) t->scope = t->scopes[--t->n_scopes];
+}
+
+const char *tg_scope(const tg_tape *t) { return t ? t->scope : ""; }
+
+void tg_label(tg_tape *t, tg_tensor *x, const char *label) {
+    if (tg__failed(t) || !x || x->node < 0 || (size_t)x->node >= t->n_nodes || !label) return;
+    size_t n = strlen(label);
+    char *copy = tg__alloc(t, n + 1);
+    if (copy) memcpy(copy, label, n + 1), t->nodes[x->node].label = copy;
 }
 
 /* ---- leaves --------------------------------------------------------------- */

@@ -147,8 +147,31 @@ START_TEST(gradcheck_catches_wrong_gradients) {
 }
 END_TEST
 
+/* Scopes nest into dotted paths; pop restores; reset clears them. */
+START_TEST(scopes_nest) {
+    tg_tape *t = tg_tape_new();
+    ck_assert_str_eq(tg_scope(t), "");
+    tg_scope_push(t, "lstm");
+    tg_scope_push(t, "t3");
+    ck_assert_str_eq(tg_scope(t), "lstm.t3");
+    tg_scope_pop(t);
+    ck_assert_str_eq(tg_scope(t), "lstm");
+    for (int i = 0; i < 1000; i++) tg_scope_push(t, "deep"); /* a deep tree net */
+    for (int i = 0; i < 1000; i++) tg_scope_pop(t);
+    ck_assert_str_eq(tg_scope(t), "lstm");
+    tg_scope_pop(t);
+    tg_scope_pop(t); /* one too many is harmless */
+    ck_assert_str_eq(tg_scope(t), "");
+    tg_scope_push(t, "x");
+    tg_tape_reset(t);
+    ck_assert_str_eq(tg_scope(t), "");
+    tg_tape_free(t);
+}
+END_TEST
+
 TCase *tcase_tape(void) {
     TCase *tc = tcase_create("tape");
+    tcase_add_test(tc, scopes_nest);
     tcase_add_test(tc, gradcheck_catches_wrong_gradients);
     tcase_add_test(tc, shared_weight_accumulates);
     tcase_add_test(tc, reset_reuses_memory);
