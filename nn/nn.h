@@ -7,5 +7,9 @@
 #include "module.h"
 #include "linear.h"
 #include "rnn.h"
+#include "jordan.h"
+#include "deep_rnn.h"
+#include "seq_loss.h"
+#include "tbptt.h"
 
 #endif

@@ -1,0 +1,128 @@
+/* Deep-transition recurrent layer (with optional skip), from tape ops. */
+#include "deep_rnn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Writes a message into the caller's buffer (if any); returns NULL. */
+__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen, const char *fmt,
+                                                        ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+
+static void deep_rnn_destroy(tg_module *base) {
+    tg_deep_rnn *m = (tg_deep_rnn *)base;
+    free(m->w_tr);
+    free(m->b_tr);
+}
+
+tg_deep_rnn *tg_deep_rnn_new(tg_deep_rnn_options o, tg_rng *init, char *err, size_t errlen) {
+    if (o.depth == 0) o.depth = 1;
+    if (o.input_size <= 0)
+        return FAIL("deep_rnn: input_size must be positive, got %lld", (long long)o.input_size);
+    if (o.hidden_size <= 0)
+        return FAIL("deep_rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
+    if (o.depth < 0) return FAIL("deep_rnn: depth must be at least 1, got %d", o.depth);
+    if (!init) return FAIL("deep_rnn: no random generator for the initial weights");
+    tg_deep_rnn *m = calloc(1, sizeof *m);
+    if (!m) return FAIL("deep_rnn: out of memory");
+    m->base.kind = "deep_rnn";
+    m->base.training = true;
+    m->base.destroy = deep_rnn_destroy;
+    m->opt = o;
+    int64_t I = o.input_size, H = o.hidden_size;
+    m->w_tr = calloc((size_t)o.depth, sizeof *m->w_tr);
+    m->b_tr = calloc((size_t)o.depth, sizeof *m->b_tr);
+    if (!m->w_tr || !m->b_tr) goto oom;
+    if (!(m->w_ih = tg_module_param(&m->base, "weight_ih_l0", TG_SHAPE(H, I)))) goto oom;
+    if (!(m->b_ih = tg_module_param(&m->base, "bias_ih_l0", TG_SHAPE(H)))) goto oom;
+    if (!(m->w_hh = tg_module_param(&m->base, "weight_hh_l0", TG_SHAPE(H, H)))) goto oom;
+    if (!(m->b_hh = tg_module_param(&m->base, "bias_hh_l0", TG_SHAPE(H)))) goto oom;
+    for (int j = 0; j < o.depth; j++) {
+        char name[64];
+        snprintf(name, sizeof name, "weight_tr%d_l0", j + 1);
+        if (!(m->w_tr[j] = tg_module_param(&m->base, name, TG_SHAPE(H, H)))) goto oom;
+        snprintf(name, sizeof name, "bias_tr%d_l0", j + 1);
+        if (!(m->b_tr[j] = tg_module_param(&m->base, name, TG_SHAPE(H)))) goto oom;
+    }
+    if (o.skip && !(m->w_skip = tg_module_param(&m->base, "weight_skip_l0", TG_SHAPE(H, H))))
+        goto oom;
+    double bound = 1 / sqrt((double)H);
+    for (int i = 0; i < m->base.n_owned; i++)
+        tg_init_uniform(m->base.owned[i], init, -bound, bound);
+    return m;
+oom:
+    tg_module_free(&m->base);
+    return FAIL("deep_rnn: out of memory");
+}
+
+/* Checks x and h0 against the layer; sets T and B. */
+static bool check_inputs(tg_tape *t, const tg_deep_rnn *m, const tg_tensor *x, const tg_tensor *h0,
+                         int64_t *T, int64_t *B) {
+    char s[TG_SHAPE_STR_MAX];
+    const tg_deep_rnn_options *o = &m->opt;
+    if (x->ndim != 3 || x->shape[2] != o->input_size || x->shape[0] < 1 || x->shape[1] < 1) {
+        tg_tape_fail(t, "tg_deep_rnn_forward: input %s: expected [%s, %lld] with T, B >= 1",
+                     tg_shape_str(tg_tensor_shape(x), s, sizeof s),
+                     o->batch_first ? "B, T" : "T, B", (long long)o->input_size);
+        return false;
+    }
+    *T = x->shape[o->batch_first ? 1 : 0];
+    *B = x->shape[o->batch_first ? 0 : 1];
+    if (h0 && (h0->ndim != 2 || h0->shape[0] != *B || h0->shape[1] != o->hidden_size)) {
+        tg_tape_fail(t, "tg_deep_rnn_forward: h0 %s: expected [%lld, %lld]",
+                     tg_shape_str(tg_tensor_shape(h0), s, sizeof s), (long long)*B,
+                     (long long)o->hidden_size);
+        return false;
+    }
+    return true;
+}
+
+/* One step from the input's share gx = W_ih x_t + b_ih [B, H] and h_{t-1}
+ * [B, H] to h_t [B, H]. */
+static tg_tensor *step(tg_tape *t, const tg_deep_rnn *m, tg_tensor *gx, tg_tensor *h) {
+    tg_tensor *z = h;
+    for (int j = 0; j < m->opt.depth; j++) z = tg_tanh(t, tg_linear(t, z, m->w_tr[j], m->b_tr[j]));
+    tg_tensor *pre = tg_add(t, gx, tg_linear(t, z, m->w_hh, m->b_hh));
+    if (m->w_skip) pre = tg_add(t, pre, tg_linear(t, h, m->w_skip, NULL));
+    return tg_tanh(t, pre);
+}
+
+int tg_deep_rnn_forward(tg_tape *t, tg_deep_rnn *m, tg_tensor *x, tg_tensor *h0,
+                        tg_deep_rnn_result *res) {
+    *res = (tg_deep_rnn_result){0};
+    if (tg_tape_error(t)) return -1;
+    if (!m || !x) {
+        tg_tape_fail(t, "tg_deep_rnn_forward: %s is NULL", m ? "input" : "module");
+        return -1;
+    }
+    int64_t T, B, H = m->opt.hidden_size;
+    if (!check_inputs(t, m, x, h0, &T, &B)) return -1;
+    tg_tensor **hs = calloc((size_t)T, sizeof *hs);
+    if (!hs) {
+        tg_tape_fail(t, "tg_deep_rnn_forward: out of memory");
+        return -1;
+    }
+    bool bf = m->opt.batch_first;
+    tg_tensor *h = h0 ? h0 : tg_zeros(t, TG_SHAPE(B, H));
+    /* the input's share for all steps: one GEMM */
+    tg_tensor *gx = tg_linear(t, bf ? tg_transpose(t, x, 0, 1) : x, m->w_ih, m->b_ih);
+    for (int64_t s = 0; s < T && !tg_tape_error(t); s++)
+        h = hs[s] = step(t, m, tg_reshape(t, tg_narrow(t, gx, 0, s, 1), TG_SHAPE(B, H)), h);
+    tg_tensor *out = tg_tape_error(t) ? NULL : tg_stack(t, (int)T, hs, 0);
+    free(hs);
+    if (out && bf) out = tg_transpose(t, out, 0, 1);
+    if (!out) return -1;
+    res->output = out;
+    res->h_n = h;
+    return 0;
+}
