@@ -55,11 +55,11 @@ tg_tensor *tg_embedding_forward(tg_tape *t, tg_embedding *m, const int64_t *ids,
     }
     tg_tensor *rows = tg_index_select(t, m->weight, 0, ids, n); /* [n, dim] */
     if (rows && m->padding_idx >= 0) {
-        /* the padding row gets no gradient: mask those rows out */
+        /* padding rows keep their value but pass no gradient back */
         tg_tensor *keep = tg_empty(t, TG_SHAPE(n, 1));
         if (!keep) return NULL;
         for (int64_t i = 0; i < n; i++) keep->data[i] = ids[i] != m->padding_idx;
-        rows = tg_mul(t, rows, keep);
+        rows = tg_where(t, keep, rows, tg_detach(t, rows));
     }
     tg_shape out = shape;
     out.dim[out.ndim++] = dim;

@@ -16,7 +16,8 @@ tg_tensor *tg_linear_layer_forward(tg_tape *t, tg_linear_layer *m, tg_tensor *x)
 
 /* Rows of weight [num, dim] looked up by id; weight from N(0, 1) as
  * nn.Embedding. With a padding index (>= 0), that row starts at zero and
- * receives no gradient. */
+ * receives no gradient; a negative padding_idx means none (PyTorch's
+ * counting from the end is not supported: pass num - 1). */
 typedef struct tg_embedding {
     tg_module base;
     tg_tensor *weight;

@@ -11,5 +11,6 @@
 #include "deep_rnn.h"
 #include "seq_loss.h"
 #include "tbptt.h"
+#include "spec.h"
 
 #endif

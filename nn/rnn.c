@@ -192,9 +192,10 @@ static bool check_inputs(tg_tape *t, const tg_rnn *m, const tg_tensor *x, const 
     }
     *T = x->shape[o->batch_first ? 1 : 0];
     *B = x->shape[o->batch_first ? 0 : 1];
-    if (*T == 0) {
-        tg_tape_fail(t, "tg_rnn_forward: input %s: the sequence is empty (T = 0)",
-                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx));
+    if (*T == 0 || *B == 0) {
+        tg_tape_fail(t, "tg_rnn_forward: input %s: the %s is empty",
+                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
+                     *T == 0 ? "sequence" : "batch");
         return false;
     }
     const tg_tensor *states[2] = {h0, c0};
