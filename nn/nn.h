@@ -11,6 +11,5 @@
 #include "deep_rnn.h"
 #include "seq_loss.h"
 #include "tbptt.h"
-#include "spec.h"
 
 #endif
