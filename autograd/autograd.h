@@ -138,6 +138,18 @@ tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, const int64_t *id
  * out's number of indices in row-major order. Backward scatter-adds. */
 tg_tensor *tg_gather(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx, int64_t k);
 
+/* ---- fused recurrent cells (the composed ops stay the tested reference) -- */
+/* The LSTM cell's nonlinearities in one pass. gates [B, 4H] are the summed
+ * pre-activations in PyTorch's order i, f, g, o; c [B, H] the previous cell.
+ * Returns hc [2, B, H]: hc[0] = h' = o*tanh(c'), hc[1] = c' = f*c + i*g
+ * (take them with tg_narrow / tg_reshape, or tg_lstm_split in nn). */
+tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c);
+/* The GRU cell after its two products: gx = x W_ih^T + b_ih and
+ * gh = h W_hh^T + b_hh, both [B, 3H] in the order r, z, n; h [B, H].
+ * r = s(gx_r + gh_r), z = s(gx_z + gh_z), n = tanh(gx_n + r*gh_n),
+ * returns h' = (1-z)*n + z*h. */
+tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h);
+
 /* ---- softmax and losses -------------------------------------------------- */
 tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
 tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
@@ -182,5 +194,86 @@ typedef struct tg_gradcheck_result {
  * is at most tol. */
 bool tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs,
                   double eps, double tol, tg_gradcheck_result *res);
+
+/* ---- looking at the tape ---- */
+/* What a recorded step looks like, for people and for tools. Nodes are
+ * named by their scope path and label ("rnn.t3.hidden"); tensors that are
+ * inputs but no node's output are listed once each, as parameters (they
+ * require grad: "weight_hh_l0", else "p0", "p1", ...) or data ("x", else
+ * "c0", ...), by their ->name when set. Gradients are shown once a
+ * backward has run. Each returns 0, or -1 for a NULL argument or a failed
+ * write. */
+
+/* A table in execution order: index, name, op, inputs, shape, the first
+ * values and, after backward, the gradient's norm; then the inputs that are
+ * not nodes. */
+int tg_tape_print(const tg_tape *t, FILE *f);
+
+/* Zero-initialised options are the defaults. */
+typedef struct tg_dot_options {
+    bool grads;        /* the norm of each gradient (after backward) */
+    bool values;       /* the first few values of each tensor */
+    bool flat;         /* no clusters for scopes */
+    const char *title; /* a label for the whole graph, or NULL */
+} tg_dot_options;
+
+/* Graphviz DOT: each scope a cluster (nested as scopes nest), each
+ * parameter and data tensor drawn once with an edge to every node that
+ * reads it, so a weight shared by all time steps shows as one box with an
+ * edge into every step. opt may be NULL. */
+int tg_tape_dot(const tg_tape *t, FILE *f, const tg_dot_options *opt);
+
+/* Longer tensors are cut to their first TG_TRACE_MAX_VALUES values (and
+ * gradients) in a trace, with "truncated": true. */
+#define TG_TRACE_MAX_VALUES 64
+/* A JSON trace for other tools:
+ *   {"format": "tapegrad-trace", "version": 1, "real": "float",
+ *    "nodes": [{"id": "n0", "index": 0, "op": "linear", "scope": "t1",
+ *               "label": "hidden" or null, "name": "t1.hidden",
+ *               "inputs": ["c0", "p0"], "shape": [1, 3], "numel": 3,
+ *               "values": [...], "grad": [...] or null,
+ *               "grad_norm": 0.5 or null, "truncated": false}, ...],
+ *    "leaves": [{"id": "p0", "kind": "param" or "data", "name": ...,
+ *                "shape", "numel", "values", "grad", "grad_norm",
+ *                "truncated"}, ...],
+ *    "edges": [{"from": "p0", "to": "n0", "arg": 1}, ...]}
+ * Non-finite numbers are written as null. */
+int tg_tape_json(const tg_tape *t, FILE *f);
+
+/* A step-through debugger over one recorded step, after its forward and
+ * its backward (zero the parameters' gradients before that backward, so
+ * that each gradient is exactly the sum of what the nodes add to it). It
+ * visits the nodes in forward order, then the nodes a gradient reached in
+ * backward order. A forward screen shows the op, its inputs and its value; a
+ * backward screen the gradient arriving at the node, the nodes it came from,
+ * and what the node adds (+=) to each input's gradient, with the running
+ * sum, so a weight shared by every time step is seen receiving one
+ * contribution per step. Commands (one per word; words that take an
+ * argument take the next word):
+ *   n, next        the next screen          p, b, prev, back  the previous
+ *   fw, forward    the first forward screen bw, backward      the first backward one
+ *   j, jump X      node X (an index, #index, a name or its end: "t2.hidden") in the
+ *                  current direction
+ *   l, list        the tape as tg_tape_print shows it
+ *   h, help        the commands             q, quit           stop */
+typedef struct tg_stepper tg_stepper;
+
+/* NULL with a message in err for a NULL tape, a tape in error or out of
+ * memory. The stepper borrows the tape: use it before the tape is reset. */
+tg_stepper *tg_stepper_new(tg_tape *t, char *err, size_t errlen);
+void tg_stepper_free(tg_stepper *s);
+/* Shows the current screen, then runs the commands in script ("n n n b"),
+ * writing every screen they show. Returns 0, or -1 on a write error. */
+int tg_stepper_script(tg_stepper *s, const char *script, FILE *out);
+/* Every forward screen, then every backward screen. */
+int tg_stepper_dump(tg_stepper *s, FILE *out);
+/* Interactive: shows the current screen, then reads commands a line at a
+ * time from in (an empty line repeats the last one) with a prompt on out,
+ * until q or end of input. */
+int tg_stepper_interact(tg_stepper *s, FILE *in, FILE *out);
+/* The sum of everything the nodes added to x's gradient (x->numel values,
+ * row-major), or NULL if no node added anything: after a backward from zero
+ * gradients it equals x->grad. */
+const tg_real *tg_stepper_grad_sum(const tg_stepper *s, const tg_tensor *x);
 
 #endif

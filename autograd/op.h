@@ -38,6 +38,9 @@ typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
 
 /* The name of an op as written outside the program ("matmul"). */
 const char *tg__op_name(int op);
+/* Node i in execution order (i < tg_tape_node_count), or NULL; for code
+ * that looks at the tape (inspect.c, stepper.c). */
+tg_node *tg__node(const tg_tape *t, size_t i);
 
 /* Checks that the tape is usable and no input is NULL (naming the op and the
  * argument otherwise). Ops start with it and return NULL when it fails. */
@@ -62,6 +65,18 @@ const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
  * input requires grad; sets out->requires_grad and out->node. Returns the
  * node (to fill in arguments and saved data) or NULL if none was needed. */
 tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const *in);
+
+/* Weight gradients w->grad [out, in] += dy^T x for a weight w (a heap
+ * parameter) with dy [rows, out] and x [rows, in] contiguous and alive until
+ * the end of backward: deferred, then gathered per weight into one GEMM. */
+typedef struct tg__weight_grad {
+    tg_tensor *w;
+    const tg_real *dy, *x;
+    int64_t rows;
+} tg__weight_grad;
+void tg__defer_weight_grad(tg_tape *t, tg_tensor *w, const tg_real *dy, const tg_real *x,
+                           int64_t rows);
+void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int64_t rows);
 
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)

@@ -3,6 +3,8 @@
  * (stride 0) are copied first. */
 #include "op.h"
 
+#include <string.h>
+
 /* A matrix as BLIS sees it: rows x cols with row and column strides. */
 typedef struct mat {
     const tg_real *p;
@@ -119,9 +121,11 @@ tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
     if (!y || !px || !pw) return NULL;
     int64_t rsw = pw == w->data ? w->stride[0] : nin, csw = pw == w->data ? w->stride[1] : 1;
     mat mx = {px, rows, nin, nin, 1}, mw = {pw, nout, nin, rsw, csw};
-    if (b) {
+    if (b) { /* start from the bias in every row, then add the product */
+        const tg_real *pb = tg__contig(t, b);
+        if (!pb) return NULL;
         for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < nout; j++) y->data[r * nout + j] = tg_at(b, j);
+            memcpy(y->data + r * nout, pb, (size_t)nout * sizeof(tg_real));
         mm(mx, mat_t(mw), 1, y->data, nout);
     } else {
         mm(mx, mat_t(mw), 0, y->data, nout);
@@ -138,14 +142,16 @@ tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
 }
 
 void tg__linear_backward(tg_tape *t, tg_node *n) {
-    (void)t;
     tg_real **sv = n->saved;
     tg_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
     int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
     mat dy = {n->out->grad, rows, nout, nout, 1};
     mat mx = {sv[0], rows, nin, nin, 1}, mw = {sv[1], nout, nin, n->i[0], n->i[1]};
     if (x->requires_grad) mm(dy, mw, 1, x->grad, nin);       /* [rows,in] */
-    if (w->requires_grad) mm(mat_t(dy), mx, 1, w->grad, nin); /* [out,in] */
+    if (w->requires_grad) { /* [out,in]; a parameter's uses are gathered */
+        if (w->on_heap) tg__defer_weight_grad(t, w, dy.p, mx.p, rows);
+        else mm(mat_t(dy), mx, 1, w->grad, nin);
+    }
     if (b && b->requires_grad)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t j = 0; j < nout; j++) b->grad[j] += n->out->grad[r * nout + j];

@@ -15,6 +15,9 @@ struct tg_tape {
     const char *scope;   /* current scope path on the arena ("" at top) */
     const char **scopes; /* enclosing paths, for tg_scope_pop; kept across resets */
     size_t n_scopes, cap_scopes;
+    tg__weight_grad *deferred; /* weight gradients gathered during backward */
+    size_t n_deferred, cap_deferred;
+    bool gathering;            /* inside tg_backward (not a node-by-node replay) */
     char error[512];
 };
 
@@ -45,6 +48,7 @@ void tg_tape_free(tg_tape *t) {
     tg_arena_free(&t->arena);
     free(t->nodes);
     free(t->scopes);
+    free(t->deferred);
     free(t);
 }
 
@@ -63,6 +67,7 @@ const char *tg_tape_error(const tg_tape *t) {
 }
 
 size_t tg_tape_node_count(const tg_tape *t) { return t ? t->n_nodes : 0; }
+tg_node *tg__node(const tg_tape *t, size_t i) { return t && i < t->n_nodes ? &t->nodes[i] : NULL; }
 size_t tg_tape_capacity(const tg_tape *t) {
     return t ? t->arena.capacity + t->cap_nodes * sizeof(tg_node) : 0;
 }
@@ -286,6 +291,71 @@ static bool ensure_grad(tg_tape *t, tg_tensor *x) {
 
 int tg_backward(tg_tape *t, tg_tensor *loss) { return tg_backward_grad(t, loss, NULL); }
 
+/* ---- gathered weight gradients ----------------------------------------------
+ * A weight used at every step of an unrolled net gets one small product
+ * dW += dy_t^T x_t per step. Backward defers them and, at its end, does one
+ * GEMM per weight over all its uses stacked (a large, efficient product),
+ * instead of T small ones. */
+
+void tg__defer_weight_grad(tg_tape *t, tg_tensor *w, const tg_real *dy, const tg_real *x,
+                           int64_t rows) {
+    if (!t->gathering) { /* a replay one node at a time sees every += at once */
+        tg__weight_grad_now(w, dy, x, rows);
+        return;
+    }
+    if (t->n_deferred == t->cap_deferred) {
+        size_t cap = t->cap_deferred ? t->cap_deferred * 2 : 64;
+        tg__weight_grad *d = realloc(t->deferred, cap * sizeof *d);
+        if (!d) { /* no room to defer: do it now */
+            tg__weight_grad_now(w, dy, x, rows);
+            return;
+        }
+        t->deferred = d, t->cap_deferred = cap;
+    }
+    t->deferred[t->n_deferred++] = (tg__weight_grad){w, dy, x, rows};
+}
+
+void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int64_t rows) {
+    int64_t nout = w->shape[0], nin = w->shape[1];
+    /* w->grad [out, in] += dy^T [out, rows] x [rows, in] */
+    tg_gemm(nout, nin, rows, 1, dy, 1, nout, x, nin, 1, 1, w->grad, nin, 1);
+}
+
+static void flush_weight_grads(tg_tape *t) {
+    for (size_t i = 0; i < t->n_deferred; i++) {
+        tg__weight_grad *d = &t->deferred[i];
+        if (!d->w) continue; /* already gathered with an earlier use */
+        int64_t rows = 0, nout = d->w->shape[0], nin = d->w->shape[1];
+        size_t uses = 0;
+        for (size_t j = i; j < t->n_deferred; j++)
+            if (t->deferred[j].w == d->w) rows += t->deferred[j].rows, uses++;
+        tg_real *dy = uses > 1 ? tg__alloc(t, (size_t)(rows * nout) * sizeof(tg_real)) : NULL;
+        tg_real *x = uses > 1 ? tg__alloc(t, (size_t)(rows * nin) * sizeof(tg_real)) : NULL;
+        if (!dy || !x) { /* a single use, or no memory to gather: one by one */
+            tg_tensor *w = d->w;
+            for (size_t j = i; j < t->n_deferred; j++)
+                if (t->deferred[j].w == w) {
+                    tg__weight_grad *e = &t->deferred[j];
+                    tg__weight_grad_now(w, e->dy, e->x, e->rows);
+                    e->w = NULL;
+                }
+            continue;
+        }
+        tg_tensor *w = d->w;
+        int64_t r = 0;
+        for (size_t j = i; j < t->n_deferred; j++) {
+            tg__weight_grad *e = &t->deferred[j];
+            if (e->w != w) continue;
+            memcpy(dy + r * nout, e->dy, (size_t)(e->rows * nout) * sizeof(tg_real));
+            memcpy(x + r * nin, e->x, (size_t)(e->rows * nin) * sizeof(tg_real));
+            r += e->rows;
+            e->w = NULL;
+        }
+        tg__weight_grad_now(w, dy, x, rows);
+    }
+    t->n_deferred = 0;
+}
+
 int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     if (!tg__begin(t, "tg_backward", 1, &y)) return -1;
     if (!grad_y && y->numel != 1) {
@@ -303,13 +373,17 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
-    for (int64_t i = y->node; i >= 0; i--) {
+    t->n_deferred = 0;
+    t->gathering = true;
+    for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
         tg_node *n = &t->nodes[i];
         if (!n->out->grad) continue; /* nothing flowed into this node */
         for (int k = 0; k < n->n_in; k++)
-            if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) return -1;
-        op_table[n->op].backward(t, n);
-        if (tg__failed(t)) return -1;
+            if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
+        if (!tg__failed(t)) op_table[n->op].backward(t, n);
     }
-    return 0;
+    t->gathering = false;
+    if (tg__failed(t)) return -1;
+    flush_weight_grads(t);
+    return tg__failed(t) ? -1 : 0;
 }

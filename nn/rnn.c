@@ -9,31 +9,44 @@
 static int gates_of(tg_rnn_mode mode) { return mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1; }
 
 /* One step from the input's share of the gates, gx = x W_ih^T + b_ih
- * [B, G*H], so that a layer can compute gx for every step in one GEMM. */
-static int step(tg_tape *t, tg_rnn_mode mode, tg_tensor *gx, tg_tensor *h, tg_tensor *c,
-                tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out, tg_tensor **c_out) {
+ * [B, G*H], so that a layer can compute gx for every step in one GEMM.
+ * LSTM and GRU use the fused gate kernels unless `composed` asks for the
+ * reference built from elementary ops (every gate then shows on the tape). */
+static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_tensor *h,
+                tg_tensor *c, tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out,
+                tg_tensor **c_out) {
     tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, G*H] */
     switch (mode) {
     case TG_RNN_TANH: *h_out = tg_tanh(t, tg_add(t, gx, gh)); break;
     case TG_RNN_RELU: *h_out = tg_relu(t, tg_add(t, gx, gh)); break;
-    case TG_LSTM: {
-        tg_tensor *g[4];
-        if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
-        tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
-        tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
-        *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
-        *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
+    case TG_LSTM:
+        if (!composed) {
+            tg_tensor *hc = tg_lstm_gates(t, tg_add(t, gx, gh), c); /* [2, B, H] */
+            if (!hc) return -1;
+            tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
+            *h_out = tg_reshape(t, tg_narrow(t, hc, 0, 0, 1), bh);
+            *c_out = tg_reshape(t, tg_narrow(t, hc, 0, 1, 1), bh);
+        } else {
+            tg_tensor *g[4];
+            if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
+            tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
+            tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
+            *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
+            *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
+        }
         break;
-    }
-    case TG_GRU: {
-        tg_tensor *x3[3], *h3[3];
-        if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
-        tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
-        tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
-        tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
-        *h_out = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
+    case TG_GRU:
+        if (!composed) {
+            *h_out = tg_gru_gates(t, gx, gh, h);
+        } else {
+            tg_tensor *x3[3], *h3[3];
+            if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
+            tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
+            tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
+            tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
+            *h_out = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
+        }
         break;
-    }
     }
     return tg_tape_error(t) ? -1 : 0;
 }
@@ -86,8 +99,8 @@ tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, 
                        tg_tensor *b_ih, tg_tensor *b_hh, bool relu) {
     tg_tensor *h_out = NULL;
     if (check_cell(t, "tg_rnn_cell", 1, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
-        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh,
-             b_hh, &h_out, NULL);
+        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, false, tg_linear(t, x, w_ih, b_ih), h, NULL,
+             w_hh, b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -96,14 +109,14 @@ int tg_lstm_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor
                  tg_tensor **c_out) {
     *h_out = *c_out = NULL;
     if (!check_cell(t, "tg_lstm_cell", 4, x, h, c, w_ih, w_hh, b_ih, b_hh)) return -1;
-    return step(t, TG_LSTM, tg_linear(t, x, w_ih, b_ih), h, c, w_hh, b_hh, h_out, c_out);
+    return step(t, TG_LSTM, false, tg_linear(t, x, w_ih, b_ih), h, c, w_hh, b_hh, h_out, c_out);
 }
 
 tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
                        tg_tensor *b_ih, tg_tensor *b_hh) {
     tg_tensor *h_out = NULL;
     if (check_cell(t, "tg_gru_cell", 3, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
-        step(t, TG_GRU, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
+        step(t, TG_GRU, false, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -240,7 +253,8 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
         int64_t tt = reverse ? T - 1 - s : s;
         tg_tensor *gxt = tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
         tg_tensor *hn = NULL, *cn = NULL;
-        if (step(t, m->opt.mode, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn) != 0) break;
+        if (step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn) != 0)
+            break;
         if (masks) { /* past its end a sequence keeps its state and outputs 0 */
             *h = tg_where(t, masks[tt], hn, *h);
             if (cn) *c = tg_where(t, masks[tt], cn, *c);

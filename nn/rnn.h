@@ -41,6 +41,9 @@ typedef struct tg_rnn_options {
     bool bidirectional;
     double dropout;     /* on the outputs of every layer but the last, in training */
     uint64_t seed;      /* for the dropout masks */
+    bool composed;      /* LSTM/GRU gates from elementary ops instead of the
+                           fused kernels: slower, the same numbers, and every
+                           gate visible on the tape */
 } tg_rnn_options;
 
 /* Parameters per layer l and direction (suffix "" or "_reverse"), as

@@ -147,6 +147,34 @@ START_TEST(gradcheck_catches_wrong_gradients) {
 }
 END_TEST
 
+/* A parameter used by tg_linear at many steps has its gradient gathered
+ * into one product at the end of backward; it must equal the per-use sum
+ * (computed here through tg_matmul, which adds at once). */
+START_TEST(gathered_weight_gradients) {
+    tg_rng r;
+    tg_rng_seed(&r, 11);
+    tg_tensor *w = test_param(&r, TG_SHAPE(6, 5)), *w2 = test_param(&r, TG_SHAPE(6, 5));
+    tg_copy_from(w2, w->data);
+    tg_tape *t = tg_tape_new();
+    tg_tensor *h = tg_rand_uniform(t, &r, TG_SHAPE(3, 5), -1, 1), *h2 = h;
+    tg_tensor *other = test_param(&r, TG_SHAPE(5, 6)); /* a second weight, interleaved */
+    for (int s = 0; s < 20; s++) {
+        h = tg_tanh(t, tg_linear(t, tg_tanh(t, tg_linear(t, h, w, NULL)), other, NULL));
+        h2 = tg_tanh(t, tg_linear(t, tg_tanh(t, tg_matmul(t, h2, tg_transpose(t, w2, 0, 1))),
+                                  other, NULL));
+    }
+    tg_real g[15];
+    for (int i = 0; i < 15; i++) g[i] = (tg_real)(i + 1) / 15;
+    ck_assert_int_eq(tg_backward_grad(t, h, g), 0);
+    ck_assert_int_eq(tg_backward_grad(t, h2, g), 0);
+    for (int64_t i = 0; i < w->numel; i++) ck_assert_close(w->grad[i], w2->grad[i], 1e-5);
+    tg_tape_free(t);
+    tg_tensor_free(w);
+    tg_tensor_free(w2);
+    tg_tensor_free(other);
+}
+END_TEST
+
 /* Scopes nest into dotted paths; pop restores; reset clears them. */
 START_TEST(scopes_nest) {
     tg_tape *t = tg_tape_new();
@@ -172,6 +200,7 @@ END_TEST
 TCase *tcase_tape(void) {
     TCase *tc = tcase_create("tape");
     tcase_add_test(tc, scopes_nest);
+    tcase_add_test(tc, gathered_weight_gradients);
     tcase_add_test(tc, gradcheck_catches_wrong_gradients);
     tcase_add_test(tc, shared_weight_accumulates);
     tcase_add_test(tc, reset_reuses_memory);

@@ -1,0 +1,107 @@
+/* bench_rnn: one configuration of the recurrent benchmark, tapegrad side.
+ * A character model: embedding -> recurrent layer(s) -> linear head ->
+ * cross-entropy, trained with Adam (or inference only), on random tokens.
+ *
+ *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
+ *
+ * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
+ * median ms per step after warm-up, tokens/s, and peak RSS. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "tapegrad.h"
+
+enum { VOCAB = 65, EMBED = 64, BATCH = 32 };
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N]\n", argv[0]);
+        return 2;
+    }
+    tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
+                       : strcmp(argv[1], "gru") == 0 ? TG_GRU
+                                                     : TG_RNN_TANH;
+    int64_t H = atoll(argv[2]), T = atoll(argv[4]);
+    int layers = atoi(argv[3]), threads = 1, steps = 20;
+    bool infer = false;
+    for (int i = 5; i < argc; i++) {
+        if (strcmp(argv[i], "--infer") == 0) infer = true;
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
+    }
+    tg_set_threads(threads);
+    tg_rng r;
+    tg_rng_seed(&r, 1);
+    char err[256];
+    tg_embedding *emb = tg_embedding_new(VOCAB, EMBED, -1, &r);
+    tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .input_size = EMBED, .hidden_size = H,
+                                              .num_layers = layers},
+                             &r, err, sizeof err);
+    tg_linear_layer *head = tg_linear_layer_new(H, VOCAB, true, &r);
+    if (!emb || !rnn || !head) {
+        fprintf(stderr, "bench_rnn: %s\n", err);
+        return 1;
+    }
+    tg_tensor *params[64];
+    int np = 0;
+    const tg_params *lists[3] = {tg_module_params(&emb->base), tg_module_params(&rnn->base),
+                                 tg_module_params(&head->base)};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < lists[l]->n; i++) params[np++] = lists[l]->items[i].tensor;
+    tg_optim *opt = tg_optim_adam(params, np, (tg_adam_options){.lr = 1e-3});
+    int64_t *ids = malloc((size_t)(T + 1) * BATCH * sizeof *ids);
+    for (int64_t i = 0; i < (T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
+    tg_tape *t = tg_tape_new();
+    int warmup = 3;
+    double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
+    for (int s = 0; s < steps + warmup; s++) {
+        double t0 = now_ms();
+        tg_tape_reset(t);
+        tg_set_grad_enabled(t, !infer);
+        tg_tensor *x = tg_embedding_forward(t, emb, ids, TG_SHAPE(T, BATCH)); /* [T,B,E] */
+        tg_rnn_result res;
+        tg_rnn_forward(t, rnn, x, NULL, NULL, NULL, &res);
+        tg_tensor *logits = tg_linear_layer_forward(t, head, res.output); /* [T,B,V] */
+        tg_tensor *loss = tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(T * BATCH, VOCAB)),
+                                           ids + BATCH, TG_MEAN, TG_NO_IGNORE);
+        if (!infer) {
+            tg_optim_zero_grad(opt);
+            tg_backward(t, loss);
+            tg_optim_step(opt);
+        }
+        if (tg_tape_error(t)) {
+            fprintf(stderr, "bench_rnn: %s\n", tg_tape_error(t));
+            return 1;
+        }
+        ms[s] = now_ms() - t0;
+    }
+    qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
+    double med = ms[warmup + steps / 2];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("ms=%.2f tokens_per_s=%.0f peak_rss_mb=%.1f\n", med, (double)(T * BATCH) / med * 1e3,
+           (double)ru.ru_maxrss / 1024);
+    tg_optim_free(opt);
+    tg_module_free(&emb->base);
+    tg_module_free(&rnn->base);
+    tg_module_free(&head->base);
+    tg_tape_free(t);
+    free(ids);
+    free(ms);
+    return 0;
+}

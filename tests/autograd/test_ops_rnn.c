@@ -1,0 +1,100 @@
+/* The fused recurrent kernels: values against the cell equations, errors,
+ * and gradchecks. */
+#include "testutil.h"
+
+static double sig(double x) { return 1 / (1 + exp(-x)); }
+
+START_TEST(lstm_gates_values) {
+    tg_tape *t = tg_tape_new();
+    /* B = 1, H = 2: gates i0 i1 f0 f1 g0 g1 o0 o1 */
+    tg_real gv[8] = {0.5, -1, 2, 0.1, -0.3, 0.7, 1.5, -2}, cv[2] = {0.25, -0.5};
+    tg_tensor *hc = tg_lstm_gates(t, tg_from_array(t, TG_SHAPE(1, 8), gv),
+                                  tg_from_array(t, TG_SHAPE(1, 2), cv));
+    ck_assert_ptr_nonnull(hc);
+    ck_assert_int_eq(hc->ndim, 3);
+    for (int j = 0; j < 2; j++) {
+        double i = sig(gv[j]), f = sig(gv[2 + j]), g = tanh(gv[4 + j]), o = sig(gv[6 + j]);
+        double c = f * cv[j] + i * g;
+        ck_assert_close(hc->data[2 + j], c, 1e-6);
+        ck_assert_close(hc->data[j], o * tanh(c), 1e-6);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(gru_gates_values) {
+    tg_tape *t = tg_tape_new();
+    tg_real xv[3] = {0.5, -1, 2}, hv[3] = {0.3, 0.2, -0.7}, h0 = 0.4;
+    tg_tensor *out = tg_gru_gates(t, tg_from_array(t, TG_SHAPE(1, 3), xv),
+                                  tg_from_array(t, TG_SHAPE(1, 3), hv),
+                                  tg_from_array(t, TG_SHAPE(1, 1), &h0));
+    double r = sig(xv[0] + hv[0]), z = sig(xv[1] + hv[1]), n = tanh(xv[2] + r * hv[2]);
+    ck_assert_close(out->data[0], (1 - z) * n + z * h0, 1e-6);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(fast_math_is_accurate) {
+    /* the float build's polynomial exp/tanh against libm over a wide range */
+    tg_tape *t = tg_tape_new();
+    enum { N = 2001 };
+    tg_real g[4 * N], c[N];
+    for (int k = 0; k < N; k++) {
+        double x = -20 + 40.0 * k / (N - 1);
+        g[k] = g[N + k] = g[2 * N + k] = g[3 * N + k] = (tg_real)x;
+        c[k] = 0;
+    }
+    tg_tensor *hc = tg_lstm_gates(t, tg_from_array(t, TG_SHAPE(1, 4 * N), g),
+                                  tg_from_array(t, TG_SHAPE(1, N), c));
+    for (int k = 0; k < N; k++) {
+        double x = g[k], cc = sig(x) * tanh(x);
+        ck_assert_close(hc->data[N + k], cc, 2e-6);
+        ck_assert_close(hc->data[k], sig(x) * tanh(cc), 2e-6);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(errors) {
+    tg_tape *t = tg_tape_new();
+    ck_assert_ptr_null(tg_lstm_gates(t, tg_zeros(t, TG_SHAPE(2, 7)), tg_zeros(t, TG_SHAPE(2, 2))));
+    ck_assert_str_eq(tg_tape_error(t), "tg_lstm_gates: gates [2,7]: expected [2,8]");
+    tg_tape_reset(t);
+    ck_assert_ptr_null(tg_gru_gates(t, tg_zeros(t, TG_SHAPE(2, 6)), tg_zeros(t, TG_SHAPE(3, 6)),
+                                    tg_zeros(t, TG_SHAPE(2, 2))));
+    ck_assert_str_eq(tg_tape_error(t), "tg_gru_gates: gh [3,6]: expected [2,6]");
+    tg_tape_free(t);
+}
+END_TEST
+
+static tg_tensor *f_lstm(tg_tape *t, tg_tensor *const *x, void *c) {
+    (void)c;
+    return tg_lstm_gates(t, x[0], x[1]);
+}
+static tg_tensor *f_gru(tg_tape *t, tg_tensor *const *x, void *c) {
+    (void)c;
+    return tg_gru_gates(t, x[0], x[1], x[2]);
+}
+
+START_TEST(gradchecks) {
+    tg_rng r;
+    tg_rng_seed(&r, 4);
+    tg_tensor *l[2] = {test_param(&r, TG_SHAPE(3, 12)), test_param(&r, TG_SHAPE(3, 3))};
+    ck_assert_gradcheck(f_lstm, NULL, 2, l);
+    tg_tensor *g[3] = {test_param(&r, TG_SHAPE(3, 9)), test_param(&r, TG_SHAPE(3, 9)),
+                       test_param(&r, TG_SHAPE(3, 3))};
+    ck_assert_gradcheck(f_gru, NULL, 3, g);
+    for (int i = 0; i < 2; i++) tg_tensor_free(l[i]);
+    for (int i = 0; i < 3; i++) tg_tensor_free(g[i]);
+}
+END_TEST
+
+TCase *tcase_ops_rnn(void) {
+    TCase *tc = tcase_create("ops_rnn");
+    tcase_add_test(tc, lstm_gates_values);
+    tcase_add_test(tc, gru_gates_values);
+    tcase_add_test(tc, fast_math_is_accurate);
+    tcase_add_test(tc, errors);
+    tcase_add_test(tc, gradchecks);
+    return tc;
+}
