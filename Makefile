@@ -35,7 +35,7 @@ HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autog
 TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
-.PHONY: all lib test test-one test-asan deps format bench-tape examples min-char-rnn clean
+.PHONY: all lib test test-one test-asan deps format bench bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -86,6 +86,11 @@ format:
 
 bench-tape: $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
+
+# tapegrad against PyTorch on the recurrent configurations (bench/run.sh)
+bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
+	$(BUILD)/bench/bench_tape
+	sh bench/run.sh $(BUILD)/bench/bench_rnn
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)

@@ -3,9 +3,11 @@
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
+ *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
- * median ms per step after warm-up, tokens/s, and peak RSS. */
+ * median ms per step after warm-up, tokens/s, GFLOP/s of the step's matrix
+ * products, peak RSS, and the BLIS kernels and threads used. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,35 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The median GFLOP/s of a 1024^3 product through the tape. */
+static int sgemm(int threads) {
+    tg_set_threads(threads);
+    tg_rng r;
+    tg_rng_seed(&r, 1);
+    tg_tensor *a = tg_param_new(TG_SHAPE(1024, 1024)), *b = tg_param_new(TG_SHAPE(1024, 1024));
+    tg_init_uniform(a, &r, -1, 1);
+    tg_init_uniform(b, &r, -1, 1);
+    tg_tape *t = tg_tape_new();
+    double ms[9];
+    for (int i = 0; i < 9; i++) {
+        tg_tape_reset(t);
+        double t0 = now_ms();
+        tg_matmul(t, a, b);
+        ms[i] = now_ms() - t0;
+    }
+    qsort(ms, 9, sizeof *ms, cmp);
+    printf("gflops=%.1f kernels=%s kernel_id=%d threads=%d\n",
+           2.0 * 1024 * 1024 * 1024 / ms[4] * 1e-6, tg_blis_kernels(), tg_blis_kernel_id(),
+           tg_threads());
+    tg_tensor_free(a);
+    tg_tensor_free(b);
+    tg_tape_free(t);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
+        return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
         fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N]\n", argv[0]);
         return 2;
@@ -94,8 +124,17 @@ int main(int argc, char **argv) {
     double med = ms[warmup + steps / 2];
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("ms=%.2f tokens_per_s=%.0f peak_rss_mb=%.1f\n", med, (double)(T * BATCH) / med * 1e3,
-           (double)ru.ru_maxrss / 1024);
+    /* multiply-adds of the matrix products: input and recurrent products per
+     * layer, the head; backward does twice the forward's */
+    int64_t G = mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1;
+    double flop = 0;
+    for (int l = 0; l < layers; l++)
+        flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);
+    flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
+    if (!infer) flop *= 3;
+    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f kernels=%s threads=%d\n", med,
+           (double)(T * BATCH) / med * 1e3, flop / med * 1e-6, (double)ru.ru_maxrss / 1024,
+           tg_blis_kernels(), tg_threads());
     tg_optim_free(opt);
     tg_module_free(&emb->base);
     tg_module_free(&rnn->base);

@@ -21,10 +21,11 @@ def main():
     ap.add_argument("layers", type=int)
     ap.add_argument("T", type=int)
     ap.add_argument("--infer", action="store_true")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
     ap.add_argument("--steps", type=int, default=20)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "tanh": torch.nn.RNN}[a.mode]
     emb = torch.nn.Embedding(VOCAB, EMBED)
@@ -47,7 +48,8 @@ def main():
         times.append((time.perf_counter() - t0) * 1e3)
     med = statistics.median(times[warmup:])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"ms={med:.2f} tokens_per_s={a.T * BATCH / med * 1e3:.0f} peak_rss_mb={rss:.1f}")
+    print(f"ms={med:.2f} tokens_per_s={a.T * BATCH / med * 1e3:.0f} peak_rss_mb={rss:.1f} "
+          f"threads={torch.get_num_threads()}")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,18 @@ void tg_init_kaiming_uniform(tg_tensor *t, tg_rng *r, double a);
 void tg_init_kaiming_normal(tg_tensor *t, tg_rng *r, double a);
 
 /* ---- BLIS ------------------------------------------------------------- */
-/* Number of threads BLIS may use for matrix products (BLIS's own setting). */
+/* Threads for matrix products (BLIS's own, process-wide setting). The
+ * default is every core, unless BLIS_NUM_THREADS or OMP_NUM_THREADS is set;
+ * products too small to gain from threads use one anyway. */
 void tg_set_threads(int n);
+int tg_threads(void);
+/* The name of BLIS's kernel set in use ("skx", "zen3", "haswell", ...).
+ * Where Debian's BLIS would fall back to "generic" on a CPU it does not
+ * know, tapegrad asks it for the best set the CPU supports, unless
+ * BLIS_ARCH_TYPE is set. */
+const char *tg_blis_kernels(void);
+/* Its number, as BLIS_ARCH_TYPE takes it (so another BLIS user in the same
+ * run, such as PyTorch, can be given the same kernels). */
+int tg_blis_kernel_id(void);
 
 #endif

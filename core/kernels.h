@@ -38,6 +38,9 @@ void tg_frame_strides(const tg_tensor *t, tg_shape out, int64_t st[TG_MAX_DIMS])
  * through stride 0 sums over the broadcast dimensions. */
 void tg_frame_contig_strides(tg_shape s, tg_shape out, int64_t st[TG_MAX_DIMS]);
 
+/* Chooses BLIS's kernels and threads once, before BLIS's first use. */
+void tg__blis_setup(void);
+
 /* C = alpha * op(A) * op(B) + beta * C for strided matrices, through BLIS's
  * typed API so transposed operands are read in place.
  *   A: m x k with row stride rsa and column stride csa (after op), etc. */

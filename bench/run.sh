@@ -1,0 +1,59 @@
+#!/bin/sh
+# make bench: tapegrad and PyTorch on the same recurrent configurations, in
+# the same run, with the same BLIS kernel set and thread count; prints ms per
+# step (median of 20 after 3 warm-up steps), tokens/s, the ratio
+# tapegrad/PyTorch, GFLOP/s of the step's products and their share of a
+# 1024^3 SGEMM measured here, and peak RSS. PyTorch runs when /usr/bin/python3
+# has torch; "PyTorch (default)" is PyTorch as a user gets it: its own thread
+# count and BLIS's own choice of kernels.
+#   bench/run.sh BENCH_RNN_BINARY
+set -u
+B=$1
+PY=/usr/bin/python3
+HERE=$(dirname "$0")
+have_torch=no
+"$PY" -c "import torch" 2>/dev/null && have_torch=yes
+THREADS=${THREADS:-"1 2"}
+STEPS=${STEPS:-20}
+
+info=$("$B" sgemm --threads 1)
+kernels=$(echo "$info" | tr ' ' '\n' | sed -n 's/^kernels=//p')
+arch_id=$(echo "$info" | tr ' ' '\n' | sed -n 's/^kernel_id=//p')
+[ -n "${BLIS_ARCH_TYPE:-}" ] && arch_id=$BLIS_ARCH_TYPE
+echo "BLIS kernels: $kernels (BLIS_ARCH_TYPE=$arch_id for both); PyTorch: $have_torch"
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+for th in $THREADS; do
+    g=$(BLIS_ARCH_TYPE=$arch_id "$B" sgemm --threads "$th")
+    sg=$(field "$g" gflops)
+    echo
+    echo "== $th thread(s); 1024^3 SGEMM through the tape: $sg GFLOP/s"
+    printf '%-34s %9s %10s %8s %7s %9s %9s %8s\n' config "tg ms" "tokens/s" "GFLOP/s" "%sgemm" "torch ms" "tg/torch" "RSS MB"
+    for cfg in "a lstm 256 1 64" "a' lstm 256 1 64 --infer" "b lstm 512 2 64" "c gru 256 1 64" "d tanh 256 1 64" \
+               "T16 lstm 256 1 16" "T64 lstm 256 1 64" "T256 lstm 256 1 256" "T1024 lstm 256 1 1024"; do
+        set -- $cfg
+        name=$1; shift
+        steps=$STEPS
+        [ "$name" = T1024 ] && steps=5
+        r=$(BLIS_ARCH_TYPE=$arch_id "$B" "$@" --threads "$th" --steps "$steps")
+        ms=$(field "$r" ms); tps=$(field "$r" tokens_per_s); gf=$(field "$r" gflops); rss=$(field "$r" peak_rss_mb)
+        share=$(awk -v a="$gf" -v b="$sg" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+        tms="-"; ratio="-"
+        if [ $have_torch = yes ]; then
+            pr=$(BLIS_ARCH_TYPE=$arch_id "$PY" "$HERE/bench_torch.py" "$@" --threads "$th" --steps "$steps")
+            tms=$(field "$pr" ms)
+            ratio=$(awk -v a="$ms" -v b="$tms" 'BEGIN { printf "%.2f", a / b }')
+        fi
+        printf '%-34s %9s %10s %8s %7s %9s %9s %8s\n' "($name) $*" "$ms" "$tps" "$gf" "$share" "$tms" "$ratio" "$rss"
+    done
+done
+
+if [ $have_torch = yes ]; then
+    echo
+    echo "== PyTorch (default): its own threads and BLIS's own kernel choice"
+    for cfg in "a lstm 256 1 64" "a' lstm 256 1 64 --infer"; do
+        set -- $cfg; name=$1; shift
+        pr=$(env -u BLIS_ARCH_TYPE "$PY" "$HERE/bench_torch.py" "$@" --steps "$STEPS")
+        echo "($name) $*: $pr"
+    done
+fi
