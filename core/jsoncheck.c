@@ -58,6 +58,7 @@ const char *tg_json_quote(const char *s, char *buf, size_t n) {
 
 /* The shortest decimal that reads back as v; integers without exponent. */
 static void number_text(double v, char *buf, size_t n) {
+    if (!buf || !n) return; /* (also keeps GCC's -Wformat-truncation calm under UBSan) */
     if (v == floor(v) && fabs(v) < 1e17) {
         snprintf(buf, n, "%.0f", v);
         return;
@@ -183,7 +184,9 @@ typedef struct scan {
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static bool is_digit(char ch) {
+    return ch >= '0' && ch <= '9';
+}
 
 /* Records the first error at position at: "<expected>, got <found>". */
 static bool scan_fail(scan *p, size_t at, const char *expected) {
@@ -200,8 +203,7 @@ static bool scan_fail(scan *p, size_t at, const char *expected) {
         while (at + w < p->n && w < 24) {
             char x = p->s[at + w];
             bool letter = (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z');
-            if (!(letter || (num && (is_digit(x) || x == '.' || x == '+' || x == '-'))))
-                break;
+            if (!(letter || (num && (is_digit(x) || x == '.' || x == '+' || x == '-')))) break;
             w++;
         }
         if (w > 1)
@@ -216,12 +218,14 @@ static bool scan_fail(scan *p, size_t at, const char *expected) {
 }
 
 static void skip_ws(scan *p) {
-    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' ||
-                           p->s[p->i] == '\r'))
+    while (p->i < p->n &&
+           (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
         p->i++;
 }
 
-static char peek(const scan *p) { return p->i < p->n ? p->s[p->i] : '\0'; }
+static char peek(const scan *p) {
+    return p->i < p->n ? p->s[p->i] : '\0';
+}
 
 static bool scan_string(scan *p) {
     size_t start = p->i++; /* the opening quote */
@@ -232,8 +236,9 @@ static bool scan_string(scan *p) {
             return true;
         }
         if (ch < 0x20)
-            return scan_fail(p, p->i, "expected a character or '\"' in a string "
-                                      "(control characters must be escaped, as \\n)");
+            return scan_fail(p, p->i,
+                             "expected a character or '\"' in a string "
+                             "(control characters must be escaped, as \\n)");
         if (ch == '\\') {
             char e = p->i + 1 < p->n ? p->s[p->i + 1] : '\0';
             if (e == 'u') {
@@ -246,15 +251,17 @@ static bool scan_string(scan *p) {
                 continue;
             }
             if (!e || !strchr("\"\\/bfnrt", e))
-                return scan_fail(p, p->i + 1, "expected an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+                return scan_fail(p, p->i + 1,
+                                 "expected an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
             p->i += 2;
             continue;
         }
         p->i++;
     }
     scan_fail(p, start, "unterminated string: expected a closing '\"'");
-    snprintf(p->what, sizeof p->what, "unterminated string: no closing '\"' before the end "
-                                      "of input");
+    snprintf(p->what, sizeof p->what,
+             "unterminated string: no closing '\"' before the end "
+             "of input");
     return false;
 }
 
@@ -269,7 +276,8 @@ static bool scan_number(scan *p) {
     if (peek(p) == '-') p->i++;
     if (peek(p) == '0') {
         p->i++;
-        if (is_digit(peek(p))) return scan_fail(p, start, "expected a number without leading zeros");
+        if (is_digit(peek(p)))
+            return scan_fail(p, start, "expected a number without leading zeros");
     } else if (!scan_digits(p)) {
         return false;
     }
@@ -301,7 +309,8 @@ static bool scan_container(scan *p, int depth, bool object) {
     char close = object ? '}' : ']';
     const char *sep = object ? "expected ',' or '}'" : "expected ',' or ']'";
     if (depth > TG_JSON_MAX_DEPTH)
-        return scan_fail(p, p->i - 1, "expected at most " XSTR(TG_JSON_MAX_DEPTH) " levels of nesting");
+        return scan_fail(p, p->i - 1,
+                         "expected at most " XSTR(TG_JSON_MAX_DEPTH) " levels of nesting");
     skip_ws(p);
     if (peek(p) == close) {
         p->i++;
@@ -311,9 +320,10 @@ static bool scan_container(scan *p, int depth, bool object) {
         if (object) {
             if (peek(p) != '"') {
                 bool trailing = peek(p) == '}'; /* a first '}' was taken above */
-                return scan_fail(p, p->i, trailing ? "expected a key after ',' (JSON allows no "
-                                                     "trailing comma)"
-                                                   : "expected a key in double quotes");
+                return scan_fail(p, p->i,
+                                 trailing ? "expected a key after ',' (JSON allows no "
+                                            "trailing comma)"
+                                          : "expected a key in double quotes");
             }
             if (!scan_string(p)) return false;
             skip_ws(p);
@@ -353,8 +363,9 @@ static bool scan_value(scan *p, int depth) {
             }
         }
     }
-    return scan_fail(p, p->i, "expected a value (object, array, string, number, true, false "
-                              "or null)");
+    return scan_fail(p, p->i,
+                     "expected a value (object, array, string, number, true, false "
+                     "or null)");
 }
 
 cJSON *tg_json_parse(const tg_jctx *c, const char *text, size_t len) {
@@ -437,8 +448,8 @@ static const cJSON *item(const tg_jctx *c, const cJSON *obj, const char *path, c
 /* The largest integer a double holds exactly. */
 #define EXACT_INT 9007199254740992.0
 
-int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
-                int required, int64_t lo, int64_t hi, int64_t *out) {
+int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char *key, int required,
+                int64_t lo, int64_t hi, int64_t *out) {
     char what[64], d[64], p[TG_JSON_PATH_MAX];
     if (lo == 1)
         snprintf(what, sizeof what, "a positive integer");
@@ -461,8 +472,7 @@ int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char
 }
 
 int tg_json_number(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
-                   int required, double lo, bool lo_open, double hi, bool hi_open,
-                   double *out) {
+                   int required, double lo, bool lo_open, double hi, bool hi_open, double *out) {
     char what[96], d[64], p[TG_JSON_PATH_MAX];
     if (isfinite(lo) && isfinite(hi))
         snprintf(what, sizeof what, "a number in %c%g, %g%c", lo_open ? '(' : '[', lo, hi,
@@ -514,17 +524,17 @@ int tg_json_string(const tg_jctx *c, const cJSON *obj, const char *path, const c
 
 int tg_json_enum(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
                  int required, const char *what, const char *const *names, int *out) {
-    char d[64], p[TG_JSON_PATH_MAX], list[256], expected[320], q[ECHO_MAX + 16],
-        q2[ECHO_MAX + 16];
+    char d[64], p[TG_JSON_PATH_MAX], list[256], expected[320], q[ECHO_MAX + 16], q2[ECHO_MAX + 16];
     tg_json_list(names, list, sizeof list);
-    snprintf(expected, sizeof expected, "%s %s (%s)", strchr("aeiou", what[0]) ? "an" : "a",
-             what, list);
+    snprintf(expected, sizeof expected, "%s %s (%s)", strchr("aeiou", what[0]) ? "an" : "a", what,
+             list);
     int status;
     const cJSON *v = item(c, obj, path, key, required, expected, &status);
     if (!v) return status;
     tg_json_path(p, path, key);
     if (!cJSON_IsString(v))
-        return tg_json_fail(c, p, "expected %s, got %s", expected, tg_json_describe(v, d, sizeof d));
+        return tg_json_fail(c, p, "expected %s, got %s", expected,
+                            tg_json_describe(v, d, sizeof d));
     for (int k = 0; names[k]; k++)
         if (strcmp(names[k], v->valuestring) == 0) {
             *out = k;

@@ -78,14 +78,13 @@ enum { TG_JSON_OPTIONAL = 0, TG_JSON_REQUIRED = 1 };
 
 /* An integer in [lo, hi] (a JSON number with no fraction). Messages say
  * "a positive integer" for lo 1, "a non-negative integer" for lo 0. */
-int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
-                int required, int64_t lo, int64_t hi, int64_t *out);
+int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char *key, int required,
+                int64_t lo, int64_t hi, int64_t *out);
 /* A number in the interval from lo to hi, each end closed or open
  * (lo_open/hi_open); use -INFINITY/INFINITY for no bound. Messages say
  * "expected a number in [0, 1)", "expected a number > 0", ... */
 int tg_json_number(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
-                   int required, double lo, bool lo_open, double hi, bool hi_open,
-                   double *out);
+                   int required, double lo, bool lo_open, double hi, bool hi_open, double *out);
 int tg_json_bool(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
                  int required, bool *out);
 /* Any string; *out points into the tree. */

@@ -7,9 +7,14 @@
 #include "module.h"
 #include "linear.h"
 #include "rnn.h"
+#include "tree.h"
+#include "treenet.h"
 #include "jordan.h"
 #include "deep_rnn.h"
 #include "seq_loss.h"
 #include "tbptt.h"
+#include "attention.h"
+#include "seq2seq.h"
+#include "spec.h"
 
 #endif

@@ -1,0 +1,635 @@
+/* Spec files: parse, check and resolve sizes (docs/spec.md). The model
+ * built from a spec is in model.c. */
+#include "spec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SIZE ((int64_t)1 << 24) /* any one size: vocab, hidden, dim, ... */
+#define MAX_LAYERS 1024             /* entries of model.layers */
+#define MAX_STACK 256               /* num_layers of one recurrent layer */
+#define MAX_DEPTH 64                /* deep_rnn depth */
+#define MAX_SEED ((int64_t)1 << 53) /* exact in a JSON number */
+#define MAX_FILE ((size_t)16 << 20) /* a spec is a few kilobytes */
+#define PATH TG_JSON_PATH_MAX
+#define LAYERS "model.layers"
+
+static const char *const TASKS[] = {"language_model", "classify", "tag", "regress", NULL};
+/* Named in docs/spec.md as planned, so a file written for a later version
+ * gets a clear message instead of "unknown". */
+static const char *const FUTURE_TASKS[] = {"tree", "seq2seq", NULL};
+static const char *const INPUTS[] = {"tokens", "vectors", NULL};
+static const char *const LAYER_TYPES[] = {"embedding", "one_hot", "linear",   "activation",
+                                          "dropout",   "pool",    "rnn",      "lstm",
+                                          "gru",       "jordan",  "deep_rnn", NULL};
+static const char *const FUTURE_LAYERS[] = {"tree_rnn", "tree_lstm", "attention", NULL};
+static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
+static const char *const POOLS[] = {"last", "mean", "max", NULL};
+static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
+static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
+
+static const char *const TOP_KEYS[] = {"tapegrad", "task",      "description", "input",  "model",
+                                       "loss",     "optimizer", "train",       "sample", NULL};
+static const char *const INPUT_KEYS[][4] = {{"type", "vocab", "batch_first", NULL},
+                                            {"type", "size", "batch_first", NULL}};
+static const char *const MODEL_KEYS[] = {"layers", NULL};
+static const char *const LOSS_KEYS[] = {"type", NULL};
+static const char *const TRAIN_KEYS[] = {
+    "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
+    "log_every", "valid_fraction", "seed",  NULL};
+static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
+
+#define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
+static const char *const LAYER_KEYS[][12] = {
+    [TG_LAYER_EMBEDDING] = {"type", "name", "dim", "padding_idx", NULL},
+    [TG_LAYER_ONE_HOT] = {"type", "name", NULL},
+    [TG_LAYER_LINEAR] = {"type", "name", "input", "out", "bias", NULL},
+    [TG_LAYER_ACTIVATION] = {"type", "name", "input", "fn", NULL},
+    [TG_LAYER_DROPOUT] = {"type", "name", "input", "p", NULL},
+    [TG_LAYER_POOL] = {"type", "name", "input", "mode", NULL},
+    [TG_LAYER_RNN] = {"type", "name", RECURRENT, "nonlinearity", NULL},
+    [TG_LAYER_LSTM] = {"type", "name", RECURRENT, NULL},
+    [TG_LAYER_GRU] = {"type", "name", RECURRENT, NULL},
+    [TG_LAYER_JORDAN] = {"type", "name", "input", "hidden", "out", "nonlinearity", "batch_first",
+                         NULL},
+    [TG_LAYER_DEEP_RNN] = {"type", "name", "input", "hidden", "depth", "skip", "batch_first", NULL},
+};
+
+const char *tg_task_name(tg_task task) {
+    return task >= 0 && task <= TG_TASK_REGRESS ? TASKS[task] : "?";
+}
+
+const char *tg_layer_type_name(tg_layer_type type) {
+    return type >= 0 && type <= TG_LAYER_DEEP_RNN ? LAYER_TYPES[type] : "?";
+}
+
+static bool is_recurrent(tg_layer_type t) {
+    return t >= TG_LAYER_RNN;
+}
+
+static bool has_params(tg_layer_type t) {
+    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || is_recurrent(t);
+}
+
+/* Fails with a message for a string in `future` (planned, not yet here). */
+static int refuse_future(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
+                         const char *what, const char *const *future, const char *const *known) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    char p[PATH], q[64], list[256];
+    if (!cJSON_IsString(v)) return 0;
+    for (int k = 0; future[k]; k++)
+        if (strcmp(v->valuestring, future[k]) == 0)
+            return tg_json_fail(c, tg_json_path(p, path, key),
+                                "%s is planned for a later version of the format; this "
+                                "build supports the %ss %s",
+                                tg_json_quote(future[k], q, sizeof q), what,
+                                tg_json_list(known, list, sizeof list));
+    return 0;
+}
+
+/* ---- layers ------------------------------------------------------------------ */
+
+static int parse_name(const tg_jctx *c, const cJSON *obj, const char *path, tg_layer_spec *L) {
+    const char *name;
+    char p[PATH], d[96];
+    int r = tg_json_string(c, obj, path, "name", TG_JSON_OPTIONAL, &name);
+    if (r <= 0) return r;
+    size_t len = strlen(name);
+    bool ok = len > 0 && len < TG_LAYER_NAME_MAX;
+    for (size_t k = 0; ok && k < len; k++)
+        ok = name[k] == '_' || (name[k] >= 'a' && name[k] <= 'z') ||
+             (name[k] >= 'A' && name[k] <= 'Z') || (name[k] >= '0' && name[k] <= '9');
+    if (!ok)
+        return tg_json_fail(
+            c, tg_json_path(p, path, "name"),
+            "expected a name of letters, digits and '_' (1 to %d of them), got %s",
+            TG_LAYER_NAME_MAX - 1,
+            tg_json_describe(cJSON_GetObjectItemCaseSensitive(obj, "name"), d, sizeof d));
+    memcpy(L->name, name, len + 1);
+    return 1;
+}
+
+/* A linear (or jordan) layer's "out": a size, or "vocab" for token input. */
+static int parse_out(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
+                     tg_layer_spec *L, bool vocab_ok) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "out");
+    char p[PATH], d[64];
+    tg_json_path(p, path, "out");
+    if (vocab_ok && cJSON_IsString(v) && strcmp(v->valuestring, "vocab") == 0) {
+        if (s->input != TG_INPUT_TOKENS)
+            return tg_json_fail(c, p, "\"vocab\" needs token input, but input.type is \"vectors\"");
+        L->out_is_vocab = true;
+        return 0;
+    }
+    if (!v || (cJSON_IsString(v) && vocab_ok)) {
+        const char *what = vocab_ok ? "a positive integer or \"vocab\"" : "a positive integer";
+        if (!v) return tg_json_fail(c, p, "missing; expected %s", what);
+        return tg_json_fail(c, p, "expected %s, got %s", what, tg_json_describe(v, d, sizeof d));
+    }
+    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->out) < 0 ? -1 : 0;
+}
+
+/* The keys every recurrent type shares; `bf` checks batch_first. */
+static int parse_recurrent(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
+                           tg_layer_spec *L) {
+    char p[PATH];
+    int64_t n = 1;
+    bool bf = s->batch_first;
+    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->hidden) < 0)
+        return -1;
+    int r = tg_json_bool(c, obj, path, "batch_first", TG_JSON_OPTIONAL, &bf);
+    if (r < 0) return -1;
+    if (r == 1 && bf != s->batch_first)
+        return tg_json_fail(c, tg_json_path(p, path, "batch_first"),
+                            "%s does not match input.batch_first (%s); the batch layout is set "
+                            "once, in input.batch_first",
+                            bf ? "true" : "false", s->batch_first ? "true" : "false");
+    if (L->type == TG_LAYER_JORDAN || L->type == TG_LAYER_DEEP_RNN) return 0;
+    if (tg_json_int(c, obj, path, "num_layers", TG_JSON_OPTIONAL, 1, MAX_STACK, &n) < 0 ||
+        tg_json_bool(c, obj, path, "bidirectional", TG_JSON_OPTIONAL, &L->bidirectional) < 0 ||
+        tg_json_number(c, obj, path, "dropout", TG_JSON_OPTIONAL, 0, false, 1, true, &L->dropout) <
+            0 ||
+        tg_json_bool(c, obj, path, "bias", TG_JSON_OPTIONAL, &L->bias) < 0)
+        return -1;
+    L->num_layers = (int)n;
+    return 0;
+}
+
+static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int i,
+                       tg_layer_spec *L) {
+    char path[PATH];
+    tg_json_path_index(path, LAYERS, i);
+    if (tg_json_expect_object(c, obj, path,
+                              "a layer object such as {\"type\": \"lstm\", \"hidden\": 128}"))
+        return -1;
+    if (refuse_future(c, obj, path, "type", "layer type", FUTURE_LAYERS, LAYER_TYPES)) return -1;
+    int type, k;
+    if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", LAYER_TYPES, &type) < 0)
+        return -1;
+    *L = (tg_layer_spec){.type = (tg_layer_type)type,
+                         .index = i,
+                         .bias = true,
+                         .num_layers = 1,
+                         .padding_idx = -1,
+                         .depth = 1,
+                         .p = 0.5};
+    snprintf(L->name, sizeof L->name, "%d", i);
+    if (tg_json_check_keys(c, obj, path, LAYER_KEYS[type]) || parse_name(c, obj, path, L) < 0 ||
+        tg_json_int(c, obj, path, "input", TG_JSON_OPTIONAL, 1, MAX_SIZE, &L->in_given) < 0)
+        return -1;
+    int r = 0;
+    switch (L->type) {
+    case TG_LAYER_EMBEDDING:
+        r = tg_json_int(c, obj, path, "dim", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->dim) < 0 ||
+            tg_json_int(c, obj, path, "padding_idx", TG_JSON_OPTIONAL, 0, MAX_SIZE - 1,
+                        &L->padding_idx) < 0;
+        break;
+    case TG_LAYER_ONE_HOT: break;
+    case TG_LAYER_LINEAR:
+        r = parse_out(c, s, obj, path, L, true) ||
+            tg_json_bool(c, obj, path, "bias", TG_JSON_OPTIONAL, &L->bias) < 0;
+        break;
+    case TG_LAYER_ACTIVATION:
+        r = tg_json_enum(c, obj, path, "fn", TG_JSON_REQUIRED, "activation", ACTIVATIONS, &k) < 0;
+        L->fn = (tg_activation_fn)k;
+        break;
+    case TG_LAYER_DROPOUT:
+        r = tg_json_number(c, obj, path, "p", TG_JSON_OPTIONAL, 0, false, 1, true, &L->p) < 0;
+        break;
+    case TG_LAYER_POOL:
+        k = TG_POOL_LAST;
+        r = tg_json_enum(c, obj, path, "mode", TG_JSON_OPTIONAL, "pool mode", POOLS, &k) < 0;
+        L->pool = (tg_pool_mode)k;
+        break;
+    case TG_LAYER_RNN:
+    case TG_LAYER_JORDAN:
+        k = 0;
+        r = tg_json_enum(c, obj, path, "nonlinearity", TG_JSON_OPTIONAL, "nonlinearity",
+                         NONLINEARITIES, &k) < 0;
+        L->relu = k == 1;
+        if (!r) r = parse_recurrent(c, s, obj, path, L);
+        if (!r && L->type == TG_LAYER_JORDAN) r = parse_out(c, s, obj, path, L, false);
+        break;
+    case TG_LAYER_LSTM:
+    case TG_LAYER_GRU: r = parse_recurrent(c, s, obj, path, L); break;
+    case TG_LAYER_DEEP_RNN: {
+        int64_t depth = 1;
+        r = parse_recurrent(c, s, obj, path, L) ||
+            tg_json_int(c, obj, path, "depth", TG_JSON_OPTIONAL, 1, MAX_DEPTH, &depth) < 0 ||
+            tg_json_bool(c, obj, path, "skip", TG_JSON_OPTIONAL, &L->skip) < 0;
+        L->depth = (int)depth;
+        break;
+    }
+    }
+    return r ? -1 : 0;
+}
+
+/* Where a pool goes: the task decides whether one is allowed, needed, or
+ * inserted after the last recurrent layer (classify without one). */
+static int place_pool(const tg_jctx *c, tg_spec *s) {
+    char p[PATH];
+    int pool = -1, last_rec = -1;
+    for (int k = 0; k < s->n_layers; k++) {
+        if (s->layers[k].type == TG_LAYER_POOL && pool < 0) pool = k;
+        if (is_recurrent(s->layers[k].type)) last_rec = k;
+    }
+    bool per_step = s->task == TG_TASK_LANGUAGE_MODEL || s->task == TG_TASK_TAG;
+    if (pool >= 0 && per_step)
+        return tg_json_fail(c, tg_json_path_index(p, LAYERS, pool),
+                            "a pool layer makes one output per sequence, but task %s needs one "
+                            "per step",
+                            TASKS[s->task]);
+    if (pool >= 0 || s->task != TG_TASK_CLASSIFY) return 0;
+    if (last_rec < 0)
+        return tg_json_fail(c, LAYERS,
+                            "task classify needs a recurrent layer (or a pool layer) to turn each "
+                            "sequence into one output");
+    /* "last": each sequence's own last step (for a reverse direction, step 0) */
+    memmove(&s->layers[last_rec + 2], &s->layers[last_rec + 1],
+            (size_t)(s->n_layers - last_rec - 1) * sizeof *s->layers);
+    s->layers[last_rec + 1] = (tg_layer_spec){
+        .type = TG_LAYER_POOL, .index = -1, .pool = TG_POOL_LAST, .padding_idx = -1};
+    snprintf(s->layers[last_rec + 1].name, TG_LAYER_NAME_MAX, "pool");
+    s->n_layers++;
+    return 0;
+}
+
+static int check_names(const tg_jctx *c, const tg_spec *s, const cJSON *layers) {
+    char p[PATH], q[96];
+    for (int j = 0; j < s->n_layers; j++)
+        for (int i = 0; i < j && s->layers[j].index >= 0; i++) {
+            const tg_layer_spec *a = &s->layers[i], *b = &s->layers[j];
+            if (a->index < 0 || strcmp(a->name, b->name) != 0) continue;
+            tg_json_path_index(p, LAYERS, b->index);
+            const cJSON *obj = cJSON_GetArrayItem(layers, b->index);
+            if (cJSON_GetObjectItemCaseSensitive(obj, "name"))
+                strncat(p, ".name", PATH - strlen(p) - 1);
+            return tg_json_fail(c, p, "name %s is already used by layers[%d]",
+                                tg_json_quote(b->name, q, sizeof q), a->index);
+        }
+    return 0;
+}
+
+/* Chains the sizes from the input through every layer and checks them,
+ * and the head against the task. Runs again when the vocabulary becomes
+ * known; sizes that depend on an unknown vocabulary stay 0 (unchecked). */
+static int resolve(const tg_jctx *c, tg_spec *s) {
+    char p[PATH], p2[PATH];
+    bool tokens = s->input == TG_INPUT_TOKENS, seq = true;
+    int64_t feat = tokens ? 0 : s->input_size, split = 0;
+    int prev = -1, pooled_by = -1;
+    for (int k = 0; k < s->n_layers; k++) {
+        tg_layer_spec *L = &s->layers[k];
+        const char *type = LAYER_TYPES[L->type];
+        tg_json_path_index(p, LAYERS, L->index);
+        if (L->type == TG_LAYER_EMBEDDING || L->type == TG_LAYER_ONE_HOT) {
+            if (!tokens)
+                return tg_json_fail(c, p,
+                                    "%s layers read token ids, but input.type is "
+                                    "\"vectors\"",
+                                    type);
+            if (k > 0)
+                return tg_json_fail(c, p,
+                                    "%s layers read the token ids, so one can only be "
+                                    "layers[0]",
+                                    type);
+        } else if (k == 0 && tokens) {
+            return tg_json_fail(c, p,
+                                "token input needs an embedding or one_hot layer first, "
+                                "got %s",
+                                type);
+        }
+        if ((is_recurrent(L->type) || L->type == TG_LAYER_POOL) && !seq)
+            return tg_json_fail(c, p,
+                                "%s layers need a sequence, but the pool at layers[%d] "
+                                "already made one vector per sequence",
+                                type, pooled_by);
+        L->in = tokens && k == 0 ? s->vocab : feat; /* an embedding reads one of vocab ids */
+        L->sequence = seq;
+        if (L->in_given && feat && L->in_given != feat) {
+            tg_json_path(p2, p, "input");
+            if (prev >= 0)
+                return tg_json_fail(c, p2, "%lld does not match layers[%d] output %lld",
+                                    (long long)L->in_given, prev, (long long)feat);
+            return tg_json_fail(c, p2, "%lld does not match input.size %lld",
+                                (long long)L->in_given, (long long)feat);
+        }
+        switch (L->type) {
+        case TG_LAYER_EMBEDDING:
+            L->out = L->dim;
+            if (s->vocab && L->padding_idx >= s->vocab)
+                return tg_json_fail(c, tg_json_path(p2, p, "padding_idx"),
+                                    "%lld is not below the vocabulary size %lld",
+                                    (long long)L->padding_idx, (long long)s->vocab);
+            split = 0;
+            break;
+        case TG_LAYER_ONE_HOT: L->out = s->vocab, split = 0; break;
+        case TG_LAYER_LINEAR:
+            if (L->out_is_vocab) L->out = s->vocab;
+            split = 0;
+            break;
+        case TG_LAYER_ACTIVATION:
+        case TG_LAYER_DROPOUT: L->out = feat; break;
+        case TG_LAYER_POOL:
+            L->out = feat, L->split = L->pool == TG_POOL_LAST ? split : 0;
+            seq = false, pooled_by = L->index;
+            break;
+        case TG_LAYER_RNN:
+        case TG_LAYER_LSTM:
+        case TG_LAYER_GRU:
+            L->out = (L->bidirectional ? 2 : 1) * L->hidden;
+            split = L->bidirectional ? L->hidden : 0;
+            break;
+        case TG_LAYER_JORDAN: split = 0; break; /* out as given */
+        case TG_LAYER_DEEP_RNN: L->out = L->hidden, split = 0; break;
+        }
+        feat = L->out;
+        if (L->index >= 0) prev = L->index;
+    }
+    s->output_size = feat;
+    s->pooled = !seq;
+    const tg_layer_spec *last = &s->layers[s->n_layers - 1];
+    if (s->task == TG_TASK_LANGUAGE_MODEL && s->vocab && feat && feat != s->vocab) {
+        tg_json_path_index(p, LAYERS, last->index);
+        const char *from = s->vocab_given ? "input.vocab" : "from the data";
+        if (last->type == TG_LAYER_LINEAR)
+            return tg_json_fail(c, tg_json_path(p2, p, "out"),
+                                "%lld does not match the vocabulary size %lld (%s)",
+                                (long long)feat, (long long)s->vocab, from);
+        return tg_json_fail(c, p,
+                            "a language model's last layer must output the vocabulary "
+                            "size %lld (%s), but this %s layer outputs %lld; end with "
+                            "{\"type\": \"linear\", \"out\": \"vocab\"}",
+                            (long long)s->vocab, from, LAYER_TYPES[last->type], (long long)feat);
+    }
+    return 0;
+}
+
+/* ---- sections ---------------------------------------------------------------- */
+
+static int parse_version(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "tapegrad");
+    char d[64];
+    if (!v)
+        return tg_json_fail(c, "tapegrad",
+                            "missing; a spec starts with \"tapegrad\": %d (the "
+                            "format version)",
+                            TG_SPEC_VERSION);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+        return tg_json_fail(c, "tapegrad", "expected the format version %d, got %s",
+                            TG_SPEC_VERSION, tg_json_describe(v, d, sizeof d));
+    if (v->valuedouble != TG_SPEC_VERSION)
+        return tg_json_fail(c, "tapegrad",
+                            "unsupported format version %s; this build reads "
+                            "version %d",
+                            tg_json_describe(v, d, sizeof d), TG_SPEC_VERSION);
+    s->version = TG_SPEC_VERSION;
+    return 0;
+}
+
+static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
+    if (!in)
+        return tg_json_fail(c, "input",
+                            "missing; expected {\"type\": \"tokens\", \"vocab\": "
+                            "N} or {\"type\": \"vectors\", \"size\": N}");
+    if (tg_json_expect_object(c, in, "input", "an object such as {\"type\": \"tokens\"}"))
+        return -1;
+    int type;
+    if (tg_json_enum(c, in, "input", "type", TG_JSON_REQUIRED, "input type", INPUTS, &type) < 0 ||
+        tg_json_check_keys(c, in, "input", INPUT_KEYS[type]) ||
+        tg_json_bool(c, in, "input", "batch_first", TG_JSON_OPTIONAL, &s->batch_first) < 0)
+        return -1;
+    s->input = (tg_input_type)type;
+    if (s->task == TG_TASK_LANGUAGE_MODEL && s->input != TG_INPUT_TOKENS)
+        return tg_json_fail(c, "input.type",
+                            "task language_model reads \"tokens\", got "
+                            "\"vectors\"");
+    if (s->input == TG_INPUT_VECTORS)
+        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, MAX_SIZE, &s->input_size) <
+                       0
+                   ? -1
+                   : 0;
+    int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, MAX_SIZE, &s->vocab);
+    s->vocab_given = r == 1;
+    return r < 0 ? -1 : 0;
+}
+
+static int parse_model(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    char d[64];
+    if (!model) return tg_json_fail(c, "model", "missing; expected {\"layers\": [...]}");
+    if (tg_json_expect_object(c, model, "model", "an object such as {\"layers\": [...]}") ||
+        tg_json_check_keys(c, model, "model", MODEL_KEYS))
+        return -1;
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(model, "layers");
+    if (!layers) return tg_json_fail(c, LAYERS, "missing; expected an array of layers");
+    int n = cJSON_IsArray(layers) ? cJSON_GetArraySize(layers) : 0;
+    if (n == 0)
+        return tg_json_fail(c, LAYERS, "expected a non-empty array of layers, got %s",
+                            cJSON_IsArray(layers) ? "[]" : tg_json_describe(layers, d, sizeof d));
+    if (n > MAX_LAYERS)
+        return tg_json_fail(c, LAYERS, "expected at most %d layers, got %d", MAX_LAYERS, n);
+    s->layers = calloc((size_t)n + 1, sizeof *s->layers); /* + 1: room for a pool */
+    if (!s->layers) return tg_json_fail(c, LAYERS, "out of memory");
+    int i = 0;
+    for (const cJSON *it = layers->child; it; it = it->next, i++) {
+        if (parse_layer(c, s, it, i, &s->layers[i])) return -1;
+        s->n_layers = i + 1;
+    }
+    if (place_pool(c, s) || check_names(c, s, layers) || resolve(c, s)) return -1;
+    bool any = false;
+    for (int k = 0; k < s->n_layers; k++) any = any || has_params(s->layers[k].type);
+    if (!any) return tg_json_fail(c, LAYERS, "no layer has parameters to train");
+    return 0;
+}
+
+static int parse_loss(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(root, "loss");
+    s->loss = s->task == TG_TASK_REGRESS ? TG_LOSS_MSE : TG_LOSS_CROSS_ENTROPY;
+    if (!loss) return 0;
+    int type;
+    if (tg_json_expect_object(c, loss, "loss", "an object such as {\"type\": \"mse\"}") ||
+        tg_json_check_keys(c, loss, "loss", LOSS_KEYS) ||
+        tg_json_enum(c, loss, "loss", "type", TG_JSON_REQUIRED, "loss", LOSSES, &type) < 0)
+        return -1;
+    if ((tg_loss_type)type != s->loss)
+        return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", TASKS[s->task],
+                            LOSSES[s->loss], LOSSES[type]);
+    return 0;
+}
+
+static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "train");
+    tg_train_spec *t = &s->train;
+    *t = (tg_train_spec){.batch = 32,
+                         .seq_len = 64,
+                         .steps = 1000,
+                         .eval_every = 100,
+                         .log_every = 10,
+                         .valid_fraction = 0.1,
+                         .seed = 1};
+    s->has_train = tr != NULL;
+    if (!tr) return 0;
+    int64_t seed = 1;
+    const char *P = "train";
+    if (tg_json_expect_object(c, tr, P, "an object such as {\"steps\": 1000}") ||
+        tg_json_check_keys(c, tr, P, TRAIN_KEYS) ||
+        tg_json_int(c, tr, P, "batch", 0, 1, MAX_SIZE, &t->batch) < 0 ||
+        tg_json_int(c, tr, P, "seq_len", 0, 1, MAX_SIZE, &t->seq_len) < 0 ||
+        tg_json_int(c, tr, P, "steps", 0, 1, INT_MAX, &t->steps) < 0 ||
+        tg_json_int(c, tr, P, "eval_every", 0, 0, INT_MAX, &t->eval_every) < 0 ||
+        tg_json_int(c, tr, P, "checkpoint_every", 0, 0, INT_MAX, &t->checkpoint_every) < 0 ||
+        tg_json_int(c, tr, P, "log_every", 0, 0, INT_MAX, &t->log_every) < 0 ||
+        tg_json_number(c, tr, P, "valid_fraction", 0, 0, false, 1, true, &t->valid_fraction) < 0 ||
+        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
+        return -1;
+    t->seed = (uint64_t)seed;
+    return 0;
+}
+
+static int parse_sample(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "sample");
+    tg_sample_spec *t = &s->sample;
+    t->length = 200, t->temperature = 1.0, t->seed = 1;
+    const char *prime = "";
+    int64_t seed = 1;
+    s->has_sample = sa != NULL;
+    if (sa) {
+        const char *P = "sample";
+        if (tg_json_expect_object(c, sa, P, "an object such as {\"length\": 500}") ||
+            tg_json_check_keys(c, sa, P, SAMPLE_KEYS) ||
+            tg_json_int(c, sa, P, "length", 0, 1, MAX_SIZE, &t->length) < 0 ||
+            tg_json_number(c, sa, P, "temperature", 0, 0, true, INFINITY, false, &t->temperature) <
+                0 ||
+            tg_json_string(c, sa, P, "prime", 0, &prime) < 0 ||
+            tg_json_int(c, sa, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
+            return -1;
+        if (s->task != TG_TASK_LANGUAGE_MODEL)
+            return tg_json_fail(c, P, "sampling needs task language_model, not %s", TASKS[s->task]);
+    }
+    t->seed = (uint64_t)seed;
+    t->prime = malloc(strlen(prime) + 1);
+    if (!t->prime) return tg_json_fail(c, "sample", "out of memory");
+    strcpy(t->prime, prime);
+    return 0;
+}
+
+static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
+    char d[64];
+    const char *desc;
+    if (!cJSON_IsObject(root))
+        return tg_json_fail(c, NULL, "expected a JSON object at the top level, got %s",
+                            tg_json_describe(root, d, sizeof d));
+    /* the version first: a file from a later version is reported as such,
+     * not as a list of keys this build does not know */
+    if (parse_version(c, root, s) || tg_json_check_keys(c, root, "", TOP_KEYS) ||
+        tg_json_string(c, root, "", "description", 0, &desc) < 0 ||
+        refuse_future(c, root, "", "task", "task", FUTURE_TASKS, TASKS))
+        return -1;
+    int task;
+    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0) return -1;
+    s->task = (tg_task)task;
+    if (parse_input(c, root, s) || parse_model(c, root, s) || parse_loss(c, root, s) ||
+        parse_train(c, root, s))
+        return -1;
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
+    s->has_optimizer = opt != NULL;
+    s->optim = tg_optim_spec_default();
+    int t_max = s->has_train ? (int)s->train.steps : 0;
+    if (opt && tg_optim_spec_parse(c, opt, "optimizer", t_max, &s->optim)) return -1;
+    return parse_sample(c, root, s);
+}
+
+tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, char *err,
+                           size_t errlen) {
+    tg_jctx c = {filename, err, errlen};
+    if (err && errlen) err[0] = '\0';
+    tg_spec *s = calloc(1, sizeof *s);
+    const char *name = filename ? filename : "";
+    if (!s || !(s->file = malloc(strlen(name) + 1))) {
+        free(s);
+        tg_json_fail(&c, NULL, "out of memory");
+        return NULL;
+    }
+    strcpy(s->file, name);
+    cJSON *root = tg_json_parse(&c, json, len);
+    int status = root ? parse_root(&c, root, s) : -1;
+    cJSON_Delete(root);
+    if (status != 0) {
+        tg_spec_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+tg_spec *tg_spec_parse(const char *json, const char *filename, char *err, size_t errlen) {
+    return tg_spec_parse_len(json, json ? strlen(json) : 0, filename, err, errlen);
+}
+
+tg_spec *tg_spec_load(const char *path, char *err, size_t errlen) {
+    tg_jctx c = {path, err, errlen};
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) {
+        tg_json_fail(&c, NULL, "cannot open: %s", path ? strerror(errno) : "no path");
+        return NULL;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap || len > MAX_FILE) break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) free(buf);
+        buf = grown, cap *= 2;
+    }
+    int read_error = ferror(f) ? errno : 0;
+    fclose(f);
+    tg_spec *s = NULL;
+    if (!buf)
+        tg_json_fail(&c, NULL, "out of memory");
+    else if (read_error)
+        tg_json_fail(&c, NULL, "cannot read: %s", strerror(read_error));
+    else if (len > MAX_FILE)
+        tg_json_fail(&c, NULL, "larger than %zu MiB; not a spec file", MAX_FILE >> 20);
+    else
+        s = tg_spec_parse_len(buf, len, path, err, errlen);
+    free(buf);
+    return s;
+}
+
+void tg_spec_free(tg_spec *s) {
+    if (!s) return;
+    free(s->file);
+    free(s->layers);
+    free(s->sample.prime);
+    free(s);
+}
+
+int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
+    tg_jctx c = {s ? s->file : NULL, err, errlen};
+    if (!s) return tg_json_fail(&c, NULL, "tg_spec_set_vocab: spec is NULL");
+    if (s->input != TG_INPUT_TOKENS)
+        return tg_json_fail(&c, "input.type", "a vocabulary needs token input, got \"vectors\"");
+    if (vocab < 1 || vocab > MAX_SIZE)
+        return tg_json_fail(&c, NULL, "the data's vocabulary of %lld symbols is outside [1, %lld]",
+                            (long long)vocab, (long long)MAX_SIZE);
+    if (s->vocab && s->vocab != vocab)
+        return tg_json_fail(&c, "input.vocab",
+                            "%lld does not match the data's vocabulary of "
+                            "%lld symbols",
+                            (long long)s->vocab, (long long)vocab);
+    int64_t before = s->vocab;
+    s->vocab = vocab;
+    if (resolve(&c, s) != 0) {
+        s->vocab = before;
+        tg_jctx quiet = {NULL, NULL, 0};
+        resolve(&quiet, s); /* back to the sizes before: it passed with them */
+        return -1;
+    }
+    return 0;
+}

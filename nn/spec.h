@@ -1,0 +1,246 @@
+/* Models from JSON spec files (the format is documented in docs/spec.md).
+ *
+ * A spec names a task, the input, a list of layers, the loss, and the
+ * optimizer, training and sampling settings:
+ *
+ *     {"tapegrad": 1, "task": "language_model",
+ *      "input": {"type": "tokens", "vocab": 65},
+ *      "model": {"layers": [{"type": "embedding", "dim": 64},
+ *                           {"type": "lstm", "hidden": 256},
+ *                           {"type": "linear", "out": "vocab"}]},
+ *      "optimizer": {"type": "adam", "lr": 0.002, "clip_norm": 5}}
+ *
+ * tg_spec_parse checks the whole file and either returns a tg_spec or NULL
+ * with one message saying where and what ("spec.json: model.layers[1].hidden:
+ * expected a positive integer, got -3"); a program maps NULL to exit code 2.
+ * tg_model_new builds the layers as modules named like an nn.Sequential's
+ * state_dict ("0.weight", "1.weight_ih_l0", "1.weight_hh_l0_reverse", or
+ * "<name>.<param>" for a layer with a "name"), tg_model_forward runs a batch
+ * and tg_model_loss gives the task's loss:
+ *
+ *     tg_spec *s = tg_spec_load("spec.json", err, sizeof err);
+ *     if (!s) { fprintf(stderr, "%s\n", err); exit(2); }
+ *     tg_model *m = tg_model_new(s, &rng, err, sizeof err);
+ *     tg_optim *opt = tg_optim_spec_build(&s->optim, params, n);  // from m->base.params
+ *     for (int step = 0; ...; step++) {
+ *         tg_tape_reset(tape);
+ *         tg_model_output out;
+ *         tg_model_forward(tape, m, &batch, NULL, &out);
+ *         tg_tensor *loss = tg_model_loss(tape, m, &batch, &out);
+ *         tg_optim_zero_grad(opt);
+ *         tg_backward(tape, loss);   // fails (-1) if the tape is in error
+ *         tg_optim_spec_prepare(&s->optim, opt, step, NULL, err, sizeof err);
+ *         tg_optim_step(opt);
+ *     } */
+#ifndef TG_SPEC_H
+#define TG_SPEC_H
+
+#include "../core/jsoncheck.h"
+#include "../optim/spec.h"
+#include "module.h"
+
+/* The format version this build reads and writes ("tapegrad": 1). */
+#define TG_SPEC_VERSION 1
+
+typedef enum tg_task {
+    TG_TASK_LANGUAGE_MODEL, /* next-token prediction: targets are the ids shifted by one */
+    TG_TASK_CLASSIFY,       /* one class per sequence (many-to-one) */
+    TG_TASK_TAG,            /* one class per step (many-to-many) */
+    TG_TASK_REGRESS         /* real vectors per step, or per sequence after a pool */
+} tg_task;
+
+typedef enum tg_input_type { TG_INPUT_TOKENS, TG_INPUT_VECTORS } tg_input_type;
+
+typedef enum tg_layer_type {
+    TG_LAYER_EMBEDDING,
+    TG_LAYER_ONE_HOT,
+    TG_LAYER_LINEAR,
+    TG_LAYER_ACTIVATION,
+    TG_LAYER_DROPOUT,
+    TG_LAYER_POOL,
+    TG_LAYER_RNN, /* Elman, tanh or relu */
+    TG_LAYER_LSTM,
+    TG_LAYER_GRU,
+    TG_LAYER_JORDAN,
+    TG_LAYER_DEEP_RNN
+} tg_layer_type;
+
+typedef enum tg_activation_fn { TG_ACT_TANH, TG_ACT_RELU, TG_ACT_SIGMOID } tg_activation_fn;
+typedef enum tg_pool_mode { TG_POOL_LAST, TG_POOL_MEAN, TG_POOL_MAX } tg_pool_mode;
+typedef enum tg_loss_type { TG_LOSS_CROSS_ENTROPY, TG_LOSS_MSE } tg_loss_type;
+
+#define TG_LAYER_NAME_MAX 64
+
+/* One layer, with the sizes that flow through it. */
+typedef struct tg_layer_spec {
+    tg_layer_type type;
+    char name[TG_LAYER_NAME_MAX]; /* its "name", or its index in model.layers */
+    int index;                    /* in model.layers; -1 for a pool inserted by the parser */
+    int64_t in, out;              /* features per step (per sequence after a pool);
+                                   * 0 while they depend on a vocabulary not yet known */
+    int64_t in_given;             /* the "input" key, 0 if absent */
+    bool sequence;                /* its input is a sequence (not yet pooled) */
+    bool bias;                    /* linear, rnn, lstm, gru */
+    int64_t hidden;               /* rnn, lstm, gru, jordan, deep_rnn */
+    int num_layers;               /* rnn, lstm, gru */
+    bool bidirectional;           /* rnn, lstm, gru */
+    double dropout;               /* rnn, lstm, gru: between stacked layers */
+    bool relu;                    /* rnn, jordan: "nonlinearity": "relu" */
+    int64_t dim;                  /* embedding */
+    int64_t padding_idx;          /* embedding, -1: none */
+    bool out_is_vocab;            /* linear: "out": "vocab" */
+    int depth;                    /* deep_rnn */
+    bool skip;                    /* deep_rnn */
+    tg_activation_fn fn;          /* activation */
+    double p;                     /* dropout */
+    tg_pool_mode pool;            /* pool */
+    int64_t split;                /* pool "last": features [split, 2*split) are a reverse
+                                   * direction's (read at step 0); 0: none */
+} tg_layer_spec;
+
+typedef struct tg_train_spec {
+    int64_t batch;            /* sequences per step (32) */
+    int64_t seq_len;          /* steps per sequence for a language model (64) */
+    int64_t steps;            /* optimizer steps (1000) */
+    int64_t eval_every;       /* steps between validations, 0: at the end only (100) */
+    int64_t checkpoint_every; /* steps between checkpoints, 0: at the end only (0) */
+    int64_t log_every;        /* steps between progress lines, 0: none (10) */
+    double valid_fraction;    /* of the data held out for validation, [0, 1) (0.1) */
+    uint64_t seed;            /* initial weights, batches, dropout (1) */
+} tg_train_spec;
+
+typedef struct tg_sample_spec {
+    int64_t length;     /* tokens to generate (200) */
+    double temperature; /* > 0 (1.0) */
+    char *prime;        /* text fed before sampling, owned ("") */
+    uint64_t seed;      /* (1) */
+} tg_sample_spec;
+
+/* A checked spec. Read its fields freely; change them only through
+ * tg_spec_set_vocab. */
+typedef struct tg_spec {
+    char *file; /* as given to the parser, for messages */
+    int version;
+    tg_task task;
+    tg_input_type input;
+    int64_t vocab;      /* tokens: the vocabulary size, 0 until known */
+    bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
+    int64_t input_size; /* vectors: features per step */
+    bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
+    int n_layers;       /* including a pool the parser inserted */
+    tg_layer_spec *layers;
+    int64_t output_size; /* the last layer's out: classes, vocab or targets per step */
+    bool pooled;         /* one output per sequence ([B, C]) rather than per step */
+    tg_loss_type loss;
+    tg_optim_spec optim; /* the "optimizer" section, or Adam's defaults */
+    bool has_optimizer, has_train, has_sample;
+    tg_train_spec train;   /* defaults when absent */
+    tg_sample_spec sample; /* defaults when absent */
+} tg_spec;
+
+/* Parses and checks a spec from text (NUL-terminated); filename (may be
+ * NULL) only prefixes messages. NULL on any error, with the message in err
+ * (errlen bytes). */
+tg_spec *tg_spec_parse(const char *json, const char *filename, char *err, size_t errlen);
+/* The same for len bytes, which may hold a NUL (reported as malformed). */
+tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, char *err,
+                           size_t errlen);
+/* Reads and parses a file; messages are prefixed with path. */
+tg_spec *tg_spec_load(const char *path, char *err, size_t errlen);
+void tg_spec_free(tg_spec *s);
+
+/* For token input: the vocabulary size taken from the data. Fills in a
+ * missing input.vocab (and the sizes that depend on it, such as a linear
+ * "out": "vocab"), or checks a given one. Returns 0, or -1 with a message
+ * such as "spec.json: input.vocab: 65 does not match the data's vocabulary
+ * of 80 symbols". */
+int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen);
+
+/* "language_model", "lstm", ... as written in spec files. */
+const char *tg_task_name(tg_task task);
+const char *tg_layer_type_name(tg_layer_type type);
+
+/* ---- models --------------------------------------------------------------- */
+
+/* The layers of a spec as one module. Its parameters (base.params) are in
+ * layer order, each under "<layer name>.<PyTorch parameter name>". */
+typedef struct tg_model {
+    tg_module base; /* kind "model"; children: the layers that have parameters */
+    tg_task task;
+    tg_input_type input;
+    int64_t vocab, input_size, output_size;
+    bool batch_first, pooled;
+    int n_layers;
+    tg_layer_spec *layers; /* a copy: the spec may be freed */
+    tg_module **mods;      /* [n_layers]: each layer's module, NULL if it has no
+                            * parameters (tg_linear_layer, tg_embedding, tg_rnn,
+                            * tg_jordan or tg_deep_rnn by type) */
+    tg_rng rng;            /* dropout masks */
+} tg_model;
+
+/* Builds the model with fresh weights drawn from init (PyTorch's initial
+ * distributions). Token input needs the vocabulary size known (in the spec
+ * or from tg_spec_set_vocab). NULL with a message in err on failure. The
+ * model starts in training mode (tg_module_train(&m->base, false) turns
+ * dropout off). */
+tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen);
+void tg_model_free(tg_model *m);
+
+/* One batch. Sequences are laid out [T, B] (or [B, T] with batch_first). */
+typedef struct tg_model_batch {
+    int64_t T, B;              /* token input: the shape of ids (vectors: from x) */
+    const int64_t *ids;        /* token input: T*B ids in [0, vocab), row-major */
+    tg_tensor *x;              /* vector input: [T, B, I] (or [B, T, I]) */
+    const int64_t *lengths;    /* NULL (every sequence has T steps) or B lengths in
+                                * [1, T]; steps past a sequence's end are padding */
+    const int64_t *target_ids; /* language_model, tag: T*B ids laid out as ids;
+                                * classify: B ids */
+    tg_tensor *target;         /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
+} tg_model_batch;
+
+typedef struct tg_model_output {
+    tg_tensor *output; /* logits or predictions: [T, B, C] (or [B, T, C]); [B, C] pooled */
+    /* The final state of the last recurrent layer (on the tape): h_n
+     * [layers*dirs, B, H] and, for an LSTM, c_n, as tg_rnn_forward gives
+     * them; for a jordan layer h_n is its feedback [B, O], for a deep_rnn
+     * its h_n [B, H] (both at step T-1). NULL without recurrent layers. */
+    tg_tensor *h_n, *c_n;
+} tg_model_output;
+
+/* Recurrent state carried from one call to the next (truncated BPTT over a
+ * long stream, or sampling step by step): per layer, heap tensors without
+ * gradient, so a carried state is a constant to the next call. NULL entries
+ * mean zeros (the start of a stream). */
+typedef struct tg_model_state {
+    int n;
+    tg_tensor **h, **c; /* [n]: by layer (c: LSTM cell states) */
+} tg_model_state;
+
+tg_model_state *tg_model_state_new(const tg_model *m);
+/* Back to zeros (the start of a new stream). */
+void tg_model_state_reset(tg_model_state *s);
+void tg_model_state_free(tg_model_state *s);
+
+/* Runs the batch through every layer. state: NULL (start from zeros), or a
+ * state whose entries become the initial states and receive the final ones
+ * (each sequence's state at its own last step). Returns 0, or -1 with the
+ * tape's error set (bad batch: "tg_model_forward: ids[5] = 70 is outside
+ * [0, 65)"). */
+int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_state *state,
+                     tg_model_output *out);
+/* The task's loss, a 0-d tensor: cross-entropy (language_model, tag,
+ * classify) or mean squared error (regress), averaged over the counted
+ * targets (steps past a sequence's length are not counted). out: the
+ * output of tg_model_forward for this batch, or NULL to run the forward
+ * pass here (without state). NULL with the tape's error set on failure. */
+tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
+                         const tg_model_output *out);
+/* One step of B sequences (sampling a language model): ids (B ids, token
+ * input) or x ([B, I], vector input) goes through every layer with the
+ * state carried in `state` (required). Returns the output for this step,
+ * [B, C], or NULL with the tape's error set (a pooled or bidirectional
+ * model needs whole sequences). */
+tg_tensor *tg_model_step(tg_tape *t, tg_model *m, const int64_t *ids, tg_tensor *x, int64_t B,
+                         tg_model_state *state);
+
+#endif
