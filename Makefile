@@ -106,12 +106,31 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 EXAMPLE_SRCS := $(wildcard examples/*/*.c)
 EXAMPLES := $(patsubst %.c,$(BUILD)/%,$(EXAMPLE_SRCS))
 examples: $(EXAMPLES)
-$(BUILD)/examples/%: examples/%.c $(BUILD)/libtapegrad.a
+$(BUILD)/examples/%: examples/%.c $(wildcard examples/*/*.h) $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtapegrad.a $(LIBS)
 
 examples/data/moby-dick.txt:
 	sh examples/data/fetch-moby-dick.sh
+
+# Lessons (examples/lessons/README.md): each runs in $(BUILD)/lessons and
+# writes its CSV, SVG and DOT files there.
+LESSON_DIR := $(BUILD)/lessons
+LESSON_BIN := $(BUILD)/examples/lessons
+.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt
+lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt
+lesson-bptt: $(LESSON_BIN)/bptt_by_hand
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
+lesson-step: $(LESSON_BIN)/bptt_by_hand
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) --step
+lesson-vanishing: $(LESSON_BIN)/vanishing
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
+lesson-teacher-forcing: $(LESSON_BIN)/teacher_forcing examples/data/us-births-1969-1988.csv
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/data/us-births-1969-1988.csv)
+lesson-tbptt: $(LESSON_BIN)/truncated_bptt
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
+examples/data/us-births-1969-1988.csv:
+	sh examples/data/fetch-us-births.sh
 
 MIN_CHAR_RNN_ITERS ?= 30000
 min-char-rnn: $(BUILD)/examples/min-char-rnn/min_char_rnn examples/data/moby-dick.txt

@@ -185,7 +185,7 @@ tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const 
 
 /* The path is built once per push (not per op): nodes point at it. */
 void tg_scope_push(tg_tape *t, const char *name) {
-    if (tg__failed(t)) return;
+    if (!t) return;
     if (t->n_scopes == t->cap_scopes) {
         size_t cap = t->cap_scopes ? t->cap_scopes * 2 : 16;
         const char **s = realloc(t->scopes, cap * sizeof *s);
@@ -197,8 +197,12 @@ void tg_scope_push(tg_tape *t, const char *name) {
     }
     if (!name) name = "?";
     size_t a = strlen(t->scope), b = strlen(name);
-    char *path = tg__alloc(t, a + b + 2);
-    if (!path) return;
+    /* on a tape in error nothing is recorded, but pushes and pops still pair */
+    char *path = tg__failed(t) ? NULL : tg__alloc(t, a + b + 2);
+    if (!path) {
+        t->scopes[t->n_scopes++] = t->scope;
+        return;
+    }
     memcpy(path, t->scope, a);
     if (a) path[a++] = '.';
     memcpy(path + a, name, b + 1);

@@ -16,12 +16,14 @@ static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_t
                 tg_tensor *c, tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out,
                 tg_tensor **c_out) {
     tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, G*H] */
+    tg_label(t, gh, "recurrent");
     switch (mode) {
     case TG_RNN_TANH: *h_out = tg_tanh(t, tg_add(t, gx, gh)); break;
     case TG_RNN_RELU: *h_out = tg_relu(t, tg_add(t, gx, gh)); break;
     case TG_LSTM:
         if (!composed) {
             tg_tensor *hc = tg_lstm_gates(t, tg_add(t, gx, gh), c); /* [2, B, H] */
+            tg_label(t, hc, "gates");
             if (!hc) return -1;
             tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
             *h_out = tg_reshape(t, tg_narrow(t, hc, 0, 0, 1), bh);
@@ -31,6 +33,10 @@ static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_t
             if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
             tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
             tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
+            tg_label(t, i, "input_gate");
+            tg_label(t, f, "forget_gate");
+            tg_label(t, cand, "cell_candidate");
+            tg_label(t, o, "output_gate");
             *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
             *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
         }
@@ -44,10 +50,15 @@ static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_t
             tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
             tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
             tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
+            tg_label(t, r, "reset_gate");
+            tg_label(t, z, "update_gate");
+            tg_label(t, n, "new_gate");
             *h_out = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
         }
         break;
     }
+    tg_label(t, *h_out, "hidden");
+    if (c_out) tg_label(t, *c_out, "cell");
     return tg_tape_error(t) ? -1 : 0;
 }
 
@@ -249,12 +260,19 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
                                 tg_tensor **steps) {
     int64_t T = in->shape[0], B = in->shape[1], GH = m->w_hh[k]->shape[0];
     tg_tensor *gx = tg_linear(t, in, m->w_ih[k], m->b_ih[k]); /* all steps: one GEMM */
+    tg_label(t, gx, "input_all_steps");
     for (int64_t s = 0; s < T && !tg_tape_error(t); s++) {
         int64_t tt = reverse ? T - 1 - s : s;
+        char name[32];
+        snprintf(name, sizeof name, "t%lld", (long long)tt);
+        tg_scope_push(t, name); /* a picture groups each time step */
         tg_tensor *gxt = tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
+        tg_label(t, gxt, "input");
         tg_tensor *hn = NULL, *cn = NULL;
-        if (step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn) != 0)
-            break;
+        int status = step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k],
+                          &hn, &cn);
+        tg_scope_pop(t);
+        if (status != 0) break;
         if (masks) { /* past its end a sequence keeps its state and outputs 0 */
             *h = tg_where(t, masks[tt], hn, *h);
             if (cn) *c = tg_where(t, masks[tt], cn, *c);
@@ -292,14 +310,22 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
         if (!masks[tt]) goto done;
         for (int64_t b = 0; b < B; b++) masks[tt]->data[b] = tt < lengths[b];
     }
+    static const char *kind[] = {"rnn", "rnn", "lstm", "gru"}; /* by mode */
+    tg_scope_push(t, kind[m->opt.mode]); /* so nodes read "lstm.l0.t3.forget_gate" */
     tg_tensor *layer_in = m->opt.batch_first ? tg_transpose(t, x, 0, 1) : x;
     for (int l = 0; l < L && !tg_tape_error(t); l++) {
         tg_tensor *outs[2] = {NULL, NULL};
         for (int d = 0; d < D; d++) {
             int k = l * D + d;
+            char name[32];
+            snprintf(name, sizeof name, "l%d%s", l, d ? "_reverse" : "");
+            tg_scope_push(t, name);
             hs[k] = initial_state(t, h0, k, B, H);
             cs[k] = lstm ? initial_state(t, c0, k, B, H) : NULL;
+            if (!h0 && hs[k]) hs[k]->name = "h0"; /* the zeros, in pictures of the tape */
+            if (!c0 && cs[k]) cs[k]->name = "c0";
             outs[d] = run_direction(t, m, k, d == 1, layer_in, masks, &hs[k], &cs[k], steps);
+            tg_scope_pop(t);
         }
         layer_in = D == 2 ? tg_concat(t, 2, outs, 2) : outs[0];
         if (l < L - 1 && m->opt.dropout > 0)
@@ -310,6 +336,7 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
         res->h_n = tg_stack(t, L * D, hs, 0);
         res->c_n = lstm ? tg_stack(t, L * D, cs, 0) : NULL;
     }
+    tg_scope_pop(t);
 done:
     free(masks);
     free(steps);
