@@ -48,6 +48,14 @@ typedef struct tg_tensor {
     const char *name;    /* optional label (parameter name), not owned */
 } tg_tensor;
 
+/* ---- errors without a tape -------------------------------------------- */
+/* Functions that can fail without a tape take `char *err, size_t errlen`
+ * (err may be NULL) and write one message there. This writes it
+ * (printf-style) and returns NULL, so a constructor can end with
+ * `return tg_error_set(err, errlen, "rnn: hidden_size must be positive")`. */
+void *tg_error_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- shapes ---------------------------------------------------------- */
 int64_t tg_shape_numel(tg_shape s);
 bool tg_shape_valid(tg_shape s);

@@ -2,22 +2,10 @@
 #include "deep_rnn.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Writes a message into the caller's buffer (if any); returns NULL. */
-__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen, const char *fmt,
-                                                        ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return NULL;
-}
-#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
 
 static void deep_rnn_destroy(tg_module *base) {
     tg_deep_rnn *m = (tg_deep_rnn *)base;

@@ -2,22 +2,10 @@
 #include "jordan.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Writes a message into the caller's buffer (if any); returns NULL. */
-__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen, const char *fmt,
-                                                        ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return NULL;
-}
-#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
 
 tg_jordan *tg_jordan_new(tg_jordan_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.input_size <= 0)

@@ -2,7 +2,6 @@
 #include "rnn.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -141,18 +140,7 @@ static void rnn_destroy(tg_module *base) {
     free(m->b_hh);
 }
 
-/* Writes a message into the caller's buffer (if any); returns NULL. */
-__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen,
-                                                       const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return NULL;
-}
-#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
 
 tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.num_layers == 0) o.num_layers = 1;
