@@ -27,6 +27,27 @@ static void pick(const int64_t *shape, int axis, const int64_t *idx, bool per_el
                 }
 }
 
+/* index_select along axis 0 with contiguous rows (an embedding lookup):
+ * whole rows copied forward and added back, no per-element index walk.
+ * `xs0` is the row stride of x (or of its gradient). */
+static void pick_rows(int64_t n, int64_t row, const int64_t *idx, tg_real *x, int64_t xs0,
+                      tg_real *out, bool add) {
+    for (int64_t k = 0; k < n; k++) {
+        tg_real *xr = x + idx[k] * xs0, *o = out + k * row;
+        if (add)
+            for (int64_t j = 0; j < row; j++) xr[j] += o[j];
+        else
+            memcpy(o, xr, (size_t)row * sizeof(tg_real));
+    }
+}
+
+/* Rows of x (beyond axis 0) are contiguous: one memcpy per index. */
+static bool rows_contiguous(const tg_tensor *x) {
+    tg_tensor rest = *x;
+    rest.shape[0] = 1;
+    return tg_is_contiguous(&rest);
+}
+
 /* Shared by both ops: checks the axis and the n indices, allocates the
  * output (x's shape with the axis length set to len) and keeps a copy of
  * the indices on the tape. */
@@ -65,6 +86,11 @@ static void pick_backward(tg_node *n, bool per_element) {
     if (!x->requires_grad) return;
     tg_tensor g = {0}; /* x's shape with contiguous strides: x->grad's layout */
     tg_tensor_set_shape(&g, tg_tensor_shape(x));
+    if (!per_element && n->i[0] == 0) {
+        int64_t row = x->shape[0] ? x->numel / x->shape[0] : 0;
+        pick_rows(n->out->shape[0], row, n->saved, x->grad, row, n->out->grad, true);
+        return;
+    }
     pick(n->out->shape, (int)n->i[0], n->saved, per_element, x->grad, g.stride, n->out->grad, true);
 }
 
@@ -73,7 +99,11 @@ tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, const int64_t *id
     int64_t *saved;
     tg_tensor *out = pick_begin(t, "tg_index_select", x, axis, idx, n, n, &a, &saved);
     if (!out) return NULL;
-    pick(out->shape, a, saved, false, x->data, x->stride, out->data, false);
+    if (a == 0 && rows_contiguous(x))
+        pick_rows(n, x->shape[0] ? x->numel / x->shape[0] : 0, saved, x->data, x->stride[0],
+                  out->data, false);
+    else
+        pick(out->shape, a, saved, false, x->data, x->stride, out->data, false);
     tg_node *node = tg__record(t, TG_OP_INDEX_SELECT, out, 1, &x);
     if (node) node->i[0] = a, node->saved = saved;
     return out;
