@@ -6,6 +6,7 @@
 #define TG_VERSION "0.1.0"
 
 #include "core/core.h"
+#include "core/safetensors.h"
 #include "autograd/autograd.h"
 #include "nn/nn.h"
 #include "optim/optim.h"

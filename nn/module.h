@@ -6,7 +6,7 @@
 #define TG_MODULE_H
 
 #include "../autograd/autograd.h"
-#include "safetensors.h"
+#include "../core/safetensors.h"
 
 /* A list of named tensors. Names are copied and owned by the list; the
  * tensors are borrowed (their module owns them). */

@@ -3,7 +3,6 @@
 #define TG_NN_H
 
 #include "../autograd/autograd.h"
-#include "safetensors.h"
 #include "module.h"
 #include "linear.h"
 #include "rnn.h"

@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 #include "../core/core.h"
-#include "../nn/safetensors.h"
+#include "../core/safetensors.h"
 
 typedef struct tg_optim tg_optim;
 

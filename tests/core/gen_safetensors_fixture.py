@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Writes tests/nn/fixtures/torch_tensors.safetensors from PyTorch, for
+"""Writes tests/core/fixtures/torch_tensors.safetensors from PyTorch, for
 tests/nn/test_safetensors.c, and prints the values that test checks.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tests/nn/gen_safetensors_fixture.py
+Run with Debian's python3-torch:  /usr/bin/python3 tests/core/gen_safetensors_fixture.py
 
 Uses the `safetensors` package when it is installed; otherwise writes the
 format by hand (u64 little-endian header length, JSON header padded with

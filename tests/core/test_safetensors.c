@@ -672,7 +672,7 @@ START_TEST(atomic_save) {
 }
 END_TEST
 
-/* ---- a file PyTorch wrote: tests/nn/gen_safetensors_fixture.py ------------- */
+/* ---- a file PyTorch wrote: tests/core/gen_safetensors_fixture.py ------------- */
 static void fixture_path(char *buf, size_t n) {
     const char *slash = strrchr(__FILE__, '/');
     int dirlen = slash ? (int)(slash - __FILE__) : 1;

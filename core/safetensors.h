@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/core.h"
+#include "core.h"
 
 typedef struct tg_named {
     const char *name;
