@@ -132,9 +132,36 @@ lesson-tbptt: $(LESSON_BIN)/truncated_bptt
 examples/data/us-births-1969-1988.csv:
 	sh examples/data/fetch-us-births.sh
 
+# Tree-LSTM vs sequence LSTM on arithmetic expression trees (examples/treenet)
+TREENET_EPOCHS ?= 15
+.PHONY: treenet
+treenet: $(BUILD)/examples/treenet/arithmetic
+	$< $(TREENET_EPOCHS)
+
 MIN_CHAR_RNN_ITERS ?= 30000
 min-char-rnn: $(BUILD)/examples/min-char-rnn/min_char_rnn examples/data/moby-dick.txt
 	$< examples/data/moby-dick.txt $(MIN_CHAR_RNN_ITERS)
 
 clean:
 	rm -rf $(BUILD_ROOT)
+
+# ---- cli and demo (cli/) ----
+# The tapegrad command: cli/*.c against the static library (docs/cli.md).
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+.PHONY: tapegrad demo
+tapegrad: $(BUILD)/tapegrad
+$(CLI_OBJS): $(wildcard cli/*.h)
+$(BUILD)/tapegrad: $(CLI_OBJS) $(BUILD)/libtapegrad.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
+
+# tests/cli runs the binary of its own build (private: not passed on to the
+# library's objects).
+$(BUILD)/tests/test_cli: $(BUILD)/tapegrad tests/cli/cli_util.h
+$(BUILD)/tests/test_cli: private ALL_CFLAGS += -DTAPEGRAD_BIN='"$(abspath $(BUILD)/tapegrad)"'
+
+# The main demo: a character-level LSTM on Moby Dick, a few minutes on a
+# 2-core machine, then samples at two temperatures (examples/charlm/README.md).
+DEMO_DIR ?= $(BUILD)/charlm
+demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
+	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)

@@ -1,0 +1,128 @@
+/* The tapegrad command: what its subcommands share. Options, exit codes,
+ * messages, the model a spec describes, checkpoints (cli/checkpoint.c) and
+ * evaluation (cli/evaluate.c). Not part of the library: nothing here is
+ * installed or called from outside cli/. */
+#ifndef TG_CLI_COMMON_H
+#define TG_CLI_COMMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tapegrad.h"
+
+#include "data.h"
+
+/* Exit codes (docs/cli.md). */
+enum {
+    CLI_OK = 0,
+    CLI_FAIL = 1,         /* the run failed: files, data, numbers */
+    CLI_USAGE = 2,        /* bad usage or a bad spec */
+    CLI_INTERRUPTED = 130 /* Ctrl-C during training, after its checkpoint was saved */
+};
+
+/* Reports "tapegrad CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- options -------------------------------------------------------------- */
+typedef enum cli_kind { CLI_STR, CLI_INT, CLI_REAL, CLI_FLAG } cli_kind;
+
+/* One "--name VALUE" (or "--name=VALUE", or a bare "--name" flag). */
+typedef struct cli_option {
+    const char *name; /* "--steps" */
+    cli_kind kind;
+    void *value;   /* const char **, int64_t *, double *, bool * */
+    double lo, hi; /* CLI_INT, CLI_REAL: accepted range (inclusive) */
+    bool given;    /* set by cli_parse */
+} cli_option;
+
+/* Parses argv[1..argc) (argv[0] is the command's name) into opts and the
+ * positional arguments (exactly n_pos of them, or at most n_pos when
+ * some are optional: *got receives the count). "--help" prints help to
+ * stdout and returns -1. Returns 0, or CLI_USAGE after a message naming the
+ * bad argument (with the nearest option suggested). */
+int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_opts,
+              const char **pos, int n_pos, int *got, const char *help);
+/* Whether the option called name was given. */
+bool cli_given(const cli_option *opts, int n_opts, const char *name);
+
+/* ---- the model of a spec ---------------------------------------------------- */
+typedef struct cli_model {
+    tg_spec *spec;
+    tg_model *model;
+    int n;                  /* parameters */
+    const tg_named *params; /* the model's, in order (borrowed) */
+    tg_tensor **tensors;    /* [n]: the same tensors, for the optimizer */
+} cli_model;
+
+/* Loads the spec; NULL after printing its message (exit CLI_USAGE). */
+tg_spec *cli_load_spec(const char *cmd, const char *path);
+/* Builds the model (the vocabulary must be known), weights from seed.
+ * Returns 0, or an exit code after a message. */
+int cli_model_build(const char *cmd, cli_model *cm, tg_spec *s, uint64_t seed);
+void cli_model_free(cli_model *cm);
+/* Sets the spec's vocabulary from the data's (token input). Returns 0, or
+ * CLI_USAGE after a message (the spec's vocab does not fit the data). */
+int cli_set_vocab(const char *cmd, tg_spec *s, const cli_vocab *v);
+
+/* The l2 norm of every gradient together (what the CSV log records). */
+double cli_grad_norm(const cli_model *cm);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+/* "3m12s", "1h04m", "42s" */
+const char *cli_duration(double seconds, char *buf, size_t n);
+
+/* ---- checkpoints (cli/checkpoint.c) ------------------------------------------ */
+/* What a checkpoint holds besides the tensors. */
+typedef struct cli_ckpt_info {
+    int64_t step;         /* optimizer steps done */
+    int64_t steps;        /* the run's target (for information) */
+    int64_t epoch, batch; /* the data position of the next step (for information:
+                           * it is a function of the step) */
+    char data[1024];      /* the training data's path, as given */
+    uint64_t data_hash;   /* FNV-1a of its bytes */
+    int64_t data_bytes;
+    uint64_t seed;   /* batch order (and the initial weights) */
+    cli_vocab vocab; /* how the data maps to ids (owned) */
+} cli_ckpt_info;
+
+/* Writes the model's parameters, the optimizer's state (when opt), the
+ * carried recurrent state (when st), the model's random generators and
+ * info, atomically. Returns 0, or -1 with a message in err. */
+int cli_ckpt_save(const char *path, const cli_model *cm, tg_optim *opt, const tg_model_state *st,
+                  const cli_ckpt_info *info, char *err, size_t errlen);
+/* Reads info (vocabulary included) from a checkpoint without loading any
+ * tensor. Returns 0, or -1 with a message. */
+int cli_ckpt_info_read(const char *path, cli_ckpt_info *info, char *err, size_t errlen);
+void cli_ckpt_info_free(cli_ckpt_info *info);
+/* Loads the parameters (and, when opt/st are given, the optimizer's state,
+ * the carried state and the random generators, for an exact resume).
+ * Either everything loads or the error says what did not. */
+int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state *st, char *err,
+                  size_t errlen);
+
+/* For sample and eval: the model of spec s with the weights of checkpoint
+ * ckpt (its vocabulary and labels in info), in evaluation mode. Returns 0,
+ * or an exit code after a message. */
+int cli_model_load(const char *cmd, cli_model *cm, tg_spec *s, const char *ckpt,
+                   cli_ckpt_info *info);
+
+/* ---- evaluation (cli/evaluate.c) ---------------------------------------------- */
+typedef struct cli_metrics {
+    double loss;     /* mean over the counted targets (nats, or MSE) */
+    double accuracy; /* cross-entropy tasks: share of argmax hits; else NaN */
+    int64_t count;   /* targets counted */
+} cli_metrics;
+
+/* Runs the model (evaluation mode, no gradients) over every held-out batch
+ * of d. Returns 0, or -1 with a message. The model is left in training
+ * mode iff it was. */
+int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
+                 char *err, size_t errlen);
+/* Accumulates one batch's loss and argmax hits into sums (shared with
+ * train's running figures). */
+void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *output, int64_t *hits);
+
+#endif

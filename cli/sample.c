@@ -1,0 +1,164 @@
+/* tapegrad sample: text from a trained language model, one character at a
+ * time: p = softmax(z / T) over the logits z (T the temperature), optionally
+ * only over the k largest, greedy at T = 0. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static const char HELP[] =
+    "usage: tapegrad sample SPEC --checkpoint CKPT [options]\n"
+    "\n"
+    "Generates text with a trained language model. Each character is drawn from\n"
+    "softmax(z / T), z the model's logits and T the temperature; T = 0 takes the\n"
+    "most likely character (greedy). Generation stops after --length characters,\n"
+    "or at the end marker (byte 0x03, end of text) when the vocabulary has one.\n"
+    "The primer and the generated text go to standard output.\n"
+    "\n"
+    "options:\n"
+    "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
+    "  --prime TEXT       text fed in first (default: the spec's sample.prime)\n"
+    "  --length N         characters to generate (default: sample.length)\n"
+    "  --temperature T    >= 0 (default: sample.temperature); 0: greedy\n"
+    "  --top-k K          draw only among the K most likely (default: 0, all)\n"
+    "  --seed S           random seed (default: sample.seed)\n"
+    "  --threads N        threads for matrix products\n"
+    "  --help             this text\n";
+
+static const tg_real *sort_z;
+static int by_logit(const void *a, const void *b) {
+    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
+    if (sort_z[i] != sort_z[j]) return sort_z[i] > sort_z[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* The next id from logits z[V]. idx: room for V ids. */
+static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng *r, int64_t *idx) {
+    for (int64_t i = 0; i < V; i++) idx[i] = i;
+    sort_z = z; /* most likely first; ties by id */
+    qsort(idx, (size_t)V, sizeof *idx, by_logit);
+    if (temp == 0) return idx[0];
+    int64_t n = k > 0 && k < V ? k : V;
+    double sum = 0, zmax = (double)z[idx[0]];
+    for (int64_t i = 0; i < n; i++) sum += exp(((double)z[idx[i]] - zmax) / temp);
+    double u = tg_rng_uniform(r) * sum;
+    for (int64_t i = 0; i < n; i++) {
+        u -= exp(((double)z[idx[i]] - zmax) / temp);
+        if (u < 0) return idx[i];
+    }
+    return idx[n - 1]; /* rounding */
+}
+
+int cli_sample(int argc, char **argv) {
+    const char *cmd = "sample", *spec_path = NULL, *ckpt = NULL, *prime = NULL;
+    int64_t length = 0, top_k = 0, seed = 0, threads = 0;
+    double temp = 0;
+    cli_option opts[] = {
+        {"--checkpoint", CLI_STR, &ckpt, 0, 0, false},
+        {"--prime", CLI_STR, &prime, 0, 0, false},
+        {"--length", CLI_INT, &length, 0, 1e12, false},
+        {"--temperature", CLI_REAL, &temp, 0, 1e6, false},
+        {"--top-k", CLI_INT, &top_k, 0, 1e9, false},
+        {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
+        {"--threads", CLI_INT, &threads, 1, 1024, false},
+    };
+    int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
+    int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (!got || !ckpt) {
+        cli_error(cmd, "%s is required (see 'tapegrad sample --help')",
+                  got ? "--checkpoint" : "SPEC");
+        return CLI_USAGE;
+    }
+    if (threads) tg_set_threads((int)threads);
+    tg_spec *s = cli_load_spec(cmd, spec_path);
+    if (!s) return CLI_USAGE;
+    if (s->task != TG_TASK_LANGUAGE_MODEL) {
+        cli_error(cmd, "%s: task %s: sample is for language models", spec_path,
+                  tg_task_name(s->task));
+        tg_spec_free(s);
+        return CLI_USAGE;
+    }
+    if (!cli_given(opts, nopt, "--length")) length = s->sample.length;
+    if (!cli_given(opts, nopt, "--temperature")) temp = s->sample.temperature;
+    if (!cli_given(opts, nopt, "--seed")) seed = (int64_t)s->sample.seed;
+    if (!prime) prime = s->sample.prime ? s->sample.prime : "";
+
+    cli_model cm = {0};
+    cli_ckpt_info info = {0};
+    tg_model_state *st = NULL;
+    tg_tape *tape = NULL;
+    int64_t *ids = NULL, *idx = NULL;
+    int status = cli_model_load(cmd, &cm, s, ckpt, &info);
+    if (status) goto done;
+    status = CLI_FAIL;
+    const cli_vocab *v = &info.vocab;
+    int id_of[256];
+    for (int c = 0; c < 256; c++) id_of[c] = -1;
+    for (int k = 0; k < v->n_bytes; k++) id_of[v->bytes[k]] = k;
+    if (!v->n_bytes) {
+        cli_error(cmd, "%s: no character vocabulary in the checkpoint", ckpt);
+        goto done;
+    }
+    size_t np = strlen(prime);
+    for (size_t i = 0; i < np; i++)
+        if (id_of[(unsigned char)prime[i]] < 0) {
+            cli_error(cmd, "--prime: byte 0x%02X ('%c') is not in the model's vocabulary",
+                      (unsigned char)prime[i], prime[i] >= 32 && prime[i] < 127 ? prime[i] : '?');
+            status = CLI_USAGE;
+            goto done;
+        }
+    int64_t V = cm.model->output_size, end_id = id_of[CLI_END_BYTE];
+    st = tg_model_state_new(cm.model);
+    tape = tg_tape_new();
+    ids = malloc((np + 1) * sizeof *ids);
+    idx = malloc((size_t)V * sizeof *idx);
+    if (!st || !tape || !ids || !idx) {
+        cli_error(cmd, "out of memory");
+        goto done;
+    }
+    tg_set_grad_enabled(tape, false);
+    /* Without a primer, start where a text starts: after an end marker or a
+     * line break (not printed). */
+    int64_t n0 = (int64_t)np;
+    if (np)
+        for (size_t i = 0; i < np; i++) ids[i] = id_of[(unsigned char)prime[i]];
+    else
+        ids[0] = end_id >= 0 ? end_id : id_of['\n'] >= 0 ? id_of['\n'] : 0, n0 = 1;
+    tg_model_batch b = {.T = n0, .B = 1, .ids = ids};
+    tg_model_output out;
+    if (tg_model_forward(tape, cm.model, &b, st, &out)) {
+        cli_error(cmd, "%s", tg_tape_error(tape));
+        goto done;
+    }
+    fwrite(prime, 1, np, stdout);
+    tg_rng r;
+    tg_rng_seed(&r, (uint64_t)seed);
+    /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
+    tg_tensor *z = tg_contiguous(tape, out.output);
+    for (int64_t i = 0; i < length && z; i++) {
+        int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, idx);
+        if (next == end_id) break;
+        fputc(v->bytes[next], stdout);
+        fflush(stdout);
+        tg_tape_reset(tape);
+        z = tg_model_step(tape, cm.model, &next, NULL, 1, st);
+    }
+    fputc('\n', stdout);
+    if (tg_tape_error(tape)) {
+        cli_error(cmd, "%s", tg_tape_error(tape));
+        goto done;
+    }
+    status = CLI_OK;
+done:
+    free(ids);
+    free(idx);
+    tg_tape_free(tape);
+    tg_model_state_free(st);
+    cli_model_free(&cm);
+    cli_ckpt_info_free(&info);
+    tg_spec_free(s);
+    return status;
+}

@@ -1,0 +1,146 @@
+/* See cli_util.h. */
+#include "cli_util.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef TAPEGRAD_BIN
+#define TAPEGRAD_BIN "tapegrad"
+#endif
+
+const char *cli_binary(void) {
+    const char *b = getenv("TAPEGRAD_BIN");
+    return b && *b ? b : TAPEGRAD_BIN;
+}
+
+/* Runs prog (NULL: tapegrad) with args. */
+static pid_t start(const char *prog, const char *const *args, const char *out_path,
+                   const char *err_path) {
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = prog ? prog : cli_binary();
+    while (args[n - 1] && n < 63) argv[n] = args[n - 1], n++;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int in = open("/dev/null", O_RDONLY);
+        if (o < 0 || e < 0 || in < 0) _exit(127);
+        dup2(o, 1), dup2(e, 2), dup2(in, 0);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int cli_wait(pid_t pid) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static cli_out exec_prog(const char *prog, const char *const *args) {
+    char dir[256], o[300], e[300];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(o, sizeof o, dir, "stdout");
+    cli_path(e, sizeof e, dir, "stderr");
+    cli_out r;
+    r.status = cli_wait(start(prog, args, o, e));
+    r.out = cli_read(o);
+    r.err = cli_read(e);
+    cli_rmdir(dir);
+    return r;
+}
+
+cli_out cli_exec(const char *const *args) {
+    return exec_prog(NULL, args);
+}
+
+cli_out cli_exec_sh(const char *const *args) {
+    return exec_prog("/bin/sh", args);
+}
+
+void cli_out_free(cli_out *o) {
+    free(o->out);
+    free(o->err);
+}
+
+pid_t cli_spawn(const char *const *args, const char *dir) {
+    char o[300], e[300];
+    return start(NULL, args, cli_path(o, sizeof o, dir, "stdout"),
+                 cli_path(e, sizeof e, dir, "stderr"));
+}
+
+void cli_tmpdir(char *buf, size_t n) {
+    snprintf(buf, n, "/tmp/tapegrad-cli-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+void cli_rmdir(const char *dir) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0) cli_wait(pid);
+}
+
+const char *cli_path(char *buf, size_t n, const char *dir, const char *name) {
+    snprintf(buf, n, "%s/%s", dir, name);
+    return buf;
+}
+
+void cli_write(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+char *cli_read(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        char *p = realloc(buf, 2 * cap + 1);
+        if (!p) free(buf);
+        buf = p, cap *= 2;
+    }
+    fclose(f);
+    if (buf) buf[n] = '\0';
+    return buf;
+}
+
+bool cli_same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = false;
+        if (ca == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+double cli_value(const char *text, const char *key) {
+    size_t k = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, k) == 0 && p[k] == ' ') return strtod(p + k + 1, NULL);
+    return NAN;
+}

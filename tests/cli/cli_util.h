@@ -1,0 +1,46 @@
+/* Helpers for the tests of the tapegrad command: run the binary of this
+ * build (its path comes from the Makefile as TAPEGRAD_BIN; the environment
+ * variable of the same name overrides it) and capture what it prints. */
+#ifndef TG_TEST_CLI_UTIL_H
+#define TG_TEST_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct cli_out {
+    int status; /* exit status, or 128 + signal */
+    char *out;  /* stdout and stderr, NUL-terminated (owned) */
+    char *err;
+} cli_out;
+
+/* Runs tapegrad with the NULL-terminated args (without argv[0]; stdin is
+ * /dev/null) and waits. */
+cli_out cli_exec(const char *const *args);
+/* The same for /bin/sh with args (a script and its arguments). */
+cli_out cli_exec_sh(const char *const *args);
+void cli_out_free(cli_out *o);
+/* The path of the tapegrad binary under test. */
+const char *cli_binary(void);
+/* Starts tapegrad in the background; stdout and stderr go to files in dir.
+ * Returns the pid. */
+pid_t cli_spawn(const char *const *args, const char *dir);
+/* Waits for pid; its exit status (128 + signal if killed). */
+int cli_wait(pid_t pid);
+
+/* A fresh directory under /tmp (path owned by the caller's buffer), and
+ * its removal with everything in it. */
+void cli_tmpdir(char *buf, size_t n);
+void cli_rmdir(const char *dir);
+/* dir/name into buf; returns buf. */
+const char *cli_path(char *buf, size_t n, const char *dir, const char *name);
+/* Writes text to path. */
+void cli_write(const char *path, const char *text);
+/* The whole file (owned), or NULL. */
+char *cli_read(const char *path);
+/* Whether two files have the same bytes. */
+bool cli_same_file(const char *a, const char *b);
+/* The number after "key " on a line of text (e.g. eval's "loss 1.23"), or
+ * NAN. */
+double cli_value(const char *text, const char *key);
+
+#endif
