@@ -138,6 +138,16 @@ TREENET_EPOCHS ?= 15
 treenet: $(BUILD)/examples/treenet/arithmetic
 	$< $(TREENET_EPOCHS)
 
+# g2p: grapheme-to-phoneme on CMUdict with attention (examples/g2p/README.md)
+examples/g2p/cmudict.txt:
+	sh examples/g2p/fetch-cmudict.sh
+
+G2P_MINUTES ?= 50
+G2P_OUT ?= $(BUILD)/g2p
+.PHONY: g2p
+g2p: $(BUILD)/examples/g2p/g2p examples/g2p/cmudict.txt
+	$< examples/g2p/cmudict.txt --minutes $(G2P_MINUTES) --out $(G2P_OUT)
+
 MIN_CHAR_RNN_ITERS ?= 30000
 min-char-rnn: $(BUILD)/examples/min-char-rnn/min_char_rnn examples/data/moby-dick.txt
 	$< examples/data/moby-dick.txt $(MIN_CHAR_RNN_ITERS)

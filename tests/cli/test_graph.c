@@ -1,0 +1,125 @@
+/* tapegrad graph and tapegrad step over one training step of a spec. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+#define SPEC "tests/nn/specs/char_lstm.json"
+
+/* Occurrences of needle in text. */
+static int count(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+START_TEST(dot_has_a_cluster_per_step_and_shared_weights_once) {
+    for (int T = 1; T <= 3; T++) {
+        char steps[8];
+        snprintf(steps, sizeof steps, "%d", T);
+        cli_out r = cli_exec((const char *[]){"graph", SPEC, "--steps", steps, NULL});
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert(strncmp(r.out, "digraph tape {", 14) == 0);
+        /* a cluster per time step in each of the two layers: t0 .. t{T-1} */
+        for (int t = 0; t < T; t++) {
+            char label[32];
+            snprintf(label, sizeof label, "label=\"t%d\";", t);
+            ck_assert_msg(count(r.out, label) == 2, "not one cluster %s per layer", label);
+        }
+        ck_assert_int_eq(count(r.out, "label=\"t"), 2 * T + 1 /* the title */);
+        /* W_hh of each layer is one box, however many steps read it */
+        ck_assert_int_eq(count(r.out, "label=\"weight_hh_l0\\n"), 1);
+        ck_assert_int_eq(count(r.out, "label=\"weight_hh_l1\\n"), 1);
+        ck_assert_int_eq(count(r.out, " recurrent\\nlinear"), 2 * T);
+        cli_out_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(json_nodes_grow_linearly_with_steps) {
+    int nodes[4] = {0};
+    for (int T = 1; T <= 3; T++) {
+        char steps[8];
+        snprintf(steps, sizeof steps, "%d", T);
+        cli_out r = cli_exec((const char *[]){"graph", SPEC, "--steps", steps, "--format", "json",
+                                              NULL});
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        cJSON *j = cJSON_Parse(r.out);
+        ck_assert_ptr_nonnull(j);
+        nodes[T] = cJSON_GetArraySize(cJSON_GetObjectItem(j, "nodes"));
+        cJSON_Delete(j);
+        cli_out_free(&r);
+    }
+    ck_assert_int_gt(nodes[2], nodes[1]);
+    ck_assert_int_eq(nodes[3] - nodes[2], nodes[2] - nodes[1]);
+}
+END_TEST
+
+START_TEST(svg_through_graphviz_or_a_clear_message) {
+    char dir[256], out[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(out, sizeof out, dir, "g.svg");
+    cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "svg", "--out", out, NULL});
+    if (system("command -v dot >/dev/null 2>&1") == 0) {
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        char *svg = cli_read(out);
+        ck_assert_ptr_nonnull(svg);
+        ck_assert_ptr_nonnull(strstr(svg, "<svg"));
+        free(svg);
+    } else {
+        fprintf(stderr, "graphviz not installed: checking the message only\n");
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_ptr_nonnull(strstr(r.err, "needs Graphviz's 'dot'"));
+    }
+    cli_out_free(&r);
+    cli_rmdir(dir);
+}
+END_TEST
+
+START_TEST(usage_errors) {
+    cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "gif", NULL});
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png or json"));
+    cli_out_free(&r);
+    r = cli_exec((const char *[]){"graph", SPEC, "--format", "png", NULL});
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--format png needs --out FILE"));
+    cli_out_free(&r);
+    r = cli_exec((const char *[]){"step", NULL});
+    ck_assert_int_eq(r.status, 2);
+    cli_out_free(&r);
+}
+END_TEST
+
+/* The dump shows every node once forward and once backward. */
+START_TEST(step_dump_visits_each_node_once_per_direction) {
+    cli_out r = cli_exec((const char *[]){"step", SPEC, "--steps", "2", "--dump", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    int fw = 0, bw = 0;
+    ck_assert_int_eq(sscanf(strstr(r.out, "stepping through"), "stepping through %d nodes forward and %d backward", &fw, &bw), 2);
+    ck_assert_int_eq(count(r.out, "== forward "), fw);
+    ck_assert_int_eq(count(r.out, "== backward "), bw);
+    char last[64];
+    snprintf(last, sizeof last, "== backward %d/%d:", bw, bw);
+    ck_assert_ptr_nonnull(strstr(r.out, last));
+    cli_out_free(&r);
+    r = cli_exec((const char *[]){"step", SPEC, "--script", "n bw q", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "== forward 2/"));
+    ck_assert_ptr_nonnull(strstr(r.out, "== backward 1/"));
+    cli_out_free(&r);
+}
+END_TEST
+
+TCase *tcase_graph(void) {
+    TCase *tc = tcase_create("graph");
+    tcase_add_test(tc, dot_has_a_cluster_per_step_and_shared_weights_once);
+    tcase_add_test(tc, json_nodes_grow_linearly_with_steps);
+    tcase_add_test(tc, svg_through_graphviz_or_a_clear_message);
+    tcase_add_test(tc, usage_errors);
+    tcase_add_test(tc, step_dump_visits_each_node_once_per_direction);
+    return tc;
+}
