@@ -1,0 +1,371 @@
+/* The encoder-decoder: construction, encoding, one decoder step, the
+ * training loss (teacher forcing, free running, scheduled sampling). The
+ * searches are in decode.c and beam.c. */
+#include "seq2seq.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "seq_loss.h"
+
+#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
+
+static bool context_init(const tg_seq2seq_options *o) {
+    return o->context != TG_CONTEXT_INPUT;
+}
+static bool context_input(const tg_seq2seq_options *o) {
+    return o->context != TG_CONTEXT_INIT;
+}
+/* Whether f(t) carries the step's context next to the decoder state. */
+static bool context_out(const tg_seq2seq_options *o) {
+    return o->attention != TG_ATTN_NONE || context_input(o);
+}
+
+/* Registers child under name; a child the parent could not take is freed. */
+static int adopt(tg_seq2seq *m, const char *name, tg_module *child) {
+    if (!child) return -1;
+    int n = m->base.n_children;
+    if (tg_module_add_child(&m->base, name, child) == 0) return 0;
+    if (m->base.n_children == n) tg_module_free(child);
+    return -1;
+}
+
+tg_seq2seq *tg_seq2seq_new(tg_seq2seq_options o, tg_rng *init, char *err, size_t errlen) {
+    if (o.tgt_embed_size == 0) o.tgt_embed_size = o.embed_size;
+    if (o.decoder_hidden == 0) o.decoder_hidden = o.encoder_hidden;
+    if (o.encoder_layers == 0) o.encoder_layers = 1;
+    if (o.decoder_layers == 0) o.decoder_layers = 1;
+    if (o.src_vocab <= 0 || o.tgt_vocab <= 0)
+        return FAIL("seq2seq: src_vocab and tgt_vocab must be positive, got %lld and %lld",
+                    (long long)o.src_vocab, (long long)o.tgt_vocab);
+    if (o.embed_size <= 0 || o.tgt_embed_size < 0)
+        return FAIL("seq2seq: embed_size must be positive, got %lld", (long long)o.embed_size);
+    if (o.encoder_hidden <= 0 || o.decoder_hidden < 0)
+        return FAIL("seq2seq: encoder_hidden must be positive, got %lld",
+                    (long long)o.encoder_hidden);
+    if (o.decoder_layers < 1 || o.decoder_layers > TG_S2S_MAX_LAYERS)
+        return FAIL("seq2seq: decoder_layers must be in 1..%d, got %d", TG_S2S_MAX_LAYERS,
+                    o.decoder_layers);
+    if (o.decoder_mode < TG_RNN_TANH || o.decoder_mode > TG_GRU)
+        return FAIL("seq2seq: unknown decoder_mode %d", (int)o.decoder_mode);
+    if (!tg_attention_kind_name(o.attention))
+        return FAIL("seq2seq: unknown attention kind %d", (int)o.attention);
+    if (o.context < TG_CONTEXT_BOTH || o.context > TG_CONTEXT_INPUT)
+        return FAIL("seq2seq: unknown context mode %d", (int)o.context);
+    if (o.output_hidden < 0)
+        return FAIL("seq2seq: output_hidden must be >= 0, got %lld", (long long)o.output_hidden);
+    if (!(o.dropout >= 0 && o.dropout < 1))
+        return FAIL("seq2seq: dropout must be in [0, 1), got %g", o.dropout);
+    if (o.bos < 0 || o.bos >= o.tgt_vocab || o.eos < 0 || o.eos >= o.tgt_vocab)
+        return FAIL("seq2seq: bos %lld and eos %lld must be target ids in [0, %lld)",
+                    (long long)o.bos, (long long)o.eos, (long long)o.tgt_vocab);
+    if (!init) return FAIL("seq2seq: no random generator for the initial weights");
+    int64_t C = (o.bidirectional ? 2 : 1) * o.encoder_hidden, H = o.decoder_hidden;
+    if (o.attention == TG_ATTN_DOT && H != C)
+        return FAIL("seq2seq: dot attention needs decoder_hidden == encoder output size, got "
+                    "%lld and %lld",
+                    (long long)H, (long long)C);
+
+    tg_seq2seq *m = calloc(1, sizeof *m);
+    if (!m) return FAIL("seq2seq: out of memory");
+    m->base.kind = "seq2seq";
+    m->base.training = true;
+    m->opt = o;
+    m->context_size = C;
+    tg_rng_seed(&m->rng, o.seed);
+    char sub[256] = "";
+    m->src_embed = tg_embedding_new(o.src_vocab, o.embed_size, -1, init);
+    if (adopt(m, "src_embed", m->src_embed ? &m->src_embed->base : NULL) != 0) goto oom;
+    m->tgt_embed = tg_embedding_new(o.tgt_vocab, o.tgt_embed_size, -1, init);
+    if (adopt(m, "tgt_embed", m->tgt_embed ? &m->tgt_embed->base : NULL) != 0) goto oom;
+    tg_rnn_options eo = {.mode = o.encoder_mode,
+                         .input_size = o.embed_size,
+                         .hidden_size = o.encoder_hidden,
+                         .num_layers = o.encoder_layers,
+                         .bidirectional = o.bidirectional,
+                         .dropout = o.dropout,
+                         .seed = o.seed + 1};
+    m->encoder = tg_rnn_new(eo, init, sub, sizeof sub);
+    if (!m->encoder) {
+        tg_module_free(&m->base);
+        return FAIL("seq2seq: encoder: %s", sub);
+    }
+    if (adopt(m, "encoder", &m->encoder->base) != 0) goto oom;
+    tg_rnn_options dopt = {.mode = o.decoder_mode,
+                           .input_size = o.tgt_embed_size + (context_input(&o) ? C : 0),
+                           .hidden_size = H,
+                           .num_layers = o.decoder_layers};
+    m->decoder = tg_rnn_new(dopt, init, sub, sizeof sub);
+    if (!m->decoder) {
+        tg_module_free(&m->base);
+        return FAIL("seq2seq: decoder: %s", sub);
+    }
+    if (adopt(m, "decoder", &m->decoder->base) != 0) goto oom;
+    if (o.attention != TG_ATTN_NONE) {
+        tg_attention_options ao = {o.attention, H, C, o.attention_size};
+        m->attention = tg_attention_new(ao, init, sub, sizeof sub);
+        if (!m->attention) {
+            tg_module_free(&m->base);
+            return FAIL("seq2seq: %s", sub);
+        }
+        if (adopt(m, "attention", &m->attention->base) != 0) goto oom;
+    }
+    if (context_init(&o)) {
+        m->bridge = tg_linear_layer_new(C, o.decoder_layers * H, true, init);
+        if (adopt(m, "bridge", m->bridge ? &m->bridge->base : NULL) != 0) goto oom;
+    }
+    int64_t F = H + (context_out(&o) ? C : 0);
+    if (o.output_hidden > 0) {
+        m->out_hidden = tg_linear_layer_new(F, o.output_hidden, true, init);
+        if (adopt(m, "out_hidden", m->out_hidden ? &m->out_hidden->base : NULL) != 0) goto oom;
+        F = o.output_hidden;
+    }
+    m->out = tg_linear_layer_new(F, o.tgt_vocab, true, init);
+    if (adopt(m, "out", m->out ? &m->out->base : NULL) != 0) goto oom;
+    return m;
+oom:
+    tg_module_free(&m->base);
+    return FAIL("seq2seq: out of memory");
+}
+
+/* ---- encoding ------------------------------------------------------------------ */
+
+static bool check_ids(tg_tape *t, const char *fn, const char *what, const int64_t *ids,
+                      int64_t rows, int64_t cols, int64_t vocab) {
+    for (int64_t i = 0; i < rows * cols; i++)
+        if (ids[i] < 0 || ids[i] >= vocab) {
+            char at[64];
+            if (rows == 1)
+                snprintf(at, sizeof at, "[%lld]", (long long)i);
+            else
+                snprintf(at, sizeof at, "[%lld][%lld]", (long long)(i / cols),
+                         (long long)(i % cols));
+            tg_tape_fail(t, "%s: %s%s = %lld is outside [0, %lld)", fn, what, at, (long long)ids[i],
+                         (long long)vocab);
+            return false;
+        }
+    return true;
+}
+
+static bool check_lengths(tg_tape *t, const char *fn, const char *what, const int64_t *len,
+                          int64_t B, int64_t max) {
+    for (int64_t b = 0; b < B; b++)
+        if (len[b] < 1 || len[b] > max) {
+            tg_tape_fail(t, "%s: %s[%lld] = %lld is outside [1, %lld]", fn, what, (long long)b,
+                         (long long)len[b], (long long)max);
+            return false;
+        }
+    return true;
+}
+
+/* The fixed context: the top layer's final state(s), [B, C]. */
+static tg_tensor *final_context(tg_tape *t, const tg_seq2seq *m, tg_tensor *h_n, int64_t B) {
+    int D = m->encoder->dirs, L = m->encoder->opt.num_layers;
+    tg_tensor *top = tg_narrow(t, h_n, 0, (int64_t)(L - 1) * D, D); /* [D, B, H] */
+    if (D == 2) top = tg_transpose(t, top, 0, 1);                   /* [B, D, H] */
+    return tg_reshape(t, top, TG_SHAPE(B, m->context_size));
+}
+
+int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t *src_len,
+                      int64_t B, int64_t S, tg_s2s_state *st) {
+    const char *fn = "tg_seq2seq_encode";
+    *st = (tg_s2s_state){0};
+    if (tg_tape_error(t)) return -1;
+    if (!m || !src || !src_len) {
+        tg_tape_fail(t, "%s: %s is NULL", fn, !m ? "module" : !src ? "src" : "src_len");
+        return -1;
+    }
+    if (B < 1 || S < 1) {
+        tg_tape_fail(t, "%s: batch [%lld, %lld]: expected B >= 1 and S >= 1", fn, (long long)B,
+                     (long long)S);
+        return -1;
+    }
+    if (!check_lengths(t, fn, "src_len", src_len, B, S) ||
+        !check_ids(t, fn, "src", src, B, S, m->opt.src_vocab))
+        return -1;
+    int64_t *ids = malloc((size_t)(S * B) * sizeof *ids); /* [S, B]: time-major */
+    if (!ids) {
+        tg_tape_fail(t, "%s: out of memory", fn);
+        return -1;
+    }
+    bool full = true;
+    for (int64_t b = 0; b < B; b++) {
+        full &= src_len[b] == S;
+        for (int64_t s = 0; s < S; s++) ids[s * B + b] = src[b * S + s];
+    }
+    bool train = m->base.training;
+    tg_tensor *x = tg_embedding_forward(t, m->src_embed, ids, TG_SHAPE(S, B));
+    free(ids);
+    x = tg_dropout(t, x, m->opt.dropout, train, &m->rng);
+    tg_rnn_result r;
+    if (tg_tape_error(t) ||
+        tg_rnn_forward(t, m->encoder, x, NULL, NULL, full ? NULL : src_len, &r) != 0)
+        return -1;
+    st->B = B;
+    st->context = final_context(t, m, r.h_n, B);
+    if (m->attention) {
+        tg_tensor *values = tg_contiguous(t, tg_transpose(t, r.output, 0, 1)); /* [B, S, C] */
+        if (!values ||
+            tg_attention_prepare(t, m->attention, values, full ? NULL : src_len, &st->mem) != 0)
+            return -1;
+    }
+    int L = m->opt.decoder_layers;
+    int64_t H = m->opt.decoder_hidden;
+    tg_tensor *init = m->bridge ? tg_tanh(t, tg_linear_layer_forward(t, m->bridge, st->context))
+                                : NULL; /* [B, L*H] */
+    for (int l = 0; l < L; l++) {
+        st->h[l] =
+            init ? (L == 1 ? init : tg_narrow(t, init, 1, l * H, H)) : tg_zeros(t, TG_SHAPE(B, H));
+        if (m->opt.decoder_mode == TG_LSTM) st->c[l] = tg_zeros(t, TG_SHAPE(B, H));
+    }
+    if (tg_tape_error(t)) {
+        *st = (tg_s2s_state){0};
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- one decoder step ---------------------------------------------------------- */
+
+tg_tensor *tg_seq2seq_step(tg_tape *t, tg_seq2seq *m, tg_s2s_state *st, const int64_t *prev,
+                           tg_tensor **attn) {
+    const char *fn = "tg_seq2seq_step";
+    if (attn) *attn = NULL;
+    if (tg_tape_error(t)) return NULL;
+    if (!m || !st || !prev || !st->h[0]) {
+        tg_tape_fail(t, "%s: %s is NULL", fn, !m ? "module" : !st || !st->h[0] ? "state" : "prev");
+        return NULL;
+    }
+    const tg_seq2seq_options *o = &m->opt;
+    int64_t B = st->B;
+    if (!check_ids(t, fn, "prev", prev, 1, B, o->tgt_vocab)) return NULL;
+    bool train = m->base.training;
+    tg_tensor *x = tg_embedding_forward(t, m->tgt_embed, prev, TG_SHAPE(B));
+    x = tg_dropout(t, x, o->dropout, train, &m->rng);
+    int L = o->decoder_layers;
+    tg_tensor *ctx = st->context, *w = NULL;
+    if (m->attention && tg_attention_step(t, m->attention, &st->mem, st->h[L - 1], &ctx, &w) != 0)
+        return NULL;
+    if (context_input(o)) x = tg_concat(t, 2, (tg_tensor *[]){x, ctx}, 1);
+    const tg_rnn *d = m->decoder;
+    for (int l = 0; l < L && !tg_tape_error(t); l++) {
+        switch (o->decoder_mode) {
+        case TG_LSTM:
+            tg_lstm_cell(t, x, st->h[l], st->c[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l],
+                         &st->h[l], &st->c[l]);
+            break;
+        case TG_GRU:
+            st->h[l] = tg_gru_cell(t, x, st->h[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l]);
+            break;
+        default:
+            st->h[l] = tg_rnn_cell(t, x, st->h[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l],
+                                   o->decoder_mode == TG_RNN_RELU);
+            break;
+        }
+        x = st->h[l];
+        if (l < L - 1) x = tg_dropout(t, x, o->dropout, train, &m->rng);
+    }
+    tg_tensor *f =
+        context_out(o) ? tg_concat(t, 2, (tg_tensor *[]){st->h[L - 1], ctx}, 1) : st->h[L - 1];
+    if (m->out_hidden) f = tg_tanh(t, tg_linear_layer_forward(t, m->out_hidden, f));
+    f = tg_dropout(t, f, o->dropout, train, &m->rng);
+    tg_tensor *logits = tg_linear_layer_forward(t, m->out, f);
+    if (tg_tape_error(t)) return NULL;
+    if (attn) *attn = w;
+    return logits;
+}
+
+int tg_seq2seq_select(tg_tape *t, const tg_s2s_state *st, const int64_t *idx, int64_t n,
+                      tg_s2s_state *out) {
+    *out = (tg_s2s_state){0};
+    if (tg_tape_error(t)) return -1;
+    for (int64_t i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= st->B) {
+            tg_tape_fail(t, "tg_seq2seq_select: idx[%lld] = %lld is outside [0, %lld)",
+                         (long long)i, (long long)idx[i], (long long)st->B);
+            return -1;
+        }
+    tg_s2s_state s = {.B = n};
+    if (st->mem.values && tg_attention_memory_select(t, &st->mem, idx, n, &s.mem) != 0) return -1;
+    s.context = tg_index_select(t, st->context, 0, idx, n);
+    for (int l = 0; l < TG_S2S_MAX_LAYERS && st->h[l]; l++) {
+        s.h[l] = tg_index_select(t, st->h[l], 0, idx, n);
+        if (st->c[l]) s.c[l] = tg_index_select(t, st->c[l], 0, idx, n);
+    }
+    if (tg_tape_error(t)) return -1;
+    *out = s;
+    return 0;
+}
+
+/* ---- training ------------------------------------------------------------------ */
+
+static int64_t argmax_row(const tg_tensor *logits, int64_t b) {
+    int64_t V = logits->shape[1], best = 0;
+    const tg_real *p = logits->data + b * V;
+    for (int64_t v = 1; v < V; v++)
+        if (p[v] > p[best]) best = v;
+    return best;
+}
+
+tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob) {
+    const char *fn = "tg_seq2seq_loss";
+    if (tg_tape_error(t)) return NULL;
+    if (!m || !b || !b->tgt || !b->tgt_len) {
+        tg_tape_fail(t, "%s: %s is NULL", fn, !m ? "module" : !b ? "batch" : "target");
+        return NULL;
+    }
+    if (!(sample_prob >= 0 && sample_prob <= 1)) {
+        tg_tape_fail(t, "%s: sample_prob must be in [0, 1], got %g", fn, sample_prob);
+        return NULL;
+    }
+    int64_t B = b->B, T = b->T;
+    if (B < 1 || T < 1) {
+        tg_tape_fail(t, "%s: batch size B = %lld, target length T = %lld: expected both >= 1", fn,
+                     (long long)B, (long long)T);
+        return NULL;
+    }
+    if (!check_lengths(t, fn, "tgt_len", b->tgt_len, B, T) ||
+        !check_ids(t, fn, "tgt", b->tgt, B, T, m->opt.tgt_vocab))
+        return NULL;
+    tg_s2s_state st;
+    if (tg_seq2seq_encode(t, m, b->src, b->src_len, B, b->S, &st) != 0) return NULL;
+    int64_t *prev = malloc((size_t)B * sizeof *prev), *tgt = malloc((size_t)(T * B) * sizeof *tgt);
+    tg_tensor **logits = calloc((size_t)T, sizeof *logits);
+    tg_tensor *loss = NULL;
+    if (!prev || !tgt || !logits) {
+        tg_tape_fail(t, "%s: out of memory", fn);
+        goto done;
+    }
+    for (int64_t i = 0; i < B; i++) {
+        prev[i] = m->opt.bos;
+        for (int64_t s = 0; s < T; s++) tgt[s * B + i] = b->tgt[i * T + s]; /* [T, B] */
+    }
+    for (int64_t s = 0; s < T; s++) {
+        if (s > 0)
+            for (int64_t i = 0; i < B; i++) {
+                bool own =
+                    sample_prob >= 1 || (sample_prob > 0 && tg_rng_uniform(&m->rng) < sample_prob);
+                prev[i] = own ? argmax_row(logits[s - 1], i) : b->tgt[i * T + s - 1];
+            }
+        if (!(logits[s] = tg_seq2seq_step(t, m, &st, prev, NULL))) goto done;
+    }
+    loss = tg_seq_cross_entropy(t, tg_stack(t, (int)T, logits, 0), tgt, b->tgt_len, TG_MEAN);
+done:
+    free(prev);
+    free(tgt);
+    free(logits);
+    return tg_tape_error(t) ? NULL : loss;
+}
+
+double tg_sampling_prob(const tg_sampling_schedule *s, int64_t i) {
+    double eps;
+    switch (s->decay) {
+    case TG_SAMPLING_LINEAR: eps = s->k - s->c * (double)i; break;
+    case TG_SAMPLING_EXPONENTIAL: eps = pow(s->k, (double)i); break;
+    case TG_SAMPLING_INVERSE_SIGMOID: eps = s->k / (s->k + exp((double)i / s->k)); break;
+    default: eps = 1; break;
+    }
+    eps = fmax(eps, s->eps_min);
+    return 1 - fmin(1, fmax(0, eps));
+}

@@ -1,0 +1,14 @@
+/* Shared by decode.c and beam.c; internal to the library. */
+#ifndef TG_SEQ2SEQ_IMPL_H
+#define TG_SEQ2SEQ_IMPL_H
+
+#include "seq2seq.h"
+
+/* Allocates out's arrays (tokens -1, the rest 0). Returns 0, or -1 with
+ * the tape's error set. */
+int tg__s2s_output_alloc(tg_tape *t, const char *fn, tg_s2s_output *o, int64_t B, int64_t S,
+                         int64_t max_len, bool attention);
+/* Checks the arguments the searches share. Returns 0 or -1. */
+int tg__s2s_check_decode(tg_tape *t, const char *fn, const tg_seq2seq *m, int64_t max_len);
+
+#endif
