@@ -175,3 +175,23 @@ $(BUILD)/tests/test_cli: private ALL_CFLAGS += -DTAPEGRAD_BIN='"$(abspath $(BUIL
 DEMO_DIR ?= $(BUILD)/charlm
 demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)
+
+# ---- examples on real data (examples/langid, postag, sunspots, genword) ----
+# make langid | postag | sunspots | genword: fetch the data (checked by its
+# sha256), train (through tapegrad train; genword with its own program) and
+# report; outputs go to $(BUILD)/<name>/ (see each example's README.md).
+.PHONY: langid postag sunspots genword
+REAL_EXAMPLE_HDRS := $(wildcard examples/langid/*.h examples/postag/*.h examples/sunspots/*.h examples/genword/*.h)
+$(patsubst %.c,$(BUILD)/%,$(wildcard examples/langid/*.c examples/postag/*.c examples/sunspots/*.c examples/genword/*.c)): $(REAL_EXAMPLE_HDRS)
+langid: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare $(BUILD)/examples/langid/baseline $(BUILD)/examples/langid/report
+	sh examples/langid/run.sh $(BUILD)
+postag: $(BUILD)/tapegrad $(BUILD)/examples/postag/prepare $(BUILD)/examples/postag/report
+	sh examples/postag/run.sh $(BUILD)
+sunspots: $(BUILD)/tapegrad $(BUILD)/examples/sunspots/prepare $(BUILD)/examples/sunspots/forecast
+	sh examples/sunspots/run.sh $(BUILD)
+genword: $(BUILD)/examples/langid/prepare $(BUILD)/examples/genword/genword
+	sh examples/genword/run.sh $(BUILD)
+
+# tests/examples (the fast variants) trains the examples' specs with the
+# tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
+$(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec.json)

@@ -1,0 +1,104 @@
+/* Looks inside a langid model trained by tapegrad train: test accuracy per
+ * language, the confusion matrix (text and SVG heat map), and the top three
+ * guesses for given words.
+ *
+ *   report SPEC CKPT TEST.tsv [OUT.svg]      accuracy and confusion matrix
+ *   report SPEC CKPT --words WORD ...        top 3 languages per word
+ *
+ * The model is rebuilt from the spec and the checkpoint's parameters
+ * (ckpt.h); a word is read letter by letter, each letter a token, as
+ * tapegrad train read the lines "language<TAB>l e t t e r s" (fetch.sh
+ * writes them so). Letters the training data never had become "<unk>". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "langid.h"
+#include "model.h"
+#include "tapegrad.h"
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: report SPEC CKPT TEST.tsv [OUT.svg]\n"
+                        "       report SPEC CKPT --words WORD ...\n");
+        return 2;
+    }
+    if (!lid_locale()) return 1;
+    char err[1024];
+    ex_ckpt c;
+    if (ex_ckpt_open(&c, argv[1], argv[2], err, sizeof err) != 0) {
+        fprintf(stderr, "report: %s\n", err);
+        return 1;
+    }
+    int C = (int)c.spec->output_size, lang_of[LID_NLANG];
+    if (C != LID_NLANG || c.labels.n != LID_NLANG) {
+        fprintf(stderr, "report: the model has %d classes and %lld labels, not the %d languages\n",
+                C, (long long)c.labels.n, LID_NLANG);
+        return 1;
+    }
+    for (int k = 0; k < C; k++) /* class id -> our language index, by name */
+        if ((lang_of[k] = lid_lang_index(c.labels.s[k])) < 0) {
+            fprintf(stderr, "report: unknown label '%s'\n", c.labels.s[k]);
+            return 1;
+        }
+    tg_tape *t = tg_tape_new();
+    double logp[LID_BATCH * LID_NLANG];
+    if (!strcmp(argv[3], "--words")) {
+        for (int i = 4; i < argc; i++) {
+            char norm[LID_MAX_BYTES], *w = norm;
+            if (!lid_normalize(argv[i], false, norm, sizeof norm))
+                snprintf(norm, sizeof norm, "%.*s", LID_MAX_BYTES - 1, argv[i]);
+            if (lid_classify(t, &c, &w, 1, logp) != 0) return 1;
+            int used[LID_NLANG] = {0};
+            int width = 0; /* letters, not bytes, for the column */
+            for (const char *p = argv[i]; *p; p++) width += ((unsigned char)*p & 0xC0) != 0x80;
+            printf("%s%*s", argv[i], width < 16 ? 16 - width : 1, "");
+            for (int r = 0; r < 3; r++) {
+                int best = -1;
+                for (int k = 0; k < C; k++)
+                    if (!used[k] && (best < 0 || logp[k] > logp[best])) best = k;
+                used[best] = 1;
+                printf("  %-10s %6.2f", lid_langs[lang_of[best]].name, logp[best]);
+            }
+            printf("\n");
+        }
+        ex_ckpt_close(&c);
+        tg_tape_free(t);
+        return 0;
+    }
+    lid_set test = {0};
+    if (lid_set_load(&test, argv[3]) != 0) return 1;
+    lid_confusion conf = {0};
+    double nll = 0;
+    for (int i = 0; i < test.n; i += LID_BATCH) {
+        int B = test.n - i < LID_BATCH ? test.n - i : LID_BATCH;
+        char *words[LID_BATCH];
+        for (int b = 0; b < B; b++) words[b] = test.items[i + b].word;
+        if (lid_classify(t, &c, words, B, logp) != 0) return 1;
+        for (int b = 0; b < B; b++) {
+            int best = 0, truth = test.items[i + b].lang;
+            for (int k = 1; k < C; k++)
+                if (logp[b * C + k] > logp[b * C + best]) best = k;
+            conf.m[truth][lang_of[best]]++;
+            for (int k = 0; k < C; k++)
+                if (lang_of[k] == truth) nll -= logp[b * C + k];
+        }
+    }
+    printf("test: %d words, accuracy %.1f%%, cross-entropy %.3f nats\n\n", test.n,
+           100 * lid_accuracy(&conf), nll / test.n);
+    printf("confusion matrix (rows: true language, columns: guess; %% of the row):\n");
+    lid_confusion_print(stdout, &conf);
+    if (argc >= 5) {
+        if (lid_confusion_svg(argv[4], &conf,
+                              "Which language is this word? (character GRU, test set)") != 0) {
+            fprintf(stderr, "report: cannot write %s\n", argv[4]);
+            return 1;
+        }
+        printf("wrote %s\n", argv[4]);
+    }
+    lid_set_free(&test);
+    tg_tape_free(t);
+    ex_ckpt_close(&c);
+    return 0;
+}
