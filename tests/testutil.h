@@ -53,6 +53,30 @@
 #define ck_assert_gradcheck(f, ctx, n, inputs) ((void)(f), (void)(ctx), (void)(n), (void)(inputs))
 #endif
 
+/* Values against a reference tensor (PyTorch's, from a fixture), with the
+ * mixed tolerance |got - ref| <= tol * max(1, |ref|): got is ref->numel
+ * row-major values (a gradient buffer), or a tensor of ref's shape. */
+static inline void ck_assert_ref_values(const char *what, const tg_real *got, const tg_tensor *ref,
+                                        double tol) {
+    for (int64_t i = 0; i < ref->numel; i++) {
+        double g = (double)got[i], r = (double)tg_at(ref, i);
+        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
+                      what, (long long)i, g, r);
+    }
+}
+
+static inline void ck_assert_ref_tensor(const char *what, const tg_tensor *x, const tg_tensor *ref,
+                                        double tol) {
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_msg(tg_same_shape(x, ref), "%s: shapes differ", what);
+    for (int64_t i = 0; i < ref->numel; i++) {
+        double g = (double)tg_at(x, i), r = (double)tg_at(ref, i);
+        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
+                      what, (long long)i, g, r);
+    }
+}
+
 /* A parameter of shape s filled with uniform(-1, 1) values from rng. */
 static inline tg_tensor *test_param(tg_rng *r, tg_shape s) {
     tg_tensor *p = tg_param_new(s);

@@ -37,26 +37,6 @@ static tg_tensor *load(tg_tape *t, const tg_st_file *f, const char *name, bool g
     return x;
 }
 
-/* values (row-major, numel of ref) against a fixture tensor */
-static void expect_close(const char *what, const tg_real *got, const tg_tensor *ref, double tol) {
-    for (int64_t i = 0; i < ref->numel; i++) {
-        double g = (double)got[i], r = (double)tg_at(ref, i);
-        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
-                      what, (long long)i, g, r);
-    }
-}
-
-/* A tape tensor's values (any strides) against a fixture tensor. */
-static void expect_values(const char *what, const tg_tensor *x, const tg_tensor *ref, double tol) {
-    ck_assert_ptr_nonnull(x);
-    ck_assert_msg(tg_same_shape(x, ref), "%s: shapes differ", what);
-    for (int64_t i = 0; i < ref->numel; i++) {
-        double g = (double)tg_at(x, i), r = (double)tg_at(ref, i);
-        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
-                      what, (long long)i, g, r);
-    }
-}
-
 static tg_jordan *make(bool relu, bool batch_first) {
     tg_rng r;
     tg_rng_seed(&r, 7);
@@ -96,16 +76,16 @@ static void check_case(const char *c, bool relu, bool forced, bool batch_first) 
     tg_tensor *y = batch_first ? tg_transpose(t, res.output, 0, 1) : res.output;
     tg_tensor *h = batch_first ? tg_transpose(t, res.hidden, 0, 1) : res.hidden;
     snprintf(name, sizeof name, "%s.y", c);
-    expect_values(name, y, need(f, name), OUT_TOL);
+    ck_assert_ref_tensor(name, y, need(f, name), OUT_TOL);
     snprintf(name, sizeof name, "%s.h", c);
-    expect_values(name, h, need(f, name), OUT_TOL);
+    ck_assert_ref_tensor(name, h, need(f, name), OUT_TOL);
     snprintf(name, sizeof name, "%s.feedback", c);
-    expect_values(name, res.feedback, need(f, name), OUT_TOL);
+    ck_assert_ref_tensor(name, res.feedback, need(f, name), OUT_TOL);
 
     for (int p = 0; p < N_PARAMS; p++) {
         snprintf(name, sizeof name, "%s.grad.%s", c, PARAM_NAMES[p]);
-        expect_close(name, tg_params_find(&m->base.params, PARAM_NAMES[p])->grad, need(f, name),
-                     GRAD_TOL);
+        ck_assert_ref_values(name, tg_params_find(&m->base.params, PARAM_NAMES[p])->grad,
+                             need(f, name), GRAD_TOL);
     }
     /* input gradients: batch-first ones are transposed back first */
     tg_tensor *leaves[3] = {x, y0, d};
@@ -115,7 +95,7 @@ static void check_case(const char *c, bool relu, bool forced, bool batch_first) 
         if (batch_first && k != 1) g = tg_contiguous(t, tg_transpose(t, g, 0, 1));
         ck_assert_ptr_nonnull(g);
         snprintf(name, sizeof name, "%s.grad.%s", c, leaf_names[k]);
-        expect_close(name, g->data, need(f, name), GRAD_TOL);
+        ck_assert_ref_values(name, g->data, need(f, name), GRAD_TOL);
     }
     ck_assert_ptr_null(tg_tape_error(t));
     tg_tape_free(t);

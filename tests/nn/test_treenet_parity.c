@@ -37,24 +37,6 @@ static const tg_tensor *need(const tg_st_file *f, const char *prefix, const char
     return x;
 }
 
-static void expect_close(const char *what, const tg_real *got, const tg_tensor *ref, double tol) {
-    for (int64_t i = 0; i < ref->numel; i++) {
-        double g = (double)got[i], r = (double)tg_at(ref, i);
-        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
-                      what, (long long)i, g, r);
-    }
-}
-
-static void expect_tensor(const char *what, const tg_tensor *x, const tg_tensor *ref, double tol) {
-    ck_assert_ptr_nonnull(x);
-    ck_assert_msg(tg_same_shape(x, ref), "%s: shapes differ", what);
-    for (int64_t i = 0; i < ref->numel; i++) {
-        double g = (double)tg_at(x, i), r = (double)tg_at(ref, i);
-        ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
-                      what, (long long)i, g, r);
-    }
-}
-
 START_TEST(parity_with_pytorch) {
     const parity_case *pc = &PARITY[_i];
     char err[256] = "";
@@ -95,11 +77,11 @@ START_TEST(parity_with_pytorch) {
     x->requires_grad = true;
     tg_treenet_result res;
     ck_assert_msg(tg_treenet_forward(t, m, b, x, &res) == 0, "%s", tg_tape_error(t));
-    expect_tensor("h", res.h, need(f, pc->prefix, "h"), OUT_TOL);
+    ck_assert_ref_tensor("h", res.h, need(f, pc->prefix, "h"), OUT_TOL);
     const tg_tensor *rh = need(f, pc->prefix, "RH");
     tg_tensor *loss = tg_sum(t, tg_mul(t, res.h, tg_from_array(t, tg_tensor_shape(rh), rh->data)));
     if (res.c) {
-        expect_tensor("c", res.c, need(f, pc->prefix, "c"), OUT_TOL);
+        ck_assert_ref_tensor("c", res.c, need(f, pc->prefix, "c"), OUT_TOL);
         const tg_tensor *rc = need(f, pc->prefix, "RC");
         loss = tg_add(t, loss,
                       tg_sum(t, tg_mul(t, res.c, tg_from_array(t, tg_tensor_shape(rc), rc->data))));
@@ -109,9 +91,9 @@ START_TEST(parity_with_pytorch) {
     for (int i = 0; i < p->n; i++) {
         char name[64];
         snprintf(name, sizeof name, "grad.%s", p->items[i].name);
-        expect_close(name, p->items[i].tensor->grad, need(f, pc->prefix, name), GRAD_TOL);
+        ck_assert_ref_values(name, p->items[i].tensor->grad, need(f, pc->prefix, name), GRAD_TOL);
     }
-    expect_close("grad.x", x->grad, need(f, pc->prefix, "grad.x"), GRAD_TOL);
+    ck_assert_ref_values("grad.x", x->grad, need(f, pc->prefix, "grad.x"), GRAD_TOL);
     tg_tape_free(t);
     tg_module_free(&m->base);
     tg_tree_batch_free(b);
