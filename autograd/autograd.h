@@ -109,6 +109,11 @@ tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
 /* x W^T + b in PyTorch's layout: x [..., in], W [out, in], b [out] or NULL. */
 tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+/* z + x W^T + b, z with the result's shape (torch.addmm's form): the product
+ * accumulates onto z, one pass and one buffer fewer than tg_add of a
+ * tg_linear. A recurrent step adds the hidden product to the input's gates
+ * this way. */
+tg_tensor *tg_linear_add(tg_tape *t, tg_tensor *z, tg_tensor *x, tg_tensor *w, tg_tensor *b);
 
 /* ---- shapes (views share storage where the layout allows) --------------- */
 /* One dimension may be -1 (inferred). Copies only if x is not contiguous. */

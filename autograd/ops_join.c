@@ -5,6 +5,8 @@
  * slot; backward adds the slot of out->grad into each input's gradient. */
 #include "op.h"
 
+#include <string.h>
+
 /* dst (+)= src over a 4-d shape, each side with its own strides. */
 static void copy_block(const int64_t *shape, tg_real *dst, const int64_t *ds, const tg_real *src,
                        const int64_t *ss, bool add) {
@@ -13,11 +15,31 @@ static void copy_block(const int64_t *shape, tg_real *dst, const int64_t *ds, co
             for (int64_t c = 0; c < shape[2]; c++) {
                 tg_real *d = dst + a * ds[0] + b * ds[1] + c * ds[2];
                 const tg_real *s = src + a * ss[0] + b * ss[1] + c * ss[2];
-                if (add)
+                if (ds[3] == 1 && ss[3] == 1) { /* the usual rows: loops that vectorise */
+                    if (add)
+                        for (int64_t e = 0; e < shape[3]; e++) d[e] += s[e];
+                    else
+                        memcpy(d, s, (size_t)shape[3] * sizeof *d);
+                } else if (add) {
                     for (int64_t e = 0; e < shape[3]; e++) d[e * ds[3]] += s[e * ss[3]];
-                else
+                } else {
                     for (int64_t e = 0; e < shape[3]; e++) d[e * ds[3]] = s[e * ss[3]];
+                }
             }
+}
+
+/* A block's shape and two stride sets right-aligned in 4 dims (leading 1s),
+ * so that copy_block's innermost loop runs along the last real dimension. */
+typedef struct block {
+    int64_t shape[TG_MAX_DIMS], dst[TG_MAX_DIMS], src[TG_MAX_DIMS];
+} block;
+
+static block block_of(const tg_tensor *x, const int64_t *dst, const int64_t *src) {
+    block k = {{1, 1, 1, 1}, {0}, {0}};
+    int pad = TG_MAX_DIMS - x->ndim;
+    for (int d = 0; d < x->ndim; d++)
+        k.shape[pad + d] = x->shape[d], k.dst[pad + d] = dst[d], k.src[pad + d] = src[d];
+    return k;
 }
 
 /* Forward (backward false): out[slot k] = xs[k]. Backward: xs[k]->grad +=
@@ -32,11 +54,13 @@ static void join(tg_tensor *out, int n, tg_tensor *const *xs, int axis, bool sta
         int64_t off = pos * out->stride[axis];
         pos += stack ? 1 : x->shape[axis];
         if (!backward) {
-            copy_block(x->shape, out->data + off, st, x->data, x->stride, false);
+            block b = block_of(x, st, x->stride);
+            copy_block(b.shape, out->data + off, b.dst, x->data, b.src, false);
         } else if (x->requires_grad) {
             tg_tensor g = {0}; /* x's shape with contiguous strides: x->grad's layout */
             tg_tensor_set_shape(&g, tg_tensor_shape(x));
-            copy_block(x->shape, x->grad, g.stride, out->grad + off, st, true);
+            block b = block_of(x, g.stride, st);
+            copy_block(b.shape, x->grad, b.dst, out->grad + off, b.src, true);
         }
     }
 }

@@ -95,42 +95,60 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
     }
 }
 
-/* y = x W^T + b over the last dimension of x; leading dimensions are
- * flattened into rows, so [T, B, in] is one GEMM of T*B rows. */
-tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
-    tg_tensor *in[3] = {x, w, b};
-    if (!tg__begin(t, "tg_linear", 2, in)) return NULL;
+/* y = z + x W^T + b over the last dimension of x (z and b optional);
+ * leading dimensions are flattened into rows, so [T, B, in] is one GEMM of
+ * T*B rows. z, when given, has y's shape: the product is accumulated onto it
+ * (GEMM with beta = 1), which saves an add and its buffer in a recurrent
+ * step, where z is the input's share of the gates. */
+static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x, tg_tensor *w,
+                         tg_tensor *b) {
+    tg_tensor *in[4] = {x, w, b, z};
+    if (!tg__begin(t, op, 2, in) || (z && !tg__begin(t, op, 1, &z))) return NULL;
     char sx[TG_SHAPE_STR_MAX], sw[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
     if (x->ndim < 1 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[1]) {
-        tg__fail(t, "tg_linear: input %s and weight %s: expected weight [out,%lld]",
-                 TG_SHP(x, sx), TG_SHP(w, sw),
-                 (long long)(x->ndim ? x->shape[x->ndim - 1] : 0));
+        tg__fail(t, "%s: input %s and weight %s: expected weight [out,%lld]", op, TG_SHP(x, sx),
+                 TG_SHP(w, sw), (long long)(x->ndim ? x->shape[x->ndim - 1] : 0));
         return NULL;
     }
     int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
     if (b && (b->ndim != 1 || b->shape[0] != nout)) {
-        tg__fail(t, "tg_linear: bias %s does not match weight %s: expected [%lld]",
-                 TG_SHP(b, sb), TG_SHP(w, sw), (long long)nout);
+        tg__fail(t, "%s: bias %s does not match weight %s: expected [%lld]", op, TG_SHP(b, sb),
+                 TG_SHP(w, sw), (long long)nout);
         return NULL;
     }
     tg_shape s = tg_tensor_shape(x);
     s.dim[s.ndim - 1] = nout;
+    bool z_ok = !z || z->ndim == s.ndim;
+    for (int d = 0; z && z_ok && d < s.ndim; d++) z_ok = z->shape[d] == s.dim[d];
+    if (!z_ok) {
+        char sz[TG_SHAPE_STR_MAX], sy[TG_SHAPE_STR_MAX];
+        tg__fail(t, "%s: z %s does not match the product's shape %s", op, TG_SHP(z, sz),
+                 tg_shape_str(s, sy, sizeof sy));
+        return NULL;
+    }
     tg_tensor *y = tg__tensor(t, s);
     const tg_real *px = tg__contig(t, x);
     const tg_real *pw = has_zero_stride(w) ? tg__contig(t, w) : w->data;
     if (!y || !px || !pw) return NULL;
     int64_t rsw = pw == w->data ? w->stride[0] : nin, csw = pw == w->data ? w->stride[1] : 1;
     mat mx = {px, rows, nin, nin, 1}, mw = {pw, nout, nin, rsw, csw};
-    if (b) { /* start from the bias in every row, then add the product */
+    /* start from z and the bias in every row, then add the product */
+    if (z) tg_copy_to(z, y->data);
+    if (b) {
         const tg_real *pb = tg__contig(t, b);
         if (!pb) return NULL;
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(y->data + r * nout, pb, (size_t)nout * sizeof(tg_real));
-        mm(mx, mat_t(mw), 1, y->data, nout);
-    } else {
-        mm(mx, mat_t(mw), 0, y->data, nout);
+        for (int64_t r = 0; r < rows; r++) {
+            tg_real *yr = y->data + r * nout;
+            if (z)
+                for (int64_t j = 0; j < nout; j++) yr[j] += pb[j];
+            else
+                memcpy(yr, pb, (size_t)nout * sizeof(tg_real));
+        }
     }
-    tg_node *node = tg__record(t, TG_OP_LINEAR, y, b ? 3 : 2, in);
+    mm(mx, mat_t(mw), z || b ? 1 : 0, y->data, nout);
+    tg_tensor *rec[4] = {x, w, b ? b : z, z};
+    tg_node *node = z ? tg__record(t, TG_OP_LINEAR_ADD, y, b ? 4 : 3, b ? in : rec)
+                      : tg__record(t, TG_OP_LINEAR, y, b ? 3 : 2, in);
     if (node) {
         tg_real **sv = tg__alloc(t, 2 * sizeof *sv);
         if (!sv) return NULL;
@@ -141,9 +159,22 @@ tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
     return y;
 }
 
-void tg__linear_backward(tg_tape *t, tg_node *n) {
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
+    return linear(t, "tg_linear", NULL, x, w, b);
+}
+
+tg_tensor *tg_linear_add(tg_tape *t, tg_tensor *z, tg_tensor *x, tg_tensor *w, tg_tensor *b) {
+    if (!z && !tg__failed(t)) {
+        tg__fail(t, "tg_linear_add: z is NULL");
+        return NULL;
+    }
+    return linear(t, "tg_linear_add", z, x, w, b);
+}
+
+/* dx += dy W, dW += dy^T x, db += column sums of dy; inputs {x, w[, b]}. */
+static void linear_backward(tg_tape *t, tg_node *n, tg_tensor *b) {
     tg_real **sv = n->saved;
-    tg_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    tg_tensor *x = n->in[0], *w = n->in[1];
     int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
     mat dy = {n->out->grad, rows, nout, nout, 1};
     mat mx = {sv[0], rows, nin, nin, 1}, mw = {sv[1], nout, nin, n->i[0], n->i[1]};
@@ -155,4 +186,16 @@ void tg__linear_backward(tg_tape *t, tg_node *n) {
     if (b && b->requires_grad)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t j = 0; j < nout; j++) b->grad[j] += n->out->grad[r * nout + j];
+}
+
+void tg__linear_backward(tg_tape *t, tg_node *n) {
+    linear_backward(t, n, n->n_in > 2 ? n->in[2] : NULL);
+}
+
+/* Inputs {x, w, b, z}, or {x, w, z} without a bias; z's gradient is dy. */
+void tg__linear_add_backward(tg_tape *t, tg_node *n) {
+    tg_tensor *z = n->in[n->n_in - 1];
+    linear_backward(t, n, n->n_in > 3 ? n->in[2] : NULL);
+    if (z->requires_grad)
+        for (int64_t e = 0; e < z->numel; e++) z->grad[e] += n->out->grad[e];
 }

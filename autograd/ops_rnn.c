@@ -6,10 +6,10 @@
 
 /* y = f(x) over n values (y may be x): simple loops, which the
  * compiler vectorises. */
-static void sigmoid_n(tg_real *y, const tg_real *x, int64_t n) {
+TG_VECTOR_CLONES static void sigmoid_n(tg_real *y, const tg_real *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = tg_sigmoid_fast(x[i]);
 }
-static void tanh_n(tg_real *y, const tg_real *x, int64_t n) {
+TG_VECTOR_CLONES static void tanh_n(tg_real *y, const tg_real *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = tg_tanh_fast(x[i]);
 }
 
@@ -33,7 +33,7 @@ typedef struct lstm_saved {
 } lstm_saved;
 
 /* c' = f*c + i*g, tanh(c'), h' = o*tanh(c') for one row; act holds i, f, g, o. */
-static void cell_forward(tg_real *restrict cn, tg_real *restrict tc, tg_real *restrict h,
+TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restrict tc, tg_real *restrict h,
                          const tg_real *restrict act, const tg_real *restrict c, int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     for (int64_t j = 0; j < H; j++) cn[j] = f[j] * c[j] + i[j] * g[j];
@@ -74,29 +74,43 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
     return hc;
 }
 
+/* The gradient through the new cell state c' = f*c + i*g, from h' and c'. */
+static inline tg_real lstm_dc(tg_real dh, tg_real dcn, tg_real o, tg_real tc) {
+    return dcn + dh * o * (1 - tc * tc);
+}
+
+/* One row: the gates' gradient (dg, [4H]) and the old cell's (dc, [H]);
+ * either may be NULL. Branch-free loops over restrict rows, so they
+ * vectorise. */
+TG_VECTOR_CLONES static void lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc,
+                                               const tg_real *restrict act,
+                                               const tg_real *restrict tanh_c,
+                                               const tg_real *restrict c,
+                                               const tg_real *restrict dh,
+                                               const tg_real *restrict dcn, int64_t H) {
+    const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
+    if (dg)
+        for (int64_t j = 0; j < H; j++) {
+            tg_real d = lstm_dc(dh[j], dcn[j], o[j], tanh_c[j]);
+            dg[j] += d * g[j] * i[j] * (1 - i[j]);
+            dg[H + j] += d * c[j] * f[j] * (1 - f[j]);
+            dg[2 * H + j] += d * i[j] * (1 - g[j] * g[j]);
+            dg[3 * H + j] += dh[j] * tanh_c[j] * o[j] * (1 - o[j]);
+        }
+    if (dc)
+        for (int64_t j = 0; j < H; j++) dc[j] += lstm_dc(dh[j], dcn[j], o[j], tanh_c[j]) * f[j];
+}
+
 void tg__lstm_gates_backward(tg_tape *t, tg_node *n) {
     (void)t;
     const lstm_saved *sv = n->saved;
     tg_tensor *gates = n->in[0], *c = n->in[1];
     int64_t B = c->shape[0], H = c->shape[1];
     const tg_real *dh = n->out->grad, *dcn = n->out->grad + B * H;
-    for (int64_t b = 0; b < B; b++) {
-        const tg_real *ab = sv->act + b * 4 * H;
-        for (int64_t j = 0; j < H; j++) {
-            int64_t k = b * H + j;
-            tg_real i = ab[j], f = ab[H + j], gg = ab[2 * H + j], o = ab[3 * H + j];
-            tg_real tc = sv->tanh_c[k];
-            tg_real dc = dcn[k] + dh[k] * o * (1 - tc * tc); /* through h' and c' */
-            if (gates->requires_grad) {
-                tg_real *dg = gates->grad + b * 4 * H;
-                dg[j] += dc * gg * i * (1 - i);
-                dg[H + j] += dc * sv->c[k] * f * (1 - f);
-                dg[2 * H + j] += dc * i * (1 - gg * gg);
-                dg[3 * H + j] += dh[k] * tc * o * (1 - o);
-            }
-            if (c->requires_grad) c->grad[k] += dc * f;
-        }
-    }
+    for (int64_t b = 0; b < B; b++)
+        lstm_row_backward(gates->requires_grad ? gates->grad + b * 4 * H : NULL,
+                          c->requires_grad ? c->grad + b * H : NULL, sv->act + b * 4 * H,
+                          sv->tanh_c + b * H, sv->c + b * H, dh + b * H, dcn + b * H, H);
 }
 
 /* ---- GRU ---------------------------------------------------------------------- */
@@ -108,7 +122,7 @@ typedef struct gru_saved {
 } gru_saved;
 
 /* One row of the GRU: act gets r, z, n; out gets h'. */
-static void gru_row(tg_real *restrict out, tg_real *restrict act, const tg_real *restrict gx,
+TG_VECTOR_CLONES static void gru_row(tg_real *restrict out, tg_real *restrict act, const tg_real *restrict gx,
                     const tg_real *restrict gh, const tg_real *restrict h, int64_t H) {
     tg_real *r = act, *z = act + H, *n = act + 2 * H;
     for (int64_t j = 0; j < 2 * H; j++) act[j] = gx[j] + gh[j]; /* r, z pre-activations */
@@ -146,29 +160,48 @@ tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h) 
     return out;
 }
 
+/* The gradients of element j's pre-activations: r's, z's and n's tanh's. */
+typedef struct gru_dpre {
+    tg_real r, z, n;
+} gru_dpre;
+
+static inline gru_dpre gru_dpre_at(const tg_real *act, const tg_real *gh, const tg_real *h,
+                                   const tg_real *dout, int64_t H, int64_t j) {
+    tg_real r = act[j], z = act[H + j], nn = act[2 * H + j], d = dout[j];
+    tg_real dn = d * (1 - z) * (1 - nn * nn);
+    return (gru_dpre){dn * gh[2 * H + j] * r * (1 - r), d * (h[j] - nn) * z * (1 - z), dn};
+}
+
+/* One row: the gradients of the input's and the hidden state's gate
+ * shares (dx, dgh: [3H]) and of h (dhp: [H]); any may be NULL. Each loop
+ * recomputes what it needs, so it stays branch-free and vectorises. */
+TG_VECTOR_CLONES static void gru_row_backward(tg_real *restrict dx, tg_real *restrict dgh,
+                                              tg_real *restrict dhp, const tg_real *restrict act,
+                                              const tg_real *restrict gh,
+                                              const tg_real *restrict h,
+                                              const tg_real *restrict dout, int64_t H) {
+    if (dx)
+        for (int64_t j = 0; j < H; j++) {
+            gru_dpre d = gru_dpre_at(act, gh, h, dout, H, j);
+            dx[j] += d.r, dx[H + j] += d.z, dx[2 * H + j] += d.n;
+        }
+    if (dgh)
+        for (int64_t j = 0; j < H; j++) {
+            gru_dpre d = gru_dpre_at(act, gh, h, dout, H, j);
+            dgh[j] += d.r, dgh[H + j] += d.z, dgh[2 * H + j] += d.n * act[j];
+        }
+    if (dhp)
+        for (int64_t j = 0; j < H; j++) dhp[j] += dout[j] * act[H + j];
+}
+
 void tg__gru_gates_backward(tg_tape *t, tg_node *n) {
     (void)t;
     const gru_saved *sv = n->saved;
     tg_tensor *gx = n->in[0], *gh = n->in[1], *h = n->in[2];
     int64_t B = h->shape[0], H = h->shape[1];
-    const tg_real *dout = n->out->grad;
-    for (int64_t b = 0; b < B; b++) {
-        const tg_real *ab = sv->act + b * 3 * H, *hb = sv->gh + b * 3 * H;
-        for (int64_t j = 0; j < H; j++) {
-            int64_t k = b * H + j;
-            tg_real r = ab[j], z = ab[H + j], nn = ab[2 * H + j], d = dout[k];
-            tg_real dpre_n = d * (1 - z) * (1 - nn * nn);    /* into tanh's argument */
-            tg_real dpre_z = d * (sv->h[k] - nn) * z * (1 - z);
-            tg_real dpre_r = dpre_n * hb[2 * H + j] * r * (1 - r);
-            if (gx->requires_grad) {
-                tg_real *g = gx->grad + b * 3 * H;
-                g[j] += dpre_r, g[H + j] += dpre_z, g[2 * H + j] += dpre_n;
-            }
-            if (gh->requires_grad) {
-                tg_real *g = gh->grad + b * 3 * H;
-                g[j] += dpre_r, g[H + j] += dpre_z, g[2 * H + j] += dpre_n * r;
-            }
-            if (h->requires_grad) h->grad[k] += d * z;
-        }
-    }
+    for (int64_t b = 0; b < B; b++)
+        gru_row_backward(gx->requires_grad ? gx->grad + b * 3 * H : NULL,
+                         gh->requires_grad ? gh->grad + b * 3 * H : NULL,
+                         h->requires_grad ? h->grad + b * H : NULL, sv->act + b * 3 * H,
+                         sv->gh + b * 3 * H, sv->h + b * H, n->out->grad + b * H, H);
 }

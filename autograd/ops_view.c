@@ -75,6 +75,10 @@ void tg__view_backward(tg_tape *t, tg_node *n) {
     memcpy(g.stride, sv + 1, sizeof g.stride);
     tg_real *gx = x->grad + sv[0];
     const tg_real *go = n->out->grad;
+    if (tg_is_contiguous(&g)) { /* a reshape, or a slice along the first dim: one run */
+        for (int64_t e = 0; e < g.numel; e++) gx[e] += go[e];
+        return;
+    }
     int64_t e = 0;
     TG_FOR_EACH(&g, off, gx[off] += go[e++]);
 }

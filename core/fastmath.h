@@ -19,11 +19,15 @@ static inline tg_real tg_tanh_fast(tg_real x) { return tanh(x); }
 /* e^x = 2^n e^r with r = x - n ln2 in [-ln2/2, ln2/2]; e^r by a degree-6
  * polynomial; 2^n built in the exponent bits. */
 static inline float tg_exp_fast(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* n = floor(t) in float arithmetic only: adding 1.5 * 2^23 rounds to an
+     * integer, and one step down makes it the floor. (A float->int->float
+     * floor keeps GCC 12 from vectorising the AVX2 copy.) */
     float t = x * 1.44269504088896341f + 0.5f;
-    int32_t n = (int32_t)t;
-    n -= (float)n > t; /* floor for negative t */
-    float fn = (float)n;
+    float fn = (t + 12582912.0f) - 12582912.0f;
+    fn = fn > t ? fn - 1.0f : fn;
+    int32_t n = (int32_t)fn;
     float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
     float z = r * r;
     float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
@@ -42,9 +46,19 @@ static inline float tg_tanh_fast(float x) {
     float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
                     1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
     float big = 1.0f - 2.0f / (tg_exp_fast(2.0f * ax) + 1.0f);
-    big = x < 0 ? -big : big;
+    big = copysignf(big, x);
     return ax < 0.625f ? small : big;
 }
+#endif
+
+/* For the hot elementwise kernels: a copy compiled for AVX2 (x86-64-v3)
+ * besides the baseline, chosen at load time by the CPU, so a binary built
+ * for any x86-64 runs 8 floats at a time where it can. Floating-point
+ * contraction stays off (ISO C mode), so both copies give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TG_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define TG_VECTOR_CLONES
 #endif
 
 /* 1 / (1 + e^-x), with e^-x clamped so it never overflows to inf. */

@@ -14,14 +14,23 @@ static int gates_of(tg_rnn_mode mode) { return mode == TG_LSTM ? 4 : mode == TG_
 static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_tensor *h,
                 tg_tensor *c, tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out,
                 tg_tensor **c_out) {
-    tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, G*H] */
-    tg_label(t, gh, "recurrent");
+    /* pre = gx + h W_hh^T + b_hh [B, G*H]: one product accumulated onto gx,
+     * or (composed) a product and an add; a GRU needs gh on its own */
+    tg_tensor *gh = NULL, *pre = NULL;
+    if (mode == TG_GRU || composed) {
+        gh = tg_linear(t, h, w_hh, b_hh);
+        tg_label(t, gh, "recurrent");
+        if (mode != TG_GRU) pre = tg_add(t, gx, gh);
+    } else {
+        pre = tg_linear_add(t, gx, h, w_hh, b_hh);
+        tg_label(t, pre, "recurrent");
+    }
     switch (mode) {
-    case TG_RNN_TANH: *h_out = tg_tanh(t, tg_add(t, gx, gh)); break;
-    case TG_RNN_RELU: *h_out = tg_relu(t, tg_add(t, gx, gh)); break;
+    case TG_RNN_TANH: *h_out = tg_tanh(t, pre); break;
+    case TG_RNN_RELU: *h_out = tg_relu(t, pre); break;
     case TG_LSTM:
         if (!composed) {
-            tg_tensor *hc = tg_lstm_gates(t, tg_add(t, gx, gh), c); /* [2, B, H] */
+            tg_tensor *hc = tg_lstm_gates(t, pre, c); /* [2, B, H] */
             tg_label(t, hc, "gates");
             if (!hc) return -1;
             tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
@@ -29,7 +38,7 @@ static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_t
             *c_out = tg_reshape(t, tg_narrow(t, hc, 0, 1, 1), bh);
         } else {
             tg_tensor *g[4];
-            if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
+            if (tg_chunk(t, pre, 4, 1, g) != 4) return -1;
             tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
             tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
             tg_label(t, i, "input_gate");

@@ -1,4 +1,4 @@
-/* matmul (2-d, batched, 3-d x 2-d, strided operands) and linear. */
+/* matmul (2-d, batched, 3-d x 2-d, strided operands), linear and linear_add. */
 #include "testutil.h"
 
 START_TEST(matmul_values) {
@@ -27,6 +27,28 @@ START_TEST(matmul_values) {
     ck_assert_ptr_null(tg_linear(t, b, a, NULL));
     ck_assert_str_eq(tg_tape_error(t),
                      "tg_linear: input [3,2] and weight [2,3]: expected weight [out,2]");
+    tg_tape_free(t);
+}
+END_TEST
+
+/* z + x W^T + b: the linear above plus z, with or without the bias; z of
+ * another shape is refused by name. */
+START_TEST(linear_add_values) {
+    tg_tape *t = tg_tape_new();
+    tg_real xv[6] = {1, 2, 3, 4, 5, 6}, wv[6] = {7, 8, 9, 10, 11, 12}, bias[2] = {0.5, -1};
+    tg_real zv[4] = {100, 200, 300, 400};
+    tg_tensor *x = tg_from_array(t, TG_SHAPE(2, 3), xv), *w = tg_from_array(t, TG_SHAPE(2, 3), wv);
+    tg_tensor *b = tg_from_array(t, TG_SHAPE(2), bias), *z = tg_from_array(t, TG_SHAPE(2, 2), zv);
+    tg_real with_b[4] = {150.5, 267, 422.5, 566}, without_b[4] = {150, 268, 422, 567};
+    ck_assert_tensor(tg_linear_add(t, z, x, w, b), with_b, TG_TOL);
+    ck_assert_tensor(tg_linear_add(t, z, x, w, NULL), without_b, TG_TOL);
+    /* z is read through its strides: its transpose gives other sums */
+    tg_real zt[4] = {150, 368, 322, 567};
+    ck_assert_tensor(tg_linear_add(t, tg_transpose(t, z, 0, 1), x, w, NULL), zt, TG_TOL);
+    ck_assert_ptr_null(tg_tape_error(t));
+    ck_assert_ptr_null(tg_linear_add(t, x, x, w, b));
+    ck_assert_str_eq(tg_tape_error(t),
+                     "tg_linear_add: z [2,3] does not match the product's shape [2,2]");
     tg_tape_free(t);
 }
 END_TEST
@@ -61,6 +83,10 @@ static tg_tensor *f_matmul(tg_tape *t, tg_tensor *const *x, void *c) {
 static tg_tensor *f_linear(tg_tape *t, tg_tensor *const *x, void *c) {
     return tg_linear(t, x[0], x[1], c ? x[2] : NULL);
 }
+/* inputs {x, w, z[, b]} */
+static tg_tensor *f_linear_add(tg_tape *t, tg_tensor *const *x, void *c) {
+    return tg_linear_add(t, x[2], x[0], x[1], c ? x[3] : NULL);
+}
 
 START_TEST(gradcheck_matmul) {
     tg_rng r;
@@ -80,12 +106,18 @@ START_TEST(gradcheck_matmul) {
     ck_assert_gradcheck(f_linear, NULL, 2, lin);
     ck_assert_gradcheck(f_linear, (void *)1, 3, lin);
     for (int i = 0; i < 3; i++) tg_tensor_free(lin[i]);
+    tg_tensor *la[4] = {test_param(&r, TG_SHAPE(2, 3, 4)), test_param(&r, TG_SHAPE(5, 4)),
+                        test_param(&r, TG_SHAPE(2, 3, 5)), test_param(&r, TG_SHAPE(5))};
+    ck_assert_gradcheck(f_linear_add, NULL, 3, la);
+    ck_assert_gradcheck(f_linear_add, (void *)1, 4, la);
+    for (int i = 0; i < 4; i++) tg_tensor_free(la[i]);
 }
 END_TEST
 
 TCase *tcase_ops_matmul(void) {
     TCase *tc = tcase_create("ops_matmul");
     tcase_add_test(tc, matmul_values);
+    tcase_add_test(tc, linear_add_values);
     tcase_add_test(tc, matmul_degenerate_sizes);
     tcase_add_test(tc, gradcheck_matmul);
     return tc;
