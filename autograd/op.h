@@ -57,6 +57,11 @@ void *tg__alloc(tg_tape *t, size_t bytes);
 tg_tensor *tg__tensor(tg_tape *t, tg_shape s);
 /* A tensor header on the tape sharing x's data (caller sets the view). */
 tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
+/* Whether view node n's gradient is one contiguous run of its input's
+ * gradient (a reshape, a slice along the first dimension), and where it
+ * starts. Backward then keeps the view's gradient inside its input's
+ * (tape.c) and the view's own backward has nothing left to do. */
+bool tg__view_grad_run(const tg_node *n, int64_t *offset);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);

@@ -11,7 +11,9 @@ typedef struct mat {
     int64_t rows, cols, rs, cs;
 } mat;
 
-static mat mat_t(mat a) { return (mat){a.p, a.cols, a.rows, a.cs, a.rs}; }
+static mat mat_t(mat a) {
+    return (mat){a.p, a.cols, a.rows, a.cs, a.rs};
+}
 
 /* c (m x n, dense row-major, leading stride ldc) = a b + beta c */
 static void mm(mat a, mat b, tg_real beta, tg_real *c, int64_t ldc) {
@@ -38,8 +40,8 @@ tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b) {
     bool ranks_ok = (a->ndim == 2 || a->ndim == 3) && (b->ndim == 2 || b->ndim == 3) &&
                     !(a->ndim == 2 && b->ndim == 3);
     if (!ranks_ok) {
-        tg__fail(t, "tg_matmul: %s x %s: expected 2-d x 2-d, 3-d x 3-d or 3-d x 2-d",
-                 TG_SHP(a, sa), TG_SHP(b, sb));
+        tg__fail(t, "tg_matmul: %s x %s: expected 2-d x 2-d, 3-d x 3-d or 3-d x 2-d", TG_SHP(a, sa),
+                 TG_SHP(b, sb));
         return NULL;
     }
     int64_t k = a->shape[a->ndim - 1], k2 = b->shape[b->ndim - 2];
@@ -65,8 +67,8 @@ tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b) {
     if (pa != a->data) tg_tensor_set_shape(&ca, tg_tensor_shape(a));
     if (pb != b->data) tg_tensor_set_shape(&cb, tg_tensor_shape(b));
     for (int64_t i = 0; i < batch; i++)
-        mm(operand(&ca, pa, i), operand(&cb, pb, b->ndim == 3 ? i : 0), 0,
-           out->data + i * m * n, n);
+        mm(operand(&ca, pa, i), operand(&cb, pb, b->ndim == 3 ? i : 0), 0, out->data + i * m * n,
+           n);
     tg_node *node = tg__record(t, TG_OP_MATMUL, out, 2, in);
     if (node) {
         tg_tensor *hdr = tg__alloc(t, 2 * sizeof *hdr);
@@ -90,8 +92,7 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
         mat dc = {n->out->grad + i * m * nn, m, nn, nn, 1};
         mat ma = operand(a, a->data, i), mb = operand(b, b->data, b->ndim == 3 ? i : 0);
         if (ga->requires_grad) mm(dc, mat_t(mb), 1, ga->grad + i * m * k, k);
-        if (gb->requires_grad)
-            mm(mat_t(ma), dc, 1, gb->grad + (b->ndim == 3 ? i * k * nn : 0), nn);
+        if (gb->requires_grad) mm(mat_t(ma), dc, 1, gb->grad + (b->ndim == 3 ? i * k * nn : 0), nn);
     }
 }
 
@@ -178,10 +179,12 @@ static void linear_backward(tg_tape *t, tg_node *n, tg_tensor *b) {
     int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
     mat dy = {n->out->grad, rows, nout, nout, 1};
     mat mx = {sv[0], rows, nin, nin, 1}, mw = {sv[1], nout, nin, n->i[0], n->i[1]};
-    if (x->requires_grad) mm(dy, mw, 1, x->grad, nin);       /* [rows,in] */
+    if (x->requires_grad) mm(dy, mw, 1, x->grad, nin); /* [rows,in] */
     if (w->requires_grad) { /* [out,in]; a parameter's uses are gathered */
-        if (w->on_heap) tg__defer_weight_grad(t, w, dy.p, mx.p, rows);
-        else mm(mat_t(dy), mx, 1, w->grad, nin);
+        if (w->on_heap)
+            tg__defer_weight_grad(t, w, dy.p, mx.p, rows);
+        else
+            mm(mat_t(dy), mx, 1, w->grad, nin);
     }
     if (b && b->requires_grad)
         for (int64_t r = 0; r < rows; r++)

@@ -14,8 +14,8 @@ TG_VECTOR_CLONES static void tanh_n(tg_real *y, const tg_real *x, int64_t n) {
 }
 
 /* Checks that x is [B, k*H] given the [B, H] reference shape. */
-static bool check_gates(tg_tape *t, const char *op, const char *what, const tg_tensor *x,
-                        int64_t B, int64_t kH) {
+static bool check_gates(tg_tape *t, const char *op, const char *what, const tg_tensor *x, int64_t B,
+                        int64_t kH) {
     if (x->ndim == 2 && x->shape[0] == B && x->shape[1] == kH) return true;
     char s[TG_SHAPE_STR_MAX];
     tg__fail(t, "%s: %s %s: expected [%lld,%lld]", op, what, TG_SHP(x, s), (long long)B,
@@ -33,8 +33,9 @@ typedef struct lstm_saved {
 } lstm_saved;
 
 /* c' = f*c + i*g, tanh(c'), h' = o*tanh(c') for one row; act holds i, f, g, o. */
-TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restrict tc, tg_real *restrict h,
-                         const tg_real *restrict act, const tg_real *restrict c, int64_t H) {
+TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restrict tc,
+                                          tg_real *restrict h, const tg_real *restrict act,
+                                          const tg_real *restrict c, int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     for (int64_t j = 0; j < H; j++) cn[j] = f[j] * c[j] + i[j] * g[j];
     tanh_n(tc, cn, H);
@@ -59,9 +60,9 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
     for (int64_t b = 0; b < B; b++) {
         const tg_real *gb = g + b * 4 * H;
         tg_real *ab = act + b * 4 * H;
-        sigmoid_n(ab, gb, 2 * H);                  /* i, f */
-        tanh_n(ab + 2 * H, gb + 2 * H, H);         /* g */
-        sigmoid_n(ab + 3 * H, gb + 3 * H, H);      /* o */
+        sigmoid_n(ab, gb, 2 * H);             /* i, f */
+        tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
+        sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
         cell_forward(cn + b * H, tanh_c + b * H, h + b * H, ab, cp + b * H, H);
     }
     tg_node *n = tg__record(t, TG_OP_LSTM_GATES, hc, 2, in);
@@ -82,12 +83,10 @@ static inline tg_real lstm_dc(tg_real dh, tg_real dcn, tg_real o, tg_real tc) {
 /* One row: the gates' gradient (dg, [4H]) and the old cell's (dc, [H]);
  * either may be NULL. Branch-free loops over restrict rows, so they
  * vectorise. */
-TG_VECTOR_CLONES static void lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc,
-                                               const tg_real *restrict act,
-                                               const tg_real *restrict tanh_c,
-                                               const tg_real *restrict c,
-                                               const tg_real *restrict dh,
-                                               const tg_real *restrict dcn, int64_t H) {
+TG_VECTOR_CLONES static void
+lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc, const tg_real *restrict act,
+                  const tg_real *restrict tanh_c, const tg_real *restrict c,
+                  const tg_real *restrict dh, const tg_real *restrict dcn, int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     if (dg)
         for (int64_t j = 0; j < H; j++) {
@@ -122,8 +121,9 @@ typedef struct gru_saved {
 } gru_saved;
 
 /* One row of the GRU: act gets r, z, n; out gets h'. */
-TG_VECTOR_CLONES static void gru_row(tg_real *restrict out, tg_real *restrict act, const tg_real *restrict gx,
-                    const tg_real *restrict gh, const tg_real *restrict h, int64_t H) {
+TG_VECTOR_CLONES static void gru_row(tg_real *restrict out, tg_real *restrict act,
+                                     const tg_real *restrict gx, const tg_real *restrict gh,
+                                     const tg_real *restrict h, int64_t H) {
     tg_real *r = act, *z = act + H, *n = act + 2 * H;
     for (int64_t j = 0; j < 2 * H; j++) act[j] = gx[j] + gh[j]; /* r, z pre-activations */
     sigmoid_n(r, r, 2 * H);
@@ -177,8 +177,7 @@ static inline gru_dpre gru_dpre_at(const tg_real *act, const tg_real *gh, const 
  * recomputes what it needs, so it stays branch-free and vectorises. */
 TG_VECTOR_CLONES static void gru_row_backward(tg_real *restrict dx, tg_real *restrict dgh,
                                               tg_real *restrict dhp, const tg_real *restrict act,
-                                              const tg_real *restrict gh,
-                                              const tg_real *restrict h,
+                                              const tg_real *restrict gh, const tg_real *restrict h,
                                               const tg_real *restrict dout, int64_t H) {
     if (dx)
         for (int64_t j = 0; j < H; j++) {

@@ -66,16 +66,29 @@ static tg_tensor *make_view(tg_tape *t, tg_tensor *x, tg_shape s, const vmap *m)
 
 /* x->grad[goff + sum_d idx_d * gst_d] += out->grad[e] for every element e
  * of out in row-major order (saved = {goff, gst[4]}). */
+/* The view's gradient laid over x->grad: out's shape with the saved strides. */
+static tg_tensor grad_window(const tg_node *n) {
+    tg_tensor g = *n->out;
+    memcpy(g.stride, (const int64_t *)n->saved + 1, sizeof g.stride);
+    return g;
+}
+
+bool tg__view_grad_run(const tg_node *n, int64_t *offset) {
+    if (!n->saved) return false;
+    tg_tensor g = grad_window(n);
+    *offset = ((const int64_t *)n->saved)[0];
+    return tg_is_contiguous(&g);
+}
+
 void tg__view_backward(tg_tape *t, tg_node *n) {
     (void)t;
     tg_tensor *x = n->in[0];
     if (!x->requires_grad) return;
-    const int64_t *sv = n->saved;
-    tg_tensor g = *n->out; /* out's shape walked with the gradient's strides */
-    memcpy(g.stride, sv + 1, sizeof g.stride);
-    tg_real *gx = x->grad + sv[0];
+    tg_tensor g = grad_window(n);
+    tg_real *gx = x->grad + ((const int64_t *)n->saved)[0];
     const tg_real *go = n->out->grad;
-    if (tg_is_contiguous(&g)) { /* a reshape, or a slice along the first dim: one run */
+    if (go == gx) return;       /* the gradient was accumulated in place (tape.c) */
+    if (tg_is_contiguous(&g)) { /* one run */
         for (int64_t e = 0; e < g.numel; e++) gx[e] += go[e];
         return;
     }

@@ -17,7 +17,7 @@ struct tg_tape {
     size_t n_scopes, cap_scopes;
     tg__weight_grad *deferred; /* weight gradients gathered during backward */
     size_t n_deferred, cap_deferred;
-    bool gathering;            /* inside tg_backward (not a node-by-node replay) */
+    bool gathering; /* inside tg_backward (not a node-by-node replay) */
     char error[512];
 };
 
@@ -66,12 +66,18 @@ const char *tg_tape_error(const tg_tape *t) {
     return t->error[0] ? t->error : NULL;
 }
 
-size_t tg_tape_node_count(const tg_tape *t) { return t ? t->n_nodes : 0; }
-tg_node *tg__node(const tg_tape *t, size_t i) { return t && i < t->n_nodes ? &t->nodes[i] : NULL; }
+size_t tg_tape_node_count(const tg_tape *t) {
+    return t ? t->n_nodes : 0;
+}
+tg_node *tg__node(const tg_tape *t, size_t i) {
+    return t && i < t->n_nodes ? &t->nodes[i] : NULL;
+}
 size_t tg_tape_capacity(const tg_tape *t) {
     return t ? t->arena.capacity + t->cap_nodes * sizeof(tg_node) : 0;
 }
-size_t tg_tape_peak(const tg_tape *t) { return t ? t->arena.peak : 0; }
+size_t tg_tape_peak(const tg_tape *t) {
+    return t ? t->arena.peak : 0;
+}
 
 bool tg_set_grad_enabled(tg_tape *t, bool on) {
     if (!t) return false;
@@ -80,7 +86,9 @@ bool tg_set_grad_enabled(tg_tape *t, bool on) {
     return was;
 }
 
-bool tg_grad_enabled(const tg_tape *t) { return t && t->grad_enabled; }
+bool tg_grad_enabled(const tg_tape *t) {
+    return t && t->grad_enabled;
+}
 
 /* ---- helpers for op implementations ----------------------------------- */
 
@@ -93,7 +101,9 @@ void tg_tape_fail(tg_tape *t, const char *fmt, ...) {
     if (!t->error[0]) snprintf(t->error, sizeof t->error, "unknown error");
 }
 
-bool tg__failed(const tg_tape *t) { return !t || t->error[0]; }
+bool tg__failed(const tg_tape *t) {
+    return !t || t->error[0];
+}
 
 bool tg__begin(tg_tape *t, const char *op, int n, tg_tensor *const *in) {
     if (tg__failed(t)) return false;
@@ -214,7 +224,9 @@ void tg_scope_pop(tg_tape *t) {
     if (t && t->n_scopes > 0) t->scope = t->scopes[--t->n_scopes];
 }
 
-const char *tg_scope(const tg_tape *t) { return t ? t->scope : ""; }
+const char *tg_scope(const tg_tape *t) {
+    return t ? t->scope : "";
+}
 
 void tg_label(tg_tape *t, tg_tensor *x, const char *label) {
     if (tg__failed(t) || !x || x->node < 0 || (size_t)x->node >= t->n_nodes || !label) return;
@@ -225,7 +237,9 @@ void tg_label(tg_tape *t, tg_tensor *x, const char *label) {
 
 /* ---- leaves --------------------------------------------------------------- */
 
-tg_tensor *tg_empty(tg_tape *t, tg_shape s) { return tg__tensor(t, s); }
+tg_tensor *tg_empty(tg_tape *t, tg_shape s) {
+    return tg__tensor(t, s);
+}
 
 tg_tensor *tg_full(tg_tape *t, tg_shape s, tg_real v) {
     tg_tensor *x = tg__tensor(t, s);
@@ -234,8 +248,12 @@ tg_tensor *tg_full(tg_tape *t, tg_shape s, tg_real v) {
     return x;
 }
 
-tg_tensor *tg_zeros(tg_tape *t, tg_shape s) { return tg_full(t, s, 0); }
-tg_tensor *tg_ones(tg_tape *t, tg_shape s) { return tg_full(t, s, 1); }
+tg_tensor *tg_zeros(tg_tape *t, tg_shape s) {
+    return tg_full(t, s, 0);
+}
+tg_tensor *tg_ones(tg_tape *t, tg_shape s) {
+    return tg_full(t, s, 1);
+}
 
 tg_tensor *tg_from_array(tg_tape *t, tg_shape s, const tg_real *data) {
     if (!tg__failed(t) && !data) {
@@ -280,9 +298,23 @@ tg_tensor *tg_detach(tg_tape *t, tg_tensor *x) {
 /* ---- backward ---------------------------------------------------------------- */
 
 /* A zeroed gradient buffer for x: on the tape for tape tensors, on the heap
- * for caller-owned tensors (freed with them), since those outlive a reset. */
+ * for caller-owned tensors (freed with them), since those outlive a reset.
+ * Inside tg_backward, a view whose gradient is a contiguous run of its
+ * input's (the slice of one time step, a reshape) gets that run itself:
+ * its consumers then add straight into the input's gradient, with no
+ * buffer and no copy of its own. (A node-by-node replay, which must see
+ * every += apart, does not share.) */
 static bool ensure_grad(tg_tape *t, tg_tensor *x) {
     if (x->grad) return true;
+    int64_t off;
+    if (t->gathering && !x->on_heap && x->node >= 0 && (size_t)x->node < t->n_nodes) {
+        tg_node *n = &t->nodes[x->node];
+        if (n->out == x && n->op == TG_OP_VIEW && tg__view_grad_run(n, &off) &&
+            ensure_grad(t, n->in[0])) {
+            x->grad = n->in[0]->grad + off;
+            return true;
+        }
+    }
     size_t bytes = (size_t)x->numel * sizeof(tg_real);
     x->grad = x->on_heap ? calloc((size_t)x->numel + 1, sizeof(tg_real)) : tg__alloc(t, bytes);
     if (!x->grad) {
@@ -293,7 +325,9 @@ static bool ensure_grad(tg_tape *t, tg_tensor *x) {
     return true;
 }
 
-int tg_backward(tg_tape *t, tg_tensor *loss) { return tg_backward_grad(t, loss, NULL); }
+int tg_backward(tg_tape *t, tg_tensor *loss) {
+    return tg_backward_grad(t, loss, NULL);
+}
 
 /* ---- gathered weight gradients ----------------------------------------------
  * A weight used at every step of an unrolled net gets one small product
@@ -325,37 +359,39 @@ void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int6
     tg_gemm(nout, nin, rows, 1, dy, 1, nout, x, nin, 1, 1, w->grad, nin, 1);
 }
 
+/* Uses are gathered into buffers of at most this many values (dy and x
+ * rows together): products with a few hundred rows are already efficient,
+ * and the buffers stay small next to the tape. */
+#define TG_GATHER_MAX ((int64_t)1 << 19)
+
 static void flush_weight_grads(tg_tape *t) {
     for (size_t i = 0; i < t->n_deferred; i++) {
-        tg__weight_grad *d = &t->deferred[i];
-        if (!d->w) continue; /* already gathered with an earlier use */
-        int64_t rows = 0, nout = d->w->shape[0], nin = d->w->shape[1];
+        tg_tensor *w = t->deferred[i].w;
+        if (!w) continue; /* already gathered with an earlier use */
+        int64_t nout = w->shape[0], nin = w->shape[1], total = 0,
+                cap = TG_GATHER_MAX / (nout + nin);
         size_t uses = 0;
         for (size_t j = i; j < t->n_deferred; j++)
-            if (t->deferred[j].w == d->w) rows += t->deferred[j].rows, uses++;
-        tg_real *dy = uses > 1 ? tg__alloc(t, (size_t)(rows * nout) * sizeof(tg_real)) : NULL;
-        tg_real *x = uses > 1 ? tg__alloc(t, (size_t)(rows * nin) * sizeof(tg_real)) : NULL;
-        if (!dy || !x) { /* a single use, or no memory to gather: one by one */
-            tg_tensor *w = d->w;
-            for (size_t j = i; j < t->n_deferred; j++)
-                if (t->deferred[j].w == w) {
-                    tg__weight_grad *e = &t->deferred[j];
-                    tg__weight_grad_now(w, e->dy, e->x, e->rows);
-                    e->w = NULL;
-                }
-            continue;
-        }
-        tg_tensor *w = d->w;
-        int64_t r = 0;
+            if (t->deferred[j].w == w) total += t->deferred[j].rows, uses++;
+        if (cap > total) cap = total;
+        tg_real *dy =
+            uses > 1 && cap > 0 ? tg__alloc(t, (size_t)(cap * nout) * sizeof(tg_real)) : NULL;
+        tg_real *x = dy ? tg__alloc(t, (size_t)(cap * nin) * sizeof(tg_real)) : NULL;
+        int64_t r = 0; /* rows gathered so far */
         for (size_t j = i; j < t->n_deferred; j++) {
             tg__weight_grad *e = &t->deferred[j];
             if (e->w != w) continue;
+            e->w = NULL;
+            if (!x || e->rows > cap) { /* large enough alone, or no buffers */
+                tg__weight_grad_now(w, e->dy, e->x, e->rows);
+                continue;
+            }
+            if (r + e->rows > cap) tg__weight_grad_now(w, dy, x, r), r = 0;
             memcpy(dy + r * nout, e->dy, (size_t)(e->rows * nout) * sizeof(tg_real));
             memcpy(x + r * nin, e->x, (size_t)(e->rows * nin) * sizeof(tg_real));
             r += e->rows;
-            e->w = NULL;
         }
-        tg__weight_grad_now(w, dy, x, rows);
+        if (r) tg__weight_grad_now(w, dy, x, r);
     }
     t->n_deferred = 0;
 }
@@ -364,8 +400,10 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     if (!tg__begin(t, "tg_backward", 1, &y)) return -1;
     if (!grad_y && y->numel != 1) {
         char b[TG_SHAPE_STR_MAX];
-        tg__fail(t, "tg_backward: loss has shape %s; it must have one element "
-                    "(or pass a gradient with tg_backward_grad)", TG_SHP(y, b));
+        tg__fail(t,
+                 "tg_backward: loss has shape %s; it must have one element "
+                 "(or pass a gradient with tg_backward_grad)",
+                 TG_SHP(y, b));
         return -1;
     }
     if (!y->requires_grad) {

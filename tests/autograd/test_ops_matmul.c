@@ -18,8 +18,8 @@ START_TEST(matmul_values) {
     ck_assert_tensor(tg_matmul(t, ba, b), bab, TG_TOL);
     /* linear: x W^T + b with W [2,3] */
     tg_real bias[2] = {0.5, -1};
-    tg_tensor *lin = tg_linear(t, a, tg_from_array(t, TG_SHAPE(2, 3), bv),
-                               tg_from_array(t, TG_SHAPE(2), bias));
+    tg_tensor *lin =
+        tg_linear(t, a, tg_from_array(t, TG_SHAPE(2, 3), bv), tg_from_array(t, TG_SHAPE(2), bias));
     tg_real le[4] = {1 * 7 + 2 * 8 + 3 * 9 + 0.5, 1 * 10 + 2 * 11 + 3 * 12 - 1,
                      4 * 7 + 5 * 8 + 6 * 9 + 0.5, 4 * 10 + 5 * 11 + 6 * 12 - 1};
     ck_assert_tensor(lin, le, TG_TOL);
@@ -56,10 +56,12 @@ END_TEST
 /* Degenerate sizes (1-row, 1-column, inner size 1) go through BLIS too. */
 START_TEST(matmul_degenerate_sizes) {
     tg_tape *t = tg_tape_new();
-    int64_t sizes[][3] = {{1, 1, 1}, {1, 5, 1}, {5, 1, 1}, {1, 1, 5}, {1, 4, 3}, {3, 1, 4}, {3, 4, 1}};
+    int64_t sizes[][3] = {{1, 1, 1}, {1, 5, 1}, {5, 1, 1}, {1, 1, 5},
+                          {1, 4, 3}, {3, 1, 4}, {3, 4, 1}};
     for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
         int64_t m = sizes[c][0], k = sizes[c][1], n = sizes[c][2];
-        tg_tensor *a = tg_arange(t, 1, (double)(m * k) + 1, 1), *b = tg_arange(t, 1, (double)(k * n) + 1, 1);
+        tg_tensor *a = tg_arange(t, 1, (double)(m * k) + 1, 1),
+                  *b = tg_arange(t, 1, (double)(k * n) + 1, 1);
         a->ndim = b->ndim = 2;
         a->shape[0] = m, a->shape[1] = k, a->stride[0] = k, a->stride[1] = 1;
         b->shape[0] = k, b->shape[1] = n, b->stride[0] = n, b->stride[1] = 1;
@@ -68,7 +70,8 @@ START_TEST(matmul_degenerate_sizes) {
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++) {
                 double s = 0;
-                for (int64_t p = 0; p < k; p++) s += (double)(i * k + p + 1) * (double)(p * n + j + 1);
+                for (int64_t p = 0; p < k; p++)
+                    s += (double)(i * k + p + 1) * (double)(p * n + j + 1);
                 ck_assert_close(c_->data[i * n + j], s, TG_TOL);
             }
     }

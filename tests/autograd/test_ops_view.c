@@ -107,6 +107,38 @@ START_TEST(views_of_views) {
 }
 END_TEST
 
+/* Backward keeps the gradient of a contiguous view (a row slice, a
+ * reshape) inside its input's: the view's consumers add straight into it.
+ * x is read directly, through two overlapping row slices and through a
+ * reshape of one of them; every use's gradient must arrive once. */
+START_TEST(contiguous_views_share_gradient) {
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = iota(t, TG_SHAPE(4, 3));
+    x->requires_grad = true;
+    tg_tensor *rows01 = tg_narrow(t, x, 0, 0, 2), *rows12 = tg_narrow(t, x, 0, 1, 2);
+    tg_tensor *flat = tg_reshape(t, rows12, TG_SHAPE(6));
+    tg_tensor *y =
+        tg_add(t, tg_sum(t, tg_scale(t, x, 2)),
+               tg_add(t, tg_sum(t, tg_scale(t, rows01, 10)), tg_sum(t, tg_scale(t, flat, 100))));
+    ck_assert_int_eq(tg_backward(t, y), 0);
+    tg_real want[12] = {12, 12, 12, 112, 112, 112, 102, 102, 102, 2, 2, 2};
+    for (int i = 0; i < 12; i++) ck_assert_close(x->grad[i], want[i], TG_TOL);
+    /* the slice's and the reshape's gradients are runs of x's */
+    ck_assert_ptr_eq(rows12->grad, x->grad + 3);
+    ck_assert_ptr_eq(flat->grad, x->grad + 3);
+    /* a transpose's gradient is not a run: it has a buffer of its own */
+    tg_tape_reset(t);
+    x = iota(t, TG_SHAPE(2, 3));
+    x->requires_grad = true;
+    tg_tensor *xt = tg_transpose(t, x, 0, 1);
+    tg_real g[6] = {1, 2, 3, 4, 5, 6}, xg[6] = {1, 3, 5, 2, 4, 6};
+    ck_assert_int_eq(tg_backward_grad(t, tg_scale(t, xt, 1), g), 0);
+    ck_assert(xt->grad < x->grad || xt->grad >= x->grad + 6);
+    for (int i = 0; i < 6; i++) ck_assert_close(x->grad[i], xg[i], TG_TOL);
+    tg_tape_free(t);
+}
+END_TEST
+
 /* expand feeds matmul (which copies stride-0 operands for BLIS), and its
  * gradient sums over the broadcast dimension. */
 START_TEST(expand_then_matmul) {
@@ -301,6 +333,7 @@ TCase *tcase_ops_view(void) {
     TCase *tc = tcase_create("ops_view");
     tcase_add_test(tc, view_values_share_storage);
     tcase_add_test(tc, views_of_views);
+    tcase_add_test(tc, contiguous_views_share_gradient);
     tcase_add_test(tc, expand_then_matmul);
     tcase_add_test(tc, split_and_chunk);
     tcase_add_test(tc, view_errors);
