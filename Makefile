@@ -48,6 +48,16 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # places (seen in tests/nn/test_safetensors.c), so the rest stays at -O2.
 $(BUILD)/autograd/ops_rnn.o: ALL_CFLAGS += -O3
 
+# The web page's script and stylesheet (autograd/inspect_html.js, .css),
+# kept as readable files, become C string literals for inspect_html.c:
+# each line quoted, with \, " and ? (no trigraphs) escaped.
+$(BUILD)/gen/%.inc: %
+	@mkdir -p $(dir $@)
+	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/autograd/inspect_html.o: $(BUILD)/gen/autograd/inspect_html.js.inc \
+                                  $(BUILD)/gen/autograd/inspect_html.css.inc
+$(BUILD)/autograd/inspect_html.o: ALL_CFLAGS += -I$(BUILD)/gen
+
 $(BUILD)/libtapegrad.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
