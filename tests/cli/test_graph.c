@@ -82,7 +82,7 @@ END_TEST
 START_TEST(usage_errors) {
     cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "gif", NULL});
     ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png or json"));
+    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png, json or html"));
     cli_out_free(&r);
     r = cli_exec((const char *[]){"graph", SPEC, "--format", "png", NULL});
     ck_assert_int_eq(r.status, 2);
