@@ -1,6 +1,6 @@
 /* Looking at the tape: the table and the DOT picture of a 2-step RNN
  * against golden files, DOT through Graphviz, the JSON trace for T = 1..3,
- * and the stepper's screens and gradient sums.
+ * and the stepper's screens, gradient sums and JSON, and the web page.
  *
  * The goldens are the same in the float and the double build (values are
  * shown to 4 digits). To rewrite them after an intended change, run the
@@ -553,6 +553,129 @@ START_TEST(wide_nodes) {
 }
 END_TEST
 
+/* The stepper's JSON: backward order, and per tensor contributions that
+ * add up to the tape's gradient (W_hh: one per step). */
+START_TEST(stepper_json_contributions_sum_to_the_gradient) {
+    rnn m;
+    rnn_params(&m);
+    tg_tape *t = tg_tape_new();
+    rnn_forward(t, &m, 2);
+    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_stepper *s = tg_stepper_new(t, NULL, 0);
+    memout mo;
+    ck_assert_int_eq(tg_stepper_json(s, mem_open(&mo)), 0);
+    char *text = mem_close(&mo);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j != NULL, "not JSON:\n%s", text);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(j, "forward")->valueint, 10);
+    const cJSON *bw = cJSON_GetObjectItemCaseSensitive(j, "backward");
+    ck_assert_int_eq(cJSON_GetArraySize(bw), 10);
+    for (int k = 0; k < 10; k++) ck_assert_int_eq(cJSON_GetArrayItem(bw, k)->valueint, 9 - k);
+    /* W_hh's id ("p2") through the trace */
+    memout mt;
+    ck_assert_int_eq(tg_tape_json(t, mem_open(&mt)), 0);
+    char *trace_text = mem_close(&mt);
+    cJSON *trace = cJSON_Parse(trace_text);
+    const char *whh = NULL;
+    const cJSON *lf;
+    cJSON_ArrayForEach(lf, cJSON_GetObjectItemCaseSensitive(trace, "leaves")) {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(lf, "name");
+        if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "W_hh"))
+            whh = cJSON_GetObjectItemCaseSensitive(lf, "id")->valuestring;
+    }
+    ck_assert_ptr_nonnull(whh);
+    double added[4] = {0};
+    int uses = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "contributions")) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "into")->valuestring, whh)) continue;
+        uses++;
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "use")->valueint, uses);
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "uses")->valueint, 2);
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "arg")->valueint, 1);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "values");
+        const cJSON *sum = cJSON_GetObjectItemCaseSensitive(c, "sum");
+        ck_assert_int_eq(cJSON_GetArraySize(v), 4);
+        for (int e = 0; e < 4; e++) {
+            added[e] += cJSON_GetArrayItem(v, e)->valuedouble;
+            ck_assert_close(cJSON_GetArrayItem(sum, e)->valuedouble, added[e], TG_TOL);
+        }
+        ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "equal")));
+    }
+    ck_assert_int_eq(uses, 2);
+    for (int e = 0; e < 4; e++) ck_assert_close(added[e], m.w_hh->grad[e], TG_TOL);
+    ck_assert_int_eq(tg_stepper_json(NULL, stdout), -1);
+    cJSON_Delete(trace);
+    cJSON_Delete(j);
+    free(trace_text);
+    free(text);
+    tg_stepper_free(s);
+    tg_tape_free(t);
+    rnn_free(&m);
+}
+END_TEST
+
+/* The text of the <script type="application/json" id="ID"> element of a
+ * page, parsed. */
+static cJSON *page_json(const char *page, const char *id) {
+    char open[128];
+    snprintf(open, sizeof open, "<script type=\"application/json\" id=\"%s\">", id);
+    const char *a = strstr(page, open);
+    ck_assert_msg(a != NULL, "no %s element", id);
+    a += strlen(open);
+    const char *b = strstr(a, "</script>");
+    ck_assert_ptr_nonnull(b);
+    return cJSON_ParseWithLength(a, (size_t)(b - a));
+}
+
+/* The page holds the trace and the stepper's data unchanged, fetches
+ * nothing, and no name can close its script elements. */
+START_TEST(html_page_is_self_contained) {
+    rnn m;
+    rnn_params(&m);
+    tg_tape *t = tg_tape_new();
+    rnn_forward(t, &m, 2);
+    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    m.w_hh->name = "W_hh</script><!--";
+    memout mo;
+    ck_assert_int_eq(tg_tape_html(t, mem_open(&mo), &(tg_html_options){.title = "a<b & \"c\""}), 0);
+    char *page = mem_close(&mo);
+    ck_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0);
+    ck_assert_ptr_nonnull(strstr(page, "<title>a&lt;b &amp; &quot;c&quot;</title>"));
+    /* three script elements (two data, one program), each closed once */
+    int closes = 0;
+    for (const char *p = strstr(page, "</script"); p; p = strstr(p + 1, "</script")) closes++;
+    ck_assert_int_eq(closes, 3);
+    ck_assert_ptr_null(strstr(page, "<!--"));
+    /* nothing to fetch: the only URL is the SVG namespace's name */
+    for (const char *p = strstr(page, "http"); p; p = strstr(p + 1, "http"))
+        ck_assert_msg(!strncmp(p, "http://www.w3.org/2000/svg'", 27), "a URL: %.40s", p);
+    ck_assert_ptr_null(strstr(page, " src="));
+    ck_assert_ptr_null(strstr(page, "href="));
+    ck_assert_ptr_null(strstr(page, "@import"));
+    /* the data as tg_tape_json and tg_stepper_json write it */
+    memout mt;
+    ck_assert_int_eq(tg_tape_json(t, mem_open(&mt)), 0);
+    char *trace_text = mem_close(&mt);
+    cJSON *want = cJSON_Parse(trace_text), *got = page_json(page, "tg-trace");
+    ck_assert_ptr_nonnull(got);
+    ck_assert(cJSON_Compare(want, got, true));
+    tg_stepper *s = tg_stepper_new(t, NULL, 0);
+    memout ms;
+    ck_assert_int_eq(tg_stepper_json(s, mem_open(&ms)), 0);
+    char *steps_text = mem_close(&ms);
+    cJSON *want_steps = cJSON_Parse(steps_text), *got_steps = page_json(page, "tg-steps");
+    ck_assert_ptr_nonnull(got_steps);
+    ck_assert(cJSON_Compare(want_steps, got_steps, true));
+    ck_assert_int_eq(tg_tape_html(NULL, stdout, NULL), -1);
+    cJSON_Delete(want), cJSON_Delete(got), cJSON_Delete(want_steps), cJSON_Delete(got_steps);
+    free(trace_text), free(steps_text), free(page);
+    tg_stepper_free(s);
+    tg_tape_free(t);
+    rnn_free(&m);
+}
+END_TEST
+
 TCase *tcase_inspect(void) {
     TCase *tc = tcase_create("inspect");
     tcase_add_test(tc, print_matches_golden);
@@ -564,5 +687,7 @@ TCase *tcase_inspect(void) {
     tcase_add_test(tc, stepper_script_and_interactive);
     tcase_add_test(tc, stepper_notices_and_refuses);
     tcase_add_test(tc, wide_nodes);
+    tcase_add_test(tc, stepper_json_contributions_sum_to_the_gradient);
+    tcase_add_test(tc, html_page_is_self_contained);
     return tc;
 }
