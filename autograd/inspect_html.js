@@ -280,6 +280,12 @@ const slider = document.getElementById('slider');
 const where = document.getElementById('where');
 const panel = document.getElementById('panel');
 slider.max = Math.max(0, total - 1);
+const legend = document.createElement('div');
+legend.className = 'legend';
+legend.innerHTML = '<span class="fw"></span>forward <span class="bw"></span>backward ' +
+                   '<span class="param"></span>parameter <span class="data"></span>data ' +
+                   '&nbsp; arrow keys or #step=K in the address to move';
+document.querySelector('header').appendChild(legend);
 let pos = 0;
 
 function show(p) {
