@@ -73,6 +73,15 @@ static void rnn_forward(tg_tape *t, rnn *m, int T) {
     tg_scope_pop(t);
 }
 
+/* m's parameters and a tape of T steps after forward and backward. */
+static tg_tape *rnn_step(rnn *m, int T) {
+    rnn_params(m);
+    tg_tape *t = tg_tape_new();
+    rnn_forward(t, m, T);
+    ck_assert_int_eq(tg_backward(t, m->loss), 0);
+    return t;
+}
+
 /* What f wrote, as a string (caller frees). */
 typedef struct memout {
     char *buf;
@@ -156,10 +165,7 @@ END_TEST
 
 START_TEST(dot_matches_golden) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     memout plain, rich, flat;
     ck_assert_int_eq(tg_tape_dot(t, mem_open(&plain), NULL), 0);
     char *text = mem_close(&plain);
@@ -359,10 +365,7 @@ static int headers(const char *text, const char *dir, int *nodes, int max) {
 
 START_TEST(stepper_dump_visits_each_node_once_per_direction) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     char err[128];
     tg_stepper *s = tg_stepper_new(t, err, sizeof err);
     ck_assert_ptr_nonnull(s);
@@ -418,10 +421,7 @@ END_TEST
 
 START_TEST(stepper_script_and_interactive) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
     memout mo;
     ck_assert_int_eq(tg_stepper_script(s, "n n n b j t2.hidden bw j 5 n j #3 p; jump nosuch zz q n",
@@ -473,10 +473,7 @@ END_TEST
  * step's contributions, and the stepper says so; bad tapes are refused. */
 START_TEST(stepper_notices_and_refuses) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 1);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 1);
     ck_assert_int_eq(tg_backward(t, m.loss), 0); /* parameters now hold twice */
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
     memout mo;
@@ -557,10 +554,7 @@ END_TEST
  * add up to the tape's gradient (W_hh: one per step). */
 START_TEST(stepper_json_contributions_sum_to_the_gradient) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
     memout mo;
     ck_assert_int_eq(tg_stepper_json(s, mem_open(&mo)), 0);
@@ -628,14 +622,20 @@ static cJSON *page_json(const char *page, const char *id) {
     return cJSON_ParseWithLength(a, (size_t)(b - a));
 }
 
+/* The page's element id holds the JSON want (which is freed). */
+static void same_json(const char *page, const char *id, char *want) {
+    cJSON *a = cJSON_Parse(want), *b = page_json(page, id);
+    ck_assert_msg(a && b, "%s: not JSON", id);
+    ck_assert_msg(cJSON_Compare(a, b, true), "%s differs from what was written", id);
+    cJSON_Delete(a), cJSON_Delete(b);
+    free(want);
+}
+
 /* The page holds the trace and the stepper's data unchanged, fetches
  * nothing, and no name can close its script elements. */
 START_TEST(html_page_is_self_contained) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     m.w_hh->name = "W_hh</script><!--";
     memout mo;
     ck_assert_int_eq(tg_tape_html(t, mem_open(&mo), &(tg_html_options){.title = "a<b & \"c\""}), 0);
@@ -654,22 +654,14 @@ START_TEST(html_page_is_self_contained) {
     ck_assert_ptr_null(strstr(page, "href="));
     ck_assert_ptr_null(strstr(page, "@import"));
     /* the data as tg_tape_json and tg_stepper_json write it */
-    memout mt;
+    memout mt, ms;
     ck_assert_int_eq(tg_tape_json(t, mem_open(&mt)), 0);
-    char *trace_text = mem_close(&mt);
-    cJSON *want = cJSON_Parse(trace_text), *got = page_json(page, "tg-trace");
-    ck_assert_ptr_nonnull(got);
-    ck_assert(cJSON_Compare(want, got, true));
+    same_json(page, "tg-trace", mem_close(&mt));
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
-    memout ms;
     ck_assert_int_eq(tg_stepper_json(s, mem_open(&ms)), 0);
-    char *steps_text = mem_close(&ms);
-    cJSON *want_steps = cJSON_Parse(steps_text), *got_steps = page_json(page, "tg-steps");
-    ck_assert_ptr_nonnull(got_steps);
-    ck_assert(cJSON_Compare(want_steps, got_steps, true));
+    same_json(page, "tg-steps", mem_close(&ms));
     ck_assert_int_eq(tg_tape_html(NULL, stdout, NULL), -1);
-    cJSON_Delete(want), cJSON_Delete(got), cJSON_Delete(want_steps), cJSON_Delete(got_steps);
-    free(trace_text), free(steps_text), free(page);
+    free(page);
     tg_stepper_free(s);
     tg_tape_free(t);
     rnn_free(&m);

@@ -96,16 +96,10 @@ static int backward_position(const cJSON *trace, int index) {
     return pos;
 }
 
-static int count(const char *text, const char *needle) {
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
 /* The id of the one highlighted node, which must be in phase ("forward"
  * or "backward"). Returns buf. */
 static const char *highlighted(const char *dom, const char *phase, char *buf, size_t n) {
-    ck_assert_int_eq(count(dom, "\"node current "), 1);
+    ck_assert_int_eq(cli_count(dom, "\"node current "), 1);
     char cls[64];
     snprintf(cls, sizeof cls, "class=\"node current %s\"", phase);
     const char *p = strstr(dom, cls);
@@ -165,7 +159,7 @@ START_TEST(slider_shows_a_forward_node) {
         ck_assert_str_eq(highlighted(r.out, "forward", buf, sizeof buf), want);
         snprintf(want, sizeof want, "id=\"where\">forward %d/%d<", i + 1, N);
         ck_assert_msg(strstr(r.out, want) != NULL, "no '%s'", want);
-        ck_assert_int_eq(count(r.out, "class=\"edge active\""),
+        ck_assert_int_eq(cli_count(r.out, "class=\"edge active\""),
                          cJSON_GetArraySize(field(n, "inputs")));
         check_numbers(r.out, "panel-value", field(n, "values"), field(n, "numel")->valueint);
         cli_out_free(&r);
