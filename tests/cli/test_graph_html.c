@@ -133,8 +133,9 @@ static void check_numbers(const char *dom, const char *id, const cJSON *want, in
     ck_assert_int_eq(k, numel < SHOWN ? numel : SHOWN);
 }
 
-/* Moving the slider to a forward position highlights that node, the edges
- * of what it reads, and shows its value. */
+/* Moving the slider to a forward position (and one more with the right
+ * arrow key) highlights that node and the edges of what it reads, shows
+ * its value, and puts the position in the address. */
 START_TEST(slider_shows_a_forward_node) {
     char dir[256], page[512], moved[512], url[600], buf[64], want[64];
     cli_tmpdir(dir, sizeof dir);
@@ -142,13 +143,16 @@ START_TEST(slider_shows_a_forward_node) {
     if (have_browser()) {
         const cJSON *n = node_named(trace, "rnn.l0.t1.hidden");
         int i = field(n, "index")->valueint, N = cJSON_GetArraySize(field(trace, "nodes"));
-        /* a copy of the page with a script that moves the slider to i */
-        char *text = cli_read(page), script[256];
+        /* a copy of the page with a script that moves the slider to i - 1,
+         * then presses the right arrow, and notes the address */
+        char *text = cli_read(page), script[512];
         ck_assert_ptr_nonnull(text);
         snprintf(script, sizeof script,
                  "<script>const s = document.getElementById('slider'); s.value = %d; "
-                 "s.dispatchEvent(new Event('input'));</script>\n",
-                 i);
+                 "s.dispatchEvent(new Event('input')); document.dispatchEvent("
+                 "new KeyboardEvent('keydown', {key: 'ArrowRight'})); "
+                 "document.body.setAttribute('data-hash', location.hash);</script>\n",
+                 i - 1);
         char *both = malloc(strlen(text) + strlen(script) + 1);
         strcpy(both, text), strcat(both, script);
         cli_path(moved, sizeof moved, dir, "moved.html");
@@ -162,6 +166,8 @@ START_TEST(slider_shows_a_forward_node) {
         ck_assert_int_eq(cli_count(r.out, "class=\"edge active\""),
                          cJSON_GetArraySize(field(n, "inputs")));
         check_numbers(r.out, "panel-value", field(n, "values"), field(n, "numel")->valueint);
+        snprintf(want, sizeof want, "data-hash=\"#step=%d\"", i);
+        ck_assert_msg(strstr(r.out, want) != NULL, "no '%s'", want);
         cli_out_free(&r);
         free(both), free(text);
     }
