@@ -280,5 +280,32 @@ int tg_stepper_interact(tg_stepper *s, FILE *in, FILE *out);
  * row-major), or NULL if no node added anything: after a backward from zero
  * gradients it equals x->grad. */
 const tg_real *tg_stepper_grad_sum(const tg_stepper *s, const tg_tensor *x);
+/* What the stepper knows, as JSON for other tools (the HTML page):
+ *   {"format": "tapegrad-steps", "version": 1, "forward": 18 (nodes),
+ *    "backward": [17, 16, ...] (node indices in backward order),
+ *    "contributions": [{"node": 10, "arg": 1, "into": "p3" (a trace id),
+ *        "use": 2, "uses": 2, "norm": |added|, "values": [first added],
+ *        "sum_norm", "sum": [first values of the running sum after it],
+ *        "equal": the whole sum equals the tape's gradient,
+ *        "max_diff": by how much it differs}, ...]}
+ * in backward order; the first 4 values of each. */
+int tg_stepper_json(const tg_stepper *s, FILE *f);
+
+/* Zero-initialised options are the defaults. */
+typedef struct tg_html_options {
+    const char *title; /* the page's title, or NULL for "tapegrad" */
+} tg_html_options;
+
+/* One self-contained web page (no network: the script, the style and the
+ * data are inline) that draws the tape as a graph, each scope a box and
+ * each parameter once above them with an edge to every use, with a slider
+ * (and the arrow keys, and "#step=K" in the address) that moves through
+ * the stepper's screens: forward node by node, then backward, the current
+ * node highlighted and its values, gradient and contributions beside the
+ * graph. It embeds tg_tape_json's trace (id "tg-trace") and
+ * tg_stepper_json's data (id "tg-steps") as application/json scripts.
+ * Needs the tape after forward (and backward, for the backward half); -1
+ * for a NULL argument, a tape in error, no memory or a failed write. */
+int tg_tape_html(tg_tape *t, FILE *f, const tg_html_options *opt);
 
 #endif

@@ -423,7 +423,7 @@ done:
 
 /* ---- JSON trace ----------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s) {
+void tg__json_str(FILE *f, const char *s) {
     if (!s) {
         fputs("null", f);
         return;
@@ -447,7 +447,7 @@ static void json_str(FILE *f, const char *s) {
 #define JSON_DIGITS 9
 #endif
 
-static void json_num(FILE *f, double v) {
+void tg__json_num(FILE *f, double v) {
     if (isfinite(v))
         fprintf(f, "%.*g", JSON_DIGITS, v);
     else
@@ -462,7 +462,7 @@ static void json_reals(FILE *f, const tg_tensor *x, bool grad) {
     fputc('[', f);
     for (int64_t i = 0; i < x->numel && i < TG_TRACE_MAX_VALUES; i++) {
         if (i) fputs(", ", f);
-        json_num(f, grad ? (double)x->grad[i] : (double)tg_at(x, i));
+        tg__json_num(f, grad ? (double)x->grad[i] : (double)tg_at(x, i));
     }
     fputc(']', f);
 }
@@ -477,13 +477,13 @@ static void json_tensor(FILE *f, const tg_tensor *x) {
     json_reals(f, x, true);
     fputs(", \"grad_norm\": ", f);
     if (x->grad)
-        json_num(f, tg__norm(x->grad, x->numel));
+        tg__json_num(f, tg__norm(x->grad, x->numel));
     else
         fputs("null", f);
     fprintf(f, ", \"truncated\": %s}", x->numel > TG_TRACE_MAX_VALUES ? "true" : "false");
 }
 
-static void json_id(FILE *f, const tg__look *l, const tg_tensor *x) {
+void tg__json_id(FILE *f, const tg__look *l, const tg_tensor *x) {
     int j = tg__node_of(l, x);
     const tg__leaf *lf = j < 0 ? tg__leaf_of(l, x) : NULL;
     if (j >= 0)
@@ -498,7 +498,7 @@ int tg_tape_json(const tg_tape *t, FILE *f) {
     if (tg__look_init(&l, t) != 0) return -1;
     fprintf(f, "{\"format\": \"tapegrad-trace\", \"version\": 1, \"real\": \"%s\", \"error\": ",
             TG_REAL_NAME);
-    json_str(f, tg_tape_error(t));
+    tg__json_str(f, tg_tape_error(t));
     fputs(",\n\"nodes\": [", f);
     char name[256];
     for (size_t i = 0; i < l.n; i++) {
@@ -506,15 +506,15 @@ int tg_tape_json(const tg_tape *t, FILE *f) {
         fprintf(f,
                 "%s\n {\"id\": \"n%zu\", \"index\": %zu, \"op\": \"%s\", \"scope\": ", i ? "," : "",
                 i, i, tg__op_name(nd->op));
-        json_str(f, nd->scope ? nd->scope : "");
+        tg__json_str(f, nd->scope ? nd->scope : "");
         fputs(", \"label\": ", f);
-        json_str(f, nd->label);
+        tg__json_str(f, nd->label);
         fputs(", \"name\": ", f);
-        json_str(f, tg__node_name(nd, name, sizeof name));
+        tg__json_str(f, tg__node_name(nd, name, sizeof name));
         fputs(", \"inputs\": [", f);
         for (int k = 0; k < nd->n_in; k++) {
             if (k) fputs(", ", f);
-            json_id(f, &l, nd->in[k]);
+            tg__json_id(f, &l, nd->in[k]);
         }
         fputc(']', f);
         json_tensor(f, nd->out);
@@ -524,7 +524,7 @@ int tg_tape_json(const tg_tape *t, FILE *f) {
         const tg__leaf *lf = &l.leaf[k];
         fprintf(f, "%s\n {\"id\": \"%s\", \"kind\": \"%s\", \"name\": ", k ? "," : "", lf->id,
                 lf->param ? "param" : "data");
-        json_str(f, lf->x->name);
+        tg__json_str(f, lf->x->name);
         json_tensor(f, lf->x);
     }
     fputs("],\n\"edges\": [", f);
@@ -533,7 +533,7 @@ int tg_tape_json(const tg_tape *t, FILE *f) {
         const tg_node *nd = tg__node(t, i);
         for (int k = 0; k < nd->n_in; k++, first = false) {
             fprintf(f, "%s\n {\"from\": ", first ? "" : ",");
-            json_id(f, &l, nd->in[k]);
+            tg__json_id(f, &l, nd->in[k]);
             fprintf(f, ", \"to\": \"n%zu\", \"arg\": %d}", i, k);
         }
     }

@@ -53,4 +53,10 @@ const char *tg__values(const tg_tensor *x, bool grad, int k, char *buf, size_t n
 const char *tg__reals(const tg_real *v, int64_t numel, int k, char *buf, size_t n);
 double tg__norm(const tg_real *g, int64_t n);
 
+/* JSON pieces of the trace: a string (NULL as null), a number with the
+ * digits to read it back (non-finite as null), and x's id ("n3", "p0"). */
+void tg__json_str(FILE *f, const char *s);
+void tg__json_num(FILE *f, double v);
+void tg__json_id(FILE *f, const tg__look *l, const tg_tensor *x);
+
 #endif

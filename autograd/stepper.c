@@ -200,6 +200,45 @@ const tg_real *tg_stepper_grad_sum(const tg_stepper *s, const tg_tensor *x) {
     return a < 0 ? NULL : s->acc[a].sum;
 }
 
+/* ---- JSON ---------------------------------------------------------------- */
+
+static void json_first(FILE *f, const tg_real *v, int64_t numel) {
+    fputc('[', f);
+    for (int e = 0; e < SHOWN && e < numel; e++) {
+        if (e) fputs(", ", f);
+        tg__json_num(f, (double)v[e]);
+    }
+    fputc(']', f);
+}
+
+int tg_stepper_json(const tg_stepper *s, FILE *f) {
+    if (!s || !f) return -1;
+    fprintf(f,
+            "{\"format\": \"tapegrad-steps\", \"version\": 1, \"forward\": %zu,\n\"backward\": [",
+            s->look.n);
+    for (int k = 0; k < s->n_bw; k++) fprintf(f, "%s%d", k ? ", " : "", s->bw[k]);
+    fputs("],\n\"contributions\": [", f);
+    for (int k = 0; k < s->n_c; k++) {
+        const contrib *c = &s->c[k];
+        const accum *ac = &s->acc[c->acc];
+        fprintf(f, "%s\n {\"node\": %d, \"arg\": %d, \"into\": ", k ? "," : "", c->node, c->arg);
+        tg__json_id(f, &s->look, ac->x);
+        fprintf(f, ", \"use\": %d, \"uses\": %d, \"norm\": ", c->use, ac->uses);
+        tg__json_num(f, c->norm);
+        fputs(", \"values\": ", f);
+        json_first(f, c->first, ac->x->numel);
+        fputs(", \"sum_norm\": ", f);
+        tg__json_num(f, c->acc_norm);
+        fputs(", \"sum\": ", f);
+        json_first(f, c->acc_first, ac->x->numel);
+        fprintf(f, ", \"equal\": %s, \"max_diff\": ", ac->equal ? "true" : "false");
+        tg__json_num(f, ac->max_diff);
+        fputc('}', f);
+    }
+    fputs("]}\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
 /* ---- screens ------------------------------------------------------------- */
 
 /* "#3 t1.hidden", "param W_hh", "data x1". */

@@ -10,7 +10,7 @@
 #include "common.h"
 
 static const char GRAPH_HELP[] =
-    "usage: tapegrad graph SPEC [--steps T] [--batch B] [--format dot|svg|png|json]\n"
+    "usage: tapegrad graph SPEC [--steps T] [--batch B] [--format dot|svg|png|json|html]\n"
     "                          [--out FILE] [--no-grads] [--seed S]\n"
     "\n"
     "Unrolls the spec's model over T steps (default 3) for B sequences (default\n"
@@ -19,7 +19,9 @@ static const char GRAPH_HELP[] =
     "with an edge to each of its uses (the weight sharing that makes BPTT), with\n"
     "gradient norms unless --no-grads; svg and png go through Graphviz's 'dot'\n"
     "(apt-get install graphviz); json is the trace of nodes, edges, values and\n"
-    "gradients. Output goes to --out (required for png), else to standard output.\n";
+    "gradients; html is one self-contained page that draws the graph and steps\n"
+    "through forward and backward with a slider (no Graphviz needed).\n"
+    "Output goes to --out (required for png), else to standard output.\n";
 
 static const char STEP_HELP[] =
     "usage: tapegrad step SPEC [--steps T] [--batch B] [--seed S]\n"
@@ -147,8 +149,9 @@ int cli_graph(int argc, char **argv) {
         return CLI_USAGE;
     }
     bool dot = !strcmp(format, "dot"), json = !strcmp(format, "json");
-    if (!dot && !json && strcmp(format, "svg") && strcmp(format, "png")) {
-        cli_error(cmd, "--format %s: expected dot, svg, png or json", format);
+    bool html = !strcmp(format, "html");
+    if (!dot && !json && !html && strcmp(format, "svg") && strcmp(format, "png")) {
+        cli_error(cmd, "--format %s: expected dot, svg, png, json or html", format);
         return CLI_USAGE;
     }
     if (!strcmp(format, "png") && !out) {
@@ -161,13 +164,16 @@ int cli_graph(int argc, char **argv) {
     int64_t *ids = NULL, *tgt = NULL;
     rc = t ? record_step(cmd, t, &cm, T, B, (uint64_t)seed, !no_grads, &ids, &tgt) : CLI_FAIL;
     tg_dot_options o = {.grads = !no_grads, .title = spec_path};
-    if (!rc && (dot || json)) {
+    tg_html_options ho = {.title = spec_path};
+    if (!rc && (dot || json || html)) {
         FILE *f = out ? fopen(out, "w") : stdout;
         if (!f) {
             cli_error(cmd, "%s: cannot write", out);
             rc = CLI_FAIL;
         } else {
-            int w = json ? tg_tape_json(t, f) : tg_tape_dot(t, f, &o);
+            int w = json   ? tg_tape_json(t, f)
+                    : html ? tg_tape_html(t, f, &ho)
+                           : tg_tape_dot(t, f, &o);
             if ((out && fclose(f) != 0) || w != 0) {
                 cli_error(cmd, "%s: write failed", out ? out : "standard output");
                 rc = CLI_FAIL;

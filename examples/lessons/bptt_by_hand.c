@@ -10,7 +10,7 @@
  * and prints them side by side. Then it shows the tape, writes its picture,
  * and (with --step) lets you walk through the backward pass yourself.
  *
- *     bptt_by_hand                 the comparison, the tape table, bptt.dot
+ *     bptt_by_hand                 the comparison, the tape table, bptt.dot, bptt.html
  *     bptt_by_hand --step          then the stepper, reading commands
  *     bptt_by_hand --script "bw n n n"   the stepper, non-interactively */
 #include <math.h>
@@ -197,6 +197,12 @@ int main(int argc, char **argv) {
         tg_tape_dot(tape, dot, &(tg_dot_options){.grads = true, .title = "3-step Elman RNN, BPTT"});
         fclose(dot);
         printf("\nwrote bptt.dot (draw it: dot -Tsvg bptt.dot -o bptt.svg)\n");
+    }
+    FILE *html = fopen("bptt.html", "w");
+    if (html) {
+        tg_tape_html(tape, html, &(tg_html_options){.title = "3-step Elman RNN, BPTT"});
+        fclose(html);
+        printf("wrote bptt.html (open it in a browser: a slider through forward and backward)\n");
     }
 
     if (interactive || script) {

@@ -1,6 +1,6 @@
 /* Looking at the tape: the table and the DOT picture of a 2-step RNN
  * against golden files, DOT through Graphviz, the JSON trace for T = 1..3,
- * and the stepper's screens and gradient sums.
+ * and the stepper's screens, gradient sums and JSON, and the web page.
  *
  * The goldens are the same in the float and the double build (values are
  * shown to 4 digits). To rewrite them after an intended change, run the
@@ -71,6 +71,15 @@ static void rnn_forward(tg_tape *t, rnn *m, int T) {
     m->loss = tg_mse(t, out, target, TG_SUM);
     tg_label(t, m->loss, "loss");
     tg_scope_pop(t);
+}
+
+/* m's parameters and a tape of T steps after forward and backward. */
+static tg_tape *rnn_step(rnn *m, int T) {
+    rnn_params(m);
+    tg_tape *t = tg_tape_new();
+    rnn_forward(t, m, T);
+    ck_assert_int_eq(tg_backward(t, m->loss), 0);
+    return t;
 }
 
 /* What f wrote, as a string (caller frees). */
@@ -156,10 +165,7 @@ END_TEST
 
 START_TEST(dot_matches_golden) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     memout plain, rich, flat;
     ck_assert_int_eq(tg_tape_dot(t, mem_open(&plain), NULL), 0);
     char *text = mem_close(&plain);
@@ -359,10 +365,7 @@ static int headers(const char *text, const char *dir, int *nodes, int max) {
 
 START_TEST(stepper_dump_visits_each_node_once_per_direction) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     char err[128];
     tg_stepper *s = tg_stepper_new(t, err, sizeof err);
     ck_assert_ptr_nonnull(s);
@@ -418,10 +421,7 @@ END_TEST
 
 START_TEST(stepper_script_and_interactive) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 2);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 2);
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
     memout mo;
     ck_assert_int_eq(tg_stepper_script(s, "n n n b j t2.hidden bw j 5 n j #3 p; jump nosuch zz q n",
@@ -473,10 +473,7 @@ END_TEST
  * step's contributions, and the stepper says so; bad tapes are refused. */
 START_TEST(stepper_notices_and_refuses) {
     rnn m;
-    rnn_params(&m);
-    tg_tape *t = tg_tape_new();
-    rnn_forward(t, &m, 1);
-    ck_assert_int_eq(tg_backward(t, m.loss), 0);
+    tg_tape *t = rnn_step(&m, 1);
     ck_assert_int_eq(tg_backward(t, m.loss), 0); /* parameters now hold twice */
     tg_stepper *s = tg_stepper_new(t, NULL, 0);
     memout mo;
@@ -553,6 +550,124 @@ START_TEST(wide_nodes) {
 }
 END_TEST
 
+/* The stepper's JSON: backward order, and per tensor contributions that
+ * add up to the tape's gradient (W_hh: one per step). */
+START_TEST(stepper_json_contributions_sum_to_the_gradient) {
+    rnn m;
+    tg_tape *t = rnn_step(&m, 2);
+    tg_stepper *s = tg_stepper_new(t, NULL, 0);
+    memout mo;
+    ck_assert_int_eq(tg_stepper_json(s, mem_open(&mo)), 0);
+    char *text = mem_close(&mo);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j != NULL, "not JSON:\n%s", text);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(j, "forward")->valueint, 10);
+    const cJSON *bw = cJSON_GetObjectItemCaseSensitive(j, "backward");
+    ck_assert_int_eq(cJSON_GetArraySize(bw), 10);
+    for (int k = 0; k < 10; k++) ck_assert_int_eq(cJSON_GetArrayItem(bw, k)->valueint, 9 - k);
+    /* W_hh's id ("p2") through the trace */
+    memout mt;
+    ck_assert_int_eq(tg_tape_json(t, mem_open(&mt)), 0);
+    char *trace_text = mem_close(&mt);
+    cJSON *trace = cJSON_Parse(trace_text);
+    const char *whh = NULL;
+    const cJSON *lf;
+    cJSON_ArrayForEach(lf, cJSON_GetObjectItemCaseSensitive(trace, "leaves")) {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(lf, "name");
+        if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "W_hh"))
+            whh = cJSON_GetObjectItemCaseSensitive(lf, "id")->valuestring;
+    }
+    ck_assert_ptr_nonnull(whh);
+    double added[4] = {0};
+    int uses = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "contributions")) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "into")->valuestring, whh)) continue;
+        uses++;
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "use")->valueint, uses);
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "uses")->valueint, 2);
+        ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(c, "arg")->valueint, 1);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "values");
+        const cJSON *sum = cJSON_GetObjectItemCaseSensitive(c, "sum");
+        ck_assert_int_eq(cJSON_GetArraySize(v), 4);
+        for (int e = 0; e < 4; e++) {
+            added[e] += cJSON_GetArrayItem(v, e)->valuedouble;
+            ck_assert_close(cJSON_GetArrayItem(sum, e)->valuedouble, added[e], TG_TOL);
+        }
+        ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "equal")));
+    }
+    ck_assert_int_eq(uses, 2);
+    for (int e = 0; e < 4; e++) ck_assert_close(added[e], m.w_hh->grad[e], TG_TOL);
+    ck_assert_int_eq(tg_stepper_json(NULL, stdout), -1);
+    cJSON_Delete(trace);
+    cJSON_Delete(j);
+    free(trace_text);
+    free(text);
+    tg_stepper_free(s);
+    tg_tape_free(t);
+    rnn_free(&m);
+}
+END_TEST
+
+/* The text of the <script type="application/json" id="ID"> element of a
+ * page, parsed. */
+static cJSON *page_json(const char *page, const char *id) {
+    char open[128];
+    snprintf(open, sizeof open, "<script type=\"application/json\" id=\"%s\">", id);
+    const char *a = strstr(page, open);
+    ck_assert_msg(a != NULL, "no %s element", id);
+    a += strlen(open);
+    const char *b = strstr(a, "</script>");
+    ck_assert_ptr_nonnull(b);
+    return cJSON_ParseWithLength(a, (size_t)(b - a));
+}
+
+/* The page's element id holds the JSON want (which is freed). */
+static void same_json(const char *page, const char *id, char *want) {
+    cJSON *a = cJSON_Parse(want), *b = page_json(page, id);
+    ck_assert_msg(a && b, "%s: not JSON", id);
+    ck_assert_msg(cJSON_Compare(a, b, true), "%s differs from what was written", id);
+    cJSON_Delete(a), cJSON_Delete(b);
+    free(want);
+}
+
+/* The page holds the trace and the stepper's data unchanged, fetches
+ * nothing, and no name can close its script elements. */
+START_TEST(html_page_is_self_contained) {
+    rnn m;
+    tg_tape *t = rnn_step(&m, 2);
+    m.w_hh->name = "W_hh</script><!--";
+    memout mo;
+    ck_assert_int_eq(tg_tape_html(t, mem_open(&mo), &(tg_html_options){.title = "a<b & \"c\""}), 0);
+    char *page = mem_close(&mo);
+    ck_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0);
+    ck_assert_ptr_nonnull(strstr(page, "<title>a&lt;b &amp; &quot;c&quot;</title>"));
+    /* three script elements (two data, one program), each closed once */
+    int closes = 0;
+    for (const char *p = strstr(page, "</script"); p; p = strstr(p + 1, "</script")) closes++;
+    ck_assert_int_eq(closes, 3);
+    ck_assert_ptr_null(strstr(page, "<!--"));
+    /* nothing to fetch: the only URL is the SVG namespace's name */
+    for (const char *p = strstr(page, "http"); p; p = strstr(p + 1, "http"))
+        ck_assert_msg(!strncmp(p, "http://www.w3.org/2000/svg'", 27), "a URL: %.40s", p);
+    ck_assert_ptr_null(strstr(page, " src="));
+    ck_assert_ptr_null(strstr(page, "href="));
+    ck_assert_ptr_null(strstr(page, "@import"));
+    /* the data as tg_tape_json and tg_stepper_json write it */
+    memout mt, ms;
+    ck_assert_int_eq(tg_tape_json(t, mem_open(&mt)), 0);
+    same_json(page, "tg-trace", mem_close(&mt));
+    tg_stepper *s = tg_stepper_new(t, NULL, 0);
+    ck_assert_int_eq(tg_stepper_json(s, mem_open(&ms)), 0);
+    same_json(page, "tg-steps", mem_close(&ms));
+    ck_assert_int_eq(tg_tape_html(NULL, stdout, NULL), -1);
+    free(page);
+    tg_stepper_free(s);
+    tg_tape_free(t);
+    rnn_free(&m);
+}
+END_TEST
+
 TCase *tcase_inspect(void) {
     TCase *tc = tcase_create("inspect");
     tcase_add_test(tc, print_matches_golden);
@@ -564,5 +679,7 @@ TCase *tcase_inspect(void) {
     tcase_add_test(tc, stepper_script_and_interactive);
     tcase_add_test(tc, stepper_notices_and_refuses);
     tcase_add_test(tc, wide_nodes);
+    tcase_add_test(tc, stepper_json_contributions_sum_to_the_gradient);
+    tcase_add_test(tc, html_page_is_self_contained);
     return tc;
 }

@@ -144,3 +144,9 @@ double cli_value(const char *text, const char *key) {
         if (strncmp(p, key, k) == 0 && p[k] == ' ') return strtod(p + k + 1, NULL);
     return NAN;
 }
+
+int cli_count(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}

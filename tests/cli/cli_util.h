@@ -39,6 +39,8 @@ void cli_write(const char *path, const char *text);
 char *cli_read(const char *path);
 /* Whether two files have the same bytes. */
 bool cli_same_file(const char *a, const char *b);
+/* How many times needle occurs in text (without overlaps). */
+int cli_count(const char *text, const char *needle);
 /* The number after "key " on a line of text (e.g. eval's "loss 1.23"), or
  * NAN. */
 double cli_value(const char *text, const char *key);

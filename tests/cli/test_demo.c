@@ -7,12 +7,6 @@
 
 #include "cli_util.h"
 
-static int count(const char *text, const char *what) {
-    int n = 0;
-    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what)) n++;
-    return n;
-}
-
 START_TEST(demo_pipeline) {
     char dir[256];
     cli_tmpdir(dir, sizeof dir);
@@ -27,7 +21,7 @@ START_TEST(demo_pipeline) {
     ck_assert_ptr_nonnull(strstr(r.out, "\nstep 4: validation loss "));
     ck_assert_ptr_nonnull(strstr(r.out, "== sample, temperature 0.5\nThe whale"));
     ck_assert_ptr_nonnull(strstr(r.out, "== sample, temperature 1.0\nThe whale"));
-    ck_assert_int_eq(count(r.out, "The whale"), 2);
+    ck_assert_int_eq(cli_count(r.out, "The whale"), 2);
     /* the closing line repeats eval's figure */
     double bpc = cli_value(r.out, "bits_per_character");
     ck_assert(bpc > 0 && bpc < 8);

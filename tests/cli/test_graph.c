@@ -9,13 +9,6 @@
 
 #define SPEC "tests/nn/specs/char_lstm.json"
 
-/* Occurrences of needle in text. */
-static int count(const char *text, const char *needle) {
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
 START_TEST(dot_has_a_cluster_per_step_and_shared_weights_once) {
     for (int T = 1; T <= 3; T++) {
         char steps[8];
@@ -27,13 +20,13 @@ START_TEST(dot_has_a_cluster_per_step_and_shared_weights_once) {
         for (int t = 0; t < T; t++) {
             char label[32];
             snprintf(label, sizeof label, "label=\"t%d\";", t);
-            ck_assert_msg(count(r.out, label) == 2, "not one cluster %s per layer", label);
+            ck_assert_msg(cli_count(r.out, label) == 2, "not one cluster %s per layer", label);
         }
-        ck_assert_int_eq(count(r.out, "label=\"t"), 2 * T + 1 /* the title */);
+        ck_assert_int_eq(cli_count(r.out, "label=\"t"), 2 * T + 1 /* the title */);
         /* W_hh of each layer is one box, however many steps read it */
-        ck_assert_int_eq(count(r.out, "label=\"weight_hh_l0\\n"), 1);
-        ck_assert_int_eq(count(r.out, "label=\"weight_hh_l1\\n"), 1);
-        ck_assert_int_eq(count(r.out, " recurrent\\nlinear"), 2 * T);
+        ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l0\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l1\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, " recurrent\\nlinear"), 2 * T);
         cli_out_free(&r);
     }
 }
@@ -82,7 +75,7 @@ END_TEST
 START_TEST(usage_errors) {
     cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "gif", NULL});
     ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png or json"));
+    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png, json or html"));
     cli_out_free(&r);
     r = cli_exec((const char *[]){"graph", SPEC, "--format", "png", NULL});
     ck_assert_int_eq(r.status, 2);
@@ -100,8 +93,8 @@ START_TEST(step_dump_visits_each_node_once_per_direction) {
     ck_assert_msg(r.status == 0, "%s", r.err);
     int fw = 0, bw = 0;
     ck_assert_int_eq(sscanf(strstr(r.out, "stepping through"), "stepping through %d nodes forward and %d backward", &fw, &bw), 2);
-    ck_assert_int_eq(count(r.out, "== forward "), fw);
-    ck_assert_int_eq(count(r.out, "== backward "), bw);
+    ck_assert_int_eq(cli_count(r.out, "== forward "), fw);
+    ck_assert_int_eq(cli_count(r.out, "== backward "), bw);
     char last[64];
     snprintf(last, sizeof last, "== backward %d/%d:", bw, bw);
     ck_assert_ptr_nonnull(strstr(r.out, last));
