@@ -208,6 +208,7 @@ START_TEST(example_files) {
         {"pos_tagger.json", TG_TASK_TAG, 5, 17},
         {"sensor_regress.json", TG_TASK_REGRESS, 2, 1},
         {"trend_pool.json", TG_TASK_REGRESS, 3, 1},
+        {"sentiment_treelstm.json", TG_TASK_TREE, 4, 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char path[256], err[512];
@@ -265,7 +266,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 7); /* the one at the top and six complete examples */
+    ck_assert_int_eq(parsed, 8); /* the one at the top and seven complete examples */
 }
 END_TEST
 

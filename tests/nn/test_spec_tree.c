@@ -65,6 +65,14 @@ START_TEST(tree_fields) {
     s = parse_ok(HEAD LAYERS(EMB LSTM HEAD_OUT) ", \"loss\": {\"target\": \"nodes\"}}");
     ck_assert_int_eq(s->loss, TG_LOSS_CROSS_ENTROPY);
     tg_spec_free(s);
+    /* the example's spec: a binary N-ary Tree-LSTM at every node */
+    s = tg_spec_load("examples/treenet/spec.json", err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    ck_assert_int_eq(s->layers[1].type, TG_LAYER_TREE_LSTM);
+    ck_assert_int_eq(s->layers[1].arity, 2);
+    ck_assert_int_eq(s->output_size, 10);
+    ck_assert_int_eq(s->tree_target, TG_TREE_NODES);
+    tg_spec_free(s);
 }
 END_TEST
 
