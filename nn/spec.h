@@ -130,7 +130,7 @@ typedef struct tg_spec {
     int version;
     tg_task task;
     tg_input_type input;
-    int64_t vocab;      /* tokens: the vocabulary size, 0 until known */
+    int64_t vocab;      /* tokens, trees: the vocabulary size, 0 until known */
     bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
     int64_t input_size; /* vectors: features per step */
     bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
