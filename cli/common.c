@@ -123,7 +123,7 @@ tg_spec *cli_load_spec(const char *cmd, const char *path) {
 }
 
 int cli_set_vocab(const char *cmd, tg_spec *s, const cli_vocab *v) {
-    if (s->input != TG_INPUT_TOKENS) return 0;
+    if (s->input == TG_INPUT_VECTORS) return 0;
     int64_t n = cli_vocab_size(v);
     char err[1024];
     if (s->vocab_given && n <= s->vocab) return 0; /* ids fit; some rows unused */

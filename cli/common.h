@@ -114,6 +114,10 @@ typedef struct cli_metrics {
     double loss;     /* mean over the counted targets (nats, or MSE) */
     double accuracy; /* cross-entropy tasks: share of argmax hits; else NaN */
     int64_t count;   /* targets counted */
+    /* tree: the same over every labelled node and over the labelled roots,
+     * whichever the loss trains on */
+    double node_loss, node_accuracy, root_loss, root_accuracy;
+    int64_t node_count, root_count;
 } cli_metrics;
 
 /* Runs the model (evaluation mode, no gradients) over every held-out batch

@@ -223,6 +223,7 @@ void cli_batch_free(cli_batch *b) {
     free(b->len_buf);
     free(b->x);
     free(b->y);
+    tg_tree_batch_free(b->trees);
     *b = (cli_batch){0};
 }
 
@@ -326,7 +327,8 @@ int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint
     int64_t *perm = malloc((size_t)d->n_train * sizeof *perm);
     if (!perm) return fail(err, errlen, "out of memory");
     shuffle(perm, d->n_train, seed, epoch);
-    int rc = seq_fill(d, s, perm + index * B, B, b, err, errlen);
+    int rc = d->bank ? cli_trees_fill(d, s, perm + index * B, B, b, err, errlen)
+                     : seq_fill(d, s, perm + index * B, B, b, err, errlen);
     free(perm);
     return rc;
 }
@@ -348,13 +350,15 @@ int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batc
     int64_t *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return fail(err, errlen, "out of memory");
     for (int64_t j = 0; j < n; j++) idx[j] = first + j;
-    int rc = seq_fill(d, s, idx, n, b, err, errlen);
+    int rc = d->bank ? cli_trees_fill(d, s, idx, n, b, err, errlen)
+                     : seq_fill(d, s, idx, n, b, err, errlen);
     free(idx);
     return rc;
 }
 
 int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_batch *mb) {
-    *mb = (tg_model_batch){.T = b->T, .B = b->B, .lengths = b->lengths};
+    *mb = (tg_model_batch){.T = b->T, .B = b->B, .lengths = b->lengths, .trees = b->trees};
+    if (s->input == TG_INPUT_TREES) return 0;
     if (s->input == TG_INPUT_TOKENS)
         mb->ids = b->ids;
     else {
@@ -380,7 +384,7 @@ int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_b
 int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_vocab *known,
                   double valid_fraction, char *err, size_t errlen) {
     *d = (cli_data){.task = s->task, .path = path};
-    if (s->task != TG_TASK_REGRESS && s->input != TG_INPUT_TOKENS)
+    if (s->task != TG_TASK_REGRESS && s->task != TG_TASK_TREE && s->input != TG_INPUT_TOKENS)
         return fail(err, errlen, "%s: task %s reads text, so it needs token input", path,
                     tg_task_name(s->task));
     if (s->task == TG_TASK_REGRESS && s->input != TG_INPUT_VECTORS)
@@ -400,6 +404,9 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
         rc = cli_classify_load(d, s, text, len, known, valid_fraction, err, errlen);
         break;
     case TG_TASK_TAG: rc = cli_tag_load(d, s, text, len, known, valid_fraction, err, errlen); break;
+    case TG_TASK_TREE:
+        rc = cli_trees_load(d, s, text, len, known, valid_fraction, err, errlen);
+        break;
     default: rc = cli_regress_load(d, s, text, len, valid_fraction, err, errlen); break;
     }
     free(text);
@@ -414,6 +421,7 @@ void cli_data_free(cli_data *d) {
     free(d->tags);
     free(d->x);
     free(d->y);
+    tg_treebank_free(d->bank);
     *d = (cli_data){0};
 }
 

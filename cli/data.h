@@ -5,6 +5,7 @@
  *   classify        cli/data_classify.c  lines "label<TAB>text"
  *   tag             cli/data_tag.c       lines of "word/tag" tokens
  *   regress         cli/data_regress.c   CSV, one row per step
+ *   tree            cli/data_trees.c     bracketed trees, "(3 (2 The) (4 good))"
  *
  * The last valid_fraction of the data (bytes, lines or rows) is held out.
  * Every batch is a pure function of the step number and the seed, so a
@@ -36,7 +37,8 @@ void cli_strs_free(cli_strs *l);
 typedef struct cli_vocab {
     int n_bytes; /* language_model: the distinct bytes, sorted */
     unsigned char bytes[256];
-    cli_strs words;  /* classify, tag: id 0 "<pad>", 1 "<unk>", then words */
+    cli_strs words;  /* classify, tag: id 0 "<pad>", 1 "<unk>", then words;
+                      * tree: id 0 "<unk>", then tokens */
     cli_strs labels; /* classify, tag: class names by id */
 } cli_vocab;
 
@@ -69,6 +71,7 @@ typedef struct cli_data {
     int64_t *tags; /* tag: one per id */
     double *x, *y; /* regress: rows of in_size inputs and out_size targets */
     int64_t n_rows, in_size, out_size;
+    tg_treebank *bank; /* tree: the trees in file order (n_seqs of them) */
 } cli_data;
 
 /* Reads path for the spec's task. known: the vocabulary of a checkpoint
@@ -90,6 +93,7 @@ typedef struct cli_batch {
     int64_t count;         /* targets counted by the loss */
     int64_t *len_buf;      /* where lengths points when it is not NULL */
     int64_t cap_tb, cap_b; /* buffer sizes */
+    tg_tree_batch *trees;  /* tree: the batch's trees (T = 1, B trees) */
 } cli_batch;
 
 void cli_batch_free(cli_batch *b);
@@ -177,5 +181,10 @@ int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const c
                  double valid_fraction, char *err, size_t errlen);
 int cli_regress_load(cli_data *d, const tg_spec *s, char *text, int64_t len, double valid_fraction,
                      char *err, size_t errlen);
+int cli_trees_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
+                   const cli_vocab *known, double valid_fraction, char *err, size_t errlen);
+/* Trees idx[0..B) into b->trees. */
+int cli_trees_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
+                   char *err, size_t errlen);
 
 #endif

@@ -13,7 +13,9 @@ static const char HELP[] =
     "nats, or mean squared error for regress), the accuracy (share of targets\n"
     "whose most likely class is right) and, for a language model, bits per\n"
     "character (loss / ln 2). Batches are laid out as in training's validation,\n"
-    "so the figures equal the last validation of the run.\n"
+    "so the figures equal the last validation of the run. A tree model also\n"
+    "gets both over every labelled node and over the roots (node_loss,\n"
+    "node_accuracy, root_loss, root_accuracy).\n"
     "\n"
     "options:\n"
     "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
@@ -68,6 +70,11 @@ int cli_eval(int argc, char **argv) {
     printf("loss %.6f\n", m.loss);
     if (!isnan(m.accuracy)) printf("accuracy %.6f\n", m.accuracy);
     if (s->task == TG_TASK_LANGUAGE_MODEL) printf("bits_per_character %.6f\n", m.loss / log(2.0));
+    if (s->task == TG_TASK_TREE)
+        printf("node_loss %.6f\nnode_accuracy %.6f\nnodes %lld\nroot_loss %.6f\n"
+               "root_accuracy %.6f\nroots %lld\n",
+               m.node_loss, m.node_accuracy, (long long)m.node_count, m.root_loss, m.root_accuracy,
+               (long long)m.root_count);
     status = CLI_OK;
 done:
     tg_tape_free(tape);

@@ -29,9 +29,31 @@ void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, i
     }
 }
 
+/* A tree batch's summed loss and hits over every labelled node ([0]) and
+ * over the labelled roots ([1]). */
+static int tree_sums(tg_tape *t, const tg_model_batch *mb, const tg_model_output *o, double *sum,
+                     int64_t *hits, int64_t *n) {
+    tg_tensor *logits[2] = {o->output, o->roots};
+    for (int k = 0; k < 2; k++) {
+        tg_tree_target target = k ? TG_TREE_ROOTS : TG_TREE_NODES;
+        int64_t counted = 0;
+        tg_tensor *loss = tg_tree_loss(t, logits[k], mb->trees, target, TG_SUM);
+        if (!loss) return -1;
+        sum[k] += (double)loss->data[0];
+        hits[k] += tg_tree_correct(logits[k], mb->trees, target, &counted);
+        n[k] += counted;
+    }
+    return 0;
+}
+
+static double ratio(double a, int64_t b) {
+    return b ? a / (double)b : NAN;
+}
+
 int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
                  char *err, size_t errlen) {
-    int64_t n = cli_data_eval_count(d, s), count = 0, hits = 0;
+    int64_t n = cli_data_eval_count(d, s), count = 0, hits = 0, tree_hits[2] = {0}, tree_n[2] = {0};
+    double tree_sum[2] = {0};
     *out = (cli_metrics){.loss = NAN, .accuracy = NAN};
     if (n == 0) {
         snprintf(err, errlen, "%s: no held-out data to evaluate", d->path);
@@ -62,7 +84,12 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
         }
         sum += (double)loss->data[0] * (double)b.count;
         count += b.count;
-        cli_batch_hits(m, &b, o.output, &hits);
+        if (s->task != TG_TASK_TREE)
+            cli_batch_hits(m, &b, o.output, &hits);
+        else if (tree_sums(t, &mb, &o, tree_sum, tree_hits, tree_n)) {
+            snprintf(err, errlen, "%s", tg_tape_error(t));
+            rc = -1;
+        }
     }
     tg_model_state_free(st);
     cli_batch_free(&b);
@@ -70,6 +97,14 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
     tg_set_grad_enabled(t, grad);
     tg_module_train(&m->base, training);
     if (rc) return rc;
+    if (s->task == TG_TASK_TREE) {
+        hits = tree_hits[s->tree_target == TG_TREE_ROOTS];
+        out->node_loss = ratio(tree_sum[0], tree_n[0]);
+        out->node_accuracy = ratio((double)tree_hits[0], tree_n[0]);
+        out->root_loss = ratio(tree_sum[1], tree_n[1]);
+        out->root_accuracy = ratio((double)tree_hits[1], tree_n[1]);
+        out->node_count = tree_n[0], out->root_count = tree_n[1];
+    }
     out->loss = sum / (double)count, out->count = count;
     if (s->task != TG_TASK_REGRESS) out->accuracy = (double)hits / (double)count;
     return 0;

@@ -84,6 +84,11 @@ static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed)
     tg_spec *s = cli_load_spec(cmd, path);
     if (!s) return CLI_USAGE;
     char err[512];
+    if (s->task == TG_TASK_TREE) { /* its batches are trees, not random sequences */
+        cli_error(cmd, "%s: task tree: %s works on sequence models, not tree nets", path, cmd);
+        tg_spec_free(s);
+        return CLI_USAGE;
+    }
     if (s->input == TG_INPUT_TOKENS && s->vocab == 0 && tg_spec_set_vocab(s, 8, err, sizeof err)) {
         cli_error(cmd, "%s", err);
         tg_spec_free(s);

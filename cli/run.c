@@ -219,6 +219,13 @@ int cli_run(int argc, char **argv) {
     results res = {0};
     char err[1024];
     int status = CLI_USAGE;
+    if (s->task == TG_TASK_TREE) {
+        cli_error(cmd,
+                  "%s: task tree: run reads batches of sequences; train and eval read tree "
+                  "files",
+                  spec_path);
+        goto done;
+    }
     if (s->input == TG_INPUT_TOKENS && !s->vocab) {
         cli_error(cmd, "%s: input.vocab: run needs the vocabulary size in the spec", spec_path);
         goto done;

@@ -19,8 +19,8 @@ static const char HELP[] =
     "options:\n"
     "  --data PATH        training data (docs/cli.md: text for language_model,\n"
     "                     label<TAB>text lines for classify, word/tag lines for\n"
-    "                     tag, CSV rows for regress); with --resume, default: the\n"
-    "                     checkpoint's\n"
+    "                     tag, CSV rows for regress, bracketed trees for tree);\n"
+    "                     with --resume, default: the checkpoint's\n"
     "  --steps N          train until N optimizer steps are done (default: the\n"
     "                     spec's train.steps)\n"
     "  --resume CKPT      continue a run from its checkpoint, exactly (weights,\n"
@@ -131,7 +131,11 @@ static void report_valid(const tg_spec *s, const cli_metrics *v, int64_t done) {
     printf("step %lld: validation loss %.4f", (long long)done, v->loss);
     if (!isnan(v->accuracy)) printf(", accuracy %.2f%%", 100 * v->accuracy);
     if (s->task == TG_TASK_LANGUAGE_MODEL) printf(", %.4f bits per character", v->loss / log(2.0));
-    printf(" (%lld targets)\n", (long long)v->count);
+    printf(" (%lld targets)", (long long)v->count);
+    if (s->task == TG_TASK_TREE)
+        printf("; roots: loss %.4f, accuracy %.2f%% (%lld)", v->root_loss, 100 * v->root_accuracy,
+               (long long)v->root_count);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -247,6 +251,7 @@ int cli_train(int argc, char **argv) {
         data_path, (long long)d.n_train,
         s->task == TG_TASK_LANGUAGE_MODEL ? "characters"
         : s->task == TG_TASK_REGRESS      ? "windows"
+        : s->task == TG_TASK_TREE         ? "trees"
                                           : "sequences",
         (long long)(s->task == TG_TASK_LANGUAGE_MODEL ? d.n_ids - d.n_train : d.n_seqs - d.n_train),
         (long long)start + 1, (long long)steps);
@@ -303,7 +308,7 @@ int cli_train(int argc, char **argv) {
         }
         done_steps = step + 1;
         pg.train_time += cli_now() - t1;
-        pg.tokens += b.lengths ? 0 : b.T * b.B;
+        pg.tokens += b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
         for (int64_t j = 0; b.lengths && j < b.B; j++) pg.tokens += b.lengths[j];
         loss_sum += lv, loss_n++;
         bool eval_now =
@@ -375,6 +380,7 @@ int cli_train(int argc, char **argv) {
         if (s->task == TG_TASK_LANGUAGE_MODEL)
             printf(" = %.4f bits per character", vm.loss / log(2.0));
         if (!isnan(vm.accuracy)) printf(", accuracy %.2f%%", 100 * vm.accuracy);
+        if (s->task == TG_TASK_TREE) printf(", root accuracy %.2f%%", 100 * vm.root_accuracy);
         printf("\n");
     }
     status = CLI_OK;

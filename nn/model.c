@@ -16,6 +16,7 @@
 #include "rnn.h"
 #include "seq_loss.h"
 #include "spec.h"
+#include "spec_tree.h"
 #include "tbptt.h"
 
 static void model_destroy(tg_module *base) {
@@ -61,6 +62,8 @@ static tg_module *build_layer(const tg_model *m, const tg_layer_spec *L, tg_rng 
             .input_size = L->in, .hidden_size = L->hidden, .depth = L->depth, .skip = L->skip};
         return (tg_module *)tg_deep_rnn_new(o, init, e, elen);
     }
+    case TG_LAYER_TREE_RNN:
+    case TG_LAYER_TREE_LSTM: return tg_model_tree_layer_new(L, init, e, elen);
     default: *none = true; return NULL;
     }
 }
@@ -72,7 +75,7 @@ tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen)
         tg_json_fail(&c, NULL, "tg_model_new: %s is NULL", s ? "init" : "spec");
         return NULL;
     }
-    if (s->input == TG_INPUT_TOKENS && !s->vocab) {
+    if (s->input != TG_INPUT_VECTORS && !s->vocab) {
         tg_json_fail(&c, "input.vocab",
                      "not known yet; give it in the spec, or take it from the "
                      "data with tg_spec_set_vocab");
@@ -88,7 +91,7 @@ tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen)
     m->base.destroy = model_destroy;
     m->task = s->task, m->input = s->input, m->vocab = s->vocab;
     m->input_size = s->input_size, m->output_size = s->output_size;
-    m->batch_first = s->batch_first, m->pooled = s->pooled;
+    m->batch_first = s->batch_first, m->pooled = s->pooled, m->tree_target = s->tree_target;
     m->n_layers = s->n_layers;
     m->layers = malloc((size_t)s->n_layers * sizeof *m->layers);
     m->mods = calloc((size_t)s->n_layers, sizeof *m->mods);
@@ -209,6 +212,22 @@ static tg_tensor *pool(tg_tape *t, const tg_layer_spec *L, tg_tensor *x, const i
     return tg_div(t, sum, n);
 }
 
+tg_tensor *tg_model_row_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x) {
+    const tg_layer_spec *L = &m->layers[k];
+    switch (L->type) {
+    case TG_LAYER_LINEAR: return tg_linear_layer_forward(t, (tg_linear_layer *)m->mods[k], x);
+    case TG_LAYER_ACTIVATION:
+        return L->fn == TG_ACT_TANH   ? tg_tanh(t, x)
+               : L->fn == TG_ACT_RELU ? tg_relu(t, x)
+                                      : tg_sigmoid(t, x);
+    case TG_LAYER_DROPOUT: return tg_dropout(t, x, L->p, m->base.training, &m->rng);
+    default:
+        tg_tape_fail(t, "tg_model_forward: layers[%d] (%s) does not work row by row", L->index,
+                     tg_layer_type_name(L->type));
+        return NULL;
+    }
+}
+
 /* Layer k on x (time-major); updates out's final states and the carried
  * state. */
 static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const int64_t *ids,
@@ -224,12 +243,9 @@ static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const 
         for (int64_t i = 0; y && i < T * B; i++) y->data[i * m->vocab + ids[i]] = 1;
         return y;
     }
-    case TG_LAYER_LINEAR: return tg_linear_layer_forward(t, (tg_linear_layer *)mod, x);
+    case TG_LAYER_LINEAR:
     case TG_LAYER_ACTIVATION:
-        return L->fn == TG_ACT_TANH   ? tg_tanh(t, x)
-               : L->fn == TG_ACT_RELU ? tg_relu(t, x)
-                                      : tg_sigmoid(t, x);
-    case TG_LAYER_DROPOUT: return tg_dropout(t, x, L->p, m->base.training, &m->rng);
+    case TG_LAYER_DROPOUT: return tg_model_row_layer(t, m, k, x);
     case TG_LAYER_POOL: return pool(t, L, x, lengths);
     case TG_LAYER_RNN:
     case TG_LAYER_LSTM:
@@ -266,6 +282,7 @@ static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const 
         if (st) tg_tbptt_carry(t, &st->h[k], fin);
         return y;
     }
+    default: break; /* tree layers: tree_forward in model_tree.c */
     }
     return NULL;
 }
@@ -332,6 +349,7 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
                      m->n_layers);
         return -1;
     }
+    if (m->input == TG_INPUT_TREES) return tg_model_tree_forward(t, m, b, st, out);
     int64_t T, B, *owned = NULL;
     tg_tensor *x = NULL;
     const int64_t *ids = NULL;
@@ -382,6 +400,7 @@ tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
         tg_tape_fail(t, "tg_model_loss: %s is NULL", !m ? "model" : !b ? "batch" : "output");
         return NULL;
     }
+    if (m->task == TG_TASK_TREE) return tg_model_tree_loss(t, m, b, out);
     tg_tensor *y = out->output;
     bool bf = m->batch_first && !m->pooled;
     tg_tensor *seq = bf ? tg_transpose(t, y, 0, 1) : y; /* time-major */

@@ -1,6 +1,7 @@
 /* Spec files: parse, check and resolve sizes (docs/spec.md). The model
  * built from a spec is in model.c. */
 #include "spec.h"
+#include "spec_tree.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,15 +19,15 @@
 #define PATH TG_JSON_PATH_MAX
 #define LAYERS "model.layers"
 
-static const char *const TASKS[] = {"language_model", "classify", "tag", "regress", NULL};
+static const char *const TASKS[] = {"language_model", "classify", "tag", "regress", "tree", NULL};
 /* Named in docs/spec.md as planned, so a file written for a later version
  * gets a clear message instead of "unknown". */
-static const char *const FUTURE_TASKS[] = {"tree", "seq2seq", NULL};
-static const char *const INPUTS[] = {"tokens", "vectors", NULL};
-static const char *const LAYER_TYPES[] = {"embedding", "one_hot", "linear",   "activation",
-                                          "dropout",   "pool",    "rnn",      "lstm",
-                                          "gru",       "jordan",  "deep_rnn", NULL};
-static const char *const FUTURE_LAYERS[] = {"tree_rnn", "tree_lstm", "attention", NULL};
+static const char *const FUTURE_TASKS[] = {"seq2seq", NULL};
+static const char *const INPUTS[] = {"tokens", "vectors", "trees", NULL};
+static const char *const LAYER_TYPES[] = {
+    "embedding", "one_hot", "linear", "activation", "dropout",  "pool",      "rnn",
+    "lstm",      "gru",     "jordan", "deep_rnn",   "tree_rnn", "tree_lstm", NULL};
+static const char *const FUTURE_LAYERS[] = {"attention", NULL};
 static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
 static const char *const POOLS[] = {"last", "mean", "max", NULL};
 static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
@@ -35,9 +36,10 @@ static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const TOP_KEYS[] = {"tapegrad", "task",      "description", "input",  "model",
                                        "loss",     "optimizer", "train",       "sample", NULL};
 static const char *const INPUT_KEYS[][4] = {{"type", "vocab", "batch_first", NULL},
-                                            {"type", "size", "batch_first", NULL}};
+                                            {"type", "size", "batch_first", NULL},
+                                            {"type", "vocab", NULL}};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
-static const char *const LOSS_KEYS[] = {"type", NULL};
+static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
     "log_every", "valid_fraction", "seed",  NULL};
@@ -57,22 +59,27 @@ static const char *const LAYER_KEYS[][12] = {
     [TG_LAYER_JORDAN] = {"type", "name", "input", "hidden", "out", "nonlinearity", "batch_first",
                          NULL},
     [TG_LAYER_DEEP_RNN] = {"type", "name", "input", "hidden", "depth", "skip", "batch_first", NULL},
+    [TG_LAYER_TREE_RNN] = {"type", "name", "input", "hidden", "arity", NULL},
+    [TG_LAYER_TREE_LSTM] = {"type", "name", "input", "hidden", "arity", NULL},
 };
 
 const char *tg_task_name(tg_task task) {
-    return task >= 0 && task <= TG_TASK_REGRESS ? TASKS[task] : "?";
+    return task >= 0 && task < (int)(sizeof TASKS / sizeof *TASKS) - 1 ? TASKS[task] : "?";
 }
 
 const char *tg_layer_type_name(tg_layer_type type) {
-    return type >= 0 && type <= TG_LAYER_DEEP_RNN ? LAYER_TYPES[type] : "?";
+    return type >= 0 && type < (int)(sizeof LAYER_TYPES / sizeof *LAYER_TYPES) - 1
+               ? LAYER_TYPES[type]
+               : "?";
 }
 
 static bool is_recurrent(tg_layer_type t) {
-    return t >= TG_LAYER_RNN;
+    return t >= TG_LAYER_RNN && t <= TG_LAYER_DEEP_RNN;
 }
 
 static bool has_params(tg_layer_type t) {
-    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || is_recurrent(t);
+    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || is_recurrent(t) ||
+           tg_spec_is_tree_layer(t);
 }
 
 /* Fails with a message for a string in `future` (planned, not yet here). */
@@ -121,7 +128,8 @@ static int parse_out(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const
     tg_json_path(p, path, "out");
     if (vocab_ok && cJSON_IsString(v) && strcmp(v->valuestring, "vocab") == 0) {
         if (s->input != TG_INPUT_TOKENS)
-            return tg_json_fail(c, p, "\"vocab\" needs token input, but input.type is \"vectors\"");
+            return tg_json_fail(c, p, "\"vocab\" needs token input, but input.type is \"%s\"",
+                                INPUTS[s->input]);
         L->out_is_vocab = true;
         return 0;
     }
@@ -216,6 +224,8 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
         break;
     case TG_LAYER_LSTM:
     case TG_LAYER_GRU: r = parse_recurrent(c, s, obj, path, L); break;
+    case TG_LAYER_TREE_RNN:
+    case TG_LAYER_TREE_LSTM: r = tg_spec_tree_layer(c, obj, path, L); break;
     case TG_LAYER_DEEP_RNN: {
         int64_t depth = 1;
         r = parse_recurrent(c, s, obj, path, L) ||
@@ -279,7 +289,7 @@ static int check_names(const tg_jctx *c, const tg_spec *s, const cJSON *layers) 
  * known; sizes that depend on an unknown vocabulary stay 0 (unchecked). */
 static int resolve(const tg_jctx *c, tg_spec *s) {
     char p[PATH], p2[PATH];
-    bool tokens = s->input == TG_INPUT_TOKENS, seq = true;
+    bool tokens = s->input != TG_INPUT_VECTORS, seq = true; /* ids: tokens or trees */
     int64_t feat = tokens ? 0 : s->input_size, split = 0;
     int prev = -1, pooled_by = -1;
     for (int k = 0; k < s->n_layers; k++) {
@@ -346,6 +356,10 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
             break;
         case TG_LAYER_JORDAN: split = 0; break; /* out as given */
         case TG_LAYER_DEEP_RNN: L->out = L->hidden, split = 0; break;
+        case TG_LAYER_TREE_RNN:
+        case TG_LAYER_TREE_LSTM:
+            if (tg_spec_tree_sizes(c, p, L, feat)) return -1;
+            break;
         }
         feat = L->out;
         if (L->index >= 0) prev = L->index;
@@ -409,6 +423,12 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         return tg_json_fail(c, "input.type",
                             "task language_model reads \"tokens\", got "
                             "\"vectors\"");
+    if ((s->task == TG_TASK_TREE) != (s->input == TG_INPUT_TREES))
+        return tg_json_fail(c, "input.type",
+                            s->input == TG_INPUT_TREES
+                                ? "\"trees\" is the input of task tree, not %s"
+                                : "task tree reads \"trees\", got \"%s\"",
+                            s->input == TG_INPUT_TREES ? TASKS[s->task] : INPUTS[s->input]);
     if (s->input == TG_INPUT_VECTORS)
         return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, MAX_SIZE, &s->input_size) <
                        0
@@ -441,7 +461,8 @@ static int parse_model(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         if (parse_layer(c, s, it, i, &s->layers[i])) return -1;
         s->n_layers = i + 1;
     }
-    if (place_pool(c, s) || check_names(c, s, layers) || resolve(c, s)) return -1;
+    if (tg_spec_tree_check(c, s) || place_pool(c, s) || check_names(c, s, layers) || resolve(c, s))
+        return -1;
     bool any = false;
     for (int k = 0; k < s->n_layers; k++) any = any || has_params(s->layers[k].type);
     if (!any) return tg_json_fail(c, LAYERS, "no layer has parameters to train");
@@ -451,11 +472,13 @@ static int parse_model(const tg_jctx *c, const cJSON *root, tg_spec *s) {
 static int parse_loss(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     const cJSON *loss = cJSON_GetObjectItemCaseSensitive(root, "loss");
     s->loss = s->task == TG_TASK_REGRESS ? TG_LOSS_MSE : TG_LOSS_CROSS_ENTROPY;
+    s->tree_target = TG_TREE_NODES;
     if (!loss) return 0;
-    int type;
+    int type = (int)s->loss;
     if (tg_json_expect_object(c, loss, "loss", "an object such as {\"type\": \"mse\"}") ||
         tg_json_check_keys(c, loss, "loss", LOSS_KEYS) ||
-        tg_json_enum(c, loss, "loss", "type", TG_JSON_REQUIRED, "loss", LOSSES, &type) < 0)
+        tg_json_enum(c, loss, "loss", "type", TG_JSON_OPTIONAL, "loss", LOSSES, &type) < 0 ||
+        tg_spec_tree_target(c, loss, s))
         return -1;
     if ((tg_loss_type)type != s->loss)
         return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", TASKS[s->task],
@@ -613,7 +636,7 @@ void tg_spec_free(tg_spec *s) {
 int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
     tg_jctx c = {s ? s->file : NULL, err, errlen};
     if (!s) return tg_json_fail(&c, NULL, "tg_spec_set_vocab: spec is NULL");
-    if (s->input != TG_INPUT_TOKENS)
+    if (s->input == TG_INPUT_VECTORS)
         return tg_json_fail(&c, "input.type", "a vocabulary needs token input, got \"vectors\"");
     if (vocab < 1 || vocab > MAX_SIZE)
         return tg_json_fail(&c, NULL, "the data's vocabulary of %lld symbols is outside [1, %lld]",

@@ -38,6 +38,7 @@
 #include "../core/jsoncheck.h"
 #include "../optim/spec.h"
 #include "module.h"
+#include "treenet.h"
 
 /* The format version this build reads and writes ("tapegrad": 1). */
 #define TG_SPEC_VERSION 1
@@ -46,10 +47,12 @@ typedef enum tg_task {
     TG_TASK_LANGUAGE_MODEL, /* next-token prediction: targets are the ids shifted by one */
     TG_TASK_CLASSIFY,       /* one class per sequence (many-to-one) */
     TG_TASK_TAG,            /* one class per step (many-to-many) */
-    TG_TASK_REGRESS         /* real vectors per step, or per sequence after a pool */
+    TG_TASK_REGRESS,        /* real vectors per step, or per sequence after a pool */
+    TG_TASK_TREE            /* a class per labelled node of a tree (nn/spec_tree.c) */
 } tg_task;
 
-typedef enum tg_input_type { TG_INPUT_TOKENS, TG_INPUT_VECTORS } tg_input_type;
+/* TREES: a token id (or none) at every node of a batch of trees */
+typedef enum tg_input_type { TG_INPUT_TOKENS, TG_INPUT_VECTORS, TG_INPUT_TREES } tg_input_type;
 
 typedef enum tg_layer_type {
     TG_LAYER_EMBEDDING,
@@ -62,7 +65,9 @@ typedef enum tg_layer_type {
     TG_LAYER_LSTM,
     TG_LAYER_GRU,
     TG_LAYER_JORDAN,
-    TG_LAYER_DEEP_RNN
+    TG_LAYER_DEEP_RNN,
+    TG_LAYER_TREE_RNN, /* recursive NN over trees (task tree) */
+    TG_LAYER_TREE_LSTM /* child-sum or N-ary Tree-LSTM (task tree) */
 } tg_layer_type;
 
 typedef enum tg_activation_fn { TG_ACT_TANH, TG_ACT_RELU, TG_ACT_SIGMOID } tg_activation_fn;
@@ -96,6 +101,8 @@ typedef struct tg_layer_spec {
     tg_pool_mode pool;            /* pool */
     int64_t split;                /* pool "last": features [split, 2*split) are a reverse
                                    * direction's (read at step 0); 0: none */
+    int arity;                    /* tree_rnn, tree_lstm: children per node; 0: any
+                                   * (a child-sum Tree-LSTM) */
 } tg_layer_spec;
 
 typedef struct tg_train_spec {
@@ -123,7 +130,7 @@ typedef struct tg_spec {
     int version;
     tg_task task;
     tg_input_type input;
-    int64_t vocab;      /* tokens: the vocabulary size, 0 until known */
+    int64_t vocab;      /* tokens, trees: the vocabulary size, 0 until known */
     bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
     int64_t input_size; /* vectors: features per step */
     bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
@@ -132,7 +139,8 @@ typedef struct tg_spec {
     int64_t output_size; /* the last layer's out: classes, vocab or targets per step */
     bool pooled;         /* one output per sequence ([B, C]) rather than per step */
     tg_loss_type loss;
-    tg_optim_spec optim; /* the "optimizer" section, or Adam's defaults */
+    tg_tree_target tree_target; /* tree: which labelled nodes the loss counts */
+    tg_optim_spec optim;        /* the "optimizer" section, or Adam's defaults */
     bool has_optimizer, has_train, has_sample;
     tg_train_spec train;   /* defaults when absent */
     tg_sample_spec sample; /* defaults when absent */
@@ -170,6 +178,7 @@ typedef struct tg_model {
     tg_input_type input;
     int64_t vocab, input_size, output_size;
     bool batch_first, pooled;
+    tg_tree_target tree_target;
     int n_layers;
     tg_layer_spec *layers; /* a copy: the spec may be freed */
     tg_module **mods;      /* [n_layers]: each layer's module, NULL if it has no
@@ -188,14 +197,15 @@ void tg_model_free(tg_model *m);
 
 /* One batch. Sequences are laid out [T, B] (or [B, T] with batch_first). */
 typedef struct tg_model_batch {
-    int64_t T, B;              /* token input: the shape of ids (vectors: from x) */
-    const int64_t *ids;        /* token input: T*B ids in [0, vocab), row-major */
-    tg_tensor *x;              /* vector input: [T, B, I] (or [B, T, I]) */
-    const int64_t *lengths;    /* NULL (every sequence has T steps) or B lengths in
-                                * [1, T]; steps past a sequence's end are padding */
-    const int64_t *target_ids; /* language_model, tag: T*B ids laid out as ids;
-                                * classify: B ids */
-    tg_tensor *target;         /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
+    int64_t T, B;               /* token input: the shape of ids (vectors: from x) */
+    const int64_t *ids;         /* token input: T*B ids in [0, vocab), row-major */
+    tg_tensor *x;               /* vector input: [T, B, I] (or [B, T, I]) */
+    const int64_t *lengths;     /* NULL (every sequence has T steps) or B lengths in
+                                 * [1, T]; steps past a sequence's end are padding */
+    const int64_t *target_ids;  /* language_model, tag: T*B ids laid out as ids;
+                                 * classify: B ids */
+    tg_tensor *target;          /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
+    const tg_tree_batch *trees; /* tree: the trees, token ids and labels (T, B unused) */
 } tg_model_batch;
 
 typedef struct tg_model_output {
@@ -205,6 +215,10 @@ typedef struct tg_model_output {
      * them; for a jordan layer h_n is its feedback [B, O], for a deep_rnn
      * its h_n [B, H] (both at step T-1). NULL without recurrent layers. */
     tg_tensor *h_n, *c_n;
+    /* tree: output holds a row per node [N, C] in batch order, roots the
+     * rows of the roots [n_trees, C]; h_n (and c_n) the last tree layer's
+     * root states [n_trees, H] */
+    tg_tensor *roots;
 } tg_model_output;
 
 /* Recurrent state carried from one call to the next (truncated BPTT over a

@@ -138,6 +138,26 @@ bool cli_same_file(const char *a, const char *b) {
     return same;
 }
 
+bool cli_resume_same(const char *spec, const char *data, const char *dir, int first, int steps) {
+    char a[512], b[512], n[16], k[16];
+    cli_path(a, sizeof a, dir, "whole.safetensors");
+    cli_path(b, sizeof b, dir, "halves.safetensors");
+    snprintf(n, sizeof n, "%d", steps);
+    snprintf(k, sizeof k, "%d", first);
+    const char *whole[] = {"train", spec, "--data", data, "--steps", n, "--checkpoint", a, NULL};
+    const char *half[] = {"train", spec, "--data", data, "--steps", k, "--checkpoint", b, NULL};
+    const char *rest[] = {"train", spec, "--steps", n, "--resume", b, NULL};
+    const char *const *runs[] = {whole, half, rest};
+    bool ok = true;
+    for (int i = 0; i < 3; i++) {
+        cli_out r = cli_exec(runs[i]);
+        if (r.status != 0) fprintf(stderr, "cli_resume_same: run %d: %s", i, r.err);
+        ok = ok && r.status == 0;
+        cli_out_free(&r);
+    }
+    return ok && cli_same_file(a, b);
+}
+
 double cli_value(const char *text, const char *key) {
     size_t k = strlen(key);
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)

@@ -41,6 +41,10 @@ char *cli_read(const char *path);
 bool cli_same_file(const char *a, const char *b);
 /* How many times needle occurs in text (without overlaps). */
 int cli_count(const char *text, const char *needle);
+/* Trains spec on data for `steps` steps in one run, and again in two (to
+ * step `first`, then --resume to `steps`), each into a checkpoint in dir;
+ * whether both runs succeeded and wrote the same bytes. */
+bool cli_resume_same(const char *spec, const char *data, const char *dir, int first, int steps);
 /* The number after "key " on a line of text (e.g. eval's "loss 1.23"), or
  * NAN. */
 double cli_value(const char *text, const char *key);

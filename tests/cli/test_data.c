@@ -83,20 +83,7 @@ START_TEST(classify_resume) {
     task_dir t;
     setup(&t, CLASSIFY_SPEC);
     classify_data(t.data);
-    char a[300];
-    cli_path(a, sizeof a, t.dir, "a.safetensors");
-    const char *whole[] = {"train", t.spec,         "--data", t.data, "--steps",
-                           "30",    "--checkpoint", a,        NULL};
-    const char *half[] = {"train", t.spec,         "--data", t.data, "--steps",
-                          "13",    "--checkpoint", t.ckpt,   NULL};
-    const char *rest[] = {"train", t.spec, "--steps", "30", "--resume", t.ckpt, NULL};
-    const char *const *runs[] = {whole, half, rest};
-    for (int i = 0; i < 3; i++) {
-        cli_out r = cli_exec(runs[i]);
-        ck_assert_msg(r.status == 0, "%s", r.err);
-        cli_out_free(&r);
-    }
-    ck_assert(cli_same_file(a, t.ckpt));
+    ck_assert(cli_resume_same(t.spec, t.data, t.dir, 13, 30));
     cli_rmdir(t.dir);
 }
 END_TEST

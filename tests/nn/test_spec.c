@@ -208,6 +208,7 @@ START_TEST(example_files) {
         {"pos_tagger.json", TG_TASK_TAG, 5, 17},
         {"sensor_regress.json", TG_TASK_REGRESS, 2, 1},
         {"trend_pool.json", TG_TASK_REGRESS, 3, 1},
+        {"sentiment_treelstm.json", TG_TASK_TREE, 4, 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char path[256], err[512];
@@ -265,7 +266,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 7); /* the one at the top and six complete examples */
+    ck_assert_int_eq(parsed, 8); /* the one at the top and seven complete examples */
 }
 END_TEST
 
@@ -397,15 +398,15 @@ static const struct {
      "spec.json: epochs: unknown key; valid keys: tapegrad, task, description, input, model, "
      "loss, optimizer, train, sample"},
     {"{\"tapegrad\": 1}",
-     "spec.json: task: missing; expected a task (language_model, classify, tag, regress)"},
+     "spec.json: task: missing; expected a task (language_model, classify, tag, regress, tree)"},
     {SPEC_HEAD "\"task\": \"clasify\"}",
      "spec.json: task: unknown task 'clasify'; did you mean 'classify'? (known: language_model, "
-     "classify, tag, regress)"},
+     "classify, tag, regress, tree)"},
     {SPEC_HEAD "\"task\": \"seq2seq\"}",
      "spec.json: task: 'seq2seq' is planned for a later version of the format; this build "
-     "supports the tasks language_model, classify, tag, regress"},
+     "supports the tasks language_model, classify, tag, regress, tree"},
     {SPEC_HEAD "\"task\": 3}",
-     "spec.json: task: expected a task (language_model, classify, tag, regress), got 3"},
+     "spec.json: task: expected a task (language_model, classify, tag, regress, tree), got 3"},
     {SPEC_HEAD "\"task\": \"tag\", \"description\": 5}",
      "spec.json: description: expected a string, got 5"},
     /* input */
@@ -414,7 +415,7 @@ static const struct {
      "\"vectors\", \"size\": N}"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"token\", \"vocab\": 5}}",
      "spec.json: input.type: unknown input type 'token'; did you mean 'tokens'? (known: tokens, "
-     "vectors)"},
+     "vectors, trees)"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\"}}",
      "spec.json: input.size: missing; expected a positive integer"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\", \"size\": 3, \"vocab\": 5}}",
@@ -441,14 +442,15 @@ static const struct {
      "\"hidden\": 128}, got 3"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"hidden\": 3}]}}",
      "spec.json: model.layers[0].type: missing; expected a layer type (embedding, one_hot, "
-     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn)"},
+     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstn\", \"hidden\": 8}]}}",
      "spec.json: model.layers[0].type: unknown layer type 'lstn'; did you mean 'lstm'? (known: "
-     "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn)"},
-    {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"tree_lstm\"}]}}",
-     "spec.json: model.layers[0].type: 'tree_lstm' is planned for a later version of the format; "
+     "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, "
+     "tree_rnn, tree_lstm)"},
+    {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"attention\"}]}}",
+     "spec.json: model.layers[0].type: 'attention' is planned for a later version of the format; "
      "this build supports the layer types embedding, one_hot, linear, activation, dropout, pool, "
-     "rnn, lstm, gru, jordan, deep_rnn"},
+     "rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm"},
     /* values of layer keys */
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstm\", \"hiden\": 8}]}}",
      "spec.json: model.layers[0].hiden: unknown key; did you mean 'hidden'?"},
