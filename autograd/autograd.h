@@ -149,6 +149,12 @@ tg_tensor *tg_gather(tg_tape *t, tg_tensor *x, int axis, const int64_t *idx, int
  * Returns hc [2, B, H]: hc[0] = h' = o*tanh(c'), hc[1] = c' = f*c + i*g
  * (take them with tg_narrow / tg_reshape, or tg_lstm_split in nn). */
 tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c);
+/* A whole LSTM step from the input's share of the gates, gx = x W_ih^T +
+ * b_ih [B, 4H] (for all steps one GEMM before the loop): gates = gx +
+ * h W_hh^T + b_hh (b_hh may be NULL), then tg_lstm_gates(gates, c), in one
+ * node that keeps one [B, 4H] buffer per step. Returns hc [2, B, H]. */
+tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh,
+                        tg_tensor *b_hh, tg_tensor *c);
 /* The GRU cell after its two products: gx = x W_ih^T + b_ih and
  * gh = h W_hh^T + b_hh, both [B, 3H] in the order r, z, n; h [B, H].
  * r = s(gx_r + gh_r), z = s(gx_z + gh_z), n = tanh(gx_n + r*gh_n),

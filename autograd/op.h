@@ -57,6 +57,13 @@ void *tg__alloc(tg_tape *t, size_t bytes);
 tg_tensor *tg__tensor(tg_tape *t, tg_shape s);
 /* A tensor header on the tape sharing x's data (caller sets the view). */
 tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
+/* The gradients of y = x W^T + b over `rows` rows given dy [rows, out]:
+ * x->grad += dy W, W's += dy^T x (gathered for a parameter, see tape.c),
+ * b's += the column sums of dy; each only if it requires grad. xd is x's
+ * data as a dense [rows, in] array, wd W's with strides rsw, csw. */
+void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
+                      const tg_real *wd, int64_t rsw, int64_t csw, tg_tensor *b,
+                      const tg_real *dy, int64_t rows);
 /* Whether view node n's gradient is one contiguous run of its input's
  * gradient (a reshape, a slice along the first dimension), and where it
  * starts. Backward then keeps the view's gradient inside its input's

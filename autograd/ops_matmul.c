@@ -172,23 +172,29 @@ tg_tensor *tg_linear_add(tg_tape *t, tg_tensor *z, tg_tensor *x, tg_tensor *w, t
     return linear(t, "tg_linear_add", z, x, w, b);
 }
 
-/* dx += dy W, dW += dy^T x, db += column sums of dy; inputs {x, w[, b]}. */
-static void linear_backward(tg_tape *t, tg_node *n, tg_tensor *b) {
-    tg_real **sv = n->saved;
-    tg_tensor *x = n->in[0], *w = n->in[1];
-    int64_t nin = w->shape[1], nout = w->shape[0], rows = nin ? x->numel / nin : 0;
-    mat dy = {n->out->grad, rows, nout, nout, 1};
-    mat mx = {sv[0], rows, nin, nin, 1}, mw = {sv[1], nout, nin, n->i[0], n->i[1]};
-    if (x->requires_grad) mm(dy, mw, 1, x->grad, nin); /* [rows,in] */
+void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w, const tg_real *wd,
+                      int64_t rsw, int64_t csw, tg_tensor *b, const tg_real *dy, int64_t rows) {
+    int64_t nin = w->shape[1], nout = w->shape[0];
+    mat mdy = {dy, rows, nout, nout, 1};
+    mat mx = {xd, rows, nin, nin, 1}, mw = {wd, nout, nin, rsw, csw};
+    if (x->requires_grad) mm(mdy, mw, 1, x->grad, nin); /* [rows,in] */
     if (w->requires_grad) { /* [out,in]; a parameter's uses are gathered */
         if (w->on_heap)
-            tg__defer_weight_grad(t, w, dy.p, mx.p, rows);
+            tg__defer_weight_grad(t, w, dy, xd, rows);
         else
-            mm(mat_t(dy), mx, 1, w->grad, nin);
+            mm(mat_t(mdy), mx, 1, w->grad, nin);
     }
     if (b && b->requires_grad)
         for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < nout; j++) b->grad[j] += n->out->grad[r * nout + j];
+            for (int64_t j = 0; j < nout; j++) b->grad[j] += dy[r * nout + j];
+}
+
+/* Inputs {x, w[, b]}; saved: the data forward read x and W from. */
+static void linear_backward(tg_tape *t, tg_node *n, tg_tensor *b) {
+    tg_real **sv = n->saved;
+    tg_tensor *x = n->in[0], *w = n->in[1];
+    int64_t rows = w->shape[1] ? x->numel / w->shape[1] : 0;
+    tg__linear_grads(t, x, sv[0], w, sv[1], n->i[0], n->i[1], b, n->out->grad, rows);
 }
 
 void tg__linear_backward(tg_tape *t, tg_node *n) {

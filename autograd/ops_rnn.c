@@ -4,6 +4,8 @@
 #include "../core/fastmath.h"
 #include "op.h"
 
+#include <string.h>
+
 /* y = f(x) over n values (y may be x): simple loops, which the
  * compiler vectorises. */
 TG_VECTOR_CLONES static void sigmoid_n(tg_real *y, const tg_real *x, int64_t n) {
@@ -26,10 +28,12 @@ static bool check_gates(tg_tape *t, const char *op, const char *what, const tg_t
 /* ---- LSTM ------------------------------------------------------------------- */
 
 /* Saved for backward: the activated gates i, f, g, o [B, 4H], tanh(c') [B, H]
- * and c (contiguous) [B, H]. */
+ * and c (contiguous) [B, H]; for tg_lstm_step also h and W_hh as the
+ * product read them. */
 typedef struct lstm_saved {
     tg_real *act, *tanh_c;
-    const tg_real *c;
+    const tg_real *c, *h, *w;
+    int64_t rsw, csw;
 } lstm_saved;
 
 /* c' = f*c + i*g, tanh(c'), h' = o*tanh(c') for one row; act holds i, f, g, o. */
@@ -40,6 +44,29 @@ TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restric
     for (int64_t j = 0; j < H; j++) cn[j] = f[j] * c[j] + i[j] * g[j];
     tanh_n(tc, cn, H);
     for (int64_t j = 0; j < H; j++) h[j] = o[j] * tc[j];
+}
+
+/* The cell over B rows: act = the gates g [B, 4H] activated (g may be act),
+ * then hc [2, B, H] and tanh_c [B, H]. */
+static void lstm_rows(tg_real *act, const tg_real *g, tg_real *tanh_c, tg_real *hc,
+                      const tg_real *c, int64_t B, int64_t H) {
+    tg_real *h = hc, *cn = hc + B * H;
+    for (int64_t b = 0; b < B; b++) {
+        const tg_real *gb = g + b * 4 * H;
+        tg_real *ab = act + b * 4 * H;
+        sigmoid_n(ab, gb, 2 * H);             /* i, f */
+        tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
+        sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
+        cell_forward(cn + b * H, tanh_c + b * H, h + b * H, ab, c + b * H, H);
+    }
+}
+
+/* Records the node of op (LSTM_GATES or LSTM_STEP) with what backward needs. */
+static void lstm_record(tg_tape *t, int op, tg_tensor *hc, int n_in, tg_tensor **in,
+                        lstm_saved saved) {
+    tg_node *n = tg__record(t, op, hc, n_in, in);
+    lstm_saved *sv = n ? tg__alloc(t, sizeof *sv) : NULL;
+    if (sv) *sv = saved, n->saved = sv;
 }
 
 tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
@@ -56,22 +83,44 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
     const tg_real *g = tg__contig(t, gates), *cp = tg__contig(t, c);
     tg_real *act = tg__alloc(t, (size_t)(5 * B * H) * sizeof(tg_real));
     if (!hc || !g || !cp || !act) return NULL;
-    tg_real *tanh_c = act + 4 * B * H, *h = hc->data, *cn = hc->data + B * H;
-    for (int64_t b = 0; b < B; b++) {
-        const tg_real *gb = g + b * 4 * H;
-        tg_real *ab = act + b * 4 * H;
-        sigmoid_n(ab, gb, 2 * H);             /* i, f */
-        tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
-        sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
-        cell_forward(cn + b * H, tanh_c + b * H, h + b * H, ab, cp + b * H, H);
+    lstm_rows(act, g, act + 4 * B * H, hc->data, cp, B, H);
+    lstm_record(t, TG_OP_LSTM_GATES, hc, 2, in,
+                (lstm_saved){act, act + 4 * B * H, cp, NULL, NULL, 0, 0});
+    return hc;
+}
+
+/* The gates are computed into their own buffer (gx and the bias copied in,
+ * the product added by the GEMM) and activated there in place: one [B, 4H]
+ * buffer per step instead of a pre-activation and its activation. */
+tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh, tg_tensor *b_hh,
+                        tg_tensor *c) {
+    tg_tensor *in[5] = {gx, h, w_hh, c, b_hh};
+    if (!tg__begin(t, "tg_lstm_step", 4, in)) return NULL;
+    char s1[TG_SHAPE_STR_MAX], s2[TG_SHAPE_STR_MAX];
+    if (c->ndim != 2 || h->ndim != 2 || h->shape[0] != c->shape[0] || h->shape[1] != c->shape[1]) {
+        tg__fail(t, "tg_lstm_step: h %s and c %s: expected both [B,H]", TG_SHP(h, s1),
+                 TG_SHP(c, s2));
+        return NULL;
     }
-    tg_node *n = tg__record(t, TG_OP_LSTM_GATES, hc, 2, in);
-    if (n) {
-        lstm_saved *sv = tg__alloc(t, sizeof *sv);
-        if (!sv) return NULL;
-        *sv = (lstm_saved){act, tanh_c, cp};
-        n->saved = sv;
+    int64_t B = c->shape[0], H = c->shape[1];
+    if (!check_gates(t, "tg_lstm_step", "gx", gx, B, 4 * H)) return NULL;
+    if (w_hh->ndim != 2 || w_hh->shape[0] != 4 * H || w_hh->shape[1] != H) {
+        tg__fail(t, "tg_lstm_step: w_hh %s: expected [%lld,%lld]", TG_SHP(w_hh, s1),
+                 (long long)(4 * H), (long long)H);
+        return NULL;
     }
+    /* the product as a tg_linear_add that records nothing: its output is
+     * this op's scratch */
+    bool was = tg_set_grad_enabled(t, false);
+    tg_tensor *gates = tg_linear_add(t, gx, h, w_hh, b_hh);
+    tg_set_grad_enabled(t, was);
+    tg_tensor *hc = tg__tensor(t, TG_SHAPE(2, B, H));
+    const tg_real *cp = tg__contig(t, c), *hp = tg__contig(t, h), *wp = tg__contig(t, w_hh);
+    tg_real *tanh_c = tg__alloc(t, (size_t)(B * H) * sizeof(tg_real));
+    if (!gates || !hc || !cp || !hp || !wp || !tanh_c) return NULL;
+    lstm_rows(gates->data, gates->data, tanh_c, hc->data, cp, B, H);
+    lstm_record(t, TG_OP_LSTM_STEP, hc, b_hh ? 5 : 4, in,
+                (lstm_saved){gates->data, tanh_c, cp, hp, wp, H, 1});
     return hc;
 }
 
@@ -110,6 +159,26 @@ void tg__lstm_gates_backward(tg_tape *t, tg_node *n) {
         lstm_row_backward(gates->requires_grad ? gates->grad + b * 4 * H : NULL,
                           c->requires_grad ? c->grad + b * H : NULL, sv->act + b * 4 * H,
                           sv->tanh_c + b * H, sv->c + b * H, dh + b * H, dcn + b * H, H);
+}
+
+/* The gates' gradient dg goes to gx as it is, and through the product to
+ * h, W_hh and b_hh. Inputs {gx, h, w_hh, c[, b_hh]}. */
+void tg__lstm_step_backward(tg_tape *t, tg_node *n) {
+    const lstm_saved *sv = n->saved;
+    tg_tensor *gx = n->in[0], *h = n->in[1], *w = n->in[2], *c = n->in[3];
+    tg_tensor *b = n->n_in > 4 ? n->in[4] : NULL;
+    int64_t B = c->shape[0], H = c->shape[1];
+    tg_real *dg = tg__alloc(t, (size_t)(4 * B * H) * sizeof(tg_real));
+    if (!dg) return;
+    memset(dg, 0, (size_t)(4 * B * H) * sizeof(tg_real));
+    const tg_real *dh = n->out->grad, *dcn = n->out->grad + B * H;
+    for (int64_t r = 0; r < B; r++)
+        lstm_row_backward(dg + r * 4 * H, c->requires_grad ? c->grad + r * H : NULL,
+                          sv->act + r * 4 * H, sv->tanh_c + r * H, sv->c + r * H, dh + r * H,
+                          dcn + r * H, H);
+    if (gx->requires_grad)
+        for (int64_t e = 0; e < 4 * B * H; e++) gx->grad[e] += dg[e];
+    tg__linear_grads(t, h, sv->h, w, sv->w, sv->rsw, sv->csw, b, dg, B);
 }
 
 /* ---- GRU ---------------------------------------------------------------------- */

@@ -11,7 +11,7 @@
 
 static const char GRAPH_HELP[] =
     "usage: tapegrad graph SPEC [--steps T] [--batch B] [--format dot|svg|png|json|html]\n"
-    "                          [--out FILE] [--no-grads] [--seed S]\n"
+    "                          [--out FILE] [--no-grads] [--fused] [--seed S]\n"
     "\n"
     "Unrolls the spec's model over T steps (default 3) for B sequences (default\n"
     "1) of random input, runs one forward and backward pass, and writes the tape:\n"
@@ -21,10 +21,13 @@ static const char GRAPH_HELP[] =
     "(apt-get install graphviz); json is the trace of nodes, edges, values and\n"
     "gradients; html is one self-contained page that draws the graph and steps\n"
     "through forward and backward with a slider (no Graphviz needed).\n"
+    "Recurrent cells are drawn gate by gate (lstm.l0.t2.forget_gate, ...), the\n"
+    "composed ops the fused kernels are tested against; --fused draws what\n"
+    "training runs instead: one fused node per step.\n"
     "Output goes to --out (required for png), else to standard output.\n";
 
 static const char STEP_HELP[] =
-    "usage: tapegrad step SPEC [--steps T] [--batch B] [--seed S]\n"
+    "usage: tapegrad step SPEC [--steps T] [--batch B] [--seed S] [--fused]\n"
     "                         [--script \"n n b ...\" | --dump]\n"
     "\n"
     "A debugger over one training step of the spec's model (T steps, default 3,\n"
@@ -34,7 +37,8 @@ static const char STEP_HELP[] =
     "(the += that sums a shared weight's gradient over time steps).\n"
     "Commands: n next, p previous, fw/bw first forward/backward screen,\n"
     "j N|NAME jump, l list, h help, q quit. --script runs commands without a\n"
-    "terminal; --dump prints every screen in both directions.\n";
+    "terminal; --dump prints every screen in both directions. Cells are shown\n"
+    "gate by gate unless --fused (as in tapegrad graph).\n";
 
 /* Random data of the spec's kind, one forward/backward pass on t. */
 static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, int64_t B,
@@ -55,7 +59,8 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
     }
     tg_model_batch b = {.T = T, .B = B, .target_ids = tgt};
     tg_shape tb = s->batch_first ? TG_SHAPE(B, T, 0) : TG_SHAPE(T, B, 0);
-    if (s->input == TG_INPUT_TOKENS) b.ids = ids;
+    if (s->input == TG_INPUT_TOKENS)
+        b.ids = ids;
     else {
         tb.dim[2] = s->input_size;
         b.x = tg_rand_uniform(t, &r, tb, -1, 1);
@@ -80,7 +85,18 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
 
 /* The spec and its model, with a vocabulary of 8 when the spec leaves it
  * to the data (there is no data here). */
-static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed) {
+/* Pictures and the stepper show each gate as its own op (the composed
+ * cells, which tests keep equal to the fused kernels) unless `fused`
+ * asks for what training runs: one fused node per step. */
+static void set_cells(cli_model *cm, bool fused) {
+    for (int i = 0; i < cm->model->n_layers; i++) {
+        tg_layer_type ty = cm->model->layers[i].type;
+        if (ty == TG_LAYER_RNN || ty == TG_LAYER_LSTM || ty == TG_LAYER_GRU)
+            ((tg_rnn *)cm->model->mods[i])->opt.composed = !fused;
+    }
+}
+
+static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed, bool fused) {
     tg_spec *s = cli_load_spec(cmd, path);
     if (!s) return CLI_USAGE;
     char err[512];
@@ -95,7 +111,10 @@ static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed)
         return CLI_USAGE;
     }
     int rc = cli_model_build(cmd, cm, s, seed);
-    if (rc) tg_spec_free(s);
+    if (rc)
+        tg_spec_free(s);
+    else
+        set_cells(cm, fused);
     return rc;
 }
 
@@ -109,8 +128,10 @@ static void unload(cli_model *cm) {
 static int through_dot(const char *cmd, const tg_tape *t, const tg_dot_options *o,
                        const char *format, const char *out) {
     if (system("command -v dot >/dev/null 2>&1") != 0) {
-        cli_error(cmd, "--format %s needs Graphviz's 'dot' (apt-get install graphviz); "
-                       "--format dot writes the graph without it", format);
+        cli_error(cmd,
+                  "--format %s needs Graphviz's 'dot' (apt-get install graphviz); "
+                  "--format dot writes the graph without it",
+                  format);
         return CLI_FAIL;
     }
     char command[4096];
@@ -139,11 +160,14 @@ static int through_dot(const char *cmd, const tg_tape *t, const tg_dot_options *
 int cli_graph(int argc, char **argv) {
     const char *cmd = "graph", *spec_path = NULL, *format = "dot", *out = NULL;
     int64_t T = 3, B = 1, seed = 1;
-    bool no_grads = false;
+    bool no_grads = false, fused = false;
     cli_option opts[] = {
-        {"--steps", CLI_INT, &T, 1, 1000, false},   {"--batch", CLI_INT, &B, 1, 1024, false},
-        {"--format", CLI_STR, &format, 0, 0, false}, {"--out", CLI_STR, &out, 0, 0, false},
+        {"--steps", CLI_INT, &T, 1, 1000, false},
+        {"--batch", CLI_INT, &B, 1, 1024, false},
+        {"--format", CLI_STR, &format, 0, 0, false},
+        {"--out", CLI_STR, &out, 0, 0, false},
         {"--no-grads", CLI_FLAG, &no_grads, 0, 0, false},
+        {"--fused", CLI_FLAG, &fused, 0, 0, false},
         {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
     };
     int got = 0, rc = cli_parse(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts),
@@ -164,7 +188,7 @@ int cli_graph(int argc, char **argv) {
         return CLI_USAGE;
     }
     cli_model cm;
-    if ((rc = load(cmd, spec_path, &cm, (uint64_t)seed))) return rc;
+    if ((rc = load(cmd, spec_path, &cm, (uint64_t)seed, fused))) return rc;
     tg_tape *t = tg_tape_new();
     int64_t *ids = NULL, *tgt = NULL;
     rc = t ? record_step(cmd, t, &cm, T, B, (uint64_t)seed, !no_grads, &ids, &tgt) : CLI_FAIL;
@@ -197,10 +221,13 @@ int cli_graph(int argc, char **argv) {
 int cli_step(int argc, char **argv) {
     const char *cmd = "step", *spec_path = NULL, *script = NULL;
     int64_t T = 3, B = 1, seed = 1;
-    bool dump = false;
+    bool dump = false, fused = false;
     cli_option opts[] = {
-        {"--steps", CLI_INT, &T, 1, 1000, false},   {"--batch", CLI_INT, &B, 1, 1024, false},
-        {"--script", CLI_STR, &script, 0, 0, false}, {"--dump", CLI_FLAG, &dump, 0, 0, false},
+        {"--steps", CLI_INT, &T, 1, 1000, false},
+        {"--batch", CLI_INT, &B, 1, 1024, false},
+        {"--script", CLI_STR, &script, 0, 0, false},
+        {"--dump", CLI_FLAG, &dump, 0, 0, false},
+        {"--fused", CLI_FLAG, &fused, 0, 0, false},
         {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
     };
     int got = 0, rc = cli_parse(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts),
@@ -211,7 +238,7 @@ int cli_step(int argc, char **argv) {
         return CLI_USAGE;
     }
     cli_model cm;
-    if ((rc = load(cmd, spec_path, &cm, (uint64_t)seed))) return rc;
+    if ((rc = load(cmd, spec_path, &cm, (uint64_t)seed, fused))) return rc;
     tg_tape *t = tg_tape_new();
     int64_t *ids = NULL, *tgt = NULL;
     rc = t ? record_step(cmd, t, &cm, T, B, (uint64_t)seed, true, &ids, &tgt) : CLI_FAIL;

@@ -5,65 +5,73 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int gates_of(tg_rnn_mode mode) { return mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1; }
+static int gates_of(tg_rnn_mode mode) {
+    return mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1;
+}
+
+/* The composed LSTM cell from its summed pre-activations pre [B, 4H]. */
+static void lstm_composed(tg_tape *t, tg_tensor *pre, tg_tensor *c, tg_tensor **h_out,
+                          tg_tensor **c_out) {
+    tg_tensor *g[4];
+    if (tg_chunk(t, pre, 4, 1, g) != 4) return;
+    tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
+    tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
+    tg_label(t, i, "input_gate");
+    tg_label(t, f, "forget_gate");
+    tg_label(t, cand, "cell_candidate");
+    tg_label(t, o, "output_gate");
+    *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
+    *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
+}
+
+/* The composed GRU cell from the two shares gx, gh [B, 3H]. */
+static tg_tensor *gru_composed(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h) {
+    tg_tensor *x3[3], *h3[3];
+    if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return NULL;
+    tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
+    tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
+    tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
+    tg_label(t, r, "reset_gate");
+    tg_label(t, z, "update_gate");
+    tg_label(t, n, "new_gate");
+    return tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
+}
 
 /* One step from the input's share of the gates, gx = x W_ih^T + b_ih
  * [B, G*H], so that a layer can compute gx for every step in one GEMM.
- * LSTM and GRU use the fused gate kernels unless `composed` asks for the
- * reference built from elementary ops (every gate then shows on the tape). */
+ * LSTM and GRU use the fused kernels unless `composed` asks for the
+ * reference built from elementary ops (every gate then shows on the tape).
+ * Fused, an LSTM step is one node (tg_lstm_step) and an Elman step
+ * accumulates its product onto gx (tg_linear_add); a GRU needs the hidden
+ * product gh on its own. */
 static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_tensor *h,
                 tg_tensor *c, tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out,
                 tg_tensor **c_out) {
-    /* pre = gx + h W_hh^T + b_hh [B, G*H]: one product accumulated onto gx,
-     * or (composed) a product and an add; a GRU needs gh on its own */
-    tg_tensor *gh = NULL, *pre = NULL;
-    if (mode == TG_GRU || composed) {
-        gh = tg_linear(t, h, w_hh, b_hh);
+    if (mode == TG_LSTM && !composed) {
+        tg_tensor *hc = tg_lstm_step(t, gx, h, w_hh, b_hh, c); /* [2, B, H] */
+        tg_label(t, hc, "step");
+        if (!hc) return -1;
+        tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
+        *h_out = tg_reshape(t, tg_narrow(t, hc, 0, 0, 1), bh);
+        *c_out = tg_reshape(t, tg_narrow(t, hc, 0, 1, 1), bh);
+    } else if (mode == TG_GRU) {
+        tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, 3H] */
         tg_label(t, gh, "recurrent");
-        if (mode != TG_GRU) pre = tg_add(t, gx, gh);
-    } else {
-        pre = tg_linear_add(t, gx, h, w_hh, b_hh);
-        tg_label(t, pre, "recurrent");
-    }
-    switch (mode) {
-    case TG_RNN_TANH: *h_out = tg_tanh(t, pre); break;
-    case TG_RNN_RELU: *h_out = tg_relu(t, pre); break;
-    case TG_LSTM:
-        if (!composed) {
-            tg_tensor *hc = tg_lstm_gates(t, pre, c); /* [2, B, H] */
-            tg_label(t, hc, "gates");
-            if (!hc) return -1;
-            tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
-            *h_out = tg_reshape(t, tg_narrow(t, hc, 0, 0, 1), bh);
-            *c_out = tg_reshape(t, tg_narrow(t, hc, 0, 1, 1), bh);
+        *h_out = composed ? gru_composed(t, gx, gh, h) : tg_gru_gates(t, gx, gh, h);
+    } else { /* pre = gx + h W_hh^T + b_hh */
+        tg_tensor *pre;
+        if (composed) {
+            tg_tensor *gh = tg_linear(t, h, w_hh, b_hh);
+            tg_label(t, gh, "recurrent");
+            pre = tg_add(t, gx, gh);
         } else {
-            tg_tensor *g[4];
-            if (tg_chunk(t, pre, 4, 1, g) != 4) return -1;
-            tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
-            tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
-            tg_label(t, i, "input_gate");
-            tg_label(t, f, "forget_gate");
-            tg_label(t, cand, "cell_candidate");
-            tg_label(t, o, "output_gate");
-            *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
-            *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
+            pre = tg_linear_add(t, gx, h, w_hh, b_hh);
+            tg_label(t, pre, "recurrent");
         }
-        break;
-    case TG_GRU:
-        if (!composed) {
-            *h_out = tg_gru_gates(t, gx, gh, h);
-        } else {
-            tg_tensor *x3[3], *h3[3];
-            if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
-            tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
-            tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
-            tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
-            tg_label(t, r, "reset_gate");
-            tg_label(t, z, "update_gate");
-            tg_label(t, n, "new_gate");
-            *h_out = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
-        }
-        break;
+        if (mode == TG_LSTM)
+            lstm_composed(t, pre, c, h_out, c_out);
+        else
+            *h_out = mode == TG_RNN_RELU ? tg_relu(t, pre) : tg_tanh(t, pre);
     }
     tg_label(t, *h_out, "hidden");
     if (c_out) tg_label(t, *c_out, "cell");
@@ -72,9 +80,8 @@ static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_t
 
 /* The public cells check their arguments against each other, so a wrong
  * weight is named rather than the op it would break. */
-static bool check_cell(tg_tape *t, const char *fn, int G, tg_tensor *x, tg_tensor *h,
-                       tg_tensor *c, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
-                       tg_tensor *b_hh) {
+static bool check_cell(tg_tape *t, const char *fn, int G, tg_tensor *x, tg_tensor *h, tg_tensor *c,
+                       tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh) {
     if (tg_tape_error(t)) return false;
     if (!x || !h || !w_ih || !w_hh || (G == 4 && !c)) {
         tg_tape_fail(t, "%s: x, h%s, w_ih and w_hh are required", fn, G == 4 ? ", c" : "");
@@ -118,8 +125,8 @@ tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, 
                        tg_tensor *b_ih, tg_tensor *b_hh, bool relu) {
     tg_tensor *h_out = NULL;
     if (check_cell(t, "tg_rnn_cell", 1, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
-        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, false, tg_linear(t, x, w_ih, b_ih), h, NULL,
-             w_hh, b_hh, &h_out, NULL);
+        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, false, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh,
+             b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -154,11 +161,14 @@ static void rnn_destroy(tg_module *base) {
 tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.num_layers == 0) o.num_layers = 1;
     if (o.mode < TG_RNN_TANH || o.mode > TG_GRU) return FAIL("rnn: unknown mode %d", (int)o.mode);
-    if (o.input_size <= 0) return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
-    if (o.hidden_size <= 0) return FAIL("rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
+    if (o.input_size <= 0)
+        return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
+    if (o.hidden_size <= 0)
+        return FAIL("rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
     if (o.num_layers < 0 || o.num_layers > 4096)
         return FAIL("rnn: num_layers must be in 1..4096, got %d", o.num_layers);
-    if (!(o.dropout >= 0 && o.dropout < 1)) return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
+    if (!(o.dropout >= 0 && o.dropout < 1))
+        return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
     if (!init) return FAIL("rnn: no random generator for the initial weights");
     tg_rnn *m = calloc(1, sizeof *m);
     if (!m) return FAIL("rnn: out of memory");
@@ -193,7 +203,8 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
                 if (!(m->b_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
             }
         }
-    for (int i = 0; i < m->base.n_owned; i++) tg_init_uniform(m->base.owned[i], init, -bound, bound);
+    for (int i = 0; i < m->base.n_owned; i++)
+        tg_init_uniform(m->base.owned[i], init, -bound, bound);
     return m;
 oom:
     tg_module_free(&m->base);
@@ -226,8 +237,8 @@ static bool check_inputs(tg_tape *t, const tg_rnn *m, const tg_tensor *x, const 
         if (s->ndim != 3 || s->shape[0] != o->num_layers * m->dirs || s->shape[1] != *B ||
             s->shape[2] != o->hidden_size) {
             tg_tape_fail(t, "tg_rnn_forward: %s %s: expected [%d, %lld, %lld]", k ? "c0" : "h0",
-                         tg_shape_str(tg_tensor_shape(s), sh, sizeof sh),
-                         o->num_layers * m->dirs, (long long)*B, (long long)o->hidden_size);
+                         tg_shape_str(tg_tensor_shape(s), sh, sizeof sh), o->num_layers * m->dirs,
+                         (long long)*B, (long long)o->hidden_size);
             return false;
         }
     }
@@ -266,8 +277,8 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
         tg_tensor *gxt = tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
         tg_label(t, gxt, "input");
         tg_tensor *hn = NULL, *cn = NULL;
-        int status = step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k],
-                          &hn, &cn);
+        int status =
+            step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn);
         tg_scope_pop(t);
         if (status != 0) break;
         if (masks) { /* past its end a sequence keeps its state and outputs 0 */
@@ -297,7 +308,8 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
     bool lstm = m->opt.mode == TG_LSTM;
     tg_tensor **masks = lengths ? calloc((size_t)T, sizeof *masks) : NULL;
     tg_tensor **steps = calloc((size_t)T, sizeof *steps);
-    tg_tensor **hs = calloc((size_t)(L * D), sizeof *hs), **cs = calloc((size_t)(L * D), sizeof *cs);
+    tg_tensor **hs = calloc((size_t)(L * D), sizeof *hs),
+              **cs = calloc((size_t)(L * D), sizeof *cs);
     if ((lengths && !masks) || !steps || !hs || !cs) {
         tg_tape_fail(t, "tg_rnn_forward: out of memory");
         goto done;

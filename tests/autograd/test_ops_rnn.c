@@ -1,8 +1,12 @@
 /* The fused recurrent kernels: values against the cell equations, errors,
  * and gradchecks. */
+#include <stdlib.h>
+
 #include "testutil.h"
 
-static double sig(double x) { return 1 / (1 + exp(-x)); }
+static double sig(double x) {
+    return 1 / (1 + exp(-x));
+}
 
 START_TEST(lstm_gates_values) {
     tg_tape *t = tg_tape_new();
@@ -25,9 +29,9 @@ END_TEST
 START_TEST(gru_gates_values) {
     tg_tape *t = tg_tape_new();
     tg_real xv[3] = {0.5, -1, 2}, hv[3] = {0.3, 0.2, -0.7}, h0 = 0.4;
-    tg_tensor *out = tg_gru_gates(t, tg_from_array(t, TG_SHAPE(1, 3), xv),
-                                  tg_from_array(t, TG_SHAPE(1, 3), hv),
-                                  tg_from_array(t, TG_SHAPE(1, 1), &h0));
+    tg_tensor *out =
+        tg_gru_gates(t, tg_from_array(t, TG_SHAPE(1, 3), xv), tg_from_array(t, TG_SHAPE(1, 3), hv),
+                     tg_from_array(t, TG_SHAPE(1, 1), &h0));
     double r = sig(xv[0] + hv[0]), z = sig(xv[1] + hv[1]), n = tanh(xv[2] + r * hv[2]);
     ck_assert_close(out->data[0], (1 - z) * n + z * h0, 1e-6);
     tg_tape_free(t);
@@ -71,6 +75,10 @@ static tg_tensor *f_lstm(tg_tape *t, tg_tensor *const *x, void *c) {
     (void)c;
     return tg_lstm_gates(t, x[0], x[1]);
 }
+/* inputs {gx, h, w_hh, c[, b_hh]} */
+static tg_tensor *f_lstm_step(tg_tape *t, tg_tensor *const *x, void *c) {
+    return tg_lstm_step(t, x[0], x[1], x[2], c ? x[4] : NULL, x[3]);
+}
 static tg_tensor *f_gru(tg_tape *t, tg_tensor *const *x, void *c) {
     (void)c;
     return tg_gru_gates(t, x[0], x[1], x[2]);
@@ -84,8 +92,53 @@ START_TEST(gradchecks) {
     tg_tensor *g[3] = {test_param(&r, TG_SHAPE(3, 9)), test_param(&r, TG_SHAPE(3, 9)),
                        test_param(&r, TG_SHAPE(3, 3))};
     ck_assert_gradcheck(f_gru, NULL, 3, g);
+    tg_tensor *st[5] = {test_param(&r, TG_SHAPE(2, 12)), test_param(&r, TG_SHAPE(2, 3)),
+                        test_param(&r, TG_SHAPE(12, 3)), test_param(&r, TG_SHAPE(2, 3)),
+                        test_param(&r, TG_SHAPE(12))};
+    ck_assert_gradcheck(f_lstm_step, NULL, 4, st);
+    ck_assert_gradcheck(f_lstm_step, (void *)1, 5, st);
     for (int i = 0; i < 2; i++) tg_tensor_free(l[i]);
     for (int i = 0; i < 3; i++) tg_tensor_free(g[i]);
+    for (int i = 0; i < 5; i++) tg_tensor_free(st[i]);
+}
+END_TEST
+
+/* tg_lstm_step is tg_lstm_gates of tg_linear_add, in one node: the same
+ * values and the same gradients for every input. */
+START_TEST(lstm_step_is_gates_of_linear_add) {
+    tg_rng r;
+    tg_rng_seed(&r, 7);
+    tg_tensor *in[5] = {test_param(&r, TG_SHAPE(3, 16)), test_param(&r, TG_SHAPE(3, 4)),
+                        test_param(&r, TG_SHAPE(16, 4)), test_param(&r, TG_SHAPE(3, 4)),
+                        test_param(&r, TG_SHAPE(16))};
+    tg_real *grads[2][5];
+    tg_real out[2][24];
+    for (int way = 0; way < 2; way++) {
+        tg_tape *t = tg_tape_new();
+        for (int i = 0; i < 5; i++) tg_zero_grad(in[i]);
+        tg_tensor *hc = way ? tg_lstm_step(t, in[0], in[1], in[2], in[4], in[3])
+                            : tg_lstm_gates(t, tg_linear_add(t, in[0], in[1], in[2], in[4]), in[3]);
+        ck_assert_ptr_nonnull(hc);
+        ck_assert_int_eq((int)tg_tape_node_count(t), way ? 1 : 2);
+        for (int e = 0; e < 24; e++) out[way][e] = hc->data[e];
+        tg_real wv[24];
+        for (int e = 0; e < 24; e++) wv[e] = (tg_real)(e % 5) - 2;
+        tg_tensor *w = tg_from_array(t, TG_SHAPE(2, 3, 4), wv);
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, hc, w))), 0);
+        for (int i = 0; i < 5; i++) {
+            grads[way][i] = malloc((size_t)in[i]->numel * sizeof(tg_real));
+            for (int64_t e = 0; e < in[i]->numel; e++) grads[way][i][e] = in[i]->grad[e];
+        }
+        tg_tape_free(t);
+    }
+    for (int e = 0; e < 24; e++) ck_assert_close(out[1][e], out[0][e], TG_TOL);
+    for (int i = 0; i < 5; i++) {
+        for (int64_t e = 0; e < in[i]->numel; e++)
+            ck_assert_close(grads[1][i][e], grads[0][i][e], TG_TOL);
+        free(grads[0][i]);
+        free(grads[1][i]);
+        tg_tensor_free(in[i]);
+    }
 }
 END_TEST
 
@@ -96,5 +149,6 @@ TCase *tcase_ops_rnn(void) {
     tcase_add_test(tc, fast_math_is_accurate);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, gradchecks);
+    tcase_add_test(tc, lstm_step_is_gates_of_linear_add);
     return tc;
 }

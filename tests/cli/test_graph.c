@@ -27,8 +27,17 @@ START_TEST(dot_has_a_cluster_per_step_and_shared_weights_once) {
         ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l0\\n"), 1);
         ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l1\\n"), 1);
         ck_assert_int_eq(cli_count(r.out, " recurrent\\nlinear"), 2 * T);
+        /* each gate is a node of its own, named */
+        ck_assert_int_eq(cli_count(r.out, " forget_gate\\nsigmoid"), 2 * T);
+        ck_assert_int_eq(cli_count(r.out, "\\nlstm_step"), 0);
         cli_out_free(&r);
     }
+    /* --fused: what training runs, one node per step and layer */
+    cli_out r = cli_exec((const char *[]){"graph", SPEC, "--steps", "2", "--fused", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_int_eq(cli_count(r.out, " step\\nlstm_step"), 4);
+    ck_assert_int_eq(cli_count(r.out, "forget_gate"), 0);
+    cli_out_free(&r);
 }
 END_TEST
 
