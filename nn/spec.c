@@ -1,6 +1,7 @@
 /* Spec files: parse, check and resolve sizes (docs/spec.md). The model
  * built from a spec is in model.c. */
 #include "spec.h"
+#include "spec_seq2seq.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,29 +19,31 @@
 #define PATH TG_JSON_PATH_MAX
 #define LAYERS "model.layers"
 
-static const char *const TASKS[] = {"language_model", "classify", "tag", "regress", NULL};
+static const char *const TASKS[] = {"language_model", "classify", "tag",
+                                    "regress",        "seq2seq",  NULL};
 /* Named in docs/spec.md as planned, so a file written for a later version
  * gets a clear message instead of "unknown". */
-static const char *const FUTURE_TASKS[] = {"tree", "seq2seq", NULL};
+static const char *const FUTURE_TASKS[] = {"tree", NULL};
 static const char *const INPUTS[] = {"tokens", "vectors", NULL};
 static const char *const LAYER_TYPES[] = {"embedding", "one_hot", "linear",   "activation",
                                           "dropout",   "pool",    "rnn",      "lstm",
                                           "gru",       "jordan",  "deep_rnn", NULL};
-static const char *const FUTURE_LAYERS[] = {"tree_rnn", "tree_lstm", "attention", NULL};
+static const char *const FUTURE_LAYERS[] = {"tree_rnn", "tree_lstm", NULL};
 static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
 static const char *const POOLS[] = {"last", "mean", "max", NULL};
 static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
-static const char *const TOP_KEYS[] = {"tapegrad", "task",      "description", "input",  "model",
-                                       "loss",     "optimizer", "train",       "sample", NULL};
+static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
+                                       "model",    "loss",   "optimizer",   "train",
+                                       "sample",   "decode", NULL};
 static const char *const INPUT_KEYS[][4] = {{"type", "vocab", "batch_first", NULL},
                                             {"type", "size", "batch_first", NULL}};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  NULL};
+    "log_every", "valid_fraction", "seed",  "sampling",   NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
@@ -60,7 +63,7 @@ static const char *const LAYER_KEYS[][12] = {
 };
 
 const char *tg_task_name(tg_task task) {
-    return task >= 0 && task <= TG_TASK_REGRESS ? TASKS[task] : "?";
+    return task >= 0 && task <= TG_TASK_SEQ2SEQ ? TASKS[task] : "?";
 }
 
 const char *tg_layer_type_name(tg_layer_type type) {
@@ -534,8 +537,11 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     int task;
     if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0) return -1;
     s->task = (tg_task)task;
-    if (parse_input(c, root, s) || parse_model(c, root, s) || parse_loss(c, root, s) ||
-        parse_train(c, root, s))
+    if (s->task == TG_TASK_SEQ2SEQ ? tg_spec_parse_seq2seq(c, root, s)
+                                   : parse_input(c, root, s) || parse_model(c, root, s))
+        return -1;
+    if (parse_loss(c, root, s) || parse_train(c, root, s) ||
+        tg_spec_parse_seq2seq_extras(c, root, s))
         return -1;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     s->has_optimizer = opt != NULL;
@@ -625,7 +631,7 @@ int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
                             (long long)s->vocab, (long long)vocab);
     int64_t before = s->vocab;
     s->vocab = vocab;
-    if (resolve(&c, s) != 0) {
+    if (s->task != TG_TASK_SEQ2SEQ && resolve(&c, s) != 0) { /* seq2seq: nothing depends on it */
         s->vocab = before;
         tg_jctx quiet = {NULL, NULL, 0};
         resolve(&quiet, s); /* back to the sizes before: it passed with them */
