@@ -84,7 +84,7 @@ static int parse_side(const tg_jctx *c, const cJSON *model, const char *key, boo
     char p[TG_JSON_PATH_MAX];
     if (relu && cell != 0)
         return tg_json_fail(c, tg_json_path(p, path, "nonlinearity"),
-                            "only an \"rnn\" has a nonlinearity, this is an \"%s\"", CELLS[cell]);
+                            "only an \"rnn\" has a nonlinearity; this one is \"%s\"", CELLS[cell]);
     tg_rnn_mode mode = cell == 1 ? TG_LSTM : cell == 2 ? TG_GRU : relu ? TG_RNN_RELU : TG_RNN_TANH;
     if (encoder) {
         o->encoder_mode = mode, o->embed_size = embed, o->encoder_hidden = hidden;
