@@ -38,6 +38,8 @@ typedef struct cli_vocab {
     unsigned char bytes[256];
     cli_strs words;  /* classify, tag: id 0 "<pad>", 1 "<unk>", then words */
     cli_strs labels; /* classify, tag: class names by id */
+    /* seq2seq: words are the source symbols (as classify's words), labels the
+     * target symbols (id 0 "<s>", 1 "</s>", then by frequency) */
 } cli_vocab;
 
 void cli_vocab_free(cli_vocab *v);
@@ -51,6 +53,10 @@ int64_t cli_vocab_size(const cli_vocab *v);
 typedef struct cli_seq {
     int64_t off, len; /* its steps: ids/tags or rows [off, off+len) */
     int64_t label;    /* classify: class id */
+
+    /* seq2seq: label is the source's group (pairs with the same source text
+     * share it); the target's ids are tags[tgt_off, tgt_off+tgt_len) */
+    int64_t tgt_off, tgt_len;
 } cli_seq;
 
 typedef struct cli_data {
@@ -66,7 +72,7 @@ typedef struct cli_data {
     /* classify, tag, regress */
     cli_seq *seqs;
     int64_t n_seqs;
-    int64_t *tags; /* tag: one per id */
+    int64_t *tags; /* tag: one per id; seq2seq: the targets' ids */
     double *x, *y; /* regress: rows of in_size inputs and out_size targets */
     int64_t n_rows, in_size, out_size;
 } cli_data;
@@ -90,6 +96,11 @@ typedef struct cli_batch {
     int64_t count;         /* targets counted by the loss */
     int64_t *len_buf;      /* where lengths points when it is not NULL */
     int64_t cap_tb, cap_b; /* buffer sizes */
+
+    /* seq2seq: ids and lengths are the sources [B, T], targets [B, target_T],
+     * each target ending with the end marker (counted in its length) */
+    int64_t target_T;
+    int64_t *target_lengths;
 } cli_batch;
 
 void cli_batch_free(cli_batch *b);
@@ -177,5 +188,21 @@ int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const c
                  double valid_fraction, char *err, size_t errlen);
 int cli_regress_load(cli_data *d, const tg_spec *s, char *text, int64_t len, double valid_fraction,
                      char *err, size_t errlen);
+
+/* seq2seq (cli/data_pairs.c): lines "source<TAB>target". */
+int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                   double valid_fraction, char *err, size_t errlen);
+/* Pairs idx[0..B) into b. */
+int cli_pairs_fill(const cli_data *d, const int64_t *idx, int64_t B, cli_batch *b, char *err,
+                   size_t errlen);
+/* The symbols of text [p, end) split as `how` says (at whitespace, or into
+ * UTF-8 characters; the ends trimmed): pointers into the text. */
+typedef struct cli_syms {
+    int64_t n, cap;
+    const char **p;
+    size_t *len;
+} cli_syms;
+int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split how);
+void cli_syms_free(cli_syms *s);
 
 #endif

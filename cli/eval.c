@@ -19,15 +19,18 @@ static const char HELP[] =
     "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
     "  --data PATH        evaluate on all of this file (default: the held-out end,\n"
     "                     train.valid_fraction, of the checkpoint's training data)\n"
+    "  --beam K           seq2seq: decode with a beam of K (1: greedy; default:\n"
+    "                     the spec's decode.beam)\n"
     "  --threads N        threads for matrix products\n"
     "  --help             this text\n";
 
 int cli_eval(int argc, char **argv) {
     const char *cmd = "eval", *spec_path = NULL, *ckpt = NULL, *data_path = NULL;
-    int64_t threads = 0;
+    int64_t threads = 0, beam = 1;
     cli_option opts[] = {
         {"--checkpoint", CLI_STR, &ckpt, 0, 0, false},
         {"--data", CLI_STR, &data_path, 0, 0, false},
+        {"--beam", CLI_INT, &beam, 1, 1024, false},
         {"--threads", CLI_INT, &threads, 1, 1024, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
@@ -41,6 +44,14 @@ int cli_eval(int argc, char **argv) {
     if (threads) tg_set_threads((int)threads);
     tg_spec *s = cli_load_spec(cmd, spec_path);
     if (!s) return CLI_USAGE;
+    if (cli_given(opts, nopt, "--beam")) {
+        if (s->task != TG_TASK_SEQ2SEQ) {
+            cli_error(cmd, "--beam is for seq2seq models, not task %s", tg_task_name(s->task));
+            tg_spec_free(s);
+            return CLI_USAGE;
+        }
+        s->seq2seq.decode.width = (int)beam;
+    }
     cli_model cm = {0};
     cli_ckpt_info info = {0};
     cli_data d = {0};
@@ -66,7 +77,17 @@ int cli_eval(int argc, char **argv) {
     printf("data: %s (%s), %lld targets\n", data_path,
            held_out ? "the held-out end of the training data" : "all of it", (long long)m.count);
     printf("loss %.6f\n", m.loss);
-    if (!isnan(m.accuracy)) printf("accuracy %.6f\n", m.accuracy);
+    if (s->task == TG_TASK_SEQ2SEQ) {
+        int k = s->seq2seq.decode.width;
+        printf("sources %lld\n", (long long)m.sources);
+        if (k > 1)
+            printf("decoding beam %d\n", k);
+        else
+            printf("decoding greedy\n");
+        printf("sequence_error_rate %.6f\n", 1 - m.accuracy);
+        printf("symbol_error_rate %.6f\n", m.error_rate);
+    } else if (!isnan(m.accuracy))
+        printf("accuracy %.6f\n", m.accuracy);
     if (s->task == TG_TASK_LANGUAGE_MODEL) printf("bits_per_character %.6f\n", m.loss / log(2.0));
     status = CLI_OK;
 done:
