@@ -1,6 +1,6 @@
 /* tapegrad: the command. Each subcommand lives in its own file (train.c,
- * sample.c, eval.c, translate.c, run.c, graph.c); this one only dispatches. docs/cli.md is the
- * manual. */
+ * sample.c, eval.c, translate.c, run.c, graph.c); this one only dispatches.
+ * docs/cli.md is the manual. */
 #include <stdio.h>
 #include <string.h>
 

@@ -230,7 +230,8 @@ typedef struct tg_model_batch {
     tg_tensor *target;         /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
     /* seq2seq (always batch-first): ids and lengths are the sources [B, T];
      * target_ids [B, target_T] the targets, each ending with the end marker
-     * (id 1), target_lengths counting it (NULL: all target_T) */
+     * (id 1), target_lengths counting it (NULL: all target_T; target_T 0:
+     * T) */
     int64_t target_T;
     const int64_t *target_lengths;
 } tg_model_batch;

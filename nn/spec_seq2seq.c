@@ -257,7 +257,7 @@ int tg_model_seq2seq_build(tg_model *m, const tg_spec *s, tg_rng *init, char *er
 int tg_model_seq2seq_forward(tg_tape *t, tg_model *m, const tg_model_batch *b,
                              tg_model_output *out) {
     const char *fn = "tg_model_forward";
-    int64_t B = b->B, S = b->T, T = b->target_T;
+    int64_t B = b->B, S = b->T, T = b->target_T ? b->target_T : b->T;
     if (!b->ids || !b->target_ids || B < 1 || S < 1 || T < 1) {
         tg_tape_fail(t,
                      "%s: task seq2seq needs batch ids [B, T] and target_ids [B, target_T] "

@@ -93,7 +93,7 @@ static const struct {
     {"{\"tapegrad\": 1, \"task\": \"clasify\", \"input\": {\"type\": \"tokens\"}, \"model\": "
      "{\"layers\": []}}",
      "spec.json: task: unknown task 'clasify'; did you mean 'classify'? (known: language_model, "
-     "classify, tag, regress)"},
+     "classify, tag, regress, seq2seq)"},
     {"{\"tapegrad\": 1, \"task\": \"tag\", \"input\": {\"type\": \"tokens\", \"vocab\": 10}, "
      "\"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 4}, {\"type\": \"lstm\", "
      "\"hiden\": 8}, {\"type\": \"linear\", \"out\": 2}]}}",

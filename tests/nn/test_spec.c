@@ -265,7 +265,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 7); /* the one at the top and six complete examples */
+    ck_assert_int_eq(parsed, 8); /* the one at the top and seven complete examples */
 }
 END_TEST
 

@@ -246,6 +246,33 @@ START_TEST(model_is_the_encoder_decoder) {
 }
 END_TEST
 
+/* The example of examples/g2p (also in docs/spec.md) is g2p.c's model. */
+START_TEST(g2p_example) {
+    char err[512];
+    tg_spec *s = tg_spec_load("examples/g2p/spec.json", err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    const tg_seq2seq_options *o = &s->seq2seq.model;
+    ck_assert_int_eq(s->seq2seq.source, TG_SPLIT_CHARS);
+    ck_assert_int_eq(s->seq2seq.target, TG_SPLIT_SPACES);
+    ck_assert_int_eq(o->encoder_mode, TG_LSTM);
+    ck_assert(o->bidirectional);
+    ck_assert_int_eq(o->encoder_hidden, 128);
+    ck_assert_int_eq(o->decoder_hidden, 256);
+    ck_assert_int_eq(o->attention, TG_ATTN_ADDITIVE);
+    ck_assert_int_eq(o->attention_size, 64);
+    ck_assert_int_eq(tg_spec_set_vocab(s, 29, err, sizeof err), 0);        /* 27 + <pad>, <unk> */
+    ck_assert_int_eq(tg_spec_set_target_vocab(s, 41, err, sizeof err), 0); /* 39 + markers */
+    tg_rng r;
+    tg_rng_seed(&r, 1);
+    tg_model *m = tg_model_new(s, &r, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    /* g2p.c's 914,601 with its 27 letters and 41 targets, plus two source rows */
+    ck_assert_int_eq(tg_module_numel(&m->base), 914601 + 2 * 64);
+    tg_model_free(m);
+    tg_spec_free(s);
+}
+END_TEST
+
 START_TEST(edit_distance) {
     int64_t kitten[] = {'k', 'i', 't', 't', 'e', 'n'},
             sitting[] = {'s', 'i', 't', 't', 'i', 'n', 'g'};
@@ -267,6 +294,7 @@ TCase *tcase_spec_seq2seq(void) {
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, malformed);
     tcase_add_test(tc, model_is_the_encoder_decoder);
+    tcase_add_test(tc, g2p_example);
     tcase_add_test(tc, edit_distance);
     return tc;
 }
