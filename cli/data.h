@@ -203,6 +203,8 @@ typedef struct cli_syms {
     size_t *len;
 } cli_syms;
 int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split how);
+/* Appends the symbols of s to all. 0, or -1 (no memory). */
+int cli_syms_append(cli_syms *all, const cli_syms *s);
 void cli_syms_free(cli_syms *s);
 
 #endif

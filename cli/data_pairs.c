@@ -13,6 +13,20 @@
 
 #include "data.h"
 
+/* Room for n symbols in s. */
+static int reserve(cli_syms *s, int64_t n) {
+    if (n <= s->cap) return 0;
+    int64_t cap = s->cap ? 2 * s->cap : 64;
+    while (cap < n) cap *= 2;
+    const char **p = realloc(s->p, (size_t)cap * sizeof *p);
+    if (p) s->p = p;
+    size_t *len = realloc(s->len, (size_t)cap * sizeof *len);
+    if (len) s->len = len;
+    if (!p || !len) return -1;
+    s->cap = cap;
+    return 0;
+}
+
 int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split how) {
     while (p < end && isspace((unsigned char)*p)) p++;
     while (end > p && isspace((unsigned char)end[-1])) end--;
@@ -24,15 +38,7 @@ int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split 
         else {
             while (q < end && !isspace((unsigned char)*q)) q++;
         }
-        if (out->n == out->cap) {
-            int64_t cap = out->cap ? 2 * out->cap : 64;
-            const char **np = realloc(out->p, (size_t)cap * sizeof *np);
-            if (np) out->p = np;
-            size_t *nl = realloc(out->len, (size_t)cap * sizeof *nl);
-            if (nl) out->len = nl;
-            if (!np || !nl) return -1;
-            out->cap = cap;
-        }
+        if (reserve(out, out->n + 1)) return -1;
         out->p[out->n] = p, out->len[out->n++] = (size_t)(q - p);
         p = q;
         if (how == TG_SPLIT_SPACES)
@@ -41,28 +47,18 @@ int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split 
     return 0;
 }
 
-void cli_syms_free(cli_syms *s) {
-    free(s->p);
-    free(s->len);
-    *s = (cli_syms){0};
-}
-
-/* Appends the symbols of s to all (growing it). */
-static int append(cli_syms *all, const cli_syms *s) {
-    if (all->n + s->n > all->cap) {
-        int64_t cap = all->cap ? 2 * all->cap : 4096;
-        while (cap < all->n + s->n) cap *= 2;
-        const char **np = realloc(all->p, (size_t)cap * sizeof *np);
-        if (np) all->p = np;
-        size_t *nl = realloc(all->len, (size_t)cap * sizeof *nl);
-        if (nl) all->len = nl;
-        if (!np || !nl) return -1;
-        all->cap = cap;
-    }
+int cli_syms_append(cli_syms *all, const cli_syms *s) {
+    if (reserve(all, all->n + s->n)) return -1;
     memcpy(all->p + all->n, s->p, (size_t)s->n * sizeof *s->p);
     memcpy(all->len + all->n, s->len, (size_t)s->n * sizeof *s->len);
     all->n += s->n;
     return 0;
+}
+
+void cli_syms_free(cli_syms *s) {
+    free(s->p);
+    free(s->len);
+    *s = (cli_syms){0};
 }
 
 /* The target vocabulary: <s>, </s>, then every target symbol by frequency. */
@@ -118,7 +114,7 @@ int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const
         d->seqs[n] = (cli_seq){
             .off = all_src.n, .len = src.n, .label = group, .tgt_off = all_tgt.n, .tgt_len = tgt.n};
         line_of[n++] = line;
-        if (append(&all_src, &src) || append(&all_tgt, &tgt)) goto oom;
+        if (cli_syms_append(&all_src, &src) || cli_syms_append(&all_tgt, &tgt)) goto oom;
         p = eol + 1;
     }
     if (!n) {

@@ -81,18 +81,7 @@ static int run_chunk(tg_tape *t, cli_model *cm, const cli_vocab *v, line *lines,
         lines[i].first = sy.n, lines[i].n = one.n;
         row[i] = one.n ? B++ : -1;
         if (one.n > S) S = one.n;
-        for (int64_t k = 0; k < one.n; k++) {
-            if (sy.n == sy.cap) {
-                int64_t cap = sy.cap ? 2 * sy.cap : 256;
-                const char **np = realloc(sy.p, (size_t)cap * sizeof *np);
-                if (np) sy.p = np;
-                size_t *nl = realloc(sy.len, (size_t)cap * sizeof *nl);
-                if (nl) sy.len = nl;
-                if (!np || !nl) goto oom;
-                sy.cap = cap;
-            }
-            sy.p[sy.n] = one.p[k], sy.len[sy.n++] = one.len[k];
-        }
+        if (cli_syms_append(&sy, &one)) goto oom;
     }
     tg_s2s_output o = {0};
     if (B) {
@@ -133,21 +122,6 @@ done:
     free(len);
     free(row);
     return rc;
-}
-
-/* All of a stream (standard input has no size to read ahead). */
-static char *read_all(FILE *f, int64_t *n) {
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap) break;
-        char *p = realloc(buf, 2 * cap + 1);
-        if (!p) free(buf);
-        buf = p, cap *= 2;
-    }
-    if (buf) buf[len] = '\0', *n = (int64_t)len;
-    return buf;
 }
 
 int cli_translate(int argc, char **argv) {
@@ -194,13 +168,8 @@ int cli_translate(int argc, char **argv) {
         goto done;
     }
     int64_t len = 0;
-    if (got == 2) {
-        if (!(text = cli_read_file(pos[1], &len, err, sizeof err))) {
-            cli_error(cmd, "%s", err);
-            goto done;
-        }
-    } else if (!(text = read_all(stdin, &len))) {
-        cli_error(cmd, "standard input: read error or out of memory");
+    if (!(text = cli_read_file(got == 2 ? pos[1] : "/dev/stdin", &len, err, sizeof err))) {
+        cli_error(cmd, "%s", err);
         goto done;
     }
     if (!(tape = tg_tape_new()) || !(lines = malloc(CHUNK * sizeof *lines))) {
