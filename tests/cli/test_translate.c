@@ -188,6 +188,13 @@ START_TEST(errors) {
              "tapegrad eval: --beam is for seq2seq models, not task "
              "language_model\n");
     expect_err((const char *[]){"eval", lm, "--checkpoint", d.ckpt, "--beam", "2", NULL}, 2, msg);
+    snprintf(msg, sizeof msg,
+             "tapegrad run: %s: task seq2seq: run is for the layer-list tasks (seq2seq: train, "
+             "eval, translate)\n",
+             d.spec);
+    expect_err((const char *[]){"run", d.spec, "--weights", d.ckpt, "--input", d.ckpt, "--out",
+                                d.ckpt, NULL},
+               2, msg);
     expect_err((const char *[]){"translate", d.spec, NULL}, 2,
                "tapegrad translate: --checkpoint is required (see 'tapegrad translate --help')\n");
     snprintf(msg, sizeof msg, "tapegrad translate: %s: cannot open: No such file or directory\n",
