@@ -376,7 +376,7 @@ tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, dou
 }
 
 int64_t tg_edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t m) {
-    int64_t small[64], *row = m < 64 ? small : malloc((size_t)(m + 1) * sizeof *row);
+    int64_t *row = malloc((size_t)(m + 1) * sizeof *row);
     if (!row) return -1;
     for (int64_t j = 0; j <= m; j++) row[j] = j;
     for (int64_t i = 1; i <= n; i++) {
@@ -390,7 +390,7 @@ int64_t tg_edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t 
         }
     }
     int64_t r = row[m];
-    if (row != small) free(row);
+    free(row);
     return r;
 }
 
