@@ -1,5 +1,6 @@
 /* tapegrad eval: loss and accuracy of a checkpoint on held-out data (and
- * bits per character for a character-level language model). */
+ * bits per character for a character-level language model, error rates of
+ * the decoded outputs for seq2seq). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,9 @@ static const char HELP[] =
     "Evaluates a trained model on held-out data: the mean loss (cross-entropy in\n"
     "nats, or mean squared error for regress), the accuracy (share of targets\n"
     "whose most likely class is right) and, for a language model, bits per\n"
-    "character (loss / ln 2). Batches are laid out as in training's validation,\n"
-    "so the figures equal the last validation of the run.\n"
+    "character (loss / ln 2); for seq2seq, the held-out sources decoded and\n"
+    "their sequence and symbol error rates. Batches are laid out as in\n"
+    "training's validation, so the figures equal the last validation of the run.\n"
     "\n"
     "options:\n"
     "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
