@@ -38,7 +38,7 @@ static void usage(FILE *out) {
                  "\n"
                  "commands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].what);
+        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].what);
     fprintf(out, "\n"
                  "Exit status: 0 success, 1 the run failed, 2 bad usage or a bad spec,\n"
                  "130 training interrupted (its checkpoint saved).\n");

@@ -20,7 +20,7 @@ static void expect(const char *const *args, int status, const char *out_has, con
 
 START_TEST(help_and_version) {
     expect((const char *[]){"--help", NULL}, 0, "usage: tapegrad COMMAND [options]", NULL);
-    expect((const char *[]){"--help", NULL}, 0, "  eval     loss and accuracy", NULL);
+    expect((const char *[]){"--help", NULL}, 0, "  eval      loss and accuracy", NULL);
     expect((const char *[]){"train", "--help", NULL}, 0, "usage: tapegrad train SPEC [options]",
            NULL);
     expect((const char *[]){"train", "--help", NULL}, 0, "  --resume CKPT", NULL);
