@@ -120,7 +120,8 @@ static int rng_parse(const char *text, tg_rng *r) {
 }
 
 /* The generators a run depends on: the model's (dropout layers) and each
- * recurrent layer's (dropout between stacked layers). */
+ * recurrent layer's (dropout between stacked layers); for seq2seq the
+ * encoder-decoder's (dropout, scheduled sampling) and its encoder's. */
 static int rngs(const tg_model *m, tg_rng **out, char (*names)[64]) {
     int n = 0;
     out[n] = (tg_rng *)&m->rng;
@@ -132,6 +133,10 @@ static int rngs(const tg_model *m, tg_rng **out, char (*names)[64]) {
             snprintf(names[n++], 64, M_RNG "%.40s", m->layers[k].name);
         }
     }
+    if (m->s2s) {
+        out[n] = &m->s2s->rng, snprintf(names[n++], 64, M_RNG "seq2seq");
+        out[n] = &m->s2s->encoder->rng, snprintf(names[n++], 64, M_RNG "encoder");
+    }
     return n;
 }
 
@@ -141,7 +146,7 @@ int cli_ckpt_save(const char *path, const cli_model *cm, tg_optim *opt, const tg
                   const cli_ckpt_info *info, char *err, size_t errlen) {
     const tg_model *m = cm->model;
     int ns = opt ? tg_optim_state(opt, NULL, 0) : 0, nc = st ? 2 * st->n : 0, n = cm->n;
-    int nr_max = 1 + m->n_layers;
+    int nr_max = 3 + m->n_layers;
     tg_named *items = malloc((size_t)(cm->n + ns + nc + 1) * sizeof *items);
     char(*state_names)[48] = malloc((size_t)(nc + 1) * sizeof *state_names);
     char(*rng_names)[64] = malloc((size_t)nr_max * sizeof *rng_names);
@@ -272,7 +277,7 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
     tg_model *m = cm->model;
     tg_st_file *f = tg_safetensors_open(path, err, errlen);
     if (!f) return -1;
-    int nr_max = 1 + m->n_layers, rc = -1;
+    int nr_max = 3 + m->n_layers, rc = -1;
     tg_rng **rp = malloc((size_t)nr_max * sizeof *rp),
            *vals = malloc((size_t)nr_max * sizeof *vals);
     char(*names)[64] = malloc((size_t)nr_max * sizeof *names);

@@ -132,7 +132,8 @@ int cli_set_vocab(const char *cmd, tg_spec *s, const cli_vocab *v) {
                   s->file, (long long)s->vocab, (long long)n);
         return CLI_USAGE;
     }
-    if (tg_spec_set_vocab(s, n, err, sizeof err)) {
+    if (tg_spec_set_vocab(s, n, err, sizeof err) ||
+        (s->task == TG_TASK_SEQ2SEQ && tg_spec_set_target_vocab(s, v->labels.n, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         return CLI_USAGE;
     }

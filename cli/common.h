@@ -118,6 +118,12 @@ typedef struct cli_metrics {
      * whichever the loss trains on */
     double node_loss, node_accuracy, root_loss, root_accuracy;
     int64_t node_count, root_count;
+
+    /* seq2seq: accuracy is the share of decoded sources that match one of
+     * their targets; error_rate the edit distance to the closest target over
+     * its length, summed over the sources (NaN for other tasks) */
+    double error_rate;
+    int64_t sources; /* distinct sources decoded */
 } cli_metrics;
 
 /* Runs the model (evaluation mode, no gradients) over every held-out batch
@@ -128,5 +134,17 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
 /* Accumulates one batch's loss and argmax hits into sums (shared with
  * train's running figures). */
 void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *output, int64_t *hits);
+
+/* ---- seq2seq (cli/evaluate_s2s.c) ------------------------------------------------ */
+/* Decodes B sources (ids [B, S] row-major, lengths) as the spec's decode
+ * section says (greedy for beam 1). Returns 0, or -1 with a message. */
+int cli_s2s_decode(tg_tape *t, tg_model *m, const tg_spec *s, const int64_t *src,
+                   const int64_t *len, int64_t B, int64_t S, bool want_attention,
+                   tg_s2s_output *out, char *err, size_t errlen);
+/* Decodes every distinct held-out source of d and sets out's accuracy,
+ * error_rate and sources (a source with several targets is right if it
+ * matches any). Returns 0, or -1 with a message. */
+int cli_s2s_score(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
+                  char *err, size_t errlen);
 
 #endif

@@ -221,6 +221,7 @@ void cli_batch_free(cli_batch *b) {
     free(b->ids);
     free(b->targets);
     free(b->len_buf);
+    free(b->target_lengths);
     free(b->x);
     free(b->y);
     tg_tree_batch_free(b->trees);
@@ -244,7 +245,9 @@ int cli_batch_reserve(cli_batch *b, int64_t T, int64_t B, int64_t in, int64_t ou
         b->cap_tb = tb;
     }
     if (B > b->cap_b) {
-        if (grow((void **)&b->len_buf, B, sizeof *b->len_buf)) return -1;
+        if (grow((void **)&b->len_buf, B, sizeof *b->len_buf) ||
+            grow((void **)&b->target_lengths, B, sizeof *b->target_lengths))
+            return -1;
         b->cap_b = B;
     }
     return 0;
@@ -264,6 +267,7 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, int64_t epoch) {
 /* Sequences idx[0..n) into b, padded to the longest. */
 static int seq_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B,
                     cli_batch *b, char *err, size_t errlen) {
+    if (s->task == TG_TASK_SEQ2SEQ) return cli_pairs_fill(d, idx, B, b, err, errlen);
     int64_t T = 0;
     for (int64_t j = 0; j < B; j++)
         if (d->seqs[idx[j]].len > T) T = d->seqs[idx[j]].len;
@@ -357,7 +361,12 @@ int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batc
 }
 
 int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_batch *mb) {
-    *mb = (tg_model_batch){.T = b->T, .B = b->B, .lengths = b->lengths, .trees = b->trees};
+    *mb = (tg_model_batch){.T = b->T,
+                           .B = b->B,
+                           .lengths = b->lengths,
+                           .trees = b->trees,
+                           .target_T = b->target_T,
+                           .target_lengths = b->target_lengths};
     if (s->input == TG_INPUT_TREES) return 0;
     if (s->input == TG_INPUT_TOKENS)
         mb->ids = b->ids;
@@ -406,6 +415,9 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
     case TG_TASK_TAG: rc = cli_tag_load(d, s, text, len, known, valid_fraction, err, errlen); break;
     case TG_TASK_TREE:
         rc = cli_trees_load(d, s, text, len, known, valid_fraction, err, errlen);
+        break;
+    case TG_TASK_SEQ2SEQ:
+        rc = cli_pairs_load(d, s, text, len, known, valid_fraction, err, errlen);
         break;
     default: rc = cli_regress_load(d, s, text, len, valid_fraction, err, errlen); break;
     }

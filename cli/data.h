@@ -40,6 +40,8 @@ typedef struct cli_vocab {
     cli_strs words;  /* classify, tag: id 0 "<pad>", 1 "<unk>", then words;
                       * tree: id 0 "<unk>", then tokens */
     cli_strs labels; /* classify, tag: class names by id */
+    /* seq2seq: words are the source symbols (as classify's words), labels the
+     * target symbols (id 0 "<s>", 1 "</s>", then by frequency) */
 } cli_vocab;
 
 void cli_vocab_free(cli_vocab *v);
@@ -53,6 +55,10 @@ int64_t cli_vocab_size(const cli_vocab *v);
 typedef struct cli_seq {
     int64_t off, len; /* its steps: ids/tags or rows [off, off+len) */
     int64_t label;    /* classify: class id */
+
+    /* seq2seq: label is the source's group (pairs with the same source text
+     * share it); the target's ids are tags[tgt_off, tgt_off+tgt_len) */
+    int64_t tgt_off, tgt_len;
 } cli_seq;
 
 typedef struct cli_data {
@@ -68,7 +74,7 @@ typedef struct cli_data {
     /* classify, tag, regress */
     cli_seq *seqs;
     int64_t n_seqs;
-    int64_t *tags; /* tag: one per id */
+    int64_t *tags; /* tag: one per id; seq2seq: the targets' ids */
     double *x, *y; /* regress: rows of in_size inputs and out_size targets */
     int64_t n_rows, in_size, out_size;
     tg_treebank *bank; /* tree: the trees in file order (n_seqs of them) */
@@ -94,6 +100,11 @@ typedef struct cli_batch {
     int64_t *len_buf;      /* where lengths points when it is not NULL */
     int64_t cap_tb, cap_b; /* buffer sizes */
     tg_tree_batch *trees;  /* tree: the batch's trees (T = 1, B trees) */
+
+    /* seq2seq: ids and lengths are the sources [B, T], targets [B, target_T],
+     * each target ending with the end marker (counted in its length) */
+    int64_t target_T;
+    int64_t *target_lengths;
 } cli_batch;
 
 void cli_batch_free(cli_batch *b);
@@ -186,5 +197,23 @@ int cli_trees_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
 /* Trees idx[0..B) into b->trees. */
 int cli_trees_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
                    char *err, size_t errlen);
+
+/* seq2seq (cli/data_pairs.c): lines "source<TAB>target". */
+int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                   double valid_fraction, char *err, size_t errlen);
+/* Pairs idx[0..B) into b. */
+int cli_pairs_fill(const cli_data *d, const int64_t *idx, int64_t B, cli_batch *b, char *err,
+                   size_t errlen);
+/* The symbols of text [p, end) split as `how` says (at whitespace, or into
+ * UTF-8 characters; the ends trimmed): pointers into the text. */
+typedef struct cli_syms {
+    int64_t n, cap;
+    const char **p;
+    size_t *len;
+} cli_syms;
+int cli_syms_split(cli_syms *out, const char *p, const char *end, tg_text_split how);
+/* Appends the symbols of s to all. 0, or -1 (no memory). */
+int cli_syms_append(cli_syms *all, const cli_syms *s);
+void cli_syms_free(cli_syms *s);
 
 #endif

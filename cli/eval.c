@@ -1,5 +1,6 @@
 /* tapegrad eval: loss and accuracy of a checkpoint on held-out data (and
- * bits per character for a character-level language model). */
+ * bits per character for a character-level language model, error rates of
+ * the decoded outputs for seq2seq). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,24 +13,28 @@ static const char HELP[] =
     "Evaluates a trained model on held-out data: the mean loss (cross-entropy in\n"
     "nats, or mean squared error for regress), the accuracy (share of targets\n"
     "whose most likely class is right) and, for a language model, bits per\n"
-    "character (loss / ln 2). Batches are laid out as in training's validation,\n"
-    "so the figures equal the last validation of the run. A tree model also\n"
-    "gets both over every labelled node and over the roots (node_loss,\n"
-    "node_accuracy, root_loss, root_accuracy).\n"
+    "character (loss / ln 2); for seq2seq, the held-out sources decoded and\n"
+    "their sequence and symbol error rates. Batches are laid out as in\n"
+    "training's validation, so the figures equal the last validation of the run.\n"
+    "A tree model also gets both over every labelled node and over the roots\n"
+    "(node_loss, node_accuracy, root_loss, root_accuracy).\n"
     "\n"
     "options:\n"
     "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
     "  --data PATH        evaluate on all of this file (default: the held-out end,\n"
     "                     train.valid_fraction, of the checkpoint's training data)\n"
+    "  --beam K           seq2seq: decode with a beam of K (1: greedy; default:\n"
+    "                     the spec's decode.beam)\n"
     "  --threads N        threads for matrix products\n"
     "  --help             this text\n";
 
 int cli_eval(int argc, char **argv) {
     const char *cmd = "eval", *spec_path = NULL, *ckpt = NULL, *data_path = NULL;
-    int64_t threads = 0;
+    int64_t threads = 0, beam = 1;
     cli_option opts[] = {
         {"--checkpoint", CLI_STR, &ckpt, 0, 0, false},
         {"--data", CLI_STR, &data_path, 0, 0, false},
+        {"--beam", CLI_INT, &beam, 1, 1024, false},
         {"--threads", CLI_INT, &threads, 1, 1024, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
@@ -43,6 +48,14 @@ int cli_eval(int argc, char **argv) {
     if (threads) tg_set_threads((int)threads);
     tg_spec *s = cli_load_spec(cmd, spec_path);
     if (!s) return CLI_USAGE;
+    if (cli_given(opts, nopt, "--beam")) {
+        if (s->task != TG_TASK_SEQ2SEQ) {
+            cli_error(cmd, "--beam is for seq2seq models, not task %s", tg_task_name(s->task));
+            tg_spec_free(s);
+            return CLI_USAGE;
+        }
+        s->seq2seq.decode.width = (int)beam;
+    }
     cli_model cm = {0};
     cli_ckpt_info info = {0};
     cli_data d = {0};
@@ -68,7 +81,17 @@ int cli_eval(int argc, char **argv) {
     printf("data: %s (%s), %lld targets\n", data_path,
            held_out ? "the held-out end of the training data" : "all of it", (long long)m.count);
     printf("loss %.6f\n", m.loss);
-    if (!isnan(m.accuracy)) printf("accuracy %.6f\n", m.accuracy);
+    if (s->task == TG_TASK_SEQ2SEQ) {
+        int k = s->seq2seq.decode.width;
+        printf("sources %lld\n", (long long)m.sources);
+        if (k > 1)
+            printf("decoding beam %d\n", k);
+        else
+            printf("decoding greedy\n");
+        printf("sequence_error_rate %.6f\n", 1 - m.accuracy);
+        printf("symbol_error_rate %.6f\n", m.error_rate);
+    } else if (!isnan(m.accuracy))
+        printf("accuracy %.6f\n", m.accuracy);
     if (s->task == TG_TASK_LANGUAGE_MODEL) printf("bits_per_character %.6f\n", m.loss / log(2.0));
     if (s->task == TG_TASK_TREE)
         printf("node_loss %.6f\nnode_accuracy %.6f\nnodes %lld\nroot_loss %.6f\n"

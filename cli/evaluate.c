@@ -18,7 +18,7 @@ static int64_t argmax(const tg_tensor *y, int64_t row, int64_t C) {
 
 void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, int64_t *hits) {
     int64_t C = m->output_size, T = b->T, B = b->B;
-    if (m->task == TG_TASK_REGRESS) return;
+    if (m->task == TG_TASK_REGRESS || m->s2s) return; /* seq2seq: scored by decoding */
     if (m->pooled) {
         for (int64_t j = 0; j < B; j++) *hits += argmax(y, j, C) == b->targets[j];
         return;
@@ -54,7 +54,7 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
                  char *err, size_t errlen) {
     int64_t n = cli_data_eval_count(d, s), count = 0, hits = 0, tree_hits[2] = {0}, tree_n[2] = {0};
     double tree_sum[2] = {0};
-    *out = (cli_metrics){.loss = NAN, .accuracy = NAN};
+    *out = (cli_metrics){.loss = NAN, .accuracy = NAN, .error_rate = NAN};
     if (n == 0) {
         snprintf(err, errlen, "%s: no held-out data to evaluate", d->path);
         return -1;
@@ -107,5 +107,5 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
     }
     out->loss = sum / (double)count, out->count = count;
     if (s->task != TG_TASK_REGRESS) out->accuracy = (double)hits / (double)count;
-    return 0;
+    return s->task == TG_TASK_SEQ2SEQ ? cli_s2s_score(t, m, s, d, out, err, errlen) : 0;
 }

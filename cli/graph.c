@@ -84,7 +84,7 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
 }
 
 /* The spec and its model, with a vocabulary of 8 when the spec leaves it
- * to the data (there is no data here). */
+ * to the data (there is no data here; seq2seq: both vocabularies). */
 /* Pictures and the stepper show each gate as its own op (the composed
  * cells, which tests keep equal to the fused kernels) unless `fused`
  * asks for what training runs: one fused node per step. */
@@ -105,7 +105,9 @@ static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed,
         tg_spec_free(s);
         return CLI_USAGE;
     }
-    if (s->input == TG_INPUT_TOKENS && s->vocab == 0 && tg_spec_set_vocab(s, 8, err, sizeof err)) {
+    if ((s->input == TG_INPUT_TOKENS && s->vocab == 0 &&
+         tg_spec_set_vocab(s, 8, err, sizeof err)) ||
+        (s->task == TG_TASK_SEQ2SEQ && tg_spec_set_target_vocab(s, 8, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         tg_spec_free(s);
         return CLI_USAGE;

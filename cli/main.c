@@ -1,6 +1,6 @@
 /* tapegrad: the command. Each subcommand lives in its own file (train.c,
- * sample.c, eval.c, run.c, graph.c); this one only dispatches. docs/cli.md is the
- * manual. */
+ * sample.c, eval.c, translate.c, run.c, graph.c); this one only dispatches.
+ * docs/cli.md is the manual. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@ int cli_eval(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_graph(int argc, char **argv);
 int cli_step(int argc, char **argv);
+int cli_translate(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -21,6 +22,7 @@ static const struct {
     {"train", cli_train, "train the model of a spec on a data file"},
     {"sample", cli_sample, "generate text with a trained language model"},
     {"eval", cli_eval, "loss and accuracy of a checkpoint on held-out data"},
+    {"translate", cli_translate, "a seq2seq model's output for every line of a file"},
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
     {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG or JSON"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},
@@ -36,7 +38,7 @@ static void usage(FILE *out) {
                  "\n"
                  "commands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].what);
+        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].what);
     fprintf(out, "\n"
                  "Exit status: 0 success, 1 the run failed, 2 bad usage or a bad spec,\n"
                  "130 training interrupted (its checkpoint saved).\n");

@@ -226,6 +226,13 @@ int cli_run(int argc, char **argv) {
                   spec_path);
         goto done;
     }
+    if (s->task == TG_TASK_SEQ2SEQ) { /* its vocabularies come from data */
+        cli_error(cmd,
+                  "%s: task seq2seq: run is for the layer-list tasks (seq2seq: train, eval, "
+                  "translate)",
+                  spec_path);
+        goto done;
+    }
     if (s->input == TG_INPUT_TOKENS && !s->vocab) {
         cli_error(cmd, "%s: input.vocab: run needs the vocabulary size in the spec", spec_path);
         goto done;

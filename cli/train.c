@@ -19,8 +19,9 @@ static const char HELP[] =
     "options:\n"
     "  --data PATH        training data (docs/cli.md: text for language_model,\n"
     "                     label<TAB>text lines for classify, word/tag lines for\n"
-    "                     tag, CSV rows for regress, bracketed trees for tree);\n"
-    "                     with --resume, default: the checkpoint's\n"
+    "                     tag, CSV rows for regress, bracketed trees for tree,\n"
+    "                     source<TAB>target lines for seq2seq); with --resume,\n"
+    "                     default: the checkpoint's\n"
     "  --steps N          train until N optimizer steps are done (default: the\n"
     "                     spec's train.steps)\n"
     "  --resume CKPT      continue a run from its checkpoint, exactly (weights,\n"
@@ -130,6 +131,7 @@ static void show(progress *p, int64_t done, int64_t steps, double loss, double v
 static void report_valid(const tg_spec *s, const cli_metrics *v, int64_t done) {
     printf("step %lld: validation loss %.4f", (long long)done, v->loss);
     if (!isnan(v->accuracy)) printf(", accuracy %.2f%%", 100 * v->accuracy);
+    if (!isnan(v->error_rate)) printf(", symbol error rate %.2f%%", 100 * v->error_rate);
     if (s->task == TG_TASK_LANGUAGE_MODEL) printf(", %.4f bits per character", v->loss / log(2.0));
     printf(" (%lld targets)", (long long)v->count);
     if (s->task == TG_TASK_TREE)
@@ -280,6 +282,7 @@ int cli_train(int argc, char **argv) {
         }
         if (st && b.reset) tg_model_state_reset(st);
         tg_tape_reset(tape);
+        cm.model->sample_prob = tg_spec_sampling_prob(s, step); /* seq2seq; else 0 */
         tg_model_batch mb;
         tg_model_output out;
         tg_tensor *loss = NULL;
@@ -381,6 +384,7 @@ int cli_train(int argc, char **argv) {
             printf(" = %.4f bits per character", vm.loss / log(2.0));
         if (!isnan(vm.accuracy)) printf(", accuracy %.2f%%", 100 * vm.accuracy);
         if (s->task == TG_TASK_TREE) printf(", root accuracy %.2f%%", 100 * vm.root_accuracy);
+        if (!isnan(vm.error_rate)) printf(", symbol error rate %.2f%%", 100 * vm.error_rate);
         printf("\n");
     }
     status = CLI_OK;

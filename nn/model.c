@@ -17,6 +17,7 @@
 #include "seq_loss.h"
 #include "spec.h"
 #include "spec_tree.h"
+#include "spec_seq2seq.h"
 #include "tbptt.h"
 
 static void model_destroy(tg_module *base) {
@@ -93,11 +94,16 @@ tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen)
     m->input_size = s->input_size, m->output_size = s->output_size;
     m->batch_first = s->batch_first, m->pooled = s->pooled, m->tree_target = s->tree_target;
     m->n_layers = s->n_layers;
-    m->layers = malloc((size_t)s->n_layers * sizeof *m->layers);
-    m->mods = calloc((size_t)s->n_layers, sizeof *m->mods);
+    m->layers = malloc((size_t)(s->n_layers + 1) * sizeof *m->layers); /* seq2seq: none */
+    m->mods = calloc((size_t)s->n_layers + 1, sizeof *m->mods);
     if (!m->layers || !m->mods) goto oom;
-    memcpy(m->layers, s->layers, (size_t)s->n_layers * sizeof *m->layers);
+    if (s->n_layers) memcpy(m->layers, s->layers, (size_t)s->n_layers * sizeof *m->layers);
     tg_rng_seed(&m->rng, tg_rng_u64(init));
+    if (s->task == TG_TASK_SEQ2SEQ && tg_model_seq2seq_build(m, s, init, e, sizeof e) != 0) {
+        tg_json_fail(&c, "model", "%s", e);
+        tg_module_free(&m->base);
+        return NULL;
+    }
     for (int k = 0; k < m->n_layers; k++) {
         const tg_layer_spec *L = &m->layers[k];
         bool none;
@@ -350,6 +356,7 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
         return -1;
     }
     if (m->input == TG_INPUT_TREES) return tg_model_tree_forward(t, m, b, st, out);
+    if (m->s2s) return tg_model_seq2seq_forward(t, m, b, out);
     int64_t T, B, *owned = NULL;
     tg_tensor *x = NULL;
     const int64_t *ids = NULL;
@@ -427,7 +434,8 @@ tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
         for (int64_t i = 0; i < T * B; i++) owned[(i % T) * B + i / T] = b->target_ids[i];
         targets = owned;
     }
-    tg_tensor *loss = tg_seq_cross_entropy(t, seq, targets, b->lengths, TG_MEAN);
+    const int64_t *lengths = m->s2s ? b->target_lengths : b->lengths;
+    tg_tensor *loss = tg_seq_cross_entropy(t, seq, targets, lengths, TG_MEAN);
     free(owned);
     return loss;
 }
@@ -439,6 +447,11 @@ tg_tensor *tg_model_step(tg_tape *t, tg_model *m, const int64_t *ids, tg_tensor 
     if (tg_tape_error(t)) return NULL;
     if (!m || !state) {
         tg_tape_fail(t, "tg_model_step: %s is NULL", m ? "state" : "model");
+        return NULL;
+    }
+    if (m->s2s) {
+        tg_tape_fail(t, "tg_model_step: a seq2seq model decodes with tg_seq2seq_greedy or "
+                        "tg_seq2seq_beam (on m->s2s)");
         return NULL;
     }
     if (m->pooled) {

@@ -308,8 +308,9 @@ static int64_t argmax_row(const tg_tensor *logits, int64_t b) {
     return best;
 }
 
-tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob) {
-    const char *fn = "tg_seq2seq_loss";
+/* The stacked logits of every target step; fn names the caller in messages. */
+static tg_tensor *teacher(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob,
+                          const char *fn) {
     if (tg_tape_error(t)) return NULL;
     if (!m || !b || !b->tgt || !b->tgt_len) {
         tg_tape_fail(t, "%s: %s is NULL", fn, !m ? "module" : !b ? "batch" : "target");
@@ -330,17 +331,13 @@ tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, dou
         return NULL;
     tg_s2s_state st;
     if (tg_seq2seq_encode(t, m, b->src, b->src_len, B, b->S, &st) != 0) return NULL;
-    int64_t *prev = malloc((size_t)B * sizeof *prev), *tgt = malloc((size_t)(T * B) * sizeof *tgt);
-    tg_tensor **logits = calloc((size_t)T, sizeof *logits);
-    tg_tensor *loss = NULL;
-    if (!prev || !tgt || !logits) {
+    int64_t *prev = malloc((size_t)B * sizeof *prev);
+    tg_tensor **logits = calloc((size_t)T, sizeof *logits), *out = NULL;
+    if (!prev || !logits) {
         tg_tape_fail(t, "%s: out of memory", fn);
         goto done;
     }
-    for (int64_t i = 0; i < B; i++) {
-        prev[i] = m->opt.bos;
-        for (int64_t s = 0; s < T; s++) tgt[s * B + i] = b->tgt[i * T + s]; /* [T, B] */
-    }
+    for (int64_t i = 0; i < B; i++) prev[i] = m->opt.bos;
     for (int64_t s = 0; s < T; s++) {
         if (s > 0)
             for (int64_t i = 0; i < B; i++) {
@@ -350,12 +347,51 @@ tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, dou
             }
         if (!(logits[s] = tg_seq2seq_step(t, m, &st, prev, NULL))) goto done;
     }
-    loss = tg_seq_cross_entropy(t, tg_stack(t, (int)T, logits, 0), tgt, b->tgt_len, TG_MEAN);
+    out = tg_stack(t, (int)T, logits, 0);
 done:
     free(prev);
-    free(tgt);
     free(logits);
-    return tg_tape_error(t) ? NULL : loss;
+    return tg_tape_error(t) ? NULL : out;
+}
+
+tg_tensor *tg_seq2seq_forward(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b,
+                              double sample_prob) {
+    return teacher(t, m, b, sample_prob, "tg_seq2seq_forward");
+}
+
+tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob) {
+    tg_tensor *logits = teacher(t, m, b, sample_prob, "tg_seq2seq_loss");
+    if (!logits) return NULL;
+    int64_t B = b->B, T = b->T;
+    int64_t *tgt = malloc((size_t)(T * B) * sizeof *tgt);
+    if (!tgt) {
+        tg_tape_fail(t, "tg_seq2seq_loss: out of memory");
+        return NULL;
+    }
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t s = 0; s < T; s++) tgt[s * B + i] = b->tgt[i * T + s]; /* [T, B] */
+    tg_tensor *loss = tg_seq_cross_entropy(t, logits, tgt, b->tgt_len, TG_MEAN);
+    free(tgt);
+    return loss;
+}
+
+int64_t tg_edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t m) {
+    int64_t *row = malloc((size_t)(m + 1) * sizeof *row);
+    if (!row) return -1;
+    for (int64_t j = 0; j <= m; j++) row[j] = j;
+    for (int64_t i = 1; i <= n; i++) {
+        int64_t diag = row[0];
+        row[0] = i;
+        for (int64_t j = 1; j <= m; j++) {
+            int64_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best, diag = up;
+        }
+    }
+    int64_t r = row[m];
+    free(row);
+    return r;
 }
 
 double tg_sampling_prob(const tg_sampling_schedule *s, int64_t i) {

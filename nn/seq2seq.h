@@ -120,6 +120,9 @@ typedef struct tg_s2s_batch {
  *              from tg_sampling_prob as training goes on.
  * Draws come from the module's generator. NULL on error (tape's message). */
 tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob);
+/* The logits behind that loss, [T, B, tgt_vocab] (time-major; step s is the
+ * prediction of tgt[., s]), with the same feeding and draws. */
+tg_tensor *tg_seq2seq_forward(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob);
 
 /* Scheduled sampling's decay of the teacher-forcing probability eps(i) with
  * the training step i (Bengio et al. 2015, section 2.4):
@@ -179,5 +182,11 @@ typedef struct tg_beam_options {
  * Width 1 is greedy decoding. Returns 0 or -1 as greedy. */
 int tg_seq2seq_beam(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t *src_len,
                     int64_t B, int64_t S, tg_beam_options o, tg_s2s_output *out);
+
+/* ---- scoring ---------------------------------------------------------------- */
+/* The Levenshtein distance between a[0..n) and b[0..m): insertions,
+ * deletions and substitutions, each costing 1 (what PER and WER count).
+ * -1 if out of memory. */
+int64_t tg_edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t m);
 
 #endif

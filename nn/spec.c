@@ -2,6 +2,7 @@
  * built from a spec is in model.c. */
 #include "spec.h"
 #include "spec_tree.h"
+#include "spec_seq2seq.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,22 +20,20 @@
 #define PATH TG_JSON_PATH_MAX
 #define LAYERS "model.layers"
 
-static const char *const TASKS[] = {"language_model", "classify", "tag", "regress", "tree", NULL};
-/* Named in docs/spec.md as planned, so a file written for a later version
- * gets a clear message instead of "unknown". */
-static const char *const FUTURE_TASKS[] = {"seq2seq", NULL};
+static const char *const TASKS[] = {"language_model", "classify", "tag", "regress",
+                                    "tree",           "seq2seq",  NULL};
 static const char *const INPUTS[] = {"tokens", "vectors", "trees", NULL};
 static const char *const LAYER_TYPES[] = {
     "embedding", "one_hot", "linear", "activation", "dropout",  "pool",      "rnn",
     "lstm",      "gru",     "jordan", "deep_rnn",   "tree_rnn", "tree_lstm", NULL};
-static const char *const FUTURE_LAYERS[] = {"attention", NULL};
 static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
 static const char *const POOLS[] = {"last", "mean", "max", NULL};
 static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
-static const char *const TOP_KEYS[] = {"tapegrad", "task",      "description", "input",  "model",
-                                       "loss",     "optimizer", "train",       "sample", NULL};
+static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
+                                       "model",    "loss",   "optimizer",   "train",
+                                       "sample",   "decode", NULL};
 static const char *const INPUT_KEYS[][4] = {{"type", "vocab", "batch_first", NULL},
                                             {"type", "size", "batch_first", NULL},
                                             {"type", "vocab", NULL}};
@@ -42,7 +41,7 @@ static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  NULL};
+    "log_every", "valid_fraction", "seed",  "sampling",   NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
@@ -80,22 +79,6 @@ static bool is_recurrent(tg_layer_type t) {
 static bool has_params(tg_layer_type t) {
     return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || is_recurrent(t) ||
            tg_spec_is_tree_layer(t);
-}
-
-/* Fails with a message for a string in `future` (planned, not yet here). */
-static int refuse_future(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
-                         const char *what, const char *const *future, const char *const *known) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    char p[PATH], q[64], list[256];
-    if (!cJSON_IsString(v)) return 0;
-    for (int k = 0; future[k]; k++)
-        if (strcmp(v->valuestring, future[k]) == 0)
-            return tg_json_fail(c, tg_json_path(p, path, key),
-                                "%s is planned for a later version of the format; this "
-                                "build supports the %ss %s",
-                                tg_json_quote(future[k], q, sizeof q), what,
-                                tg_json_list(known, list, sizeof list));
-    return 0;
 }
 
 /* ---- layers ------------------------------------------------------------------ */
@@ -174,7 +157,6 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
     if (tg_json_expect_object(c, obj, path,
                               "a layer object such as {\"type\": \"lstm\", \"hidden\": 128}"))
         return -1;
-    if (refuse_future(c, obj, path, "type", "layer type", FUTURE_LAYERS, LAYER_TYPES)) return -1;
     int type, k;
     if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", LAYER_TYPES, &type) < 0)
         return -1;
@@ -551,14 +533,16 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     /* the version first: a file from a later version is reported as such,
      * not as a list of keys this build does not know */
     if (parse_version(c, root, s) || tg_json_check_keys(c, root, "", TOP_KEYS) ||
-        tg_json_string(c, root, "", "description", 0, &desc) < 0 ||
-        refuse_future(c, root, "", "task", "task", FUTURE_TASKS, TASKS))
+        tg_json_string(c, root, "", "description", 0, &desc) < 0)
         return -1;
     int task;
     if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0) return -1;
     s->task = (tg_task)task;
-    if (parse_input(c, root, s) || parse_model(c, root, s) || parse_loss(c, root, s) ||
-        parse_train(c, root, s))
+    if (s->task == TG_TASK_SEQ2SEQ ? tg_spec_parse_seq2seq(c, root, s)
+                                   : parse_input(c, root, s) || parse_model(c, root, s))
+        return -1;
+    if (parse_loss(c, root, s) || parse_train(c, root, s) ||
+        tg_spec_parse_seq2seq_extras(c, root, s))
         return -1;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     s->has_optimizer = opt != NULL;
@@ -648,7 +632,7 @@ int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
                             (long long)s->vocab, (long long)vocab);
     int64_t before = s->vocab;
     s->vocab = vocab;
-    if (resolve(&c, s) != 0) {
+    if (s->task != TG_TASK_SEQ2SEQ && resolve(&c, s) != 0) { /* seq2seq: nothing depends on it */
         s->vocab = before;
         tg_jctx quiet = {NULL, NULL, 0};
         resolve(&quiet, s); /* back to the sizes before: it passed with them */

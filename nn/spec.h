@@ -39,6 +39,7 @@
 #include "../optim/spec.h"
 #include "module.h"
 #include "treenet.h"
+#include "seq2seq.h"
 
 /* The format version this build reads and writes ("tapegrad": 1). */
 #define TG_SPEC_VERSION 1
@@ -48,7 +49,8 @@ typedef enum tg_task {
     TG_TASK_CLASSIFY,       /* one class per sequence (many-to-one) */
     TG_TASK_TAG,            /* one class per step (many-to-many) */
     TG_TASK_REGRESS,        /* real vectors per step, or per sequence after a pool */
-    TG_TASK_TREE            /* a class per labelled node of a tree (nn/spec_tree.c) */
+    TG_TASK_TREE,           /* a class per labelled node of a tree (nn/spec_tree.c) */
+    TG_TASK_SEQ2SEQ         /* a target sequence per source sequence (encoder-decoder) */
 } tg_task;
 
 /* TREES: a token id (or none) at every node of a batch of trees */
@@ -123,6 +125,20 @@ typedef struct tg_sample_spec {
     uint64_t seed;      /* (1) */
 } tg_sample_spec;
 
+/* seq2seq: how a line of text becomes symbols. */
+typedef enum tg_text_split { TG_SPLIT_SPACES, TG_SPLIT_CHARS } tg_text_split;
+
+/* The seq2seq task's settings (nn/spec_seq2seq.c). */
+typedef struct tg_seq2seq_spec {
+    tg_seq2seq_options model;      /* src_vocab, tgt_vocab 0 until known; bos 0, eos 1 */
+    tg_text_split source, target;  /* input.source, input.target ("spaces") */
+    double sampling;               /* train.sampling as a fixed probability (0) */
+    bool scheduled;                /* train.sampling is a schedule instead */
+    tg_sampling_schedule schedule; /* (Bengio et al. 2015) */
+    tg_beam_options decode;        /* decode: width 1 (greedy), length_penalty 1,
+                                    * max_len 0 (each batch: 2 S + 5) */
+} tg_seq2seq_spec;
+
 /* A checked spec. Read its fields freely; change them only through
  * tg_spec_set_vocab. */
 typedef struct tg_spec {
@@ -144,6 +160,11 @@ typedef struct tg_spec {
     bool has_optimizer, has_train, has_sample;
     tg_train_spec train;   /* defaults when absent */
     tg_sample_spec sample; /* defaults when absent */
+
+    /* task seq2seq: no layers; vocab is the source's vocabulary, output_size
+     * the target's */
+    tg_seq2seq_spec seq2seq;
+    bool has_decode;
 } tg_spec;
 
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
@@ -163,6 +184,13 @@ void tg_spec_free(tg_spec *s);
  * such as "spec.json: input.vocab: 65 does not match the data's vocabulary
  * of 80 symbols". */
 int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen);
+
+/* seq2seq: the target vocabulary's size (markers included), from the data;
+ * 0 or -1 as tg_spec_set_vocab. */
+int tg_spec_set_target_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen);
+/* seq2seq: the probability of feeding the model's own prediction at
+ * training step `step` (train.sampling); 0 for other tasks. */
+double tg_spec_sampling_prob(const tg_spec *s, int64_t step);
 
 /* "language_model", "lstm", ... as written in spec files. */
 const char *tg_task_name(tg_task task);
@@ -185,6 +213,10 @@ typedef struct tg_model {
                             * parameters (tg_linear_layer, tg_embedding, tg_rnn,
                             * tg_jordan or tg_deep_rnn by type) */
     tg_rng rng;            /* dropout masks */
+    tg_seq2seq *s2s;       /* task seq2seq: the encoder-decoder, the only child (no
+                            * layers); its parameters keep their own names */
+    double sample_prob;    /* seq2seq in training mode: the probability of feeding
+                            * the model's own prediction (set it every step) */
 } tg_model;
 
 /* Builds the model with fresh weights drawn from init (PyTorch's initial
@@ -206,10 +238,17 @@ typedef struct tg_model_batch {
                                  * classify: B ids */
     tg_tensor *target;          /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
     const tg_tree_batch *trees; /* tree: the trees, token ids and labels (T, B unused) */
+    /* seq2seq (always batch-first): ids and lengths are the sources [B, T];
+     * target_ids [B, target_T] the targets, each ending with the end marker
+     * (id 1), target_lengths counting it (NULL: all target_T; target_T 0:
+     * T) */
+    int64_t target_T;
+    const int64_t *target_lengths;
 } tg_model_batch;
 
 typedef struct tg_model_output {
-    tg_tensor *output; /* logits or predictions: [T, B, C] (or [B, T, C]); [B, C] pooled */
+    tg_tensor *output; /* logits or predictions: [T, B, C] (or [B, T, C]); [B, C] pooled;
+                        * seq2seq: [B, target_T, tgt_vocab] */
     /* The final state of the last recurrent layer (on the tape): h_n
      * [layers*dirs, B, H] and, for an LSTM, c_n, as tg_rnn_forward gives
      * them; for a jordan layer h_n is its feedback [B, O], for a deep_rnn

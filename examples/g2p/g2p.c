@@ -188,25 +188,6 @@ static tg_s2s_batch make_batch(const data *d, const pair *ps, int64_t B, int64_t
 
 /* ---- evaluation -------------------------------------------------------------- */
 
-static int64_t edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t m) {
-    int64_t *row = xmalloc((size_t)(m + 1) * sizeof *row);
-    for (int64_t j = 0; j <= m; j++) row[j] = j;
-    for (int64_t i = 1; i <= n; i++) {
-        int64_t diag = row[0];
-        row[0] = i;
-        for (int64_t j = 1; j <= m; j++) {
-            int64_t up = row[j];
-            int64_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best, diag = up;
-        }
-    }
-    int64_t r = row[m];
-    free(row);
-    return r;
-}
-
 typedef struct scores {
     int64_t errors, phones, wrong, words;
 } scores;
@@ -214,7 +195,7 @@ typedef struct scores {
 static void score_word(const word *w, const int64_t *hyp, int64_t n, scores *s) {
     int64_t best = -1, len = 0;
     for (int k = 0; k < w->n_prons; k++) {
-        int64_t e = edit_distance(hyp, n, w->prons[k].ph, w->prons[k].n);
+        int64_t e = tg_edit_distance(hyp, n, w->prons[k].ph, w->prons[k].n);
         if (best < 0 || e < best || (e == best && w->prons[k].n < len))
             best = e, len = w->prons[k].n;
     }

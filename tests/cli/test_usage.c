@@ -20,7 +20,7 @@ static void expect(const char *const *args, int status, const char *out_has, con
 
 START_TEST(help_and_version) {
     expect((const char *[]){"--help", NULL}, 0, "usage: tapegrad COMMAND [options]", NULL);
-    expect((const char *[]){"--help", NULL}, 0, "  eval     loss and accuracy", NULL);
+    expect((const char *[]){"--help", NULL}, 0, "  eval      loss and accuracy", NULL);
     expect((const char *[]){"train", "--help", NULL}, 0, "usage: tapegrad train SPEC [options]",
            NULL);
     expect((const char *[]){"train", "--help", NULL}, 0, "  --resume CKPT", NULL);
@@ -93,7 +93,7 @@ static const struct {
     {"{\"tapegrad\": 1, \"task\": \"clasify\", \"input\": {\"type\": \"tokens\"}, \"model\": "
      "{\"layers\": []}}",
      "spec.json: task: unknown task 'clasify'; did you mean 'classify'? (known: language_model, "
-     "classify, tag, regress, tree)"},
+     "classify, tag, regress, tree, seq2seq)"},
     {"{\"tapegrad\": 1, \"task\": \"tag\", \"input\": {\"type\": \"tokens\", \"vocab\": 10}, "
      "\"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 4}, {\"type\": \"lstm\", "
      "\"hiden\": 8}, {\"type\": \"linear\", \"out\": 2}]}}",

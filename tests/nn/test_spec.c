@@ -266,7 +266,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 8); /* the one at the top and seven complete examples */
+    ck_assert_int_eq(parsed, 9); /* the one at the top and eight complete examples */
 }
 END_TEST
 
@@ -396,17 +396,16 @@ static const struct {
     {SPEC_HEAD "\"task\": \"tag\", \"task\": \"classify\"}", "spec.json: task: duplicate key"},
     {SPEC_HEAD "\"epochs\": 3}",
      "spec.json: epochs: unknown key; valid keys: tapegrad, task, description, input, model, "
-     "loss, optimizer, train, sample"},
+     "loss, optimizer, train, sample, decode"},
     {"{\"tapegrad\": 1}",
-     "spec.json: task: missing; expected a task (language_model, classify, tag, regress, tree)"},
+     "spec.json: task: missing; expected a task (language_model, classify, tag, regress, tree, "
+     "seq2seq)"},
     {SPEC_HEAD "\"task\": \"clasify\"}",
      "spec.json: task: unknown task 'clasify'; did you mean 'classify'? (known: language_model, "
-     "classify, tag, regress, tree)"},
-    {SPEC_HEAD "\"task\": \"seq2seq\"}",
-     "spec.json: task: 'seq2seq' is planned for a later version of the format; this build "
-     "supports the tasks language_model, classify, tag, regress, tree"},
+     "classify, tag, regress, tree, seq2seq)"},
     {SPEC_HEAD "\"task\": 3}",
-     "spec.json: task: expected a task (language_model, classify, tag, regress, tree), got 3"},
+     "spec.json: task: expected a task (language_model, classify, tag, regress, tree, seq2seq), "
+     "got 3"},
     {SPEC_HEAD "\"task\": \"tag\", \"description\": 5}",
      "spec.json: description: expected a string, got 5"},
     /* input */
@@ -427,8 +426,9 @@ static const struct {
     {SPEC_HEAD "\"task\": \"tag\", \"input\": [\"tokens\"]}",
      "spec.json: input: expected an object such as {\"type\": \"tokens\"}, got an array"},
     /* the layer list */
-    {SPEC_HEAD VEC "\"x\": 1}", "spec.json: x: unknown key; valid keys: tapegrad, task, "
-                                "description, input, model, loss, optimizer, train, sample"},
+    {SPEC_HEAD VEC "\"x\": 1}",
+     "spec.json: x: unknown key; valid keys: tapegrad, task, "
+     "description, input, model, loss, optimizer, train, sample, decode"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": []}}",
      "spec.json: model.layers: expected a non-empty array of layers, got []"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": {}}}",
@@ -447,10 +447,6 @@ static const struct {
      "spec.json: model.layers[0].type: unknown layer type 'lstn'; did you mean 'lstm'? (known: "
      "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, "
      "tree_rnn, tree_lstm)"},
-    {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"attention\"}]}}",
-     "spec.json: model.layers[0].type: 'attention' is planned for a later version of the format; "
-     "this build supports the layer types embedding, one_hot, linear, activation, dropout, pool, "
-     "rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm"},
     /* values of layer keys */
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstm\", \"hiden\": 8}]}}",
      "spec.json: model.layers[0].hiden: unknown key; did you mean 'hidden'?"},
@@ -634,7 +630,7 @@ static const struct {
      "spec.json: train.batch: expected a positive integer, got 0"},
     {OK_TAG ", \"train\": {\"epochs\": 3}}",
      "spec.json: train.epochs: unknown key; valid keys: batch, seq_len, steps, eval_every, "
-     "checkpoint_every, log_every, valid_fraction, seed"},
+     "checkpoint_every, log_every, valid_fraction, seed, sampling"},
     {OK_TAG ", \"train\": {\"valid_fraction\": 1}}",
      "spec.json: train.valid_fraction: expected a number in [0, 1), got 1"},
     {OK_TAG ", \"train\": {\"seed\": -1}}",
@@ -672,7 +668,7 @@ START_TEST(json_corners) {
     strcat(longkey, "\": 1}");
     expect_error(longkey, "spec.json: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...: unknown key; "
                           "valid keys: tapegrad, task, description, input, model, loss, "
-                          "optimizer, train, sample");
+                          "optimizer, train, sample, decode");
     /* an escaped key is still the key it spells */
     tg_spec *s = parse_ok(SPEC_HEAD "\"t\\u0061sk\": \"tag\", \"input\": {\"type\": \"vectors\", "
                                     "\"size\": 3}, " GRU "}");
