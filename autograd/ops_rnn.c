@@ -27,29 +27,29 @@ static bool check_gates(tg_tape *t, const char *op, const char *what, const tg_t
 
 /* ---- LSTM ------------------------------------------------------------------- */
 
-/* Saved for backward: the activated gates i, f, g, o [B, 4H], tanh(c') [B, H]
- * and c (contiguous) [B, H]; for tg_lstm_step also h and W_hh as the
- * product read them. */
+/* Saved for backward: the activated gates i, f, g, o [B, 4H], c (contiguous)
+ * [B, H] and c' (in the output) [B, H], whose tanh backward recomputes
+ * rather than keep; for tg_lstm_step also h and W_hh as the product read
+ * them. */
 typedef struct lstm_saved {
-    tg_real *act, *tanh_c;
-    const tg_real *c, *h, *w;
+    const tg_real *act, *c, *cn, *h, *w;
     int64_t rsw, csw;
 } lstm_saved;
 
-/* c' = f*c + i*g, tanh(c'), h' = o*tanh(c') for one row; act holds i, f, g, o. */
-TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restrict tc,
-                                          tg_real *restrict h, const tg_real *restrict act,
-                                          const tg_real *restrict c, int64_t H) {
+/* c' = f*c + i*g, h' = o*tanh(c') for one row; act holds i, f, g, o. */
+TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restrict h,
+                                          const tg_real *restrict act, const tg_real *restrict c,
+                                          int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     for (int64_t j = 0; j < H; j++) cn[j] = f[j] * c[j] + i[j] * g[j];
-    tanh_n(tc, cn, H);
-    for (int64_t j = 0; j < H; j++) h[j] = o[j] * tc[j];
+    tanh_n(h, cn, H);
+    for (int64_t j = 0; j < H; j++) h[j] *= o[j];
 }
 
 /* The cell over B rows: act = the gates g [B, 4H] activated (g may be act),
- * then hc [2, B, H] and tanh_c [B, H]. */
-static void lstm_rows(tg_real *act, const tg_real *g, tg_real *tanh_c, tg_real *hc,
-                      const tg_real *c, int64_t B, int64_t H) {
+ * then hc [2, B, H]. */
+static void lstm_rows(tg_real *act, const tg_real *g, tg_real *hc, const tg_real *c, int64_t B,
+                      int64_t H) {
     tg_real *h = hc, *cn = hc + B * H;
     for (int64_t b = 0; b < B; b++) {
         const tg_real *gb = g + b * 4 * H;
@@ -57,7 +57,7 @@ static void lstm_rows(tg_real *act, const tg_real *g, tg_real *tanh_c, tg_real *
         sigmoid_n(ab, gb, 2 * H);             /* i, f */
         tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
         sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
-        cell_forward(cn + b * H, tanh_c + b * H, h + b * H, ab, c + b * H, H);
+        cell_forward(cn + b * H, h + b * H, ab, c + b * H, H);
     }
 }
 
@@ -81,11 +81,11 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
     if (!check_gates(t, "tg_lstm_gates", "gates", gates, B, 4 * H)) return NULL;
     tg_tensor *hc = tg__tensor(t, TG_SHAPE(2, B, H));
     const tg_real *g = tg__contig(t, gates), *cp = tg__contig(t, c);
-    tg_real *act = tg__alloc(t, (size_t)(5 * B * H) * sizeof(tg_real));
+    tg_real *act = tg__alloc(t, (size_t)(4 * B * H) * sizeof(tg_real));
     if (!hc || !g || !cp || !act) return NULL;
-    lstm_rows(act, g, act + 4 * B * H, hc->data, cp, B, H);
+    lstm_rows(act, g, hc->data, cp, B, H);
     lstm_record(t, TG_OP_LSTM_GATES, hc, 2, in,
-                (lstm_saved){act, act + 4 * B * H, cp, NULL, NULL, 0, 0});
+                (lstm_saved){act, cp, hc->data + B * H, NULL, NULL, 0, 0});
     return hc;
 }
 
@@ -116,11 +116,10 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
     tg_set_grad_enabled(t, was);
     tg_tensor *hc = tg__tensor(t, TG_SHAPE(2, B, H));
     const tg_real *cp = tg__contig(t, c), *hp = tg__contig(t, h), *wp = tg__contig(t, w_hh);
-    tg_real *tanh_c = tg__alloc(t, (size_t)(B * H) * sizeof(tg_real));
-    if (!gates || !hc || !cp || !hp || !wp || !tanh_c) return NULL;
-    lstm_rows(gates->data, gates->data, tanh_c, hc->data, cp, B, H);
+    if (!gates || !hc || !cp || !hp || !wp) return NULL;
+    lstm_rows(gates->data, gates->data, hc->data, cp, B, H);
     lstm_record(t, TG_OP_LSTM_STEP, hc, b_hh ? 5 : 4, in,
-                (lstm_saved){gates->data, tanh_c, cp, hp, wp, H, 1});
+                (lstm_saved){gates->data, cp, hc->data + B * H, hp, wp, H, 1});
     return hc;
 }
 
@@ -134,19 +133,20 @@ static inline tg_real lstm_dc(tg_real dh, tg_real dcn, tg_real o, tg_real tc) {
  * vectorise. */
 TG_VECTOR_CLONES static void
 lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc, const tg_real *restrict act,
-                  const tg_real *restrict tanh_c, const tg_real *restrict c,
-                  const tg_real *restrict dh, const tg_real *restrict dcn, int64_t H) {
+                  const tg_real *restrict cn, const tg_real *restrict c, const tg_real *restrict dh,
+                  const tg_real *restrict dcn, int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     if (dg)
         for (int64_t j = 0; j < H; j++) {
-            tg_real d = lstm_dc(dh[j], dcn[j], o[j], tanh_c[j]);
+            tg_real tc = tg_tanh_fast(cn[j]), d = lstm_dc(dh[j], dcn[j], o[j], tc);
             dg[j] += d * g[j] * i[j] * (1 - i[j]);
             dg[H + j] += d * c[j] * f[j] * (1 - f[j]);
             dg[2 * H + j] += d * i[j] * (1 - g[j] * g[j]);
-            dg[3 * H + j] += dh[j] * tanh_c[j] * o[j] * (1 - o[j]);
+            dg[3 * H + j] += dh[j] * tc * o[j] * (1 - o[j]);
         }
     if (dc)
-        for (int64_t j = 0; j < H; j++) dc[j] += lstm_dc(dh[j], dcn[j], o[j], tanh_c[j]) * f[j];
+        for (int64_t j = 0; j < H; j++)
+            dc[j] += lstm_dc(dh[j], dcn[j], o[j], tg_tanh_fast(cn[j])) * f[j];
 }
 
 void tg__lstm_gates_backward(tg_tape *t, tg_node *n) {
@@ -158,7 +158,7 @@ void tg__lstm_gates_backward(tg_tape *t, tg_node *n) {
     for (int64_t b = 0; b < B; b++)
         lstm_row_backward(gates->requires_grad ? gates->grad + b * 4 * H : NULL,
                           c->requires_grad ? c->grad + b * H : NULL, sv->act + b * 4 * H,
-                          sv->tanh_c + b * H, sv->c + b * H, dh + b * H, dcn + b * H, H);
+                          sv->cn + b * H, sv->c + b * H, dh + b * H, dcn + b * H, H);
 }
 
 /* The gates' gradient dg goes to gx as it is, and through the product to
@@ -174,7 +174,7 @@ void tg__lstm_step_backward(tg_tape *t, tg_node *n) {
     const tg_real *dh = n->out->grad, *dcn = n->out->grad + B * H;
     for (int64_t r = 0; r < B; r++)
         lstm_row_backward(dg + r * 4 * H, c->requires_grad ? c->grad + r * H : NULL,
-                          sv->act + r * 4 * H, sv->tanh_c + r * H, sv->c + r * H, dh + r * H,
+                          sv->act + r * 4 * H, sv->cn + r * H, sv->c + r * H, dh + r * H,
                           dcn + r * H, H);
     if (gx->requires_grad)
         for (int64_t e = 0; e < 4 * B * H; e++) gx->grad[e] += dg[e];
