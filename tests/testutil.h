@@ -15,39 +15,39 @@
 #endif
 
 /* |a - b| <= tol * max(1, |b|), with both values in the message. */
-#define ck_assert_close(a, b, tol)                                                   \
-    do {                                                                             \
-        double ck_a_ = (double)(a), ck_b_ = (double)(b);                             \
-        ck_assert_msg(fabs(ck_a_ - ck_b_) <= (tol) * fmax(1.0, fabs(ck_b_)),         \
-                      "%s = %.12g, expected %s = %.12g (tol %g)", #a, ck_a_, #b,     \
-                      ck_b_, (double)(tol));                                         \
+#define ck_assert_close(a, b, tol)                                                                 \
+    do {                                                                                           \
+        double ck_a_ = (double)(a), ck_b_ = (double)(b);                                           \
+        ck_assert_msg(fabs(ck_a_ - ck_b_) <= (tol)*fmax(1.0, fabs(ck_b_)),                         \
+                      "%s = %.12g, expected %s = %.12g (tol %g)", #a, ck_a_, #b, ck_b_,            \
+                      (double)(tol));                                                              \
     } while (0)
 
 /* Every element of tensor x equals the row-major array `expect`. */
-#define ck_assert_tensor(x, expect, tol)                                             \
-    do {                                                                             \
-        const tg_tensor *ck_x_ = (x);                                                \
-        ck_assert_ptr_nonnull(ck_x_);                                                \
-        for (int64_t ck_i_ = 0; ck_i_ < ck_x_->numel; ck_i_++) {                     \
-            double ck_v_ = (double)tg_at(ck_x_, ck_i_), ck_e_ = (double)(expect)[ck_i_]; \
-            ck_assert_msg(fabs(ck_v_ - ck_e_) <= (tol) * fmax(1.0, fabs(ck_e_)),     \
-                          "%s[%lld] = %.12g, expected %.12g", #x, (long long)ck_i_,  \
-                          ck_v_, ck_e_);                                             \
-        }                                                                            \
+#define ck_assert_tensor(x, expect, tol)                                                           \
+    do {                                                                                           \
+        const tg_tensor *ck_x_ = (x);                                                              \
+        ck_assert_ptr_nonnull(ck_x_);                                                              \
+        for (int64_t ck_i_ = 0; ck_i_ < ck_x_->numel; ck_i_++) {                                   \
+            double ck_v_ = (double)tg_at(ck_x_, ck_i_), ck_e_ = (double)(expect)[ck_i_];           \
+            ck_assert_msg(fabs(ck_v_ - ck_e_) <= (tol)*fmax(1.0, fabs(ck_e_)),                     \
+                          "%s[%lld] = %.12g, expected %.12g", #x, (long long)ck_i_, ck_v_, ck_e_); \
+        }                                                                                          \
     } while (0)
 
 /* Gradient check in the double build (central differences, eps 1e-6,
  * mixed relative error at most 1e-6); in the float build it compiles to
  * nothing, since float central differences cannot be that tight. */
 #ifdef TG_DOUBLE
-#define ck_assert_gradcheck(f, ctx, n, inputs)                                       \
-    do {                                                                             \
-        tg_gradcheck_result ck_r_;                                                   \
-        bool ck_ok_ = tg_gradcheck((f), (ctx), (n), (inputs), 1e-6, 1e-6, &ck_r_);   \
-        ck_assert_msg(ck_ok_, "gradcheck %s: %s rel err %.3g at input %d [%lld]: "   \
-                      "analytic %.10g numeric %.10g", #f, ck_r_.error,               \
-                      ck_r_.max_rel_err, ck_r_.worst_input,                          \
-                      (long long)ck_r_.worst_index, ck_r_.analytic, ck_r_.numeric);  \
+#define ck_assert_gradcheck(f, ctx, n, inputs)                                                     \
+    do {                                                                                           \
+        tg_gradcheck_result ck_r_;                                                                 \
+        bool ck_ok_ = tg_gradcheck((f), (ctx), (n), (inputs), 1e-6, 1e-6, &ck_r_);                 \
+        ck_assert_msg(ck_ok_,                                                                      \
+                      "gradcheck %s: %s rel err %.3g at input %d [%lld]: "                         \
+                      "analytic %.10g numeric %.10g",                                              \
+                      #f, ck_r_.error, ck_r_.max_rel_err, ck_r_.worst_input,                       \
+                      (long long)ck_r_.worst_index, ck_r_.analytic, ck_r_.numeric);                \
     } while (0)
 #else
 #define ck_assert_gradcheck(f, ctx, n, inputs) ((void)(f), (void)(ctx), (void)(n), (void)(inputs))
@@ -75,6 +75,15 @@ static inline void ck_assert_ref_tensor(const char *what, const tg_tensor *x, co
         ck_assert_msg(fabs(g - r) <= tol * fmax(1.0, fabs(r)), "%s[%lld] = %.12g, PyTorch %.12g",
                       what, (long long)i, g, r);
     }
+}
+
+/* That spec text json fails to parse with exactly the message want (the
+ * file named "spec.json"). */
+static inline void ck_assert_spec_error(const char *json, const char *want) {
+    char err[512] = "";
+    tg_spec *s = tg_spec_parse(json, "spec.json", err, sizeof err);
+    ck_assert_msg(s == NULL, "parsed, expected: %s\n  spec: %s", want, json);
+    ck_assert_msg(strcmp(err, want) == 0, "\n  spec: %s\n   got: %s\n  want: %s", json, err, want);
 }
 
 /* A parameter of shape s filled with uniform(-1, 1) values from rng. */

@@ -22,13 +22,6 @@ static tg_spec *parse_ok(const char *json) {
     return s;
 }
 
-static void expect_error(const char *json, const char *want) {
-    char err[512] = "";
-    tg_spec *s = tg_spec_parse(json, "spec.json", err, sizeof err);
-    ck_assert_msg(s == NULL, "parsed, expected: %s\n  spec: %s", want, json);
-    ck_assert_msg(strcmp(err, want) == 0, "\n  spec: %s\n   got: %s\n  want: %s", json, err, want);
-}
-
 /* ---- every task and layer type ------------------------------------------------ */
 
 START_TEST(every_layer_type) {
@@ -647,7 +640,7 @@ static const struct {
 START_TEST(malformed_table) {
     int n = (int)(sizeof BAD / sizeof *BAD);
     ck_assert_int_ge(n, 30);
-    for (int i = 0; i < n; i++) expect_error(BAD[i].json, BAD[i].error);
+    for (int i = 0; i < n; i++) ck_assert_spec_error(BAD[i].json, BAD[i].error);
 }
 END_TEST
 
@@ -658,24 +651,27 @@ START_TEST(json_corners) {
     size_t n = strlen(deep);
     for (int i = 0; i < 300; i++) deep[n++] = '[';
     deep[n] = '\0';
-    expect_error(deep, "spec.json:1:277: malformed JSON: expected at most 256 levels of nesting, "
-                       "got '['");
+    ck_assert_spec_error(deep,
+                         "spec.json:1:277: malformed JSON: expected at most 256 levels of nesting, "
+                         "got '['");
     char longkey[400];
     memset(longkey, 0, sizeof longkey);
     strcpy(longkey, SPEC_HEAD "\"");
     size_t k = strlen(longkey);
     memset(longkey + k, 'z', 200);
     strcat(longkey, "\": 1}");
-    expect_error(longkey, "spec.json: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...: unknown key; "
-                          "valid keys: tapegrad, task, description, input, model, loss, "
-                          "optimizer, train, sample, decode");
+    ck_assert_spec_error(longkey,
+                         "spec.json: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...: unknown key; "
+                         "valid keys: tapegrad, task, description, input, model, loss, "
+                         "optimizer, train, sample, decode");
     /* an escaped key is still the key it spells */
     tg_spec *s = parse_ok(SPEC_HEAD "\"t\\u0061sk\": \"tag\", \"input\": {\"type\": \"vectors\", "
                                     "\"size\": 3}, " GRU "}");
     tg_spec_free(s);
-    expect_error(SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\", \"size\": 3, "
-                           "\"\\n\": 1}}",
-                 "spec.json: input[\"\\x0a\"]: unknown key; valid keys: type, size, batch_first");
+    ck_assert_spec_error(
+        SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\", \"size\": 3, "
+                  "\"\\n\": 1}}",
+        "spec.json: input[\"\\x0a\"]: unknown key; valid keys: type, size, batch_first");
     /* the helpers on their own */
     static const char *const names[] = {"hidden", "num_layers", "bidirectional", NULL};
     ck_assert_int_eq(tg_json_nearest("hiden", names), 0);
