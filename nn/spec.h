@@ -51,6 +51,15 @@ typedef enum tg_task {
 
 typedef enum tg_input_type { TG_INPUT_TOKENS, TG_INPUT_VECTORS } tg_input_type;
 
+/* How input.condition (a one-hot class vector per sequence) enters a
+ * language model: as the initial state of its first recurrent layer, or
+ * appended to that layer's input at every step. */
+typedef enum tg_condition_mode {
+    TG_COND_NONE,
+    TG_COND_INITIAL_STATE,
+    TG_COND_INPUT
+} tg_condition_mode;
+
 typedef enum tg_layer_type {
     TG_LAYER_EMBEDDING,
     TG_LAYER_ONE_HOT,
@@ -123,11 +132,15 @@ typedef struct tg_spec {
     int version;
     tg_task task;
     tg_input_type input;
-    int64_t vocab;      /* tokens: the vocabulary size, 0 until known */
-    bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
-    int64_t input_size; /* vectors: features per step */
-    bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
-    int n_layers;       /* including a pool the parser inserted */
+    int64_t vocab;             /* tokens: the vocabulary size, 0 until known */
+    bool vocab_given;          /* input.vocab was in the file (else it comes from the data) */
+    int64_t input_size;        /* vectors: features per step */
+    bool split_chars;          /* tokens: input.split "chars" (text reads as UTF-8 characters) */
+    int64_t cond_size;         /* input.condition.size: classes of the one-hot condition, 0: none */
+    tg_condition_mode cond_as; /* input.condition.as */
+    int cond_layer;            /* the layer the condition enters (the first rnn, lstm, gru) */
+    bool batch_first;          /* batches are [B, T, ...] instead of [T, B, ...] */
+    int n_layers;              /* including a pool the parser inserted */
     tg_layer_spec *layers;
     int64_t output_size; /* the last layer's out: classes, vocab or targets per step */
     bool pooled;         /* one output per sequence ([B, C]) rather than per step */
@@ -176,6 +189,12 @@ typedef struct tg_model {
                             * parameters (tg_linear_layer, tg_embedding, tg_rnn,
                             * tg_jordan or tg_deep_rnn by type) */
     tg_rng rng;            /* dropout masks */
+    int64_t cond_size;     /* input.condition: classes, 0: unconditioned */
+    tg_condition_mode cond_as;
+    int cond_layer;      /* the recurrent layer the condition enters */
+    tg_module *cond_map; /* initial_state: a tg_linear_layer from the one-hot to
+                          * h0 (and c0), the parameters "condition.weight" and
+                          * "condition.bias" after the layers' */
 } tg_model;
 
 /* Builds the model with fresh weights drawn from init (PyTorch's initial
@@ -196,6 +215,8 @@ typedef struct tg_model_batch {
     const int64_t *target_ids; /* language_model, tag: T*B ids laid out as ids;
                                 * classify: B ids */
     tg_tensor *target;         /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
+    const int64_t *cond;       /* a conditioned model: B classes in [0, cond_size), or
+                                * NULL to keep those of the state's stream */
 } tg_model_batch;
 
 typedef struct tg_model_output {
@@ -213,7 +234,9 @@ typedef struct tg_model_output {
  * mean zeros (the start of a stream). */
 typedef struct tg_model_state {
     int n;
-    tg_tensor **h, **c; /* [n]: by layer (c: LSTM cell states) */
+    tg_tensor **h, **c;    /* [n]: by layer (c: LSTM cell states) */
+    int64_t *cond, n_cond; /* a conditioned model: its sequences' classes, kept
+                            * from the batch that gave them (NULL: none yet) */
 } tg_model_state;
 
 tg_model_state *tg_model_state_new(const tg_model *m);
@@ -239,7 +262,8 @@ tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
  * input) or x ([B, I], vector input) goes through every layer with the
  * state carried in `state` (required). Returns the output for this step,
  * [B, C], or NULL with the tape's error set (a pooled or bidirectional
- * model needs whole sequences). */
+ * model needs whole sequences). A conditioned model takes the classes kept
+ * in the state (give them in the first tg_model_forward's batch). */
 tg_tensor *tg_model_step(tg_tape *t, tg_model *m, const int64_t *ids, tg_tensor *x, int64_t B,
                          tg_model_state *state);
 
