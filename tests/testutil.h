@@ -53,6 +53,19 @@
 #define ck_assert_gradcheck(f, ctx, n, inputs) ((void)(f), (void)(ctx), (void)(n), (void)(inputs))
 #endif
 
+/* For ck_assert_gradcheck of a whole model over its own parameters (the
+ * inputs): ctx is a test_model_ctx, the result the loss of its batch. */
+typedef struct test_model_ctx {
+    tg_model *m;
+    tg_model_batch *b;
+} test_model_ctx;
+
+static inline tg_tensor *test_model_loss(tg_tape *t, tg_tensor *const *in, void *ctx) {
+    (void)in; /* the inputs are the model's own parameters */
+    test_model_ctx *c = ctx;
+    return tg_model_loss(t, c->m, c->b, NULL);
+}
+
 /* Values against a reference tensor (PyTorch's, from a fixture), with the
  * mixed tolerance |got - ref| <= tol * max(1, |ref|): got is ref->numel
  * row-major values (a gradient buffer), or a tensor of ref's shape. */

@@ -188,17 +188,6 @@ START_TEST(steps_keep_condition) {
 }
 END_TEST
 
-typedef struct gc_ctx {
-    tg_model *m;
-    tg_model_batch *b;
-} gc_ctx;
-
-static tg_tensor *loss_fn(tg_tape *t, tg_tensor *const *in, void *ctx) {
-    (void)in; /* the model's own parameters */
-    gc_ctx *c = ctx;
-    return tg_model_loss(t, c->m, c->b, NULL);
-}
-
 START_TEST(gradcheck_conditioned) {
     char j[1024];
     tg_model *m = model_of(lm_json(_i ? "input" : "initial_state", "lstm", j, sizeof j), NULL);
@@ -208,8 +197,8 @@ START_TEST(gradcheck_conditioned) {
     const tg_params *p = tg_module_params(&m->base);
     tg_tensor **params = malloc((size_t)p->n * sizeof *params);
     for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
-    gc_ctx c = {m, &b};
-    ck_assert_gradcheck(loss_fn, &c, p->n, params);
+    test_model_ctx c = {m, &b};
+    ck_assert_gradcheck(test_model_loss, &c, p->n, params);
     free(params);
     tg_model_free(m);
 }

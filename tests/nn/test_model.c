@@ -548,17 +548,6 @@ END_TEST
 
 /* ---- gradcheck of whole models (double build) ------------------------------------------ */
 
-typedef struct gc_ctx {
-    tg_model *m;
-    tg_model_batch *b;
-} gc_ctx;
-
-static tg_tensor *model_loss_fn(tg_tape *t, tg_tensor *const *in, void *ctx) {
-    (void)in; /* the inputs are the model's own parameters */
-    gc_ctx *c = ctx;
-    return tg_model_loss(t, c->m, c->b, NULL);
-}
-
 static const char *const GC[] = {
     /* tokens, bidirectional LSTM, lengths, pool last */
     "{\"tapegrad\": 1, \"task\": \"classify\", \"input\": {\"type\": \"tokens\", \"vocab\": 5},"
@@ -584,8 +573,8 @@ START_TEST(gradcheck_models) {
     const tg_params *p = tg_module_params(&m->base);
     tg_tensor **params = malloc((size_t)p->n * sizeof *params);
     for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
-    gc_ctx c = {m, &b};
-    ck_assert_gradcheck(model_loss_fn, &c, p->n, params);
+    test_model_ctx c = {m, &b};
+    ck_assert_gradcheck(test_model_loss, &c, p->n, params);
     free(params);
     free_batch(&d);
     tg_model_free(m);
