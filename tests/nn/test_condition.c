@@ -194,12 +194,7 @@ START_TEST(gradcheck_conditioned) {
     const int64_t lengths[3] = {4, 2, 3};
     tg_model_batch b = {
         .T = 4, .B = 3, .ids = IDS, .target_ids = TARGETS, .lengths = lengths, .cond = COND};
-    const tg_params *p = tg_module_params(&m->base);
-    tg_tensor **params = malloc((size_t)p->n * sizeof *params);
-    for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
-    test_model_ctx c = {m, &b};
-    ck_assert_gradcheck(test_model_loss, &c, p->n, params);
-    free(params);
+    ck_assert_model_gradcheck(m, &b);
     tg_model_free(m);
 }
 END_TEST

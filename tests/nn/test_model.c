@@ -570,12 +570,7 @@ START_TEST(gradcheck_models) {
     tg_model *m = model_of(GC[_i], 31);
     batch_data d = {0};
     tg_model_batch b = make_batch(m, &d, true, 9);
-    const tg_params *p = tg_module_params(&m->base);
-    tg_tensor **params = malloc((size_t)p->n * sizeof *params);
-    for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
-    test_model_ctx c = {m, &b};
-    ck_assert_gradcheck(test_model_loss, &c, p->n, params);
-    free(params);
+    ck_assert_model_gradcheck(m, &b);
     free_batch(&d);
     tg_model_free(m);
 }
