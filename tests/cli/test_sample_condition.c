@@ -109,9 +109,35 @@ START_TEST(condition_errors) {
 }
 END_TEST
 
+/* graph and step draw a conditioned model's tape with random classes: for
+ * the initial state, the map from the one-hot (h0 and c0 of 16: [32, 2]). */
+START_TEST(graph_conditioned) {
+    dir d;
+    cli_tmpdir(d.dir, sizeof d.dir);
+    char spec[1024], out[300];
+    snprintf(spec, sizeof spec, "%s", cli_path(d.spec, sizeof d.spec, d.dir, "gen.json"));
+    cli_write(spec, "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": "
+                    "\"tokens\", \"condition\": {\"size\": 2, \"as\": \"initial_state\"}}, "
+                    "\"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 4}, "
+                    "{\"type\": \"lstm\", \"hidden\": 16}, {\"type\": \"linear\", \"out\": "
+                    "\"vocab\"}]}}");
+    cli_path(out, sizeof out, d.dir, "g.json");
+    cli_out r = cli_exec(
+        (const char *[]){"graph", spec, "--steps", "2", "--format", "json", "--out", out, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *json = cli_read(out);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"shape\": [32, 2]"));
+    free(json);
+    cli_out_free(&r);
+    cli_rmdir(d.dir);
+}
+END_TEST
+
 TCase *tcase_sample_condition(void) {
     TCase *tc = tcase_create("sample_condition");
     tcase_add_loop_test(tc, sample_each_language, 0, 2);
     tcase_add_test(tc, condition_errors);
+    tcase_add_test(tc, graph_conditioned);
     return tc;
 }
