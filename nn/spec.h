@@ -132,15 +132,11 @@ typedef struct tg_spec {
     int version;
     tg_task task;
     tg_input_type input;
-    int64_t vocab;             /* tokens: the vocabulary size, 0 until known */
-    bool vocab_given;          /* input.vocab was in the file (else it comes from the data) */
-    int64_t input_size;        /* vectors: features per step */
-    bool split_chars;          /* tokens: input.split "chars" (text reads as UTF-8 characters) */
-    int64_t cond_size;         /* input.condition.size: classes of the one-hot condition, 0: none */
-    tg_condition_mode cond_as; /* input.condition.as */
-    int cond_layer;            /* the layer the condition enters (the first rnn, lstm, gru) */
-    bool batch_first;          /* batches are [B, T, ...] instead of [T, B, ...] */
-    int n_layers;              /* including a pool the parser inserted */
+    int64_t vocab;      /* tokens: the vocabulary size, 0 until known */
+    bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
+    int64_t input_size; /* vectors: features per step */
+    bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
+    int n_layers;       /* including a pool the parser inserted */
     tg_layer_spec *layers;
     int64_t output_size; /* the last layer's out: classes, vocab or targets per step */
     bool pooled;         /* one output per sequence ([B, C]) rather than per step */
@@ -149,6 +145,12 @@ typedef struct tg_spec {
     bool has_optimizer, has_train, has_sample;
     tg_train_spec train;   /* defaults when absent */
     tg_sample_spec sample; /* defaults when absent */
+
+    /* token input: input.split and input.condition */
+    bool split_chars;          /* "split": "chars" (text reads as UTF-8 characters) */
+    int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
+    tg_condition_mode cond_as; /* condition.as */
+    int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
 } tg_spec;
 
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
@@ -234,9 +236,11 @@ typedef struct tg_model_output {
  * mean zeros (the start of a stream). */
 typedef struct tg_model_state {
     int n;
-    tg_tensor **h, **c;    /* [n]: by layer (c: LSTM cell states) */
-    int64_t *cond, n_cond; /* a conditioned model: its sequences' classes, kept
-                            * from the batch that gave them (NULL: none yet) */
+    tg_tensor **h, **c; /* [n]: by layer (c: LSTM cell states) */
+
+    /* a conditioned model: its sequences' classes, kept from the batch
+     * that gave them (NULL: none yet) */
+    int64_t *cond, n_cond;
 } tg_model_state;
 
 tg_model_state *tg_model_state_new(const tg_model *m);
