@@ -209,9 +209,9 @@ postag: $(BUILD)/tapegrad $(BUILD)/examples/postag/prepare $(BUILD)/examples/pos
 	sh examples/postag/run.sh $(BUILD)
 sunspots: $(BUILD)/tapegrad $(BUILD)/examples/sunspots/prepare $(BUILD)/examples/sunspots/forecast
 	sh examples/sunspots/run.sh $(BUILD)
-genword: $(BUILD)/examples/langid/prepare $(BUILD)/examples/genword/genword
+genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 	sh examples/genword/run.sh $(BUILD)
 
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
-$(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec.json)
+$(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)

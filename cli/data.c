@@ -222,6 +222,7 @@ void cli_batch_free(cli_batch *b) {
     free(b->targets);
     free(b->len_buf);
     free(b->target_lengths);
+    free(b->cond);
     free(b->x);
     free(b->y);
     tg_tree_batch_free(b->trees);
@@ -246,7 +247,8 @@ int cli_batch_reserve(cli_batch *b, int64_t T, int64_t B, int64_t in, int64_t ou
     }
     if (B > b->cap_b) {
         if (grow((void **)&b->len_buf, B, sizeof *b->len_buf) ||
-            grow((void **)&b->target_lengths, B, sizeof *b->target_lengths))
+            grow((void **)&b->target_lengths, B, sizeof *b->target_lengths) ||
+            grow((void **)&b->cond, B, sizeof *b->cond))
             return -1;
         b->cap_b = B;
     }
@@ -291,6 +293,7 @@ static int seq_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int
                 memcpy(b->y + p * O, d->y + src * O, (size_t)O * sizeof *b->y);
         }
         if (s->task == TG_TASK_CLASSIFY) b->targets[j] = q->label;
+        if (s->cond_size) b->cond[j] = q->label;
         if (d->y && s->pooled) /* one target per sequence: at its last step */
             memcpy(b->y + j * O, d->y + (q->off + q->len - 1) * O, (size_t)O * sizeof *b->y);
         b->count += s->pooled ? 1 : q->len;
@@ -308,7 +311,7 @@ static void seq_layout(const cli_data *d, const tg_spec *s, int64_t *B, int64_t 
 
 void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                        int64_t *index) {
-    if (s->task == TG_TASK_LANGUAGE_MODEL) {
+    if (cli_streams(s)) {
         cli_text_position(d, s, step, epoch, index);
         return;
     }
@@ -319,7 +322,7 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
 
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen) {
-    if (s->task == TG_TASK_LANGUAGE_MODEL) {
+    if (cli_streams(s)) {
         if (cli_text_train_batch(d, s, step, b) == 0) return 0;
         return fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
                     (long long)d->n_train);
@@ -338,14 +341,14 @@ int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint
 }
 
 int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s) {
-    if (s->task == TG_TASK_LANGUAGE_MODEL) return cli_text_eval_count(d, s);
+    if (cli_streams(s)) return cli_text_eval_count(d, s);
     int64_t n = d->n_seqs - d->n_train;
     return (n + s->train.batch - 1) / s->train.batch;
 }
 
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen) {
-    if (s->task == TG_TASK_LANGUAGE_MODEL) {
+    if (cli_streams(s)) {
         cli_text_eval_batch(d, s, i, b);
         return 0;
     }
@@ -364,6 +367,7 @@ int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_b
     *mb = (tg_model_batch){.T = b->T,
                            .B = b->B,
                            .lengths = b->lengths,
+                           .cond = s->cond_size ? b->cond : NULL,
                            .trees = b->trees,
                            .target_T = b->target_T,
                            .target_lengths = b->target_lengths};
@@ -407,7 +411,8 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
     int rc;
     switch (s->task) {
     case TG_TASK_LANGUAGE_MODEL:
-        rc = cli_text_load(d, s, text, len, known, valid_fraction, err, errlen);
+        rc = s->cond_size ? cli_cond_load(d, s, text, len, known, valid_fraction, err, errlen)
+                          : cli_text_load(d, s, text, len, known, valid_fraction, err, errlen);
         break;
     case TG_TASK_CLASSIFY:
         rc = cli_classify_load(d, s, text, len, known, valid_fraction, err, errlen);

@@ -2,6 +2,7 @@
  * (docs/cli.md describes the formats):
  *
  *   language_model  cli/data_text.c      any file, read as bytes
+ *     conditioned   cli/data_cond.c      lines "label<TAB>text" (input.condition)
  *   classify        cli/data_classify.c  lines "label<TAB>text"
  *   tag             cli/data_tag.c       lines of "word/tag" tokens
  *   regress         cli/data_regress.c   CSV, one row per step
@@ -86,6 +87,12 @@ typedef struct cli_data {
  * Returns 0, or -1 with a message in err. */
 int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_vocab *known,
                   double valid_fraction, char *err, size_t errlen);
+/* Whether the data is one stream of bytes read in chunks, the state
+ * carried between them (a language model not conditioned), rather than
+ * whole sequences. */
+static inline bool cli_streams(const tg_spec *s) {
+    return s->task == TG_TASK_LANGUAGE_MODEL && !s->cond_size;
+}
 void cli_data_free(cli_data *d);
 
 /* One batch, in the spec's layout ([T, B] or [B, T] for batch_first). */
@@ -94,6 +101,7 @@ typedef struct cli_batch {
     int64_t *ids;          /* token input: T*B */
     int64_t *targets;      /* language_model, tag: T*B; classify: B */
     int64_t *lengths;      /* B, or NULL when every sequence has T steps */
+    int64_t *cond;         /* a conditioned language model: B classes */
     double *x, *y;         /* regress: [T, B, in] and [T, B, out] (or [B, out] pooled) */
     bool reset;            /* language_model: a new pass starts; carried state to zeros */
     int64_t count;         /* targets counted by the loss */
@@ -169,6 +177,10 @@ bool cli_blank(const char *p, const char *end);
  * each at its last '/' (a token without one fails, message in err). */
 int cli_words_split(cli_words *w, const char *path, const char *p, const char *end, int64_t line,
                     bool tags, char *err, size_t errlen);
+/* The same for input.split "chars": every UTF-8 character of [p, end) but
+ * whitespace is a token. */
+int cli_chars_split(cli_words *w, const char *path, const char *p, const char *end, int64_t line,
+                    char *err, size_t errlen);
 /* Ends a sequence begun at token `first` (label: classify's, or NULL). */
 int cli_words_seq(cli_words *w, int64_t first, const char *label, size_t label_len, int64_t line,
                   char *err, size_t errlen);
@@ -190,6 +202,8 @@ int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,
                       const cli_vocab *known, double valid_fraction, char *err, size_t errlen);
 int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
                  double valid_fraction, char *err, size_t errlen);
+int cli_cond_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                  double valid_fraction, char *err, size_t errlen);
 int cli_regress_load(cli_data *d, const tg_spec *s, char *text, int64_t len, double valid_fraction,
                      char *err, size_t errlen);
 int cli_trees_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,

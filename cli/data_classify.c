@@ -1,5 +1,6 @@
 /* classify data: one sequence per line, "label<TAB>text", the text split
- * into words at whitespace; blank lines are skipped. Words are numbered by
+ * into words at whitespace (or, with input.split "chars", into UTF-8
+ * characters); blank lines are skipped. Words are numbered by
  * frequency in the training lines (cli_words_finish); labels as
  * cli_labels_build says (0..C-1 as themselves, otherwise sorted names). */
 #include <stdio.h>
@@ -25,7 +26,9 @@ int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,
             }
             size_t ll = (size_t)(tab - p);
             int64_t first = w.n;
-            if (cli_words_split(&w, d->path, tab + 1, eol, line, false, err, errlen) ||
+            if ((s->split_chars
+                     ? cli_chars_split(&w, d->path, tab + 1, eol, line, err, errlen)
+                     : cli_words_split(&w, d->path, tab + 1, eol, line, false, err, errlen)) ||
                 cli_words_seq(&w, first, p, ll, line, err, errlen))
                 goto done;
             if (w.n == first) {

@@ -62,6 +62,18 @@ int cli_words_split(cli_words *w, const char *path, const char *p, const char *e
     return 0;
 }
 
+int cli_chars_split(cli_words *w, const char *path, const char *p, const char *end, int64_t line,
+                    char *err, size_t errlen) {
+    while (p < end) {
+        const char *q = p + 1;
+        while (q < end && (*q & 0xC0) == 0x80) q++; /* UTF-8 continuation bytes */
+        if (!isspace((unsigned char)*p) && cli_words_split(w, path, p, q, line, false, err, errlen))
+            return -1;
+        p = q;
+    }
+    return 0;
+}
+
 int cli_words_seq(cli_words *w, int64_t first, const char *label, size_t label_len, int64_t line,
                   char *err, size_t errlen) {
     if (w->n_seq == w->cap_seq) {

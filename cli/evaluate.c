@@ -61,7 +61,7 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
     }
     bool training = m->base.training, grad = tg_set_grad_enabled(t, false);
     tg_module_train(&m->base, false);
-    tg_model_state *st = s->task == TG_TASK_LANGUAGE_MODEL ? tg_model_state_new(m) : NULL;
+    tg_model_state *st = cli_streams(s) ? tg_model_state_new(m) : NULL;
     cli_batch b = {0};
     double sum = 0;
     int rc = 0;

@@ -58,6 +58,10 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
         tgt[i] = (int64_t)tg_rng_below(&r, (uint64_t)classes);
     }
     tg_model_batch b = {.T = T, .B = B, .target_ids = tgt};
+    int64_t *cond = s->cond_size ? malloc((size_t)B * sizeof *cond) : NULL; /* input.condition */
+    for (int64_t j = 0; cond && j < B; j++)
+        cond[j] = (int64_t)tg_rng_below(&r, (uint64_t)s->cond_size);
+    b.cond = cond;
     tg_shape tb = s->batch_first ? TG_SHAPE(B, T, 0) : TG_SHAPE(T, B, 0);
     if (s->input == TG_INPUT_TOKENS)
         b.ids = ids;
@@ -71,10 +75,15 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
         b.target = tg_rand_uniform(t, &r, ts, -1, 1);
     }
     tg_module_train(&cm->model->base, false); /* no dropout in a picture */
-    tg_tensor *loss = tg_model_loss(t, cm->model, &b, NULL);
+    tg_tensor *loss = s->cond_size && !cond ? NULL : tg_model_loss(t, cm->model, &b, NULL);
     if (loss && backward) {
         tg_module_zero_grad(&cm->model->base);
         tg_backward(t, loss);
+    }
+    free(cond);
+    if (!loss && !tg_tape_error(t)) {
+        cli_error(cmd, "out of memory");
+        return CLI_FAIL;
     }
     if (tg_tape_error(t)) {
         cli_error(cmd, "%s", tg_tape_error(t));

@@ -1,6 +1,6 @@
 /* tapegrad: the command. Each subcommand lives in its own file (train.c,
- * sample.c, eval.c, translate.c, run.c, graph.c); this one only dispatches.
- * docs/cli.md is the manual. */
+ * sample.c, eval.c, predict.c, translate.c, run.c, graph.c); this one only
+ * dispatches. docs/cli.md is the manual. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +9,7 @@
 int cli_train(int argc, char **argv);
 int cli_sample(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_graph(int argc, char **argv);
 int cli_step(int argc, char **argv);
@@ -23,6 +24,7 @@ static const struct {
     {"sample", cli_sample, "generate text with a trained language model"},
     {"eval", cli_eval, "loss and accuracy of a checkpoint on held-out data"},
     {"translate", cli_translate, "a seq2seq model's output for every line of a file"},
+    {"predict", cli_predict, "the most likely classes of texts, with a classify model"},
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
     {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG or JSON"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},

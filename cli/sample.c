@@ -15,7 +15,9 @@ static const char HELP[] =
     "softmax(z / T), z the model's logits and T the temperature; T = 0 takes the\n"
     "most likely character (greedy). Generation stops after --length characters,\n"
     "or at the end marker (byte 0x03, end of text) when the vocabulary has one.\n"
-    "The primer and the generated text go to standard output.\n"
+    "The primer and the generated text go to standard output, one line per sample.\n"
+    "A model conditioned on a class (input.condition) needs --condition: each\n"
+    "sample starts from the end marker with that class and ends at the marker.\n"
     "\n"
     "options:\n"
     "  --checkpoint CKPT  weights and vocabulary from tapegrad train (required)\n"
@@ -23,6 +25,8 @@ static const char HELP[] =
     "  --length N         characters to generate (default: sample.length)\n"
     "  --temperature T    >= 0 (default: sample.temperature); 0: greedy\n"
     "  --top-k K          draw only among the K most likely (default: 0, all)\n"
+    "  --condition LABEL  the class a conditioned model generates for\n"
+    "  --count N          samples to generate, one per line (default: 1)\n"
     "  --seed S           random seed (default: sample.seed)\n"
     "  --threads N        threads for matrix products\n"
     "  --help             this text\n";
@@ -52,8 +56,8 @@ static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng 
 }
 
 int cli_sample(int argc, char **argv) {
-    const char *cmd = "sample", *spec_path = NULL, *ckpt = NULL, *prime = NULL;
-    int64_t length = 0, top_k = 0, seed = 0, threads = 0;
+    const char *cmd = "sample", *spec_path = NULL, *ckpt = NULL, *prime = NULL, *cond_name = NULL;
+    int64_t length = 0, top_k = 0, seed = 0, threads = 0, count = 1;
     double temp = 0;
     cli_option opts[] = {
         {"--checkpoint", CLI_STR, &ckpt, 0, 0, false},
@@ -61,6 +65,8 @@ int cli_sample(int argc, char **argv) {
         {"--length", CLI_INT, &length, 0, 1e12, false},
         {"--temperature", CLI_REAL, &temp, 0, 1e6, false},
         {"--top-k", CLI_INT, &top_k, 0, 1e9, false},
+        {"--condition", CLI_STR, &cond_name, 0, 0, false},
+        {"--count", CLI_INT, &count, 1, 1e9, false},
         {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
         {"--threads", CLI_INT, &threads, 1, 1024, false},
     };
@@ -85,6 +91,15 @@ int cli_sample(int argc, char **argv) {
     if (!cli_given(opts, nopt, "--temperature")) temp = s->sample.temperature;
     if (!cli_given(opts, nopt, "--seed")) seed = (int64_t)s->sample.seed;
     if (!prime) prime = s->sample.prime ? s->sample.prime : "";
+    if (!s->cond_size != !cond_name) {
+        cli_error(cmd,
+                  s->cond_size ? "%s: the model is conditioned (input.condition): give "
+                                 "--condition LABEL"
+                               : "%s: --condition needs a conditioned model (input.condition)",
+                  spec_path);
+        tg_spec_free(s);
+        return CLI_USAGE;
+    }
 
     cli_model cm = {0};
     cli_ckpt_info info = {0};
@@ -110,7 +125,14 @@ int cli_sample(int argc, char **argv) {
             status = CLI_USAGE;
             goto done;
         }
-    int64_t V = cm.model->output_size, end_id = id_of[CLI_END_BYTE];
+    int64_t V = cm.model->output_size, end_id = id_of[CLI_END_BYTE], cond = 0;
+    if (cond_name && (cond = cli_label_id(v, cond_name, strlen(cond_name))) < 0) {
+        cli_error(cmd, "--condition: '%s' is not one of the model's %lld labels (%s%s)", cond_name,
+                  (long long)v->labels.n, v->labels.n ? v->labels.s[0] : "",
+                  v->labels.n > 1 ? ", ..." : "");
+        status = CLI_USAGE;
+        goto done;
+    }
     st = tg_model_state_new(cm.model);
     tape = tg_tape_new();
     ids = malloc((np + 1) * sizeof *ids);
@@ -120,36 +142,38 @@ int cli_sample(int argc, char **argv) {
         goto done;
     }
     tg_set_grad_enabled(tape, false);
-    /* Without a primer, start where a text starts: after an end marker or a
-     * line break (not printed). */
-    int64_t n0 = (int64_t)np;
-    if (np)
-        for (size_t i = 0; i < np; i++) ids[i] = id_of[(unsigned char)prime[i]];
-    else
-        ids[0] = end_id >= 0 ? end_id : id_of['\n'] >= 0 ? id_of['\n'] : 0, n0 = 1;
-    tg_model_batch b = {.T = n0, .B = 1, .ids = ids};
-    tg_model_output out;
-    if (tg_model_forward(tape, cm.model, &b, st, &out)) {
-        cli_error(cmd, "%s", tg_tape_error(tape));
-        goto done;
-    }
-    fwrite(prime, 1, np, stdout);
+    /* Start where a text starts: after an end marker (a conditioned model's
+     * texts all do) or, without a primer, after a line break (not printed). */
+    int64_t n0 = 0;
+    if (cond_name || !np) ids[n0++] = end_id >= 0 ? end_id : id_of['\n'] >= 0 ? id_of['\n'] : 0;
+    for (size_t i = 0; i < np; i++) ids[n0++] = id_of[(unsigned char)prime[i]];
     tg_rng r;
     tg_rng_seed(&r, (uint64_t)seed);
-    /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
-    tg_tensor *z = tg_contiguous(tape, out.output);
-    for (int64_t i = 0; i < length && z; i++) {
-        int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, idx);
-        if (next == end_id) break;
-        fputc(v->bytes[next], stdout);
-        fflush(stdout);
+    for (int64_t k = 0; k < count; k++) {
+        tg_model_state_reset(st);
         tg_tape_reset(tape);
-        z = tg_model_step(tape, cm.model, &next, NULL, 1, st);
-    }
-    fputc('\n', stdout);
-    if (tg_tape_error(tape)) {
-        cli_error(cmd, "%s", tg_tape_error(tape));
-        goto done;
+        tg_model_batch b = {.T = n0, .B = 1, .ids = ids, .cond = cond_name ? &cond : NULL};
+        tg_model_output out;
+        if (tg_model_forward(tape, cm.model, &b, st, &out)) {
+            cli_error(cmd, "%s", tg_tape_error(tape));
+            goto done;
+        }
+        fwrite(prime, 1, np, stdout);
+        /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
+        tg_tensor *z = tg_contiguous(tape, out.output);
+        for (int64_t i = 0; i < length && z; i++) {
+            int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, idx);
+            if (next == end_id) break;
+            fputc(v->bytes[next], stdout);
+            fflush(stdout);
+            tg_tape_reset(tape);
+            z = tg_model_step(tape, cm.model, &next, NULL, 1, st);
+        }
+        fputc('\n', stdout);
+        if (tg_tape_error(tape)) {
+            cli_error(cmd, "%s", tg_tape_error(tape));
+            goto done;
+        }
     }
     status = CLI_OK;
 done:

@@ -213,9 +213,9 @@ int cli_train(int argc, char **argv) {
         goto done;
     status = CLI_FAIL;
     opt = tg_optim_spec_build(&s->optim, cm.tensors, cm.n);
-    st = s->task == TG_TASK_LANGUAGE_MODEL ? tg_model_state_new(cm.model) : NULL;
+    st = cli_streams(s) ? tg_model_state_new(cm.model) : NULL;
     tape = tg_tape_new();
-    if (!opt || tg_optim_error(opt) || !tape || (s->task == TG_TASK_LANGUAGE_MODEL && !st)) {
+    if (!opt || tg_optim_error(opt) || !tape || (cli_streams(s) && !st)) {
         cli_error(cmd, "%s", opt && tg_optim_error(opt) ? tg_optim_error(opt) : "out of memory");
         goto done;
     }
@@ -247,17 +247,16 @@ int cli_train(int argc, char **argv) {
     snprintf(info.data, sizeof info.data, "%s", data_path);
 
     int64_t n_valid = cli_data_eval_count(&d, s);
-    printf(
-        "train: %s, %lld parameters; %s: %lld training %s, %lld held out; steps %lld..%lld\n",
-        tg_task_name(s->task), (long long)tg_params_numel(tg_module_params(&cm.model->base)),
-        data_path, (long long)d.n_train,
-        s->task == TG_TASK_LANGUAGE_MODEL ? "characters"
-        : s->task == TG_TASK_REGRESS      ? "windows"
-        : s->task == TG_TASK_TREE         ? "trees"
-                                          : "sequences",
-        (long long)(s->task == TG_TASK_LANGUAGE_MODEL ? d.n_ids - d.n_train : d.n_seqs - d.n_train),
-        (long long)start + 1, (long long)steps);
-    if (s->task == TG_TASK_LANGUAGE_MODEL)
+    printf("train: %s, %lld parameters; %s: %lld training %s, %lld held out; steps %lld..%lld\n",
+           tg_task_name(s->task), (long long)tg_params_numel(tg_module_params(&cm.model->base)),
+           data_path, (long long)d.n_train,
+           cli_streams(s)               ? "characters"
+           : s->task == TG_TASK_REGRESS ? "windows"
+           : s->task == TG_TASK_TREE    ? "trees"
+                                        : "sequences",
+           (long long)(cli_streams(s) ? d.n_ids - d.n_train : d.n_seqs - d.n_train),
+           (long long)start + 1, (long long)steps);
+    if (cli_streams(s))
         printf("unigram baseline: %.4f bits per character (the training text's character "
                "entropy)\n",
                unigram_bits(&d));

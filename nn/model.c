@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "condition.h"
 #include "deep_rnn.h"
 #include "jordan.h"
 #include "linear.h"
@@ -121,6 +122,16 @@ tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen)
         }
         m->mods[k] = mod;
     }
+    m->cond_size = s->cond_size, m->cond_as = s->cond_as, m->cond_layer = s->cond_layer;
+    if (m->cond_size && m->cond_as == TG_COND_INITIAL_STATE) {
+        tg_rnn *rnn = (tg_rnn *)m->mods[m->cond_layer];
+        if (!(m->cond_map = (tg_module *)tg_condition_new(m->cond_size, rnn, init))) goto oom;
+        int before = m->base.n_children;
+        if (tg_module_add_child(&m->base, "condition", m->cond_map) != 0) {
+            if (m->base.n_children == before) tg_module_free(m->cond_map);
+            goto oom;
+        }
+    }
     return m;
 oom:
     tg_module_free(&m->base);
@@ -153,6 +164,7 @@ void tg_model_state_reset(tg_model_state *s) {
         tg_tensor_free(s->h[k]), s->h[k] = NULL;
         tg_tensor_free(s->c[k]), s->c[k] = NULL;
     }
+    if (s) free(s->cond), s->cond = NULL, s->n_cond = 0;
 }
 
 void tg_model_state_free(tg_model_state *s) {
@@ -237,8 +249,8 @@ tg_tensor *tg_model_row_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x) {
 /* Layer k on x (time-major); updates out's final states and the carried
  * state. */
 static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const int64_t *ids,
-                            int64_t T, int64_t B, const int64_t *lengths, tg_model_state *st,
-                            tg_model_output *out) {
+                            int64_t T, int64_t B, const int64_t *lengths, const int64_t *cond,
+                            tg_model_state *st, tg_model_output *out) {
     const tg_layer_spec *L = &m->layers[k];
     tg_module *mod = m->mods[k];
     switch (L->type) {
@@ -258,6 +270,13 @@ static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const 
     case TG_LAYER_GRU: {
         tg_tensor *h0 = st ? initial(t, st->h[k], 1, B, k) : NULL;
         tg_tensor *c0 = st ? initial(t, st->c[k], 1, B, k) : NULL;
+        if (m->cond_size && k == m->cond_layer) {
+            if (m->cond_as == TG_COND_INPUT)
+                x = tg_condition_append(t, x, cond, m->cond_size);
+            else if (!h0 && tg_condition_initial(t, (tg_linear_layer *)m->cond_map, (tg_rnn *)mod,
+                                                 cond, B, m->cond_size, &h0, &c0))
+                return NULL;
+        }
         tg_rnn_result r;
         if (tg_rnn_forward(t, (tg_rnn *)mod, x, h0, c0, lengths, &r) != 0) return NULL;
         out->h_n = r.h_n, out->c_n = r.c_n;
@@ -340,6 +359,36 @@ static int take_input(tg_tape *t, const tg_model *m, const tg_model_batch *b, in
     return 0;
 }
 
+/* A conditioned model's classes: the batch's (kept in the state for later
+ * calls) or the state's. NULL with the tape's error set. */
+static const int64_t *take_cond(tg_tape *t, const tg_model *m, const tg_model_batch *b, int64_t B,
+                                tg_model_state *st) {
+    if (!b->cond) {
+        if (st && st->cond && st->n_cond == B) return st->cond;
+        tg_tape_fail(t,
+                     "tg_model_forward: the model is conditioned on one of %lld classes "
+                     "(input.condition), so the batch needs cond",
+                     (long long)m->cond_size);
+        return NULL;
+    }
+    for (int64_t i = 0; i < B; i++)
+        if (b->cond[i] < 0 || b->cond[i] >= m->cond_size) {
+            tg_tape_fail(t, "tg_model_forward: cond[%lld] = %lld is outside [0, %lld)",
+                         (long long)i, (long long)b->cond[i], (long long)m->cond_size);
+            return NULL;
+        }
+    if (st && st->cond != b->cond) {
+        int64_t *keep = realloc(st->cond, (size_t)B * sizeof *keep);
+        if (!keep) {
+            tg_tape_fail(t, "tg_model_forward: out of memory");
+            return NULL;
+        }
+        memcpy(keep, b->cond, (size_t)B * sizeof *keep);
+        st->cond = keep, st->n_cond = B;
+    }
+    return b->cond;
+}
+
 int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_state *st,
                      tg_model_output *out) {
     tg_model_output local;
@@ -368,8 +417,13 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
             free(owned);
             return -1;
         }
+    const int64_t *cond = NULL;
+    if (m->cond_size && !(cond = take_cond(t, m, b, B, st))) {
+        free(owned);
+        return -1;
+    }
     for (int k = 0; k < m->n_layers && !tg_tape_error(t); k++)
-        x = run_layer(t, m, k, x, ids, T, B, b->lengths, st, out);
+        x = run_layer(t, m, k, x, ids, T, B, b->lengths, cond, st, out);
     free(owned);
     if (!tg_tape_error(t) && !m->pooled && m->batch_first) x = tg_transpose(t, x, 0, 1);
     if (tg_tape_error(t)) {

@@ -23,6 +23,8 @@
 static const char *const TASKS[] = {"language_model", "classify", "tag", "regress",
                                     "tree",           "seq2seq",  NULL};
 static const char *const INPUTS[] = {"tokens", "vectors", "trees", NULL};
+static const char *const SPLITS[] = {"words", "chars", NULL};
+static const char *const CONDITION_AS[] = {"initial_state", "input", NULL};
 static const char *const LAYER_TYPES[] = {
     "embedding", "one_hot", "linear", "activation", "dropout",  "pool",      "rnn",
     "lstm",      "gru",     "jordan", "deep_rnn",   "tree_rnn", "tree_lstm", NULL};
@@ -34,9 +36,11 @@ static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
                                        "model",    "loss",   "optimizer",   "train",
                                        "sample",   "decode", NULL};
-static const char *const INPUT_KEYS[][4] = {{"type", "vocab", "batch_first", NULL},
-                                            {"type", "size", "batch_first", NULL},
-                                            {"type", "vocab", NULL}};
+static const char *const INPUT_KEYS[][6] = {
+    {"type", "vocab", "batch_first", "split", "condition", NULL},
+    {"type", "size", "batch_first", NULL},
+    {"type", "vocab", NULL}};
+static const char *const CONDITION_KEYS[] = {"size", "as", NULL};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
@@ -274,6 +278,7 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
     bool tokens = s->input != TG_INPUT_VECTORS, seq = true; /* ids: tokens or trees */
     int64_t feat = tokens ? 0 : s->input_size, split = 0;
     int prev = -1, pooled_by = -1;
+    s->cond_layer = -1;
     for (int k = 0; k < s->n_layers; k++) {
         tg_layer_spec *L = &s->layers[k];
         const char *type = LAYER_TYPES[L->type];
@@ -309,6 +314,15 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
                                     (long long)L->in_given, prev, (long long)feat);
             return tg_json_fail(c, p2, "%lld does not match input.size %lld",
                                 (long long)L->in_given, (long long)feat);
+        }
+        if (s->cond_size && s->cond_layer < 0 && is_recurrent(L->type)) {
+            if (L->type == TG_LAYER_JORDAN || L->type == TG_LAYER_DEEP_RNN)
+                return tg_json_fail(c, "input.condition",
+                                    "enters the first recurrent layer, which must be an rnn, "
+                                    "lstm or gru; %s is a %s",
+                                    p, type);
+            s->cond_layer = k; /* its input grows by the one-hot when it enters there */
+            if (s->cond_as == TG_COND_INPUT) L->in += s->cond_size;
         }
         switch (L->type) {
         case TG_LAYER_EMBEDDING:
@@ -346,6 +360,9 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
         feat = L->out;
         if (L->index >= 0) prev = L->index;
     }
+    if (s->cond_size && s->cond_layer < 0)
+        return tg_json_fail(c, "input.condition",
+                            "needs a recurrent layer (rnn, lstm or gru) to enter");
     s->output_size = feat;
     s->pooled = !seq;
     const tg_layer_spec *last = &s->layers[s->n_layers - 1];
@@ -387,6 +404,41 @@ static int parse_version(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     return 0;
 }
 
+/* input.split: how classify text becomes tokens ("words" at whitespace, or
+ * "chars": every UTF-8 character, whitespace skipped). */
+static int parse_split(const tg_jctx *c, const cJSON *in, tg_spec *s) {
+    int split = 0;
+    if (tg_json_enum(c, in, "input", "split", TG_JSON_OPTIONAL, "split", SPLITS, &split) < 0)
+        return -1;
+    if (split && s->task != TG_TASK_CLASSIFY)
+        return tg_json_fail(c, "input.split",
+                            "\"chars\" is for task classify (a language model reads "
+                            "characters already), got task %s",
+                            TASKS[s->task]);
+    s->split_chars = split == 1;
+    return 0;
+}
+
+/* input.condition: {"size": N, "as": "initial_state" | "input"}, a language
+ * model conditioned on one of N classes per sequence (one-to-many). */
+static int parse_condition(const tg_jctx *c, const cJSON *in, tg_spec *s) {
+    const cJSON *cond = cJSON_GetObjectItemCaseSensitive(in, "condition");
+    const char *path = "input.condition";
+    if (!cond) return 0;
+    if (s->task != TG_TASK_LANGUAGE_MODEL)
+        return tg_json_fail(c, path, "only a language_model can be conditioned, got task %s",
+                            TASKS[s->task]);
+    int as;
+    if (tg_json_expect_object(c, cond, path,
+                              "an object such as {\"size\": 10, \"as\": \"initial_state\"}") ||
+        tg_json_check_keys(c, cond, path, CONDITION_KEYS) ||
+        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, MAX_SIZE, &s->cond_size) < 0 ||
+        tg_json_enum(c, cond, path, "as", TG_JSON_REQUIRED, "conditioning", CONDITION_AS, &as) < 0)
+        return -1;
+    s->cond_as = as == 0 ? TG_COND_INITIAL_STATE : TG_COND_INPUT;
+    return 0;
+}
+
 static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     if (!in)
@@ -418,7 +470,8 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                    : 0;
     int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, MAX_SIZE, &s->vocab);
     s->vocab_given = r == 1;
-    return r < 0 ? -1 : 0;
+    if (r < 0 || parse_split(c, in, s)) return -1;
+    return parse_condition(c, in, s);
 }
 
 static int parse_model(const tg_jctx *c, const cJSON *root, tg_spec *s) {

@@ -56,6 +56,15 @@ typedef enum tg_task {
 /* TREES: a token id (or none) at every node of a batch of trees */
 typedef enum tg_input_type { TG_INPUT_TOKENS, TG_INPUT_VECTORS, TG_INPUT_TREES } tg_input_type;
 
+/* How input.condition (a one-hot class vector per sequence) enters a
+ * language model: as the initial state of its first recurrent layer, or
+ * appended to that layer's input at every step. */
+typedef enum tg_condition_mode {
+    TG_COND_NONE,
+    TG_COND_INITIAL_STATE,
+    TG_COND_INPUT
+} tg_condition_mode;
+
 typedef enum tg_layer_type {
     TG_LAYER_EMBEDDING,
     TG_LAYER_ONE_HOT,
@@ -165,6 +174,11 @@ typedef struct tg_spec {
      * the target's */
     tg_seq2seq_spec seq2seq;
     bool has_decode;
+    /* token input: input.split and input.condition */
+    bool split_chars;          /* "split": "chars" (text reads as UTF-8 characters) */
+    int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
+    tg_condition_mode cond_as; /* condition.as */
+    int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
 } tg_spec;
 
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
@@ -217,6 +231,12 @@ typedef struct tg_model {
                             * layers); its parameters keep their own names */
     double sample_prob;    /* seq2seq in training mode: the probability of feeding
                             * the model's own prediction (set it every step) */
+    int64_t cond_size;     /* input.condition: classes, 0: unconditioned */
+    tg_condition_mode cond_as;
+    int cond_layer;      /* the recurrent layer the condition enters */
+    tg_module *cond_map; /* initial_state: a tg_linear_layer from the one-hot to
+                          * h0 (and c0), the parameters "condition.weight" and
+                          * "condition.bias" after the layers' */
 } tg_model;
 
 /* Builds the model with fresh weights drawn from init (PyTorch's initial
@@ -237,6 +257,8 @@ typedef struct tg_model_batch {
     const int64_t *target_ids;  /* language_model, tag: T*B ids laid out as ids;
                                  * classify: B ids */
     tg_tensor *target;          /* regress: [T, B, O] (or [B, T, O]); [B, O] when pooled */
+    const int64_t *cond;        /* a conditioned model: B classes in [0, cond_size), or
+                                 * NULL to keep those of the state's stream */
     const tg_tree_batch *trees; /* tree: the trees, token ids and labels (T, B unused) */
     /* seq2seq (always batch-first): ids and lengths are the sources [B, T];
      * target_ids [B, target_T] the targets, each ending with the end marker
@@ -267,6 +289,10 @@ typedef struct tg_model_output {
 typedef struct tg_model_state {
     int n;
     tg_tensor **h, **c; /* [n]: by layer (c: LSTM cell states) */
+
+    /* a conditioned model: its sequences' classes, kept from the batch
+     * that gave them (NULL: none yet) */
+    int64_t *cond, n_cond;
 } tg_model_state;
 
 tg_model_state *tg_model_state_new(const tg_model *m);
@@ -292,7 +318,8 @@ tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
  * input) or x ([B, I], vector input) goes through every layer with the
  * state carried in `state` (required). Returns the output for this step,
  * [B, C], or NULL with the tape's error set (a pooled or bidirectional
- * model needs whole sequences). */
+ * model needs whole sequences). A conditioned model takes the classes kept
+ * in the state (give them in the first tg_model_forward's batch). */
 tg_tensor *tg_model_step(tg_tape *t, tg_model *m, const int64_t *ids, tg_tensor *x, int64_t B,
                          tg_model_state *state);
 

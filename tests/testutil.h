@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "tapegrad.h"
 
@@ -52,6 +53,31 @@
 #else
 #define ck_assert_gradcheck(f, ctx, n, inputs) ((void)(f), (void)(ctx), (void)(n), (void)(inputs))
 #endif
+
+/* For ck_assert_gradcheck of a whole model over its own parameters (the
+ * inputs): ctx is a test_model_ctx, the result the loss of its batch. */
+typedef struct test_model_ctx {
+    tg_model *m;
+    tg_model_batch *b;
+} test_model_ctx;
+
+static inline tg_tensor *test_model_loss(tg_tape *t, tg_tensor *const *in, void *ctx) {
+    (void)in; /* the inputs are the model's own parameters */
+    test_model_ctx *c = ctx;
+    return tg_model_loss(t, c->m, c->b, NULL);
+}
+
+/* ck_assert_gradcheck of the model's loss on batch b over all its
+ * parameters (the double build; nothing in the float build). */
+static inline void ck_assert_model_gradcheck(tg_model *m, tg_model_batch *b) {
+    const tg_params *p = tg_module_params(&m->base);
+    tg_tensor **params = malloc((size_t)p->n * sizeof *params);
+    ck_assert_ptr_nonnull(params);
+    for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
+    test_model_ctx c = {m, b};
+    ck_assert_gradcheck(test_model_loss, &c, p->n, params);
+    free(params);
+}
 
 /* Values against a reference tensor (PyTorch's, from a fixture), with the
  * mixed tolerance |got - ref| <= tol * max(1, |ref|): got is ref->numel

@@ -10,7 +10,7 @@
 # word list is checked against its sha256 below, prepare samples the data
 # set from them, and the data set is checked too. OUT_DIR (default:
 # examples/langid/data) gets train.tsv, dev.tsv, test.tsv and
-# traindev-letters.tsv; the word lists themselves are not kept.
+# traindev.tsv; the word lists themselves are not kept.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 prepare=${1:?usage: fetch.sh PREPARE [OUT_DIR]}

@@ -1,6 +1,6 @@
 /* The trained langid model applied to words: each word is read letter by
- * letter, each letter a token, as tapegrad train read the lines
- * "language<TAB>l e t t e r s" that prepare writes. Letters the training
+ * letter, each letter a token, as tapegrad train read them (the spec's
+ * input.split "chars"). Letters the training
  * data never had become "<unk>". Header-only; needs ckpt.h and langid.h. */
 #ifndef LANGID_MODEL_H
 #define LANGID_MODEL_H

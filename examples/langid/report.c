@@ -1,17 +1,15 @@
 /* Looks inside a langid model trained by tapegrad train: test accuracy per
- * language, the confusion matrix (text and SVG heat map), and the top three
- * guesses for given words.
+ * language and the confusion matrix (text and SVG heat map). (The top
+ * guesses for given words come from tapegrad predict.)
  *
- *   report SPEC CKPT TEST.tsv [OUT.svg]      accuracy and confusion matrix
- *   report SPEC CKPT --words WORD ...        top 3 languages per word
+ *   report SPEC CKPT TEST.tsv [OUT.svg]
  *
  * The model is rebuilt from the spec and the checkpoint's parameters
  * (ckpt.h); a word is read letter by letter, each letter a token, as
- * tapegrad train read the lines "language<TAB>l e t t e r s" (fetch.sh
- * writes them so). Letters the training data never had become "<unk>". */
+ * tapegrad train read it (input.split "chars"). Letters the training data
+ * never had become "<unk>". */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "ckpt.h"
 #include "langid.h"
@@ -19,9 +17,8 @@
 #include "tapegrad.h"
 
 int main(int argc, char **argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: report SPEC CKPT TEST.tsv [OUT.svg]\n"
-                        "       report SPEC CKPT --words WORD ...\n");
+    if (argc < 4 || argc > 5) {
+        fprintf(stderr, "usage: report SPEC CKPT TEST.tsv [OUT.svg]\n");
         return 2;
     }
     if (!lid_locale()) return 1;
@@ -44,29 +41,6 @@ int main(int argc, char **argv) {
         }
     tg_tape *t = tg_tape_new();
     double logp[LID_BATCH * LID_NLANG];
-    if (!strcmp(argv[3], "--words")) {
-        for (int i = 4; i < argc; i++) {
-            char norm[LID_MAX_BYTES], *w = norm;
-            if (!lid_normalize(argv[i], false, norm, sizeof norm))
-                snprintf(norm, sizeof norm, "%.*s", LID_MAX_BYTES - 1, argv[i]);
-            if (lid_classify(t, &c, &w, 1, logp) != 0) return 1;
-            int used[LID_NLANG] = {0};
-            int width = 0; /* letters, not bytes, for the column */
-            for (const char *p = argv[i]; *p; p++) width += ((unsigned char)*p & 0xC0) != 0x80;
-            printf("%s%*s", argv[i], width < 16 ? 16 - width : 1, "");
-            for (int r = 0; r < 3; r++) {
-                int best = -1;
-                for (int k = 0; k < C; k++)
-                    if (!used[k] && (best < 0 || logp[k] > logp[best])) best = k;
-                used[best] = 1;
-                printf("  %-10s %6.2f", lid_langs[lang_of[best]].name, logp[best]);
-            }
-            printf("\n");
-        }
-        ex_ckpt_close(&c);
-        tg_tape_free(t);
-        return 0;
-    }
     lid_set test = {0};
     if (lid_set_load(&test, argv[3]) != 0) return 1;
     lid_confusion conf = {0};

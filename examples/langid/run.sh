@@ -1,8 +1,8 @@
 #!/bin/sh
 # make langid: fetch the data, train the character GRU with tapegrad train,
 # then the baselines, the test accuracy per language with the confusion
-# matrix (text, and OUT/confusion.svg) and the top three guesses for a few
-# words.
+# matrix (text, and OUT/confusion.svg) and, with tapegrad predict, the top
+# three guesses for a few words.
 #
 #   sh examples/langid/run.sh BUILD [OUT_DIR]      (BUILD: e.g. build/float)
 set -eu
@@ -13,7 +13,7 @@ start=$(date +%s)
 sh "$here/fetch.sh" "$build/examples/langid/prepare" "$here/data"
 mkdir -p "$out"
 echo "== tapegrad train (spec $here/spec.json)"
-"$build/tapegrad" train "$here/spec.json" --data "$here/data/traindev-letters.tsv" \
+"$build/tapegrad" train "$here/spec.json" --data "$here/data/traindev.tsv" \
     --checkpoint "$out/langid.safetensors"
 trained=$(date +%s)
 echo "== baselines: naive Bayes over letters (1) and letter trigrams (3), test set"
@@ -21,9 +21,12 @@ echo "== baselines: naive Bayes over letters (1) and letter trigrams (3), test s
 echo "== the GRU on the test set"
 "$build/examples/langid/report" "$here/spec.json" "$out/langid.safetensors" \
     "$here/data/test.tsv" "$out/confusion.svg"
-echo "== top three guesses (log-probabilities): butterfly in the ten languages, and others"
-"$build/examples/langid/report" "$here/spec.json" "$out/langid.safetensors" --words \
-    butterfly Schmetterling papillon mariposa farfalla vlinder motyl borboleta fjäril \
-    sommerfugl bonjour gracias tapegrad
+echo "== tapegrad predict: top three guesses (log-probabilities); butterfly in the ten"
+echo "   languages (lowercase, as the data is), then others"
+"$build/tapegrad" predict "$here/spec.json" --checkpoint "$out/langid.safetensors" \
+    butterfly schmetterling papillon mariposa farfalla vlinder motyl borboleta fjäril \
+    sommerfugl bonjour gracias tapegrad |
+    awk -F'\t' '{ printf "%-16s", $1; for (i = 2; i <= NF; i++) { split($i, a, " ");
+                  printf "  %-10s %6.2f", a[1], a[2] } printf "\n" }'
 end=$(date +%s)
 echo "langid: training $((trained - start))s (with the data), total $((end - start))s"

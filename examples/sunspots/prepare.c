@@ -1,6 +1,6 @@
 /* Turns the yearly sunspot numbers into training data for tapegrad train.
  *
- *   prepare SUNSPOTS_CSV SPEC OUT.csv
+ *   prepare SUNSPOTS_CSV SPEC OUT.csv [H]
  *
  * The series (1700-2008, statsmodels' sunspots.csv) is split by time: the
  * last 30 years (1979-2008) are the test years, the 30 before them
@@ -10,7 +10,11 @@
  * spec's train.seq_len) is written for every year that can end one, separated by blank lines: all
  * the training windows (targets up to 1948), then the validation windows (targets 1949-1978), so
  * the spec's valid_fraction must hold out exactly the latter; prepare checks it and prints the
- * value needed if not. */
+ * value needed if not.
+ *
+ * With H (default 1), the input of each row is the number H years before
+ * its target instead: a model that forecasts H years ahead directly, in one
+ * step, rather than by feeding its own one-year forecasts back H times. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,8 +25,9 @@
 #define VALID_YEARS 30
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: prepare SUNSPOTS_CSV SPEC OUT.csv\n");
+    int h = argc == 5 ? atoi(argv[4]) : 1;
+    if (argc < 4 || argc > 5 || h < 1 || h > 20) {
+        fprintf(stderr, "usage: prepare SUNSPOTS_CSV SPEC OUT.csv [H (1..20)]\n");
         return 2;
     }
     ss_series s;
@@ -35,7 +40,7 @@ int main(int argc, char **argv) {
     }
     int W = (int)spec->train.seq_len;
     int valid_end = s.n - TEST_YEARS, train_end = valid_end - VALID_YEARS; /* exclusive */
-    int first = W; /* the first target that has W steps before it */
+    int first = W + h - 1; /* the first target with W inputs before it */
     int n_train = train_end - first, n_valid = VALID_YEARS;
     if (n_train < 1) {
         fprintf(stderr, "prepare: seq_len %d leaves no training windows\n", W);
@@ -57,11 +62,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     fprintf(f,
-            "# sqrt(sunspots)/10 of year t-1 -> of year t; %d-year windows; training targets "
+            "# sqrt(sunspots)/10 of year t-%d -> of year t; %d-year windows; training targets "
             "%d-%d, validation targets %d-%d\n",
-            W, s.first_year + first - W + 1, s.first_year + train_end - 1, s.first_year + train_end,
-            s.first_year + valid_end - 1);
-    ss_write_windows(f, &s, W, first, valid_end);
+            h, W, s.first_year + first - W + 1, s.first_year + train_end - 1,
+            s.first_year + train_end, s.first_year + valid_end - 1);
+    ss_write_windows(f, &s, W, first, valid_end, h);
     if (fclose(f) != 0) return 1;
     printf("wrote %s: %d training and %d validation windows of %d years (valid_fraction %.6f)\n",
            argv[3], n_train, n_valid, W, need);

@@ -137,14 +137,16 @@ static inline double ss_rmse(const double *pred, const double *actual, int n) {
 
 /* ---- the training windows ------------------------------------------------------
  * Writes, for each target index end in [first, last), a series of W CSV
- * rows "x_{t-1},x_t" (t = end-W+1 .. end, transformed by ss_to_net),
- * series separated by blank lines: what tapegrad train reads for regress.
- * first >= W. */
-static inline void ss_write_windows(FILE *f, const ss_series *s, int W, int first, int last) {
+ * rows "x_{t-h},x_t" (t = end-W+1 .. end, transformed by ss_to_net): h = 1
+ * predicts next year, h = 10 the year ten ahead directly. Series are
+ * separated by blank lines: what tapegrad train reads for regress.
+ * first >= W + h - 1. */
+static inline void ss_write_windows(FILE *f, const ss_series *s, int W, int first, int last,
+                                    int h) {
     for (int end = first; end < last; end++) {
         if (end > first) fputc('\n', f);
         for (int t = end - W + 1; t <= end; t++)
-            fprintf(f, "%.4f,%.4f\n", ss_to_net(s->v[t - 1]), ss_to_net(s->v[t]));
+            fprintf(f, "%.4f,%.4f\n", ss_to_net(s->v[t - h]), ss_to_net(s->v[t]));
     }
 }
 

@@ -197,6 +197,38 @@ START_TEST(test_train_spec) {
         right += lid_lang_index(c.labels.s[best]) == dev.items[i].lang;
     }
     ck_assert_close((double)right / dev.n, acc, 1e-6);
+
+    /* tapegrad predict gives the same top guess and log-probability for
+     * the first five development words */
+    const char *predict[] = {ex_tapegrad(),
+                             "predict",
+                             "examples/langid/spec.json",
+                             "--checkpoint",
+                             ckpt,
+                             "--top",
+                             "1",
+                             words[0],
+                             words[1],
+                             words[2],
+                             words[3],
+                             words[4],
+                             NULL};
+    ck_assert_int_eq(ex_run(predict, ex_path(out, sizeof out, dir, "predict.txt"), dir), 0);
+    text = ex_read(out);
+    const char *line = text;
+    for (int i = 0; i < 5; i++) {
+        int best = 0;
+        for (int k = 1; k < LID_NLANG; k++)
+            if (logp[i * LID_NLANG + k] > logp[i * LID_NLANG + best]) best = k;
+        char word[LID_MAX_BYTES], label[32];
+        double lp;
+        ck_assert_int_eq(sscanf(line, "%63s %31s %lf", word, label, &lp), 3);
+        ck_assert_str_eq(word, words[i]);
+        ck_assert_str_eq(label, c.labels.s[best]);
+        ck_assert_close(lp, logp[i * LID_NLANG + best], 1e-4);
+        line = strchr(line, '\n') + 1;
+    }
+    free(text);
     tg_tape_free(t);
     ex_ckpt_close(&c);
     lid_set_free(&dev);

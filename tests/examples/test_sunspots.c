@@ -69,7 +69,7 @@ START_TEST(test_transform_and_windows) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    ss_write_windows(f, &s, 2, 2, 4); /* targets 2 and 3, two rows each */
+    ss_write_windows(f, &s, 2, 2, 4, 1); /* targets 2 and 3, two rows each */
     fclose(f);
     ck_assert_str_eq(text, "0.0000,0.1000\n0.1000,0.2000\n\n0.1000,0.2000\n0.2000,0.3000\n");
     free(text);
@@ -107,7 +107,7 @@ START_TEST(test_train_spec) {
     for (int t = 0; t < s.n; t++) s.v[t] = 80 + 70 * sin(2 * 3.14159265358979 * t / 11.0);
     FILE *f = fopen(ex_path(data, sizeof data, dir, "train.csv"), "w");
     ck_assert_ptr_nonnull(f);
-    ss_write_windows(f, &s, 40, 40, s.n - 30); /* 209 training, 30 validation windows */
+    ss_write_windows(f, &s, 40, 40, s.n - 30, 1); /* 209 training, 30 validation windows */
     fclose(f);
     ex_path(ckpt, sizeof ckpt, dir, "sunspots.safetensors");
     const char *train[] = {ex_tapegrad(),

@@ -548,17 +548,6 @@ END_TEST
 
 /* ---- gradcheck of whole models (double build) ------------------------------------------ */
 
-typedef struct gc_ctx {
-    tg_model *m;
-    tg_model_batch *b;
-} gc_ctx;
-
-static tg_tensor *model_loss_fn(tg_tape *t, tg_tensor *const *in, void *ctx) {
-    (void)in; /* the inputs are the model's own parameters */
-    gc_ctx *c = ctx;
-    return tg_model_loss(t, c->m, c->b, NULL);
-}
-
 static const char *const GC[] = {
     /* tokens, bidirectional LSTM, lengths, pool last */
     "{\"tapegrad\": 1, \"task\": \"classify\", \"input\": {\"type\": \"tokens\", \"vocab\": 5},"
@@ -581,12 +570,7 @@ START_TEST(gradcheck_models) {
     tg_model *m = model_of(GC[_i], 31);
     batch_data d = {0};
     tg_model_batch b = make_batch(m, &d, true, 9);
-    const tg_params *p = tg_module_params(&m->base);
-    tg_tensor **params = malloc((size_t)p->n * sizeof *params);
-    for (int i = 0; i < p->n; i++) params[i] = p->items[i].tensor;
-    gc_ctx c = {m, &b};
-    ck_assert_gradcheck(model_loss_fn, &c, p->n, params);
-    free(params);
+    ck_assert_model_gradcheck(m, &b);
     free_batch(&d);
     tg_model_free(m);
 }
