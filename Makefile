@@ -50,8 +50,9 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The fused recurrent kernels are the hottest elementwise code: -O3 there.
-$(BUILD)/autograd/ops_rnn.o: ALL_CFLAGS += -O3
+# The fused recurrent kernels and the fast sigmoid/tanh are the hottest
+# elementwise code: -O3 there.
+$(BUILD)/autograd/ops_rnn.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
 
 # The web page's script and stylesheet (autograd/inspect_html.js, .css),
 # kept as readable files, become C string literals for inspect_html.c:

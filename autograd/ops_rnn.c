@@ -6,15 +6,6 @@
 
 #include <string.h>
 
-/* y = f(x) over n values (y may be x): simple loops, which the
- * compiler vectorises. */
-TG_VECTOR_CLONES static void sigmoid_n(tg_real *y, const tg_real *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = tg_sigmoid_fast(x[i]);
-}
-TG_VECTOR_CLONES static void tanh_n(tg_real *y, const tg_real *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = tg_tanh_fast(x[i]);
-}
-
 /* Checks that x is [B, k*H] given the [B, H] reference shape. */
 static bool check_gates(tg_tape *t, const char *op, const char *what, const tg_tensor *x, int64_t B,
                         int64_t kH) {
@@ -42,7 +33,7 @@ TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restric
                                           int64_t H) {
     const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
     for (int64_t j = 0; j < H; j++) cn[j] = f[j] * c[j] + i[j] * g[j];
-    tanh_n(h, cn, H);
+    tg_tanh_n(h, cn, H);
     for (int64_t j = 0; j < H; j++) h[j] *= o[j];
 }
 
@@ -54,9 +45,9 @@ static void lstm_rows(tg_real *act, const tg_real *g, tg_real *hc, const tg_real
     for (int64_t b = 0; b < B; b++) {
         const tg_real *gb = g + b * 4 * H;
         tg_real *ab = act + b * 4 * H;
-        sigmoid_n(ab, gb, 2 * H);             /* i, f */
-        tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
-        sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
+        tg_sigmoid_n(ab, gb, 2 * H);             /* i, f */
+        tg_tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
+        tg_sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
         cell_forward(cn + b * H, h + b * H, ab, c + b * H, H);
     }
 }
@@ -195,9 +186,9 @@ TG_VECTOR_CLONES static void gru_row(tg_real *restrict out, tg_real *restrict ac
                                      const tg_real *restrict h, int64_t H) {
     tg_real *r = act, *z = act + H, *n = act + 2 * H;
     for (int64_t j = 0; j < 2 * H; j++) act[j] = gx[j] + gh[j]; /* r, z pre-activations */
-    sigmoid_n(r, r, 2 * H);
+    tg_sigmoid_n(r, r, 2 * H);
     for (int64_t j = 0; j < H; j++) n[j] = gx[2 * H + j] + r[j] * gh[2 * H + j];
-    tanh_n(n, n, H);
+    tg_tanh_n(n, n, H);
     for (int64_t j = 0; j < H; j++) out[j] = n[j] + z[j] * (h[j] - n[j]);
 }
 

@@ -8,6 +8,7 @@
  * y; the others read x's contiguous values, kept in node->saved. Scalar
  * arguments go in node->f[]. These ops run inside RNN loops, so there is no
  * per-element dispatch: each loop is written out. */
+#include "../core/fastmath.h"
 #include "op.h"
 
 #include <tgmath.h> /* exp, log, ... pick the float or double routine from tg_real */
@@ -123,7 +124,7 @@ tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x) {
     const tg_real *px;
     tg_tensor *y = unary_begin(t, "tg_tanh", x, &px);
     if (!y) return NULL;
-    for (int64_t i = 0; i < y->numel; i++) y->data[i] = tanh(px[i]);
+    tg_tanh_n(y->data, px, y->numel);
     return unary_record(t, TG_OP_TANH, y, x, px, 0, 0);
 }
 /* d tanh(x) = 1 - y^2 */
