@@ -7,6 +7,7 @@
  * Targets follow PyTorch: a target equal to ignore_index adds nothing and is
  * not counted by TG_MEAN, so a mean over all-ignored targets is 0/0 = NaN
  * (its gradient is 0); TG_NONE gives 0 at ignored positions. */
+#include "../core/fastmath.h"
 #include "op.h"
 
 #include <math.h>
@@ -131,7 +132,8 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits, const int64_t *target
         const tg_real *x = px + r * classes;
         double m = -INFINITY, s = 0;
         for (int64_t j = 0; j < classes; j++) m = fmax(m, (double)x[j]);
-        for (int64_t j = 0; j < classes; j++) s += exp((double)x[j] - m);
+        /* each term by the float build's fast exp (fastmath.h), summed in double */
+        for (int64_t j = 0; j < classes; j++) s += (double)tg_exp_fast((tg_real)((double)x[j] - m));
         double lse = m + log(s);
         if (sv) sv->lse[r] = lse;
         acc_put(&a, r, lse - (double)x[targets[r]]);
@@ -152,9 +154,10 @@ void tg__cross_entropy_backward(tg_tape *t, tg_node *n) {
         double g = grad_at(n, r);
         const tg_real *xr = sv->x + r * classes;
         tg_real *gx = x->grad + r * classes;
+        /* the float build's fast exp (fastmath.h) for each term, summed in double */
         for (int64_t j = 0; j < classes; j++)
-            gx[j] +=
-                (tg_real)(g * (exp((double)xr[j] - sv->lse[r]) - (j == sv->target[r] ? 1.0 : 0.0)));
+            gx[j] += (tg_real)(g * ((double)tg_exp_fast((tg_real)((double)xr[j] - sv->lse[r])) -
+                                    (j == sv->target[r] ? 1.0 : 0.0)));
     }
 }
 
