@@ -176,6 +176,16 @@ double cli_grad_norm(const cli_model *cm) {
     return sqrt(sum);
 }
 
+static int by_score(const void *a, const void *b) {
+    const cli_ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+void cli_rank(cli_ranked *r, int64_t n) {
+    qsort(r, (size_t)n, sizeof *r, by_score);
+}
+
 double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

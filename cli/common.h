@@ -69,6 +69,14 @@ int cli_set_vocab(const char *cmd, tg_spec *s, const cli_vocab *v);
 /* The l2 norm of every gradient together (what the CSV log records). */
 double cli_grad_norm(const cli_model *cm);
 
+/* A score and what it scores, for ranking without global state. */
+typedef struct cli_ranked {
+    double score;
+    int64_t id;
+} cli_ranked;
+/* Sorts r[0..n) highest score first, ties by lower id. */
+void cli_rank(cli_ranked *r, int64_t n);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 /* "3m12s", "1h04m", "42s" */

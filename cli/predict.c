@@ -51,16 +51,9 @@ static int64_t tokens(const tg_spec *s, const cli_vocab *v, const char *text, si
     return w->n;
 }
 
-static const double *sort_lp;
-static int by_lp(const void *a, const void *b) {
-    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-    if (sort_lp[i] != sort_lp[j]) return sort_lp[i] > sort_lp[j] ? -1 : 1;
-    return (i > j) - (i < j);
-}
-
 /* One text: its top k classes on stdout. Returns 0, or -1 with a message. */
 static int predict(tg_tape *t, cli_model *cm, const cli_vocab *v, const char *text, size_t len,
-                   int64_t k, cli_words *w, int64_t **ids, double *lp, int64_t *idx, char *err,
+                   int64_t k, cli_words *w, int64_t **ids, cli_ranked *lp, char *err,
                    size_t errlen) {
     const tg_spec *s = cm->spec;
     int64_t T = tokens(s, v, text, len, w, ids, err, errlen), C = cm->model->output_size;
@@ -76,12 +69,11 @@ static int predict(tg_tape *t, cli_model *cm, const cli_vocab *v, const char *te
     double zmax = -INFINITY, sum = 0;
     for (int64_t c = 0; c < C; c++) zmax = fmax(zmax, (double)z[c]);
     for (int64_t c = 0; c < C; c++) sum += exp((double)z[c] - zmax);
-    for (int64_t c = 0; c < C; c++) lp[c] = (double)z[c] - zmax - log(sum), idx[c] = c;
-    sort_lp = lp;
-    qsort(idx, (size_t)C, sizeof *idx, by_lp);
+    for (int64_t c = 0; c < C; c++) lp[c] = (cli_ranked){(double)z[c] - zmax - log(sum), c};
+    cli_rank(lp, C); /* most likely first */
     fwrite(text, 1, len, stdout);
     for (int64_t i = 0; i < k && i < C; i++)
-        printf("\t%s %.4f", idx[i] < v->labels.n ? v->labels.s[idx[i]] : "?", lp[idx[i]]);
+        printf("\t%s %.4f", lp[i].id < v->labels.n ? v->labels.s[lp[i].id] : "?", lp[i].score);
     putchar('\n');
     return 0;
 }
@@ -125,8 +117,8 @@ int cli_predict(int argc, char **argv) {
     cli_ckpt_info info = {0};
     cli_words w = {0};
     tg_tape *tape = NULL;
-    int64_t *ids = NULL, *idx = NULL;
-    double *lp = NULL;
+    int64_t *ids = NULL;
+    cli_ranked *lp = NULL;
     char err[1024], *line = NULL;
     size_t cap = 0;
     int status = cli_model_load(cmd, &cm, s, ckpt, &info);
@@ -135,14 +127,13 @@ int cli_predict(int argc, char **argv) {
     int64_t C = cm.model->output_size;
     tape = tg_tape_new();
     lp = malloc((size_t)C * sizeof *lp);
-    idx = malloc((size_t)C * sizeof *idx);
-    if (!tape || !lp || !idx) {
+    if (!tape || !lp) {
         cli_error(cmd, "out of memory");
         goto done;
     }
     tg_set_grad_enabled(tape, false);
     for (int i = 1; i < got; i++)
-        if (predict(tape, &cm, &info.vocab, pos[i], strlen(pos[i]), top, &w, &ids, lp, idx, err,
+        if (predict(tape, &cm, &info.vocab, pos[i], strlen(pos[i]), top, &w, &ids, lp, err,
                     sizeof err)) {
             cli_error(cmd, "argument %d: %s", i, err);
             status = CLI_USAGE;
@@ -153,8 +144,7 @@ int cli_predict(int argc, char **argv) {
         if (n < 0) break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
         if (cli_blank(line, line + n)) continue;
-        if (predict(tape, &cm, &info.vocab, line, (size_t)n, top, &w, &ids, lp, idx, err,
-                    sizeof err)) {
+        if (predict(tape, &cm, &info.vocab, line, (size_t)n, top, &w, &ids, lp, err, sizeof err)) {
             cli_error(cmd, "standard input:%lld: %s", (long long)no, err);
             goto done;
         }
@@ -163,7 +153,6 @@ int cli_predict(int argc, char **argv) {
 done:
     free(line);
     free(ids);
-    free(idx);
     free(lp);
     cli_words_free(&w);
     tg_tape_free(tape);

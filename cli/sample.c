@@ -31,28 +31,21 @@ static const char HELP[] =
     "  --threads N        threads for matrix products\n"
     "  --help             this text\n";
 
-static const tg_real *sort_z;
-static int by_logit(const void *a, const void *b) {
-    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-    if (sort_z[i] != sort_z[j]) return sort_z[i] > sort_z[j] ? -1 : 1;
-    return (i > j) - (i < j);
-}
-
-/* The next id from logits z[V]. idx: room for V ids. */
-static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng *r, int64_t *idx) {
-    for (int64_t i = 0; i < V; i++) idx[i] = i;
-    sort_z = z; /* most likely first; ties by id */
-    qsort(idx, (size_t)V, sizeof *idx, by_logit);
-    if (temp == 0) return idx[0];
+/* The next id from logits z[V]. rank: room for V entries. */
+static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng *r,
+                    cli_ranked *rank) {
+    for (int64_t i = 0; i < V; i++) rank[i] = (cli_ranked){(double)z[i], i};
+    cli_rank(rank, V); /* most likely first; ties by id */
+    if (temp == 0) return rank[0].id;
     int64_t n = k > 0 && k < V ? k : V;
-    double sum = 0, zmax = (double)z[idx[0]];
-    for (int64_t i = 0; i < n; i++) sum += exp(((double)z[idx[i]] - zmax) / temp);
+    double sum = 0, zmax = rank[0].score;
+    for (int64_t i = 0; i < n; i++) sum += exp((rank[i].score - zmax) / temp);
     double u = tg_rng_uniform(r) * sum;
     for (int64_t i = 0; i < n; i++) {
-        u -= exp(((double)z[idx[i]] - zmax) / temp);
-        if (u < 0) return idx[i];
+        u -= exp((rank[i].score - zmax) / temp);
+        if (u < 0) return rank[i].id;
     }
-    return idx[n - 1]; /* rounding */
+    return rank[n - 1].id; /* rounding */
 }
 
 int cli_sample(int argc, char **argv) {
@@ -105,7 +98,8 @@ int cli_sample(int argc, char **argv) {
     cli_ckpt_info info = {0};
     tg_model_state *st = NULL;
     tg_tape *tape = NULL;
-    int64_t *ids = NULL, *idx = NULL;
+    int64_t *ids = NULL;
+    cli_ranked *rank = NULL;
     int status = cli_model_load(cmd, &cm, s, ckpt, &info);
     if (status) goto done;
     status = CLI_FAIL;
@@ -136,8 +130,8 @@ int cli_sample(int argc, char **argv) {
     st = tg_model_state_new(cm.model);
     tape = tg_tape_new();
     ids = malloc((np + 1) * sizeof *ids);
-    idx = malloc((size_t)V * sizeof *idx);
-    if (!st || !tape || !ids || !idx) {
+    rank = malloc((size_t)V * sizeof *rank);
+    if (!st || !tape || !ids || !rank) {
         cli_error(cmd, "out of memory");
         goto done;
     }
@@ -162,7 +156,7 @@ int cli_sample(int argc, char **argv) {
         /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
         tg_tensor *z = tg_contiguous(tape, out.output);
         for (int64_t i = 0; i < length && z; i++) {
-            int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, idx);
+            int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, rank);
             if (next == end_id) break;
             fputc(v->bytes[next], stdout);
             fflush(stdout);
@@ -178,7 +172,7 @@ int cli_sample(int argc, char **argv) {
     status = CLI_OK;
 done:
     free(ids);
-    free(idx);
+    free(rank);
     tg_tape_free(tape);
     tg_model_state_free(st);
     cli_model_free(&cm);
