@@ -199,8 +199,9 @@ demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 
 # ---- examples on real data (examples/langid, postag, sunspots, genword) ----
 # make langid | postag | sunspots | genword: fetch the data (checked by its
-# sha256), train (through tapegrad train; genword with its own program) and
-# report; outputs go to $(BUILD)/<name>/ (see each example's README.md).
+# sha256), train through tapegrad train (genword also samples through
+# tapegrad sample) and report; outputs go to $(BUILD)/<name>/ (see each
+# example's README.md).
 .PHONY: langid postag sunspots genword
 REAL_EXAMPLE_HDRS := $(wildcard examples/langid/*.h examples/postag/*.h examples/sunspots/*.h examples/genword/*.h)
 $(patsubst %.c,$(BUILD)/%,$(wildcard examples/langid/*.c examples/postag/*.c examples/sunspots/*.c examples/genword/*.c)): $(REAL_EXAMPLE_HDRS)
