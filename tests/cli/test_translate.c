@@ -133,20 +133,7 @@ END_TEST
 START_TEST(resume_exact) {
     dir d;
     setup(&d, SPEC);
-    char a[400], b[400];
-    cli_path(a, sizeof a, d.dir, "a.safetensors");
-    cli_path(b, sizeof b, d.dir, "b.safetensors");
-    cli_out r[3] = {run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", a,
-                                         "--steps", "20", "--threads", "1", NULL},
-                        0),
-                    run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", b,
-                                         "--steps", "10", "--threads", "1", NULL},
-                        0),
-                    run((const char *[]){"train", d.spec, "--resume", b, "--steps", "20",
-                                         "--threads", "1", NULL},
-                        0)};
-    ck_assert(cli_same_file(a, b));
-    for (int i = 0; i < 3; i++) cli_out_free(&r[i]);
+    ck_assert(cli_resume_same(d.spec, d.data, d.dir, 10, 20));
     cli_rmdir(d.dir);
 }
 END_TEST
