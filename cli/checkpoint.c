@@ -31,16 +31,6 @@
 #define M_SEED "tapegrad.cli.seed"
 #define M_RNG "tapegrad.cli.rng."
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- metadata encodings --------------------------------------------------------- */
 
 static char *hex(const unsigned char *p, size_t n) {
@@ -157,7 +147,7 @@ int cli_ckpt_save(const char *path, const cli_model *cm, tg_optim *opt, const tg
     char *vw = hex_list(&info->vocab.words), *vl = hex_list(&info->vocab.labels);
     int rc = -1;
     if (!items || !state_names || !rng_names || !rng_vals || !rp || !meta || !vb || !vw || !vl) {
-        fail(err, errlen, "%s: out of memory", path);
+        cli_fail(err, errlen, "%s: out of memory", path);
         goto done;
     }
     memcpy(items, cm->params, (size_t)cm->n * sizeof *items);
@@ -235,8 +225,9 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
     const char *data = tg_safetensors_meta(f, M_DATA), *hash = tg_safetensors_meta(f, M_HASH);
     const char *seed = tg_safetensors_meta(f, M_SEED);
     if (!ok || !data || !hash || !seed)
-        return fail(err, errlen, "%s: not a tapegrad training checkpoint (no %s in its metadata)",
-                    path, ok ? (data ? M_HASH : M_DATA) : M_STEP);
+        return cli_fail(err, errlen,
+                        "%s: not a tapegrad training checkpoint (no %s in its metadata)", path,
+                        ok ? (data ? M_HASH : M_DATA) : M_STEP);
     snprintf(info->data, sizeof info->data, "%s", data);
     info->data_hash = strtoull(hash, NULL, 16);
     info->seed = strtoull(seed, NULL, 10);
@@ -247,7 +238,7 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
         unsigned char *p = unhex(vb, &n);
         if (!p || n > 256) {
             free(p);
-            return fail(err, errlen, "%s: bad %s in the metadata", path, M_VOCAB_BYTES);
+            return cli_fail(err, errlen, "%s: bad %s in the metadata", path, M_VOCAB_BYTES);
         }
         memcpy(info->vocab.bytes, p, n);
         info->vocab.n_bytes = (int)n;
@@ -255,7 +246,7 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
     }
     if ((vw && unhex_list(vw, &info->vocab.words)) || (vl && unhex_list(vl, &info->vocab.labels))) {
         cli_vocab_free(&info->vocab);
-        return fail(err, errlen, "%s: bad vocabulary in the metadata", path);
+        return cli_fail(err, errlen, "%s: bad vocabulary in the metadata", path);
     }
     return 0;
 }
@@ -283,14 +274,14 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
     char(*names)[64] = malloc((size_t)nr_max * sizeof *names);
     tg_tensor **carry = calloc((size_t)(2 * m->n_layers + 1), sizeof *carry);
     if (!rp || !vals || !names || !carry) {
-        fail(err, errlen, "%s: out of memory", path);
+        cli_fail(err, errlen, "%s: out of memory", path);
         goto done;
     }
     /* everything that can fail is read aside first */
     int nr = opt ? rngs(m, rp, names) : 0;
     for (int i = 0; i < nr; i++)
         if (rng_parse(tg_safetensors_meta(f, names[i]), &vals[i])) {
-            fail(err, errlen, "%s: no valid %s in the metadata", path, names[i]);
+            cli_fail(err, errlen, "%s: no valid %s in the metadata", path, names[i]);
             goto done;
         }
     for (int k = 0; st && k < st->n; k++)
@@ -301,7 +292,7 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
             if (!t) continue;
             tg_tensor *copy = tg_tensor_new(tg_tensor_shape(t));
             if (!copy) {
-                fail(err, errlen, "%s: out of memory", path);
+                cli_fail(err, errlen, "%s: out of memory", path);
                 goto done;
             }
             tg_copy(copy, t);
@@ -309,7 +300,7 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
         }
     if (opt) {
         if (tg_optim_load(opt, path, cm->n, cm->params)) {
-            fail(err, errlen, "%s", tg_optim_error(opt));
+            cli_fail(err, errlen, "%s", tg_optim_error(opt));
             goto done;
         }
     } else if (tg_safetensors_load_into(path, cm->n, cm->params, err, errlen))

@@ -10,7 +10,7 @@
 
 #include "data.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+int cli_fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
@@ -93,7 +93,7 @@ int64_t cli_vocab_size(const cli_vocab *v) {
 char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, errlen, "%s: %s", path, strerror(errno));
+        cli_fail(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -108,7 +108,7 @@ char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
     bool bad = !buf || ferror(f);
     fclose(f);
     if (bad) {
-        fail(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
+        cli_fail(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
         free(buf);
         return NULL;
     }
@@ -157,7 +157,7 @@ int cli_words_build(cli_vocab *v, const char *const *words, const size_t *lens, 
         if (cli_strs_add(&v->words, seen.s[c[i].id], strlen(seen.s[c[i].id])) < 0) goto done;
     rc = 0;
 done:
-    if (rc) fail(err, errlen, "out of memory");
+    if (rc) cli_fail(err, errlen, "out of memory");
     cli_strs_free(&seen);
     free(n);
     free(c);
@@ -191,21 +191,21 @@ int cli_labels_build(cli_vocab *v, cli_strs *seen, int64_t max, const char *what
         for (int64_t i = 0; i < max; i++) {
             snprintf(name, sizeof name, "%lld", (long long)i);
             if (cli_strs_add(&v->labels, name, strlen(name)) < 0)
-                return fail(err, errlen, "out of memory");
+                return cli_fail(err, errlen, "out of memory");
         }
         return 0;
     }
     if (seen->n > max)
-        return fail(err, errlen, "%lld different %ss, but the model has %lld outputs",
-                    (long long)seen->n, what, (long long)max);
+        return cli_fail(err, errlen, "%lld different %ss, but the model has %lld outputs",
+                        (long long)seen->n, what, (long long)max);
     char **names = malloc((size_t)(seen->n + 1) * sizeof *names);
-    if (!names) return fail(err, errlen, "out of memory");
+    if (!names) return cli_fail(err, errlen, "out of memory");
     memcpy(names, seen->s, (size_t)seen->n * sizeof *names);
     qsort(names, (size_t)seen->n, sizeof *names, by_name);
     for (int64_t i = 0; i < seen->n; i++)
         if (cli_strs_add(&v->labels, names[i], strlen(names[i])) < 0) {
             free(names);
-            return fail(err, errlen, "out of memory");
+            return cli_fail(err, errlen, "out of memory");
         }
     free(names);
     return 0;
@@ -274,7 +274,7 @@ static int seq_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int
     for (int64_t j = 0; j < B; j++)
         if (d->seqs[idx[j]].len > T) T = d->seqs[idx[j]].len;
     if (cli_batch_reserve(b, T, B, d->in_size, d->out_size))
-        return fail(err, errlen, "out of memory");
+        return cli_fail(err, errlen, "out of memory");
     b->T = T, b->B = B, b->reset = false, b->count = 0;
     bool ragged = false;
     int64_t I = d->in_size, O = d->out_size;
@@ -324,15 +324,15 @@ int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint
                          cli_batch *b, char *err, size_t errlen) {
     if (cli_streams(s)) {
         if (cli_text_train_batch(d, s, step, b) == 0) return 0;
-        return fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
-                    (long long)d->n_train);
+        return cli_fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
+                        (long long)d->n_train);
     }
     int64_t B, per, epoch, index;
     seq_layout(d, s, &B, &per);
-    if (!per) return fail(err, errlen, "%s: no training sequences", d->path);
+    if (!per) return cli_fail(err, errlen, "%s: no training sequences", d->path);
     cli_data_position(d, s, step, &epoch, &index);
     int64_t *perm = malloc((size_t)d->n_train * sizeof *perm);
-    if (!perm) return fail(err, errlen, "out of memory");
+    if (!perm) return cli_fail(err, errlen, "out of memory");
     shuffle(perm, d->n_train, seed, epoch);
     int rc = d->bank ? cli_trees_fill(d, s, perm + index * B, B, b, err, errlen)
                      : seq_fill(d, s, perm + index * B, B, b, err, errlen);
@@ -355,7 +355,7 @@ int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batc
     int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first;
     if (n > s->train.batch) n = s->train.batch;
     int64_t *idx = malloc((size_t)n * sizeof *idx);
-    if (!idx) return fail(err, errlen, "out of memory");
+    if (!idx) return cli_fail(err, errlen, "out of memory");
     for (int64_t j = 0; j < n; j++) idx[j] = first + j;
     int rc = d->bank ? cli_trees_fill(d, s, idx, n, b, err, errlen)
                      : seq_fill(d, s, idx, n, b, err, errlen);
@@ -398,10 +398,11 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
                   double valid_fraction, char *err, size_t errlen) {
     *d = (cli_data){.task = s->task, .path = path};
     if (s->task != TG_TASK_REGRESS && s->task != TG_TASK_TREE && s->input != TG_INPUT_TOKENS)
-        return fail(err, errlen, "%s: task %s reads text, so it needs token input", path,
-                    tg_task_name(s->task));
+        return cli_fail(err, errlen, "%s: task %s reads text, so it needs token input", path,
+                        tg_task_name(s->task));
     if (s->task == TG_TASK_REGRESS && s->input != TG_INPUT_VECTORS)
-        return fail(err, errlen, "%s: task regress reads numbers, so it needs vector input", path);
+        return cli_fail(err, errlen, "%s: task regress reads numbers, so it needs vector input",
+                        path);
     int64_t len;
     char *text = cli_read_file(path, &len, err, errlen);
     if (!text) return -1;

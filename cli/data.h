@@ -19,6 +19,10 @@
 
 #include "tapegrad.h"
 
+/* Writes a message (printf-style) into err and returns -1: the failure
+ * of any cli function that reports through (err, errlen). */
+int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A list of owned strings (any bytes but NUL) with a hash index: ids by
  * name for vocabularies and labels. */
 typedef struct cli_strs {

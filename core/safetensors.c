@@ -5,7 +5,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +20,31 @@
 
 /* ---- dtypes ----------------------------------------------------------- */
 enum {
-    DT_F64, DT_F32, DT_F16, DT_BF16, DT_I64, DT_I32, DT_I16, DT_I8,
-    DT_U64, DT_U32, DT_U16, DT_U8, DT_BOOL, DT_F8_E4M3, DT_F8_E5M2, DT_COUNT
+    DT_F64,
+    DT_F32,
+    DT_F16,
+    DT_BF16,
+    DT_I64,
+    DT_I32,
+    DT_I16,
+    DT_I8,
+    DT_U64,
+    DT_U32,
+    DT_U16,
+    DT_U8,
+    DT_BOOL,
+    DT_F8_E4M3,
+    DT_F8_E5M2,
+    DT_COUNT
 };
 static const struct {
     const char *name;
     int size;
 } dtypes[DT_COUNT] = {
-    [DT_F64] = {"F64", 8},  [DT_F32] = {"F32", 4},   [DT_F16] = {"F16", 2},
-    [DT_BF16] = {"BF16", 2}, [DT_I64] = {"I64", 8},  [DT_I32] = {"I32", 4},
-    [DT_I16] = {"I16", 2},  [DT_I8] = {"I8", 1},     [DT_U64] = {"U64", 8},
-    [DT_U32] = {"U32", 4},  [DT_U16] = {"U16", 2},   [DT_U8] = {"U8", 1},
+    [DT_F64] = {"F64", 8},   [DT_F32] = {"F32", 4},         [DT_F16] = {"F16", 2},
+    [DT_BF16] = {"BF16", 2}, [DT_I64] = {"I64", 8},         [DT_I32] = {"I32", 4},
+    [DT_I16] = {"I16", 2},   [DT_I8] = {"I8", 1},           [DT_U64] = {"U64", 8},
+    [DT_U32] = {"U32", 4},   [DT_U16] = {"U16", 2},         [DT_U8] = {"U8", 1},
     [DT_BOOL] = {"BOOL", 1}, [DT_F8_E4M3] = {"F8_E4M3", 1}, [DT_F8_E5M2] = {"F8_E5M2", 1},
 };
 
@@ -86,22 +99,16 @@ static double decode(int dt, const unsigned char *p) {
     case DT_F32: return bits_to_float((uint32_t)u);
     case DT_F16: return half_to_double((uint16_t)u);
     case DT_BF16: return bits_to_float((uint32_t)u << 16);
-    case DT_I64: case DT_I32: case DT_I16: case DT_I8:
-        return (double)sign_extend(u, dtypes[dt].size);
+    case DT_I64:
+    case DT_I32:
+    case DT_I16:
+    case DT_I8: return (double)sign_extend(u, dtypes[dt].size);
     case DT_BOOL: return u != 0;
     default: return (double)u; /* unsigned */
     }
 }
 
 /* ---- errors and tensors --------------------------------------------------- */
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Storage offset of the element at row-major position `linear`. */
 static int64_t offset_of(const tg_tensor *t, int64_t linear) {
     int64_t off = 0;
@@ -177,34 +184,34 @@ static bool json_uint(const cJSON *j, uint64_t *out) {
 }
 
 /* Checks one header entry `j` (named e->name) and fills in e. */
-static int parse_entry(const char *path, const cJSON *j, entry *e, uint64_t data_size,
-                       char *err, size_t errlen) {
+static int parse_entry(const char *path, const cJSON *j, entry *e, uint64_t data_size, char *err,
+                       size_t errlen) {
     char buf[64], sh[TG_SHAPE_STR_MAX];
     const char *name = e->name;
     if (!cJSON_IsObject(j)) {
-        set_err(err, errlen, "%s: %s: expected an object with dtype, shape and data_offsets",
-                path, name);
+        tg_error_set(err, errlen, "%s: %s: expected an object with dtype, shape and data_offsets",
+                     path, name);
         return -1;
     }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(j, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
     if (!cJSON_IsString(dt)) {
-        set_err(err, errlen, "%s: %s: dtype must be a string", path, name);
+        tg_error_set(err, errlen, "%s: %s: dtype must be a string", path, name);
         return -1;
     }
     if ((e->dtype = dtype_find(dt->valuestring)) < 0) {
-        set_err(err, errlen, "%s: %s: unknown dtype '%s'", path, name, dt->valuestring);
+        tg_error_set(err, errlen, "%s: %s: unknown dtype '%s'", path, name, dt->valuestring);
         return -1;
     }
     if (!cJSON_IsArray(shape)) {
-        set_err(err, errlen, "%s: %s: shape must be a list of sizes", path, name);
+        tg_error_set(err, errlen, "%s: %s: shape must be a list of sizes", path, name);
         return -1;
     }
     int nd = cJSON_GetArraySize(shape);
     if (nd > TG_MAX_DIMS) {
-        set_err(err, errlen, "%s: %s: shape has %d dims, at most %d are supported", path, name,
-                nd, TG_MAX_DIMS);
+        tg_error_set(err, errlen, "%s: %s: shape has %d dims, at most %d are supported", path, name,
+                     nd, TG_MAX_DIMS);
         return -1;
     }
     e->shape.ndim = nd;
@@ -212,16 +219,16 @@ static int parse_entry(const char *path, const cJSON *j, entry *e, uint64_t data
     for (const cJSON *x = shape->child; x; x = x->next, d++) {
         uint64_t v;
         if (!json_uint(x, &v)) {
-            set_err(err, errlen, "%s: %s: shape[%d] is %s, expected a non-negative integer",
-                    path, name, d, json_text(x, buf, sizeof buf));
+            tg_error_set(err, errlen, "%s: %s: shape[%d] is %s, expected a non-negative integer",
+                         path, name, d, json_text(x, buf, sizeof buf));
             return -1;
         }
         e->shape.dim[d] = (int64_t)v;
     }
     /* tg_shape_valid also bounds numel * 16, so numel * dtype size cannot overflow */
     if (!tg_shape_valid(e->shape)) {
-        set_err(err, errlen, "%s: %s: shape %s has too many elements", path, name,
-                tg_shape_str(e->shape, sh, sizeof sh));
+        tg_error_set(err, errlen, "%s: %s: shape %s has too many elements", path, name,
+                     tg_shape_str(e->shape, sh, sizeof sh));
         return -1;
     }
     e->numel = tg_shape_numel(e->shape);
@@ -229,48 +236,48 @@ static int parse_entry(const char *path, const cJSON *j, entry *e, uint64_t data
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 ||
         !json_uint(offs->child, &e->begin) || !json_uint(offs->child->next, &e->end) ||
         e->end < e->begin) {
-        set_err(err, errlen,
-                "%s: %s: data_offsets must be [begin, end] with 0 <= begin <= end, got %s", path,
-                name, offs ? json_text(offs, buf, sizeof buf) : "nothing");
+        tg_error_set(err, errlen,
+                     "%s: %s: data_offsets must be [begin, end] with 0 <= begin <= end, got %s",
+                     path, name, offs ? json_text(offs, buf, sizeof buf) : "nothing");
         return -1;
     }
     if (e->end > data_size) {
-        set_err(err, errlen,
-                "%s: %s: data_offsets [%llu,%llu] go past the end of the data (%llu bytes)", path,
-                name, (unsigned long long)e->begin, (unsigned long long)e->end,
-                (unsigned long long)data_size);
+        tg_error_set(err, errlen,
+                     "%s: %s: data_offsets [%llu,%llu] go past the end of the data (%llu bytes)",
+                     path, name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                     (unsigned long long)data_size);
         return -1;
     }
     if (e->end - e->begin != need) {
-        set_err(err, errlen, "%s: %s: data_offsets [%llu,%llu] hold %llu bytes, %s %s needs %llu",
-                path, name, (unsigned long long)e->begin, (unsigned long long)e->end,
-                (unsigned long long)(e->end - e->begin), dtypes[e->dtype].name,
-                tg_shape_str(e->shape, sh, sizeof sh), (unsigned long long)need);
+        tg_error_set(err, errlen,
+                     "%s: %s: data_offsets [%llu,%llu] hold %llu bytes, %s %s needs %llu", path,
+                     name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                     (unsigned long long)(e->end - e->begin), dtypes[e->dtype].name,
+                     tg_shape_str(e->shape, sh, sizeof sh), (unsigned long long)need);
         return -1;
     }
     return 0;
 }
 
-static int parse_meta(const char *path, const cJSON *j, tg_st_file *f, char *err,
-                      size_t errlen) {
+static int parse_meta(const char *path, const cJSON *j, tg_st_file *f, char *err, size_t errlen) {
     if (f->meta) {
-        set_err(err, errlen, "%s: __metadata__ appears twice", path);
+        tg_error_set(err, errlen, "%s: __metadata__ appears twice", path);
         return -1;
     }
     if (!cJSON_IsObject(j)) {
-        set_err(err, errlen, "%s: __metadata__ must be an object of strings", path);
+        tg_error_set(err, errlen, "%s: __metadata__ must be an object of strings", path);
         return -1;
     }
     int n = cJSON_GetArraySize(j);
     f->meta = calloc((size_t)(2 * n + 1), sizeof *f->meta);
     if (!f->meta) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     for (const cJSON *x = j->child; x; x = x->next) {
         if (!cJSON_IsString(x)) {
-            set_err(err, errlen, "%s: __metadata__: value of '%s' is not a string", path,
-                    x->string);
+            tg_error_set(err, errlen, "%s: __metadata__: value of '%s' is not a string", path,
+                         x->string);
             return -1;
         }
         char **kv = &f->meta[2 * f->n_meta];
@@ -278,7 +285,7 @@ static int parse_meta(const char *path, const cJSON *j, tg_st_file *f, char *err
         kv[1] = strdup(x->valuestring);
         f->n_meta++; /* counted before the check so both strings get freed */
         if (!kv[0] || !kv[1]) {
-            set_err(err, errlen, "%s: out of memory", path);
+            tg_error_set(err, errlen, "%s: out of memory", path);
             return -1;
         }
     }
@@ -302,7 +309,7 @@ static int check_layout(const char *path, tg_st_file *f, uint64_t data_size, cha
                         size_t errlen) {
     entry **v = malloc((size_t)(f->n ? f->n : 1) * sizeof *v);
     if (!v) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     for (int i = 0; i < f->n; i++) v[i] = &f->e[i];
@@ -310,7 +317,7 @@ static int check_layout(const char *path, tg_st_file *f, uint64_t data_size, cha
     qsort(v, (size_t)f->n, sizeof *v, cmp_name);
     for (int i = 1; i < f->n; i++)
         if (strcmp(v[i - 1]->name, v[i]->name) == 0) {
-            set_err(err, errlen, "%s: %s: duplicate tensor name", path, v[i]->name);
+            tg_error_set(err, errlen, "%s: %s: duplicate tensor name", path, v[i]->name);
             goto done;
         }
     qsort(v, (size_t)f->n, sizeof *v, cmp_offsets);
@@ -319,21 +326,24 @@ static int check_layout(const char *path, tg_st_file *f, uint64_t data_size, cha
         const entry *e = v[i];
         if (e->begin != at) {
             if (i == 0)
-                set_err(err, errlen, "%s: %s: data_offsets [%llu,%llu] leave a gap at the start "
-                        "of the data", path, e->name, (unsigned long long)e->begin,
-                        (unsigned long long)e->end);
+                tg_error_set(err, errlen,
+                             "%s: %s: data_offsets [%llu,%llu] leave a gap at the start "
+                             "of the data",
+                             path, e->name, (unsigned long long)e->begin,
+                             (unsigned long long)e->end);
             else
-                set_err(err, errlen, "%s: %s: data_offsets [%llu,%llu] %s '%s' [%llu,%llu]", path,
-                        e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
-                        e->begin < at ? "overlap" : "leave a gap after", v[i - 1]->name,
-                        (unsigned long long)v[i - 1]->begin, (unsigned long long)at);
+                tg_error_set(err, errlen, "%s: %s: data_offsets [%llu,%llu] %s '%s' [%llu,%llu]",
+                             path, e->name, (unsigned long long)e->begin,
+                             (unsigned long long)e->end,
+                             e->begin < at ? "overlap" : "leave a gap after", v[i - 1]->name,
+                             (unsigned long long)v[i - 1]->begin, (unsigned long long)at);
             goto done;
         }
         at = e->end;
     }
     if (at != data_size) {
-        set_err(err, errlen, "%s: the data section has %llu bytes but the tensors cover %llu",
-                path, (unsigned long long)data_size, (unsigned long long)at);
+        tg_error_set(err, errlen, "%s: the data section has %llu bytes but the tensors cover %llu",
+                     path, (unsigned long long)data_size, (unsigned long long)at);
         goto done;
     }
     rc = 0;
@@ -350,15 +360,15 @@ static int read_at(FILE *fp, uint64_t pos, void *buf, size_t n) {
 
 /* Opens path and checks its whole header. On success *fp is positioned
  * nowhere in particular and *data_start is the file offset of the data. */
-static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_start,
-                               char *err, size_t errlen) {
+static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_start, char *err,
+                               size_t errlen) {
     if (!path) {
-        set_err(err, errlen, "tg_safetensors: path is NULL");
+        tg_error_set(err, errlen, "tg_safetensors: path is NULL");
         return NULL;
     }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     tg_st_file *f = NULL;
@@ -369,25 +379,26 @@ static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_s
     errno = 0;
     if (fseeko(fp, 0, SEEK_END) != 0 || (size = ftello(fp)) < 0) goto io_error;
     if (size < 8) {
-        set_err(err, errlen, "%s: file is %lld bytes, too short for the 8-byte header length",
-                path, (long long)size);
+        tg_error_set(err, errlen, "%s: file is %lld bytes, too short for the 8-byte header length",
+                     path, (long long)size);
         goto fail;
     }
     if (read_at(fp, 0, len8, 8) != 0) goto io_error;
     uint64_t hlen = get_le(len8, 8), rest = (uint64_t)size - 8;
     if (hlen > rest) {
-        set_err(err, errlen, "%s: header length %llu is beyond the end of the file (%lld bytes)",
-                path, (unsigned long long)hlen, (long long)size);
+        tg_error_set(err, errlen,
+                     "%s: header length %llu is beyond the end of the file (%lld bytes)", path,
+                     (unsigned long long)hlen, (long long)size);
         goto fail;
     }
     if (hlen > MAX_HEADER) {
-        set_err(err, errlen, "%s: header length %llu is over the 100 MB limit", path,
-                (unsigned long long)hlen);
+        tg_error_set(err, errlen, "%s: header length %llu is over the 100 MB limit", path,
+                     (unsigned long long)hlen);
         goto fail;
     }
     text = malloc((size_t)hlen + 1);
     if (!text) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     if (read_at(fp, 8, text, (size_t)hlen) != 0) goto io_error;
@@ -396,33 +407,33 @@ static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_s
     for (uint64_t i = 0; i < hlen; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-            set_err(err, errlen, "%s: header has a control byte 0x%02x at byte %llu", path, c,
-                    (unsigned long long)i);
+            tg_error_set(err, errlen, "%s: header has a control byte 0x%02x at byte %llu", path, c,
+                         (unsigned long long)i);
             goto fail;
         }
     }
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, (size_t)hlen, &end, 0);
     if (!root) {
-        set_err(err, errlen, "%s: header is not valid JSON (error at byte %lld of %llu)", path,
-                (long long)(end ? end - text : 0), (unsigned long long)hlen);
+        tg_error_set(err, errlen, "%s: header is not valid JSON (error at byte %lld of %llu)", path,
+                     (long long)(end ? end - text : 0), (unsigned long long)hlen);
         goto fail;
     }
     /* the reference pads the header with spaces; anything else after the JSON is junk */
     for (const char *p = end; p < text + hlen; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            set_err(err, errlen, "%s: header has junk after the JSON at byte %lld", path,
-                    (long long)(p - text));
+            tg_error_set(err, errlen, "%s: header has junk after the JSON at byte %lld", path,
+                         (long long)(p - text));
             goto fail;
         }
     if (!cJSON_IsObject(root)) {
-        set_err(err, errlen, "%s: header is not a JSON object", path);
+        tg_error_set(err, errlen, "%s: header is not a JSON object", path);
         goto fail;
     }
     f = calloc(1, sizeof *f);
     int n = cJSON_GetArraySize(root);
     if (!f || !(f->e = calloc((size_t)(n ? n : 1), sizeof *f->e))) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     uint64_t data_size = rest - hlen;
@@ -433,7 +444,7 @@ static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_s
         }
         entry *e = &f->e[f->n];
         if (!(e->name = strdup(x->string))) {
-            set_err(err, errlen, "%s: out of memory", path);
+            tg_error_set(err, errlen, "%s: out of memory", path);
             goto fail;
         }
         f->n++;
@@ -446,8 +457,8 @@ static tg_st_file *read_header(const char *path, FILE **fp_out, uint64_t *data_s
     *data_start = 8 + hlen;
     return f;
 io_error:
-    set_err(err, errlen, "%s: cannot read: %s", path,
-            errno ? strerror(errno) : "unexpected end of file");
+    tg_error_set(err, errlen, "%s: cannot read: %s", path,
+                 errno ? strerror(errno) : "unexpected end of file");
 fail:
     cJSON_Delete(root);
     free(text);
@@ -461,8 +472,8 @@ static int read_entry(FILE *fp, uint64_t data_start, const entry *e, unsigned ch
                       const char *path, char *err, size_t errlen) {
     errno = 0;
     if (read_at(fp, data_start + e->begin, raw, (size_t)(e->end - e->begin)) == 0) return 0;
-    set_err(err, errlen, "%s: %s: cannot read: %s", path, e->name,
-            errno ? strerror(errno) : "unexpected end of file");
+    tg_error_set(err, errlen, "%s: %s: cannot read: %s", path, e->name,
+                 errno ? strerror(errno) : "unexpected end of file");
     return -1;
 }
 
@@ -481,7 +492,7 @@ tg_st_file *tg_safetensors_open(const char *path, char *err, size_t errlen) {
         if (e->dtype == DT_I64) e->i64 = malloc((size_t)(e->numel ? e->numel : 1) * 8);
         if (r) raw = r;
         if (!r || !e->t || (e->dtype == DT_I64 && !e->i64)) {
-            set_err(err, errlen, "%s: %s: out of memory", path, e->name);
+            tg_error_set(err, errlen, "%s: %s: out of memory", path, e->name);
             goto fail;
         }
         if (read_entry(fp, data_start, e, raw, path, err, errlen) != 0) goto fail;
@@ -501,7 +512,9 @@ fail:
     return NULL;
 }
 
-int tg_safetensors_count(const tg_st_file *f) { return f ? f->n : 0; }
+int tg_safetensors_count(const tg_st_file *f) {
+    return f ? f->n : 0;
+}
 
 const char *tg_safetensors_name(const tg_st_file *f, int i) {
     return f && i >= 0 && i < f->n ? f->e[i].name : NULL;
@@ -531,13 +544,16 @@ const char *tg_safetensors_meta(const tg_st_file *f, const char *key) {
     return NULL;
 }
 
-void tg_safetensors_close(tg_st_file *f) { file_free(f); }
+void tg_safetensors_close(tg_st_file *f) {
+    file_free(f);
+}
 
 /* ---- loading into existing tensors ---------------------------------------- */
 int tg_safetensors_load_into(const char *path, int n, const tg_named *items, char *err,
                              size_t errlen) {
     if (n < 0 || (n > 0 && !items)) {
-        set_err(err, errlen, "tg_safetensors_load_into: %d items at %p", n, (const void *)items);
+        tg_error_set(err, errlen, "tg_safetensors_load_into: %d items at %p", n,
+                     (const void *)items);
         return -1;
     }
     FILE *fp;
@@ -548,7 +564,7 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
     unsigned char **raw = calloc((size_t)(n ? n : 1), sizeof *raw);
     int rc = -1;
     if (!found || !raw) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         goto done;
     }
     /* check everything first ... */
@@ -556,17 +572,17 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
         const char *name = items[i].name;
         const tg_tensor *t = items[i].tensor;
         if (!name || !t) {
-            set_err(err, errlen, "%s: item %d has no %s", path, i, name ? "tensor" : "name");
+            tg_error_set(err, errlen, "%s: item %d has no %s", path, i, name ? "tensor" : "name");
             goto done;
         }
         const entry *e = found[i] = find(f, name);
         if (!e) {
-            set_err(err, errlen, "%s: no tensor named '%s'", path, name);
+            tg_error_set(err, errlen, "%s: no tensor named '%s'", path, name);
             goto done;
         }
         if (e->dtype != DT_F32 && e->dtype != DT_F64) {
-            set_err(err, errlen, "%s: %s: dtype %s cannot load into a float tensor", path, name,
-                    dtypes[e->dtype].name);
+            tg_error_set(err, errlen, "%s: %s: dtype %s cannot load into a float tensor", path,
+                         name, dtypes[e->dtype].name);
             goto done;
         }
         tg_shape want = tg_tensor_shape(t);
@@ -574,8 +590,8 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
         for (int d = 0; same && d < want.ndim; d++) same = want.dim[d] == e->shape.dim[d];
         if (!same) {
             char a[TG_SHAPE_STR_MAX], b[TG_SHAPE_STR_MAX];
-            set_err(err, errlen, "%s: %s: expected %s, file has %s", path, name,
-                    tg_shape_str(want, a, sizeof a), tg_shape_str(e->shape, b, sizeof b));
+            tg_error_set(err, errlen, "%s: %s: expected %s, file has %s", path, name,
+                         tg_shape_str(want, a, sizeof a), tg_shape_str(e->shape, b, sizeof b));
             goto done;
         }
     }
@@ -583,7 +599,7 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
     for (int i = 0; i < n; i++) {
         size_t bytes = (size_t)(found[i]->end - found[i]->begin);
         if (!(raw[i] = malloc(bytes ? bytes : 1))) {
-            set_err(err, errlen, "%s: %s: out of memory", path, found[i]->name);
+            tg_error_set(err, errlen, "%s: %s: out of memory", path, found[i]->name);
             goto done;
         }
         if (read_entry(fp, data_start, found[i], raw[i], path, err, errlen) != 0) goto done;
@@ -648,49 +664,49 @@ static int check_save_args(const char *path, int dt, int n, const tg_named *item
                            const char *const *meta_kv, char *err, size_t errlen) {
     const char *fn = "tg_safetensors_save";
     if (!path) {
-        set_err(err, errlen, "%s: path is NULL", fn);
+        tg_error_set(err, errlen, "%s: path is NULL", fn);
         return -1;
     }
     if (dt < 0) {
-        set_err(err, errlen, "%s: %s: dtype must be F32 or F64", fn, path);
+        tg_error_set(err, errlen, "%s: %s: dtype must be F32 or F64", fn, path);
         return -1;
     }
     if (n < 0 || (n > 0 && !items) || n_meta < 0 || (n_meta > 0 && !meta_kv)) {
-        set_err(err, errlen, "%s: %s: bad counts (%d tensors, %d metadata pairs)", fn, path, n,
-                n_meta);
+        tg_error_set(err, errlen, "%s: %s: bad counts (%d tensors, %d metadata pairs)", fn, path, n,
+                     n_meta);
         return -1;
     }
     for (int i = 0; i < n; i++) {
         const char *name = items[i].name;
         const tg_tensor *t = items[i].tensor;
         if (!name || !t) {
-            set_err(err, errlen, "%s: %s: item %d has no %s", fn, path, i,
-                    name ? "tensor" : "name");
+            tg_error_set(err, errlen, "%s: %s: item %d has no %s", fn, path, i,
+                         name ? "tensor" : "name");
             return -1;
         }
         if (strcmp(name, "__metadata__") == 0) {
-            set_err(err, errlen, "%s: %s: '__metadata__' cannot name a tensor", fn, path);
+            tg_error_set(err, errlen, "%s: %s: '__metadata__' cannot name a tensor", fn, path);
             return -1;
         }
         if (!tg_shape_valid(tg_tensor_shape(t)) || (!t->data && t->numel > 0)) {
-            set_err(err, errlen, "%s: %s: %s: not a valid tensor", fn, path, name);
+            tg_error_set(err, errlen, "%s: %s: %s: not a valid tensor", fn, path, name);
             return -1;
         }
         for (int k = 0; k < i; k++)
             if (strcmp(items[k].name, name) == 0) {
-                set_err(err, errlen, "%s: %s: %s: duplicate tensor name", fn, path, name);
+                tg_error_set(err, errlen, "%s: %s: %s: duplicate tensor name", fn, path, name);
                 return -1;
             }
     }
     for (int i = 0; i < n_meta; i++) {
         if (!meta_kv[2 * i] || !meta_kv[2 * i + 1]) {
-            set_err(err, errlen, "%s: %s: metadata pair %d has a NULL", fn, path, i);
+            tg_error_set(err, errlen, "%s: %s: metadata pair %d has a NULL", fn, path, i);
             return -1;
         }
         for (int k = 0; k < i; k++)
             if (strcmp(meta_kv[2 * k], meta_kv[2 * i]) == 0) {
-                set_err(err, errlen, "%s: %s: duplicate metadata key '%s'", fn, path,
-                        meta_kv[2 * i]);
+                tg_error_set(err, errlen, "%s: %s: duplicate metadata key '%s'", fn, path,
+                             meta_kv[2 * i]);
                 return -1;
             }
     }
@@ -739,12 +755,12 @@ int tg_safetensors_save_as(const char *path, const char *dtype, int n, const tg_
     bool created = false;
     int rc = -1;
     if (!json || !tmp || !buf) {
-        set_err(err, errlen, "%s: out of memory", path);
+        tg_error_set(err, errlen, "%s: out of memory", path);
         goto done;
     }
     snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
     if (!(fp = fopen(tmp, "wb"))) {
-        set_err(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
         goto done;
     }
     created = true;
@@ -758,17 +774,18 @@ int tg_safetensors_save_as(const char *path, const char *dtype, int n, const tg_
     /* flushed and on disk before the rename, so a crash leaves old or new, never half */
     ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
     if (!ok) {
-        set_err(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         goto done;
     }
     int closed = fclose(fp);
     fp = NULL;
     if (closed != 0) {
-        set_err(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
+                     strerror(errno));
         goto done;
     }
     rc = 0;

@@ -2,20 +2,11 @@
  * of open brackets), writing trees back, vocabularies and level schedules. */
 #include "tree.h"
 
+#include "../core/core.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Writes a message into err (if any). */
-__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen, const char *fmt,
-                                                      ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- growable arrays ------------------------------------------------------ */
 typedef struct vec {
@@ -127,13 +118,13 @@ static void reader_free(reader *r) {
     do {                                                                                           \
         char msg_[256];                                                                            \
         snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
-        say((r)->err, (r)->errlen, "%sline %d, column %d: %s", (r)->prefix, (int)(ln), (int)(cl),  \
-            msg_);                                                                                 \
+        tg_error_set((r)->err, (r)->errlen, "%sline %d, column %d: %s", (r)->prefix, (int)(ln),    \
+                     (int)(cl), msg_);                                                             \
         return false;                                                                              \
     } while (0)
 #define OOM(r)                                                                                     \
     do {                                                                                           \
-        say((r)->err, (r)->errlen, "%sout of memory", (r)->prefix);                                \
+        tg_error_set((r)->err, (r)->errlen, "%sout of memory", (r)->prefix);                       \
         return false;                                                                              \
     } while (0)
 
@@ -304,7 +295,7 @@ tg_treebank *tg_treebank_parse(const char *src, size_t len, const char *filename
                 .leaf_labels_optional = opt && opt->leaf_labels_optional};
     int32_t line = 1, col = 1;
     bool ok = src || len == 0;
-    if (!ok) say(err, errlen, "%sno text (NULL)", prefix);
+    if (!ok) tg_error_set(err, errlen, "%sno text (NULL)", prefix);
     size_t i = 0;
     while (ok && i < len) {
         char c = src[i];
@@ -319,8 +310,8 @@ tg_treebank *tg_treebank_parse(const char *src, size_t len, const char *filename
             ok = on_close(&r, line, col);
             col++, i++;
         } else if (c == '\0') {
-            say(err, errlen, "%sline %d, column %d: unexpected NUL byte", prefix, (int)line,
-                (int)col);
+            tg_error_set(err, errlen, "%sline %d, column %d: unexpected NUL byte", prefix,
+                         (int)line, (int)col);
             ok = false;
         } else {
             size_t j = i;
@@ -331,7 +322,8 @@ tg_treebank *tg_treebank_parse(const char *src, size_t len, const char *filename
         }
     }
     if (ok && r.depth > 0) {
-        say(err, errlen,
+        tg_error_set(
+            err, errlen,
             "%sline %d, column %d: '(' is never closed (the input ends at line %d, column %d "
             "with %lld bracket%s open)",
             prefix, (int)r.stack[0].line, (int)r.stack[0].col, (int)line, (int)col,
@@ -339,11 +331,11 @@ tg_treebank *tg_treebank_parse(const char *src, size_t len, const char *filename
         ok = false;
     }
     if (ok && r.n_trees == 0) {
-        say(err, errlen, "%sempty input: no tree", prefix);
+        tg_error_set(err, errlen, "%sempty input: no tree", prefix);
         ok = false;
     }
     tg_treebank *b = ok ? calloc(1, sizeof *b) : NULL;
-    if (ok && !b) say(err, errlen, "%sout of memory", prefix);
+    if (ok && !b) tg_error_set(err, errlen, "%sout of memory", prefix);
     if (b) {
         b->n = r.n_trees, b->trees = r.trees;
         r.trees = NULL, r.n_trees = 0;
@@ -356,7 +348,7 @@ tg_treebank *tg_treebank_load(const char *path, const tg_tree_read_options *opt,
                               size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        tg_error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -371,7 +363,7 @@ tg_treebank *tg_treebank_load(const char *path, const tg_tree_read_options *opt,
     bool bad = !buf || ferror(f);
     fclose(f);
     if (bad) {
-        say(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
+        tg_error_set(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
         free(buf);
         return NULL;
     }
@@ -388,7 +380,7 @@ tg_tree *tg_tree_parse(const char *text, const tg_tree_read_options *opt, char *
     if (b->n == 1)
         tr = b->trees[0], b->n = 0;
     else
-        say(err, errlen, "expected one tree, found %lld", (long long)b->n);
+        tg_error_set(err, errlen, "expected one tree, found %lld", (long long)b->n);
     tg_treebank_free(b);
     return tr;
 }
@@ -561,12 +553,13 @@ void tg_tree_batch_where(const tg_tree_batch *b, int64_t i, char *buf, size_t n)
 
 tg_tree_batch *tg_tree_batch_new(const tg_tree *const *trees, int n, char *err, size_t errlen) {
     if (n < 1 || !trees) {
-        say(err, errlen, "tg_tree_batch_new: need at least one tree, got %d", n);
+        tg_error_set(err, errlen, "tg_tree_batch_new: need at least one tree, got %d", n);
         return NULL;
     }
     for (int k = 0; k < n; k++)
         if (!trees[k] || trees[k]->n < 1) {
-            say(err, errlen, "tg_tree_batch_new: trees[%d] is %s", k, trees[k] ? "empty" : "NULL");
+            tg_error_set(err, errlen, "tg_tree_batch_new: trees[%d] is %s", k,
+                         trees[k] ? "empty" : "NULL");
             return NULL;
         }
     tg_tree_batch *b = calloc(1, sizeof *b);
@@ -598,7 +591,8 @@ tg_tree_batch *tg_tree_batch_new(const tg_tree *const *trees, int n, char *err, 
         for (int64_t i = 0; i < tr->n; i++) {
             int64_t g = s + i, lv = 0, nc = tr->child_off[i + 1] - tr->child_off[i];
             if (tr->token[i] && tr->id[i] < 0) {
-                say(err, errlen,
+                tg_error_set(
+                    err, errlen,
                     "tg_tree_batch_new: trees[%d] line %d, column %d: token '%.40s' has no id "
                     "(map tokens with tg_tree_set_ids first)",
                     k, (int)tr->line[i], (int)tr->col[i], tr->token[i]);
@@ -708,7 +702,7 @@ tg_tree_batch *tg_tree_batch_new(const tg_tree *const *trees, int n, char *err, 
     free(stamp), free(sidx), free(cursor);
     return b;
 oom:
-    say(err, errlen, "tg_tree_batch_new: out of memory");
+    tg_error_set(err, errlen, "tg_tree_batch_new: out of memory");
     tg_tree_batch_free(b);
     return NULL;
 }

@@ -3,7 +3,6 @@
 #include "treenet.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,17 +17,7 @@ const char *tg_tree_cell_name(tg_tree_cell cell) {
     return "?";
 }
 
-__attribute__((format(printf, 3, 4))) static void *fail(char *err, size_t errlen, const char *fmt,
-                                                        ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return NULL;
-}
-#define FAIL(...) fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
 
 tg_treenet *tg_treenet_new(tg_treenet_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.cell < TG_TREE_RNN || o.cell > TG_TREE_LSTM_NARY)
