@@ -64,6 +64,19 @@ tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
 void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
                       const tg_real *wd, int64_t rsw, int64_t csw, tg_tensor *b,
                       const tg_real *dy, int64_t rows);
+/* x (row-major) seen as [outer, len, inner] around axis ax: element k of
+ * line (o, i) is at (o * len + k) * inner + i (reductions and softmax). */
+typedef struct tg__lines {
+    int64_t outer, len, inner;
+} tg__lines;
+
+static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
+    tg__lines l = {1, x->shape[ax], 1};
+    for (int d = 0; d < ax; d++) l.outer *= x->shape[d];
+    for (int d = ax + 1; d < x->ndim; d++) l.inner *= x->shape[d];
+    return l;
+}
+
 /* Whether view node n's gradient is one contiguous run of its input's
  * gradient (a reshape, a slice along the first dimension), and where it
  * starts. Backward then keeps the view's gradient inside its input's

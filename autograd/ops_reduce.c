@@ -37,21 +37,9 @@ void tg__sum_backward(tg_tape *t, tg_node *n) {
     for (int64_t i = 0; i < x->numel; i++) x->grad[i] += g;
 }
 
-/* ---- along one axis ---------------------------------------------------- */
-
-/* x (row-major) seen as [outer, len, inner] around axis ax: element k of
- * line (o, i) is at (o * len + k) * inner + i, and the line's result is at
- * o * inner + i of the (contiguous) output, with or without keepdim. */
-typedef struct lines {
-    int64_t outer, len, inner;
-} lines;
-
-static lines lines_of(const tg_tensor *x, int ax) {
-    lines l = {1, x->shape[ax], 1};
-    for (int d = 0; d < ax; d++) l.outer *= x->shape[d];
-    for (int d = ax + 1; d < x->ndim; d++) l.inner *= x->shape[d];
-    return l;
-}
+/* ---- along one axis ----------------------------------------------------
+ * Over the lines of tg__lines_of: line (o, i)'s result is at o * inner + i
+ * of the (contiguous) output, with or without keepdim. */
 
 /* Checks the axis, allocates the output; *ax is the normalised axis. */
 static tg_tensor *axis_begin(tg_tape *t, const char *op, tg_tensor *x, int axis, bool keepdim,
@@ -79,7 +67,7 @@ static tg_tensor *sum_axis(tg_tape *t, const char *op, tg_tensor *x, int axis, b
     tg_tensor *out = axis_begin(t, op, x, axis, keepdim, &ax);
     const tg_real *px = out ? tg__contig(t, x) : NULL;
     if (!px) return NULL;
-    lines l = lines_of(x, ax);
+    tg__lines l = tg__lines_of(x, ax);
     for (int64_t o = 0; o < l.outer; o++)
         for (int64_t i = 0; i < l.inner; i++) {
             const tg_real *p = px + o * l.len * l.inner + i;
@@ -107,7 +95,7 @@ tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim) {
 void tg__sum_axis_backward(tg_tape *t, tg_node *n) {
     (void)t;
     tg_tensor *x = n->in[0];
-    lines l = lines_of(x, (int)n->i[0]);
+    tg__lines l = tg__lines_of(x, (int)n->i[0]);
     for (int64_t o = 0; o < l.outer; o++)
         for (int64_t i = 0; i < l.inner; i++) {
             tg_real g = (tg_real)(n->out->grad[o * l.inner + i] * n->f[0]);
@@ -123,7 +111,7 @@ tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim) {
     int ax;
     tg_tensor *out = axis_begin(t, "tg_max_axis", x, axis, keepdim, &ax);
     if (!out) return NULL;
-    lines l = lines_of(x, ax);
+    tg__lines l = tg__lines_of(x, ax);
     if (l.len == 0) {
         char sx[TG_SHAPE_STR_MAX];
         tg__fail(t, "tg_max_axis: axis %d of %s is empty", axis, TG_SHP(x, sx));
@@ -159,7 +147,7 @@ void tg__max_axis_backward(tg_tape *t, tg_node *n) {
     (void)t;
     tg_tensor *x = n->in[0];
     const int64_t *arg = n->saved;
-    lines l = lines_of(x, (int)n->i[0]);
+    tg__lines l = tg__lines_of(x, (int)n->i[0]);
     for (int64_t o = 0; o < l.outer; o++)
         for (int64_t i = 0; i < l.inner; i++) {
             int64_t j = o * l.inner + i;

@@ -6,19 +6,6 @@
 
 #include <math.h>
 
-/* x (row-major) seen as [outer, len, inner] around axis ax: element k of
- * line (o, i) is at (o * len + k) * inner + i. */
-typedef struct lines {
-    int64_t outer, len, inner;
-} lines;
-
-static lines lines_of(const tg_tensor *x, int ax) {
-    lines l = {1, x->shape[ax], 1};
-    for (int d = 0; d < ax; d++) l.outer *= x->shape[d];
-    for (int d = ax + 1; d < x->ndim; d++) l.inner *= x->shape[d];
-    return l;
-}
-
 /* y = softmax(x) or log_softmax(x) along axis; x any shape, y the same. */
 static tg_tensor *softmax_forward(tg_tape *t, const char *op, int op_id, tg_tensor *x, int axis,
                                   bool log_) {
@@ -32,7 +19,7 @@ static tg_tensor *softmax_forward(tg_tape *t, const char *op, int op_id, tg_tens
     tg_tensor *out = tg__tensor(t, tg_tensor_shape(x));
     const tg_real *px = out ? tg__contig(t, x) : NULL;
     if (!px) return NULL;
-    lines l = lines_of(x, ax);
+    tg__lines l = tg__lines_of(x, ax);
     for (int64_t o = 0; o < l.outer; o++)
         for (int64_t i = 0; i < l.inner; i++) {
             int64_t base = o * l.len * l.inner + i, st = l.inner;
@@ -69,7 +56,7 @@ tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis) {
 static void softmax_backward(tg_node *n, bool log_) {
     tg_tensor *x = n->in[0];
     const tg_real *y = n->out->data, *g = n->out->grad;
-    lines l = lines_of(x, (int)n->i[0]);
+    tg__lines l = tg__lines_of(x, (int)n->i[0]);
     for (int64_t o = 0; o < l.outer; o++)
         for (int64_t i = 0; i < l.inner; i++) {
             int64_t base = o * l.len * l.inner + i, st = l.inner;
