@@ -96,23 +96,14 @@ char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
         cli_fail(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *p = realloc(buf, 2 * cap + 1);
-        if (!p) free(buf);
-        buf = p, cap *= 2;
-    }
-    bool bad = !buf || ferror(f);
+    size_t n;
+    char *buf = tg_read_stream(f, 0, &n);
+    bool read_error = ferror(f);
     fclose(f);
-    if (bad) {
-        cli_fail(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
+    if (!buf) {
+        cli_fail(err, errlen, "%s: %s", path, read_error ? "read error" : "out of memory");
         return NULL;
     }
-    buf[n] = '\0';
     *len = (int64_t)n;
     return buf;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* One source, two builds: float by default, double with -DTG_DOUBLE so that
  * gradient checks by central differences can be tight. */
@@ -37,16 +38,23 @@ typedef struct tg_shape {
  * its base's and flows back through the view's node. */
 typedef struct tg_tensor {
     tg_real *data;
-    tg_real *grad;       /* NULL until a gradient is needed */
+    tg_real *grad; /* NULL until a gradient is needed */
     int ndim;
     int64_t shape[TG_MAX_DIMS];
     int64_t stride[TG_MAX_DIMS]; /* in elements */
     int64_t numel;
     bool requires_grad;
-    bool on_heap;        /* owned by the caller (parameters), not a tape */
-    int32_t node;        /* index of the producing node on its tape, or -1 */
-    const char *name;    /* optional label (parameter name), not owned */
+    bool on_heap;     /* owned by the caller (parameters), not a tape */
+    int32_t node;     /* index of the producing node on its tape, or -1 */
+    const char *name; /* optional label (parameter name), not owned */
 } tg_tensor;
+
+/* ---- files --------------------------------------------------------------- */
+/* The rest of stream f in a NUL-terminated heap buffer, *len bytes before
+ * the NUL; NULL when reading fails or memory runs out (ferror(f) tells
+ * which). With max > 0 it stops once more than max bytes are in (*len then
+ * says so), for readers that refuse files too large to be theirs. */
+char *tg_read_stream(FILE *f, size_t max, size_t *len);
 
 /* ---- errors without a tape -------------------------------------------- */
 /* Functions that can fail without a tape take `char *err, size_t errlen`

@@ -638,22 +638,15 @@ tg_spec *tg_spec_load(const char *path, char *err, size_t errlen) {
         tg_json_fail(&c, NULL, "cannot open: %s", path ? strerror(errno) : "no path");
         return NULL;
     }
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap || len > MAX_FILE) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) free(buf);
-        buf = grown, cap *= 2;
-    }
+    size_t len;
+    char *buf = tg_read_stream(f, MAX_FILE, &len);
     int read_error = ferror(f) ? errno : 0;
     fclose(f);
     tg_spec *s = NULL;
-    if (!buf)
-        tg_json_fail(&c, NULL, "out of memory");
-    else if (read_error)
+    if (read_error)
         tg_json_fail(&c, NULL, "cannot read: %s", strerror(read_error));
+    else if (!buf)
+        tg_json_fail(&c, NULL, "out of memory");
     else if (len > MAX_FILE)
         tg_json_fail(&c, NULL, "larger than %zu MiB; not a spec file", MAX_FILE >> 20);
     else

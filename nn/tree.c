@@ -351,20 +351,12 @@ tg_treebank *tg_treebank_load(const char *path, const tg_tree_read_options *opt,
         tg_error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *b = realloc(buf, cap * 2);
-        if (!b) free(buf);
-        buf = b, cap *= 2;
-    }
-    bool bad = !buf || ferror(f);
+    size_t n;
+    char *buf = tg_read_stream(f, 0, &n);
+    bool read_error = ferror(f);
     fclose(f);
-    if (bad) {
-        tg_error_set(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
+    if (!buf) {
+        tg_error_set(err, errlen, "%s: %s", path, read_error ? "read error" : "out of memory");
         return NULL;
     }
     tg_treebank *b = tg_treebank_parse(buf, n, path, opt, err, errlen);

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tapegrad.h"
+
 #ifndef TAPEGRAD_BIN
 #define TAPEGRAD_BIN "tapegrad"
 #endif
@@ -111,17 +113,9 @@ void cli_write(const char *path, const char *text) {
 char *cli_read(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *p = realloc(buf, 2 * cap + 1);
-        if (!p) free(buf);
-        buf = p, cap *= 2;
-    }
+    size_t n;
+    char *buf = tg_read_stream(f, 0, &n);
     fclose(f);
-    if (buf) buf[n] = '\0';
     return buf;
 }
 
