@@ -71,6 +71,11 @@ int64_t cli_strs_find(const cli_strs *l, const char *s, size_t len) {
     return *probe(l, s, len) - 1;
 }
 
+int64_t cli_strs_intern(cli_strs *l, const char *s, size_t len) {
+    int64_t id = cli_strs_find(l, s, len);
+    return id >= 0 ? id : cli_strs_add(l, s, len);
+}
+
 void cli_strs_free(cli_strs *l) {
     for (int64_t i = 0; i < l->n; i++) free(l->s[i]);
     free(l->s);

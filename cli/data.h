@@ -35,6 +35,8 @@ typedef struct cli_strs {
 int64_t cli_strs_add(cli_strs *l, const char *s, size_t len);
 /* Its id, or -1. */
 int64_t cli_strs_find(const cli_strs *l, const char *s, size_t len);
+/* Its id, appended first if absent; -1 when out of memory. */
+int64_t cli_strs_intern(cli_strs *l, const char *s, size_t len);
 void cli_strs_free(cli_strs *l);
 
 /* How raw data maps to ids; saved in checkpoints so that sample and eval

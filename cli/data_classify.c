@@ -36,7 +36,7 @@ int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,
                          (long long)line + 1);
                 goto done;
             }
-            if (cli_strs_find(&seen, p, ll) < 0 && cli_strs_add(&seen, p, ll) < 0) {
+            if (cli_strs_intern(&seen, p, ll) < 0) {
                 snprintf(err, errlen, "%s: out of memory", d->path);
                 goto done;
             }

@@ -69,9 +69,7 @@ int cli_cond_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const 
         for (int c = 0; c < 256; c++)
             if (has[c]) d->vocab.bytes[d->vocab.n_bytes++] = (unsigned char)c;
         for (int64_t i = 0; i < n; i++)
-            if (cli_strs_find(&seen, ls[i].label, ls[i].label_len) < 0 &&
-                cli_strs_add(&seen, ls[i].label, ls[i].label_len) < 0)
-                goto oom;
+            if (cli_strs_intern(&seen, ls[i].label, ls[i].label_len) < 0) goto oom;
         if (seen.n > s->cond_size) {
             snprintf(err, errlen, "%s: %lld different labels, but input.condition.size is %lld",
                      d->path, (long long)seen.n, (long long)s->cond_size);

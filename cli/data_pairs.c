@@ -109,8 +109,8 @@ int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const
         }
         /* the group: pairs with the same source text (trimmed) */
         const char *s0 = src.p[0], *s1 = src.p[src.n - 1] + src.len[src.n - 1];
-        int64_t group = cli_strs_find(&sources, s0, (size_t)(s1 - s0));
-        if (group < 0 && (group = cli_strs_add(&sources, s0, (size_t)(s1 - s0))) < 0) goto oom;
+        int64_t group = cli_strs_intern(&sources, s0, (size_t)(s1 - s0));
+        if (group < 0) goto oom;
         d->seqs[n] = (cli_seq){
             .off = all_src.n, .len = src.n, .label = group, .tgt_off = all_tgt.n, .tgt_len = tgt.n};
         line_of[n++] = line;

@@ -23,8 +23,7 @@ int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const c
                 cli_words_seq(&w, first, NULL, 0, line, err, errlen))
                 goto done;
             for (int64_t i = first; i < w.n; i++)
-                if (cli_strs_find(&seen, w.tag[i], w.tag_len[i]) < 0 &&
-                    cli_strs_add(&seen, w.tag[i], w.tag_len[i]) < 0) {
+                if (cli_strs_intern(&seen, w.tag[i], w.tag_len[i]) < 0) {
                     snprintf(err, errlen, "%s: out of memory", d->path);
                     goto done;
                 }
