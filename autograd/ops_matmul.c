@@ -103,8 +103,8 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
  * step, where z is the input's share of the gates. */
 static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x, tg_tensor *w,
                          tg_tensor *b) {
-    tg_tensor *in[4] = {x, w, b, z};
-    if (!tg__begin(t, op, 2, in) || (z && !tg__begin(t, op, 1, &z))) return NULL;
+    tg_tensor *xw[2] = {x, w};
+    if (!tg__begin(t, op, 2, xw) || (z && !tg__begin(t, op, 1, &z))) return NULL;
     char sx[TG_SHAPE_STR_MAX], sw[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
     if (x->ndim < 1 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[1]) {
         tg__fail(t, "%s: input %s and weight %s: expected weight [out,%lld]", op, TG_SHP(x, sx),
@@ -147,9 +147,11 @@ static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x,
         }
     }
     mm(mx, mat_t(mw), z || b ? 1 : 0, y->data, nout);
-    tg_tensor *rec[4] = {x, w, b ? b : z, z};
-    tg_node *node = z ? tg__record(t, TG_OP_LINEAR_ADD, y, b ? 4 : 3, b ? in : rec)
-                      : tg__record(t, TG_OP_LINEAR, y, b ? 3 : 2, in);
+    tg_tensor *rec[4] = {x, w}; /* {x, w[, b][, z]} */
+    int n_in = 2;
+    if (b) rec[n_in++] = b;
+    if (z) rec[n_in++] = z;
+    tg_node *node = tg__record(t, z ? TG_OP_LINEAR_ADD : TG_OP_LINEAR, y, n_in, rec);
     if (node) {
         tg_real **sv = tg__alloc(t, 2 * sizeof *sv);
         if (!sv) return NULL;
