@@ -112,6 +112,16 @@ static inline void ck_assert_spec_error(const char *json, const char *want) {
     ck_assert_msg(strcmp(err, want) == 0, "\n  spec: %s\n   got: %s\n  want: %s", json, err, want);
 }
 
+/* The whole file, NUL-terminated (free it), or NULL if it cannot be read. */
+static inline char *test_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n;
+    char *s = tg_read_stream(f, 0, &n);
+    fclose(f);
+    return s;
+}
+
 /* A parameter of shape s filled with uniform(-1, 1) values from rng. */
 static inline tg_tensor *test_param(tg_rng *r, tg_shape s) {
     tg_tensor *p = tg_param_new(s);

@@ -101,19 +101,6 @@ static char *mem_close(memout *m) {
     return m->buf;
 }
 
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* text must equal the golden file, line by line (the first difference is
  * named); with TG_UPDATE_GOLDEN set, the file is rewritten instead. */
 static void check_golden(const char *text, const char *file) {
@@ -126,7 +113,7 @@ static void check_golden(const char *text, const char *file) {
         fclose(f);
         return;
     }
-    char *want = read_file(path);
+    char *want = test_read_file(path);
     ck_assert_msg(want != NULL, "golden file %s is missing (run from the repository root)", path);
     const char *a = text, *b = want;
     for (int line = 1; *a || *b; line++) {
@@ -215,7 +202,7 @@ START_TEST(dot_renders_with_graphviz) {
         fclose(f);
         snprintf(cmd, sizeof cmd, "dot -Tsvg %s -o %s 2>&1", dotp, svgp);
         ck_assert_int_eq(system(cmd), 0);
-        char *svg = read_file(svgp);
+        char *svg = test_read_file(svgp);
         ck_assert_ptr_nonnull(svg);
         ck_assert_ptr_nonnull(strstr(svg, "<svg"));
         ck_assert_ptr_nonnull(strstr(svg, "W_hh"));

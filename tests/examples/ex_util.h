@@ -61,20 +61,6 @@ static inline int ex_run(const char *const *argv, const char *out_path, const ch
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The whole file, NUL-terminated (owned), or NULL. */
-static inline char *ex_read(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* The number after "key " in text (eval's "accuracy 0.93"), or -1. */
 static inline double ex_value(const char *text, const char *key) {
     size_t k = strlen(key);

@@ -54,7 +54,7 @@ START_TEST(test_train_and_sample) {
                                 "0.5",
                                 NULL};
         ck_assert_int_eq(ex_run(sample, ex_path(out, sizeof out, dir, "samples.txt"), dir), 0);
-        char *text = ex_read(out);
+        char *text = test_read_file(out);
         int lines = 0, letters = 0, right = 0;
         for (const char *p = text; *p; p++)
             if (*p == '\n')

@@ -103,7 +103,7 @@ START_TEST(test_confusion) {
     char dir[256], path[512];
     ex_tmpdir(dir, sizeof dir);
     ck_assert_int_eq(lid_confusion_svg(ex_path(path, sizeof path, dir, "c.svg"), &c, "T"), 0);
-    char *svg = ex_read(path);
+    char *svg = test_read_file(path);
     ck_assert_ptr_nonnull(svg);
     ck_assert_ptr_nonnull(strstr(svg, "<svg xmlns="));
     ck_assert_ptr_nonnull(strstr(svg, "<title>english as german: 25.0%</title>"));
@@ -163,7 +163,7 @@ START_TEST(test_train_spec) {
         ex_tapegrad(), "eval", "examples/langid/spec.json", "--checkpoint", ckpt, "--threads",
         "1",           NULL};
     ck_assert_int_eq(ex_run(eval, ex_path(out, sizeof out, dir, "eval.txt"), dir), 0);
-    char *text = ex_read(out);
+    char *text = test_read_file(out);
     double acc = ex_value(text, "accuracy");
     free(text);
     ck_assert_msg(acc >= 0.5, "accuracy %g after 40 steps (chance: 0.1)", acc);
@@ -214,7 +214,7 @@ START_TEST(test_train_spec) {
                              words[4],
                              NULL};
     ck_assert_int_eq(ex_run(predict, ex_path(out, sizeof out, dir, "predict.txt"), dir), 0);
-    text = ex_read(out);
+    text = test_read_file(out);
     const char *line = text;
     for (int i = 0; i < 5; i++) {
         int best = 0;

@@ -166,7 +166,7 @@ START_TEST(test_train_spec) {
                           "1",
                           NULL};
     ck_assert_int_eq(ex_run(eval, ex_path(out, sizeof out, dir, "eval.txt"), dir), 0);
-    char *text = ex_read(out);
+    char *text = test_read_file(out);
     double acc = ex_value(text, "accuracy");
     free(text);
     /* the bidirectional LSTM reads the neighbours, and tags "run" right */

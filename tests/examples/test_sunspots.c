@@ -84,7 +84,7 @@ START_TEST(test_chart) {
     ck_assert_int_eq(
         ss_chart_svg(ex_path(path, sizeof path, dir, "c.svg"), "T", x, 4, lines, 2, 2001.5, 2003),
         0);
-    char *svg = ex_read(path);
+    char *svg = test_read_file(path);
     ck_assert_ptr_nonnull(svg);
     ck_assert_ptr_nonnull(strstr(svg, ">actual</text>"));
     ck_assert_ptr_nonnull(strstr(svg, "stroke-dasharray"));

@@ -342,19 +342,6 @@ END_TEST
 
 /* ---- the SVG heat map ------------------------------------------------------------- */
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static int count(const char *s, const char *needle) {
     int n = 0;
     for (const char *p = s; (p = strstr(p, needle)); p++) n++;
@@ -368,7 +355,8 @@ START_TEST(svg_heat_map) {
     /* two rows of three, row stride 4 (the last value of each row unused) */
     const tg_real w[8] = {1, 0, 0, 9, 0.25, 0.5, 0.25, 9};
     ck_assert_int_eq(tg_attention_svg(path, 3, src, 2, tgt, w, 4, err, sizeof err), 0);
-    char *s = slurp(path);
+    char *s = test_read_file(path);
+    ck_assert_ptr_nonnull(s);
     ck_assert(strncmp(s, "<svg ", 5) == 0);
     ck_assert_int_eq(count(s, "<rect x="), 6); /* one cell per weight */
     ck_assert_int_eq(count(s, "fill=\"rgb(255,255,255)\""), 1);
