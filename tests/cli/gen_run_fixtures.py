@@ -24,11 +24,13 @@ first, so the float32 files hold exactly what PyTorch computed from (in
 float64). Safetensors are written by hand (struct + json).
 """
 import json
-import math
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -37,28 +39,6 @@ torch.set_default_dtype(torch.float64)
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 gen = torch.Generator().manual_seed(1857)
 STEPS = 3
-
-
-def save(path, tensors, dtype_float):
-    """safetensors by hand: u64 header length, JSON header, raw data."""
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        if t.is_floating_point():
-            t = t.to(dtype_float)
-        dtype = {torch.float64: "F64", torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def f32(t):
@@ -97,8 +77,10 @@ def run_case(name, spec, m, forward, loss_fn, batch, make_opt, clip=None):
     with open(os.path.join(HERE, "run_%s.json" % name), "w") as f:
         json.dump(spec, f)
         f.write("\n")
-    save(os.path.join(HERE, "run_%s.w.safetensors" % name), m.state_dict(), torch.float32)
-    save(os.path.join(HERE, "run_%s.x.safetensors" % name), batch, torch.float32)
+    safetensors_out.write(os.path.join(HERE, "run_%s.w.safetensors" % name), m.state_dict(),
+                          float_dtype=torch.float32)
+    safetensors_out.write(os.path.join(HERE, "run_%s.x.safetensors" % name), batch,
+                          float_dtype=torch.float32)
     expect = {}
     x = batch["input"]
     if x.is_floating_point():
@@ -136,7 +118,8 @@ def run_case(name, spec, m, forward, loss_fn, batch, make_opt, clip=None):
     for k, v in m.state_dict().items():
         expect[k] = v
     expect["loss"] = torch.tensor(losses)
-    save(os.path.join(HERE, "run_%s.expect.safetensors" % name), expect, torch.float64)
+    safetensors_out.write(os.path.join(HERE, "run_%s.expect.safetensors" % name), expect,
+                          float_dtype=torch.float64)
     print("run_%s: %d tensors, losses %s" % (name, len(expect), ["%.6f" % v for v in losses]))
 
 

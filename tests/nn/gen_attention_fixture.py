@@ -22,11 +22,13 @@ The file holds the inputs ("values" [B, S, K], "query" [B, Q], "query_dot"
 "<kind>.grad.query". Float32, like the library's default build; the
 safetensors file is written by hand (struct + json).
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 import torch.nn as nn
 
 B, S, Q, K, A = 3, 4, 5, 6, 4
@@ -96,26 +98,7 @@ for kind, module in [("additive", Additive()), ("general", General()), ("dot", D
     out[f"{kind}.grad.query"] = s.grad
 
 
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.contiguous()
-        dtype, fmt = ("I64", "<q") if t.dtype == torch.int64 else ("F32", "<f")
-        vals = t.reshape(-1).tolist()
-        blob = b"".join(struct.pack(fmt, v) for v in vals)
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
-
-
 here = os.path.dirname(os.path.abspath(__file__))
-save(os.path.join(here, "fixtures", "attention.safetensors"), out)
+safetensors_out.write(os.path.join(here, "fixtures", "attention.safetensors"), out,
+                      float_dtype=torch.float32)
 print("wrote", os.path.join(here, "fixtures", "attention.safetensors"))

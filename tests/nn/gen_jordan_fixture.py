@@ -22,11 +22,13 @@ and for x, y0 (and targets in the teacher-forced case).
 The safetensors file is written by hand (struct + json) so that the script
 needs nothing beyond torch.
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 
 torch.set_default_dtype(torch.float64)
 T, B, I, H, O = 5, 3, 4, 6, 2
@@ -94,29 +96,8 @@ for case, act, forced in CASES:
         out[f"{case}.grad.targets"] = targets.grad
 
 
-def save_safetensors(path, tensors):
-    """F64, little-endian, header padded with spaces to 8 bytes."""
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        data = struct.pack(f"<{t.numel()}d", *t.flatten().tolist())
-        header[name] = {"dtype": "F64", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
-
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(os.path.join(here, "fixtures"), exist_ok=True)
 dest = os.path.join(here, "fixtures", "jordan.safetensors")
-save_safetensors(dest, out)
+safetensors_out.write(dest, out, float_dtype=torch.float64)
 print(f"wrote {dest}: {len(out)} tensors")

@@ -21,11 +21,13 @@ through pack_padded_sequence, as in PyTorch practice. The file holds:
 The safetensors file is written by hand (struct + json) so that the script
 needs nothing beyond torch.
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -33,26 +35,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
 gen = torch.Generator().manual_seed(2024)
-
-
-def save(path, tensors):
-    """safetensors by hand: u64 header length, JSON header, raw data."""
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float64: "F64", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def net(*layers):
@@ -91,7 +73,7 @@ def finish(name, m, batch, output, loss):
     tensors["ref.loss"] = loss.reshape(())
     for k, p in m.named_parameters():
         tensors["ref.grad." + k] = p.grad
-    save(os.path.join(HERE, "fixtures", "model_%s.safetensors" % name), tensors)
+    safetensors_out.write(os.path.join(HERE, "fixtures", "model_%s.safetensors" % name), tensors)
     print("model_%s: loss %.10f" % (name, loss.item()))
 
 

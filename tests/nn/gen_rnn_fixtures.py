@@ -28,11 +28,13 @@ The safetensors format is written by hand (the python package is not a
 Debian dependency): u64 little-endian header length, JSON header, raw
 little-endian data.
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 T, B, I, H = 5, 3, 4, 6
@@ -68,32 +70,6 @@ def make_module(mode, o):
     if mode == "GRU":
         return torch.nn.GRU(**kw)
     return torch.nn.RNN(nonlinearity="tanh" if mode == "RNN_TANH" else "relu", **kw)
-
-
-def write_safetensors(path, tensors, meta):
-    """tensors: list of (name, tensor); F32 for floats, I64 for int64."""
-    header, chunks, off = {"__metadata__": meta}, [], 0
-    for name, t in tensors:
-        t = t.detach().contiguous()
-        if t.dtype == torch.float32:
-            dtype, raw = "F32", struct.pack("<%df" % t.numel(), *t.flatten().tolist())
-        elif t.dtype == torch.int64:
-            dtype, raw = "I64", struct.pack("<%dq" % t.numel(), *t.flatten().tolist())
-        else:
-            raise ValueError(f"{name}: unexpected dtype {t.dtype}")
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [off, off + len(raw)]}
-        chunks.append(raw)
-        off += len(raw)
-    js = json.dumps(header, separators=(",", ":")).encode()
-    js += b" " * (-len(js) % 8)  # data starts 8-byte aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(js)))
-        f.write(js)
-        for c in chunks:
-            f.write(c)
-    os.replace(tmp, path)
 
 
 def run(index, name, mode, o):
@@ -150,7 +126,7 @@ def run(index, name, mode, o):
     meta = dict(mode=mode, input_size=str(I), hidden_size=str(H), num_layers=str(L),
                 bidirectional=yes(D == 2), batch_first=yes(bf), bias=yes(o.get("bias", True)))
     path = os.path.join(OUT, f"rnn_{name}.safetensors")
-    write_safetensors(path, tensors, meta)
+    safetensors_out.write(path, tensors, meta)
     print(f"{path}: {len(tensors)} tensors, {os.path.getsize(path)} bytes")
 
 

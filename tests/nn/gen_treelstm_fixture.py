@@ -32,11 +32,13 @@ its own reader. Node order is post-order, trees one after another.
 The safetensors file is written by hand (struct + json) so that the script
 needs nothing beyond torch.
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import safetensors_out  # noqa: E402 (tests/safetensors_out.py)
 
 torch.set_default_dtype(torch.float64)
 H, I, N = 4, 3, 2
@@ -212,31 +214,10 @@ grads = {"weight": cat([p[f"W{l}"].grad for l in range(N)], dim=1), "bias": p["b
 record("rnn", packed, grads, x, h, None, rh, None)
 
 
-def save_safetensors(path, tensors, meta):
-    """F64, little-endian, header padded with spaces to 8 bytes."""
-    header, blobs, offset = {"__metadata__": meta}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        data = struct.pack(f"<{t.numel()}d", *t.flatten().tolist())
-        header[name] = {"dtype": "F64", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
-
 meta = {"H": str(H), "I": str(I), "N": str(N),
         "trees_any": "\n".join(TREES_ANY), "trees_bin": "\n".join(TREES_BIN)}
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(os.path.join(here, "fixtures"), exist_ok=True)
 dest = os.path.join(here, "fixtures", "treelstm.safetensors")
-save_safetensors(dest, out, meta)
+safetensors_out.write(dest, out, meta, float_dtype=torch.float64)
 print(f"wrote {dest}: {len(out)} tensors")
