@@ -211,23 +211,23 @@ oom:
     return FAIL("rnn: out of memory");
 }
 
-/* Checks x, h0, c0 and lengths against the layer; sets T and B. */
-static bool check_inputs(tg_tape *t, const tg_rnn *m, const tg_tensor *x, const tg_tensor *h0,
+/* Checks the input's shape xs, h0, c0 and lengths against the layer; sets
+ * T and B. */
+static bool check_inputs(tg_tape *t, const tg_rnn *m, tg_shape xs, const tg_tensor *h0,
                          const tg_tensor *c0, const int64_t *lengths, int64_t *T, int64_t *B) {
     char sx[TG_SHAPE_STR_MAX], sh[TG_SHAPE_STR_MAX];
     const tg_rnn_options *o = &m->opt;
-    if (x->ndim != 3 || x->shape[2] != o->input_size) {
+    if (xs.ndim != 3 || xs.dim[2] != o->input_size) {
         tg_tape_fail(t, "tg_rnn_forward: input %s: expected [%s, %lld]",
-                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
-                     o->batch_first ? "B, T" : "T, B", (long long)o->input_size);
+                     tg_shape_str(xs, sx, sizeof sx), o->batch_first ? "B, T" : "T, B",
+                     (long long)o->input_size);
         return false;
     }
-    *T = x->shape[o->batch_first ? 1 : 0];
-    *B = x->shape[o->batch_first ? 0 : 1];
+    *T = xs.dim[o->batch_first ? 1 : 0];
+    *B = xs.dim[o->batch_first ? 0 : 1];
     if (*T == 0 || *B == 0) {
         tg_tape_fail(t, "tg_rnn_forward: input %s: the %s is empty",
-                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
-                     *T == 0 ? "sequence" : "batch");
+                     tg_shape_str(xs, sx, sizeof sx), *T == 0 ? "sequence" : "batch");
         return false;
     }
     const tg_tensor *states[2] = {h0, c0};
@@ -261,13 +261,27 @@ static tg_tensor *initial_state(tg_tape *t, tg_tensor *s0, int k, int64_t B, int
     return tg_reshape(t, tg_narrow(t, s0, 0, k, 1), TG_SHAPE(B, H));
 }
 
-/* One direction of one layer over the whole sequence: in [T, B, in] ->
- * [T, B, H]; *h and *c come in as the initial and leave as the final state. */
-static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse, tg_tensor *in,
-                                tg_tensor **masks, tg_tensor **h, tg_tensor **c,
-                                tg_tensor **steps) {
-    int64_t T = in->shape[0], B = in->shape[1], GH = m->w_hh[k]->shape[0];
-    tg_tensor *gx = tg_linear(t, in, m->w_ih[k], m->b_ih[k]); /* all steps: one GEMM */
+/* A layer's input, time-major: x [T, B, in], or (first layer only) token
+ * ids [T*B] into an embedding table [vocab, in]. */
+typedef struct layer_input {
+    tg_tensor *x;
+    tg_tensor *table;
+    const int64_t *ids;
+    int64_t T, B;
+} layer_input;
+
+/* One direction of one layer over the whole sequence: in -> [T, B, H]; *h
+ * and *c come in as the initial and leave as the final state. */
+static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse,
+                                const layer_input *in, tg_tensor **masks, tg_tensor **h,
+                                tg_tensor **c, tg_tensor **steps) {
+    int64_t T = in->T, B = in->B, GH = m->w_hh[k]->shape[0];
+    /* all steps: one GEMM (or one per vocabulary entry, for tokens) */
+    tg_tensor *gx =
+        in->table ? tg_reshape(t, tg_embedding_linear(t, in->table, in->ids, T * B, m->w_ih[k],
+                                                      m->b_ih[k]),
+                               TG_SHAPE(T, B, GH))
+                  : tg_linear(t, in->x, m->w_ih[k], m->b_ih[k]);
     tg_label(t, gx, "input_all_steps");
     for (int64_t s = 0; s < T && !tg_tape_error(t); s++) {
         int64_t tt = reverse ? T - 1 - s : s;
@@ -294,16 +308,10 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
     return tg_tape_error(t) ? NULL : tg_stack(t, (int)T, steps, 0);
 }
 
-int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0,
+/* Both entries: in is x (batch-major when batch_first) or the tokens. */
+static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *h0, tg_tensor *c0,
                    const int64_t *lengths, tg_rnn_result *res) {
-    *res = (tg_rnn_result){0};
-    if (tg_tape_error(t)) return -1;
-    if (!m || !x) {
-        tg_tape_fail(t, "tg_rnn_forward: %s is NULL", m ? "input" : "module");
-        return -1;
-    }
-    int64_t T, B, H = m->opt.hidden_size;
-    if (!check_inputs(t, m, x, h0, c0, lengths, &T, &B)) return -1;
+    int64_t T = in.T, B = in.B, H = m->opt.hidden_size;
     int L = m->opt.num_layers, D = m->dirs;
     bool lstm = m->opt.mode == TG_LSTM;
     tg_tensor **masks = lengths ? calloc((size_t)T, sizeof *masks) : NULL;
@@ -321,7 +329,7 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
     }
     static const char *kind[] = {"rnn", "rnn", "lstm", "gru"}; /* by mode */
     tg_scope_push(t, kind[m->opt.mode]); /* so nodes read "lstm.l0.t3.forget_gate" */
-    tg_tensor *layer_in = m->opt.batch_first ? tg_transpose(t, x, 0, 1) : x;
+    if (in.x && m->opt.batch_first) in.x = tg_transpose(t, in.x, 0, 1);
     for (int l = 0; l < L && !tg_tape_error(t); l++) {
         tg_tensor *outs[2] = {NULL, NULL};
         for (int d = 0; d < D; d++) {
@@ -333,15 +341,15 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
             cs[k] = lstm ? initial_state(t, c0, k, B, H) : NULL;
             if (!h0 && hs[k]) hs[k]->name = "h0"; /* the zeros, in pictures of the tape */
             if (!c0 && cs[k]) cs[k]->name = "c0";
-            outs[d] = run_direction(t, m, k, d == 1, layer_in, masks, &hs[k], &cs[k], steps);
+            outs[d] = run_direction(t, m, k, d == 1, &in, masks, &hs[k], &cs[k], steps);
             tg_scope_pop(t);
         }
-        layer_in = D == 2 ? tg_concat(t, 2, outs, 2) : outs[0];
+        in = (layer_input){.x = D == 2 ? tg_concat(t, 2, outs, 2) : outs[0], .T = T, .B = B};
         if (l < L - 1 && m->opt.dropout > 0)
-            layer_in = tg_dropout(t, layer_in, m->opt.dropout, m->base.training, &m->rng);
+            in.x = tg_dropout(t, in.x, m->opt.dropout, m->base.training, &m->rng);
     }
     if (!tg_tape_error(t)) {
-        res->output = m->opt.batch_first ? tg_transpose(t, layer_in, 0, 1) : layer_in;
+        res->output = m->opt.batch_first ? tg_transpose(t, in.x, 0, 1) : in.x;
         res->h_n = tg_stack(t, L * D, hs, 0);
         res->c_n = lstm ? tg_stack(t, L * D, cs, 0) : NULL;
     }
@@ -356,4 +364,55 @@ done:
         return -1;
     }
     return 0;
+}
+
+int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0,
+                   const int64_t *lengths, tg_rnn_result *res) {
+    *res = (tg_rnn_result){0};
+    if (tg_tape_error(t)) return -1;
+    if (!m || !x) {
+        tg_tape_fail(t, "tg_rnn_forward: %s is NULL", m ? "input" : "module");
+        return -1;
+    }
+    layer_input in = {.x = x};
+    if (!check_inputs(t, m, tg_tensor_shape(x), h0, c0, lengths, &in.T, &in.B)) return -1;
+    return forward(t, m, in, h0, c0, lengths, res);
+}
+
+int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_t *ids,
+                          tg_shape shape, tg_tensor *h0, tg_tensor *c0, const int64_t *lengths,
+                          tg_rnn_result *res) {
+    *res = (tg_rnn_result){0};
+    if (tg_tape_error(t)) return -1;
+    if (!m || !emb) {
+        tg_tape_fail(t, "tg_rnn_forward_tokens: %s is NULL", m ? "embedding" : "module");
+        return -1;
+    }
+    if (emb->padding_idx >= 0 || shape.ndim != 2) /* the general path says what is wrong */
+        return tg_rnn_forward(t, m, tg_embedding_forward(t, emb, ids, shape), h0, c0, lengths,
+                              res);
+    int64_t V = emb->weight->shape[0];
+    for (int64_t i = 0; i < tg_shape_numel(shape); i++)
+        if (ids[i] < 0 || ids[i] >= V) {
+            tg_tape_fail(t, "tg_rnn_forward_tokens: ids[%lld] = %lld is outside [0, %lld)",
+                         (long long)i, (long long)ids[i], (long long)V);
+            return -1;
+        }
+    layer_input in = {.table = emb->weight};
+    tg_shape xs = TG_SHAPE(shape.dim[0], shape.dim[1], emb->weight->shape[1]);
+    if (!check_inputs(t, m, xs, h0, c0, lengths, &in.T, &in.B)) return -1;
+    int64_t n = in.T * in.B, *time_major = NULL;
+    in.ids = ids;
+    if (m->opt.batch_first) { /* ids [B, T] -> [T, B] */
+        if (!(time_major = malloc((size_t)n * sizeof *time_major))) {
+            tg_tape_fail(t, "tg_rnn_forward_tokens: out of memory");
+            return -1;
+        }
+        for (int64_t b = 0; b < in.B; b++)
+            for (int64_t s = 0; s < in.T; s++) time_major[s * in.B + b] = ids[b * in.T + s];
+        in.ids = time_major;
+    }
+    int status = forward(t, m, in, h0, c0, lengths, res);
+    free(time_major);
+    return status;
 }
