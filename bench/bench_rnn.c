@@ -103,9 +103,8 @@ int main(int argc, char **argv) {
         double t0 = now_ms();
         tg_tape_reset(t);
         tg_set_grad_enabled(t, !infer);
-        tg_tensor *x = tg_embedding_forward(t, emb, ids, TG_SHAPE(T, BATCH)); /* [T,B,E] */
-        tg_rnn_result res;
-        tg_rnn_forward(t, rnn, x, NULL, NULL, NULL, &res);
+        tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
+        tg_rnn_forward_tokens(t, rnn, emb, ids, TG_SHAPE(T, BATCH), NULL, NULL, NULL, &res);
         tg_tensor *logits = tg_linear_layer_forward(t, head, res.output); /* [T,B,V] */
         tg_tensor *loss = tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(T * BATCH, VOCAB)),
                                            ids + BATCH, TG_MEAN, TG_NO_IGNORE);

@@ -246,8 +246,21 @@ tg_tensor *tg_model_row_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x) {
     }
 }
 
+static bool is_recurrent(tg_layer_type type) {
+    return type == TG_LAYER_RNN || type == TG_LAYER_LSTM || type == TG_LAYER_GRU;
+}
+
+/* Layer k is an embedding whose rows go straight into a recurrent layer's
+ * input product: that layer reads the ids itself (tg_rnn_forward_tokens). */
+static bool embedding_feeds_rnn(const tg_model *m, int k) {
+    return m->layers[k].type == TG_LAYER_EMBEDDING && k + 1 < m->n_layers &&
+           is_recurrent(m->layers[k + 1].type) &&
+           !(m->cond_size && m->cond_layer == k + 1 && m->cond_as == TG_COND_INPUT);
+}
+
 /* Layer k on x (time-major); updates out's final states and the carried
- * state. */
+ * state. A recurrent layer after an embedding that feeds it reads ids
+ * through that embedding (x is NULL then). */
 static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const int64_t *ids,
                             int64_t T, int64_t B, const int64_t *lengths, const int64_t *cond,
                             tg_model_state *st, tg_model_output *out) {
@@ -255,6 +268,7 @@ static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const 
     tg_module *mod = m->mods[k];
     switch (L->type) {
     case TG_LAYER_EMBEDDING:
+        if (embedding_feeds_rnn(m, k)) return NULL; /* the next layer looks the ids up */
         return tg_embedding_forward(t, (tg_embedding *)mod, ids, TG_SHAPE(T, B));
     case TG_LAYER_ONE_HOT: {
         tg_tensor *y = tg_zeros(t, TG_SHAPE(T, B, m->vocab));
@@ -278,7 +292,11 @@ static tg_tensor *run_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x, const 
                 return NULL;
         }
         tg_rnn_result r;
-        if (tg_rnn_forward(t, (tg_rnn *)mod, x, h0, c0, lengths, &r) != 0) return NULL;
+        int status = k > 0 && embedding_feeds_rnn(m, k - 1)
+                         ? tg_rnn_forward_tokens(t, (tg_rnn *)mod, (tg_embedding *)m->mods[k - 1],
+                                                 ids, TG_SHAPE(T, B), h0, c0, lengths, &r)
+                         : tg_rnn_forward(t, (tg_rnn *)mod, x, h0, c0, lengths, &r);
+        if (status != 0) return NULL;
         out->h_n = r.h_n, out->c_n = r.c_n;
         if (st) tg_tbptt_carry(t, &st->h[k], r.h_n);
         if (st && r.c_n) tg_tbptt_carry(t, &st->c[k], r.c_n);
