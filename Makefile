@@ -31,7 +31,7 @@ CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
 SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS_SAN := $(if $(SAN),$(SAN_FLAGS))
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
-LIBS := -lblis -lcjson -lm -lpthread
+LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
 LIB_DIRS := core autograd nn optim
@@ -53,6 +53,9 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # The fused recurrent kernels and the fast sigmoid/tanh are the hottest
 # elementwise code: -O3 there.
 $(BUILD)/autograd/ops_rnn.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
+
+# Splits elementwise work over BLIS's own OpenMP threads (libgomp).
+$(BUILD)/core/parallel.o: ALL_CFLAGS += -fopenmp
 
 # The web page's script and stylesheet (autograd/inspect_html.js, .css),
 # kept as readable files, become C string literals for inspect_html.c:

@@ -233,6 +233,32 @@ void tg__linear_add_backward(tg_tape *t, tg_node *n) {
         for (int64_t e = 0; e < z->numel; e++) z->grad[e] += n->out->grad[e];
 }
 
+/* Row k of y is row ids[k] of p: picked forward (split over rows), and
+ * added back (split over columns, so no two threads add to one value). */
+typedef struct pick_job {
+    const int64_t *ids;
+    int64_t n, cols;
+    tg_real *p, *y;
+} pick_job;
+
+/* Parts of at least this many values are worth a thread. */
+#define PICK_GRAIN_VALUES 65536
+
+static void pick_part(void *ctx, int64_t lo, int64_t hi) {
+    const pick_job *j = ctx;
+    for (int64_t k = lo; k < hi; k++)
+        memcpy(j->y + k * j->cols, j->p + j->ids[k] * j->cols, (size_t)j->cols * sizeof(tg_real));
+}
+
+static void add_back_part(void *ctx, int64_t lo, int64_t hi) {
+    const pick_job *j = ctx;
+    for (int64_t k = 0; k < j->n; k++) {
+        tg_real *d = j->p + j->ids[k] * j->cols;
+        const tg_real *g = j->y + k * j->cols;
+        for (int64_t c = lo; c < hi; c++) d[c] += g[c];
+    }
+}
+
 /* Rows ids of table, times W^T, plus b. With fewer table rows than ids
  * (characters in a batch of text) the product is taken once per table row
  * and its rows are picked: the [n, in] x [in, out] product and both of its
@@ -270,8 +296,8 @@ tg_tensor *tg_embedding_linear(tg_tape *t, tg_tensor *table, const int64_t *ids,
     int64_t *saved = y ? tg__alloc(t, (size_t)n * sizeof *saved) : NULL;
     if (!saved) return NULL;
     memcpy(saved, ids, (size_t)n * sizeof *saved);
-    for (int64_t k = 0; k < n; k++)
-        memcpy(y->data + k * nout, p->data + ids[k] * nout, (size_t)nout * sizeof(tg_real));
+    pick_job j = {saved, n, nout, p->data, y->data};
+    tg__parallel_for(n, PICK_GRAIN_VALUES / nout + 1, pick_part, &j);
     if (!record_product(t, TG_OP_EMBEDDING_LINEAR, y, table, w, b, NULL, pr, saved)) return NULL;
     return y;
 }
@@ -284,11 +310,7 @@ void tg__embedding_linear_backward(tg_tape *t, tg_node *n) {
     tg_real *dp = tg__alloc(t, (size_t)(V * nout) * sizeof *dp);
     if (!dp) return;
     memset(dp, 0, (size_t)(V * nout) * sizeof *dp);
-    const tg_real *dy = n->out->grad;
-    for (int64_t k = 0; k < rows; k++) {
-        tg_real *d = dp + ids[k] * nout;
-        const tg_real *g = dy + k * nout;
-        for (int64_t j = 0; j < nout; j++) d[j] += g[j];
-    }
+    pick_job j = {ids, rows, nout, dp, n->out->grad};
+    tg__parallel_for(nout, PICK_GRAIN_VALUES / rows + 1, add_back_part, &j);
     tg__linear_grads(t, table, sv[0], w, sv[1], n->i[0], n->i[1], b, dp, V);
 }

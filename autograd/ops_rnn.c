@@ -37,19 +37,41 @@ TG_VECTOR_CLONES static void cell_forward(tg_real *restrict cn, tg_real *restric
     for (int64_t j = 0; j < H; j++) h[j] *= o[j];
 }
 
+/* Rows of a cell are split over threads in parts of at least this many
+ * gate values: fewer do not pay for waking a thread. */
+#define ROWS_GRAIN_VALUES 8192
+
+static int64_t rows_grain(int64_t row_values) {
+    return row_values >= ROWS_GRAIN_VALUES ? 1 : ROWS_GRAIN_VALUES / row_values;
+}
+
+typedef struct lstm_job {
+    tg_real *act;
+    const tg_real *g, *c;
+    tg_real *hc;
+    int64_t B, H;
+} lstm_job;
+
+static void lstm_rows_part(void *ctx, int64_t lo, int64_t hi) {
+    const lstm_job *j = ctx;
+    int64_t B = j->B, H = j->H;
+    tg_real *h = j->hc, *cn = j->hc + B * H;
+    for (int64_t b = lo; b < hi; b++) {
+        const tg_real *gb = j->g + b * 4 * H;
+        tg_real *ab = j->act + b * 4 * H;
+        tg_sigmoid_n(ab, gb, 2 * H);             /* i, f */
+        tg_tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
+        tg_sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
+        cell_forward(cn + b * H, h + b * H, ab, j->c + b * H, H);
+    }
+}
+
 /* The cell over B rows: act = the gates g [B, 4H] activated (g may be act),
  * then hc [2, B, H]. */
 static void lstm_rows(tg_real *act, const tg_real *g, tg_real *hc, const tg_real *c, int64_t B,
                       int64_t H) {
-    tg_real *h = hc, *cn = hc + B * H;
-    for (int64_t b = 0; b < B; b++) {
-        const tg_real *gb = g + b * 4 * H;
-        tg_real *ab = act + b * 4 * H;
-        tg_sigmoid_n(ab, gb, 2 * H);             /* i, f */
-        tg_tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
-        tg_sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
-        cell_forward(cn + b * H, h + b * H, ab, c + b * H, H);
-    }
+    lstm_job j = {act, g, c, hc, B, H};
+    tg__parallel_for(B, rows_grain(4 * H), lstm_rows_part, &j);
 }
 
 /* Records the node of op (LSTM_GATES or LSTM_STEP) with what backward needs. */
@@ -140,16 +162,42 @@ lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc, const tg_real *res
             dc[j] += lstm_dc(dh[j], dcn[j], o[j], tg_tanh_fast(cn[j])) * f[j];
 }
 
+/* Backward over rows: dg (may be NULL) and dc (may be NULL) += the rows'
+ * gradients; with gx_grad, dg is a scratch that is also added there. */
+typedef struct lstm_back_job {
+    const lstm_saved *sv;
+    tg_real *dg, *dc, *gx_grad;
+    const tg_real *dh, *dcn;
+    int64_t H;
+} lstm_back_job;
+
+static void lstm_back_part(void *ctx, int64_t lo, int64_t hi) {
+    const lstm_back_job *j = ctx;
+    int64_t H = j->H;
+    for (int64_t r = lo; r < hi; r++)
+        lstm_row_backward(j->dg ? j->dg + r * 4 * H : NULL, j->dc ? j->dc + r * H : NULL,
+                          j->sv->act + r * 4 * H, j->sv->cn + r * H, j->sv->c + r * H,
+                          j->dh + r * H, j->dcn + r * H, H);
+    if (j->gx_grad)
+        for (int64_t e = lo * 4 * H; e < hi * 4 * H; e++) j->gx_grad[e] += j->dg[e];
+}
+
+static void lstm_backward_rows(lstm_back_job *j, int64_t B) {
+    tg__parallel_for(B, rows_grain(4 * j->H), lstm_back_part, j);
+}
+
 void tg__lstm_gates_backward(tg_tape *t, tg_node *n) {
     (void)t;
-    const lstm_saved *sv = n->saved;
     tg_tensor *gates = n->in[0], *c = n->in[1];
     int64_t B = c->shape[0], H = c->shape[1];
-    const tg_real *dh = n->out->grad, *dcn = n->out->grad + B * H;
-    for (int64_t b = 0; b < B; b++)
-        lstm_row_backward(gates->requires_grad ? gates->grad + b * 4 * H : NULL,
-                          c->requires_grad ? c->grad + b * H : NULL, sv->act + b * 4 * H,
-                          sv->cn + b * H, sv->c + b * H, dh + b * H, dcn + b * H, H);
+    lstm_back_job j = {n->saved,
+                       gates->requires_grad ? gates->grad : NULL,
+                       c->requires_grad ? c->grad : NULL,
+                       NULL,
+                       n->out->grad,
+                       n->out->grad + B * H,
+                       H};
+    lstm_backward_rows(&j, B);
 }
 
 /* The gates' gradient dg goes to gx as it is, and through the product to
@@ -162,13 +210,14 @@ void tg__lstm_step_backward(tg_tape *t, tg_node *n) {
     tg_real *dg = tg__alloc(t, (size_t)(4 * B * H) * sizeof(tg_real));
     if (!dg) return;
     memset(dg, 0, (size_t)(4 * B * H) * sizeof(tg_real));
-    const tg_real *dh = n->out->grad, *dcn = n->out->grad + B * H;
-    for (int64_t r = 0; r < B; r++)
-        lstm_row_backward(dg + r * 4 * H, c->requires_grad ? c->grad + r * H : NULL,
-                          sv->act + r * 4 * H, sv->cn + r * H, sv->c + r * H, dh + r * H,
-                          dcn + r * H, H);
-    if (gx->requires_grad)
-        for (int64_t e = 0; e < 4 * B * H; e++) gx->grad[e] += dg[e];
+    lstm_back_job j = {sv,
+                       dg,
+                       c->requires_grad ? c->grad : NULL,
+                       gx->requires_grad ? gx->grad : NULL,
+                       n->out->grad,
+                       n->out->grad + B * H,
+                       H};
+    lstm_backward_rows(&j, B);
     tg__linear_grads(t, h, sv->h, w, sv->w, sv->rsw, sv->csw, b, dg, B);
 }
 
@@ -192,6 +241,24 @@ TG_VECTOR_CLONES static void gru_row(tg_real *restrict out, tg_real *restrict ac
     for (int64_t j = 0; j < H; j++) out[j] = n[j] + z[j] * (h[j] - n[j]);
 }
 
+/* Rows of the GRU forward (out, act from gx, gh, h) or backward (dx, dgh,
+ * dhp from act, gh, h, dout). */
+typedef struct gru_job {
+    tg_real *out, *act;
+    const tg_real *gx, *gh, *h;
+    tg_real *dx, *dgh, *dhp;
+    const tg_real *dout;
+    int64_t H;
+} gru_job;
+
+static void gru_rows_part(void *ctx, int64_t lo, int64_t hi) {
+    const gru_job *j = ctx;
+    int64_t H = j->H;
+    for (int64_t b = lo; b < hi; b++)
+        gru_row(j->out + b * H, j->act + b * 3 * H, j->gx + b * 3 * H, j->gh + b * 3 * H,
+                j->h + b * H, H);
+}
+
 tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h) {
     tg_tensor *in[3] = {gx, gh, h};
     if (!tg__begin(t, "tg_gru_gates", 3, in)) return NULL;
@@ -208,8 +275,8 @@ tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h) 
     const tg_real *px = tg__contig(t, gx), *ph = tg__contig(t, gh), *hp = tg__contig(t, h);
     tg_real *act = tg__alloc(t, (size_t)(3 * B * H) * sizeof(tg_real));
     if (!out || !px || !ph || !hp || !act) return NULL;
-    for (int64_t b = 0; b < B; b++)
-        gru_row(out->data + b * H, act + b * 3 * H, px + b * 3 * H, ph + b * 3 * H, hp + b * H, H);
+    gru_job j = {out->data, act, px, ph, hp, NULL, NULL, NULL, NULL, H};
+    tg__parallel_for(B, rows_grain(3 * H), gru_rows_part, &j);
     tg_node *n = tg__record(t, TG_OP_GRU_GATES, out, 3, in);
     if (n) {
         gru_saved *sv = tg__alloc(t, sizeof *sv);
@@ -253,14 +320,29 @@ TG_VECTOR_CLONES static void gru_row_backward(tg_real *restrict dx, tg_real *res
         for (int64_t j = 0; j < H; j++) dhp[j] += dout[j] * act[H + j];
 }
 
+static void gru_back_part(void *ctx, int64_t lo, int64_t hi) {
+    const gru_job *j = ctx;
+    int64_t H = j->H;
+    for (int64_t b = lo; b < hi; b++)
+        gru_row_backward(j->dx ? j->dx + b * 3 * H : NULL, j->dgh ? j->dgh + b * 3 * H : NULL,
+                         j->dhp ? j->dhp + b * H : NULL, j->act + b * 3 * H, j->gh + b * 3 * H,
+                         j->h + b * H, j->dout + b * H, H);
+}
+
 void tg__gru_gates_backward(tg_tape *t, tg_node *n) {
     (void)t;
     const gru_saved *sv = n->saved;
     tg_tensor *gx = n->in[0], *gh = n->in[1], *h = n->in[2];
     int64_t B = h->shape[0], H = h->shape[1];
-    for (int64_t b = 0; b < B; b++)
-        gru_row_backward(gx->requires_grad ? gx->grad + b * 3 * H : NULL,
-                         gh->requires_grad ? gh->grad + b * 3 * H : NULL,
-                         h->requires_grad ? h->grad + b * H : NULL, sv->act + b * 3 * H,
-                         sv->gh + b * 3 * H, sv->h + b * H, n->out->grad + b * H, H);
+    gru_job j = {NULL,
+                 sv->act,
+                 NULL,
+                 sv->gh,
+                 sv->h,
+                 gx->requires_grad ? gx->grad : NULL,
+                 gh->requires_grad ? gh->grad : NULL,
+                 h->requires_grad ? h->grad : NULL,
+                 n->out->grad,
+                 H};
+    tg__parallel_for(B, rows_grain(3 * H), gru_back_part, &j);
 }

@@ -49,4 +49,10 @@ void tg_gemm(int64_t m, int64_t n, int64_t k, tg_real alpha,
              const tg_real *b, int64_t rsb, int64_t csb,
              tg_real beta, tg_real *c, int64_t rsc, int64_t csc);
 
+/* fn(ctx, lo, hi) over the items [0, n) in up to tg_threads() contiguous
+ * parts of at least `grain` items (fewer items than two grains: one call
+ * on this thread). fn must write only its own items' results. */
+typedef void (*tg_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void tg__parallel_for(int64_t n, int64_t grain, tg_range_fn fn, void *ctx);
+
 #endif

@@ -1,7 +1,7 @@
 /* The fast paths give the same numbers as the general ones, forward and
  * backward: the fused LSTM/GRU kernels as the composed reference (every
  * gate an elementary op), a layer on token ids as the layer on their
- * embedding. */
+ * embedding, two threads as one. */
 #include "testutil.h"
 
 static void compare(tg_rnn_mode mode, bool bidirectional, bool lengths) {
@@ -159,10 +159,71 @@ START_TEST(tokens_bad_input) {
 }
 END_TEST
 
+/* Two Adam steps of a model on tokens; returns its parameters and last
+ * output, concatenated, in a malloc'd array of *n values. */
+static tg_real *train_two_steps(tg_rnn_mode mode, int threads, int64_t *n) {
+    enum { T = 10, B = 20, V = 10 };
+    tg_set_threads(threads);
+    tg_rng r;
+    tg_rng_seed(&r, 4);
+    tg_embedding *emb = tg_embedding_new(V, 8, -1, &r);
+    tg_rnn *rnn = tg_rnn_new(
+        (tg_rnn_options){.mode = mode, .input_size = 8, .hidden_size = 256}, &r, NULL, 0);
+    const tg_params *pe = tg_module_params(&emb->base), *pr = tg_module_params(&rnn->base);
+    tg_tensor *params[8];
+    int np = 0;
+    for (int i = 0; i < pe->n; i++) params[np++] = pe->items[i].tensor;
+    for (int i = 0; i < pr->n; i++) params[np++] = pr->items[i].tensor;
+    tg_optim *opt = tg_optim_adam(params, np, (tg_adam_options){.lr = 0.01});
+    int64_t ids[T * B];
+    for (int i = 0; i < T * B; i++) ids[i] = (i * 7 + i / 9) % V;
+    int64_t total = T * B * 256;
+    for (int i = 0; i < np; i++) total += params[i]->numel;
+    tg_real *out = malloc((size_t)total * sizeof *out);
+    tg_tape *t = tg_tape_new();
+    for (int s = 0; s < 2; s++) {
+        tg_tape_reset(t);
+        tg_rnn_result res;
+        ck_assert_int_eq(
+            tg_rnn_forward_tokens(t, rnn, emb, ids, TG_SHAPE(T, B), NULL, NULL, NULL, &res), 0);
+        for (int64_t i = 0; i < T * B * 256; i++) out[i] = tg_at(res.output, i);
+        tg_optim_zero_grad(opt);
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_square(t, res.output))), 0);
+        tg_optim_step(opt);
+    }
+    *n = T * B * 256;
+    for (int i = 0; i < np; i++)
+        for (int64_t e = 0; e < params[i]->numel; e++) out[(*n)++] = params[i]->data[e];
+    tg_tape_free(t);
+    tg_optim_free(opt);
+    tg_module_free(&rnn->base);
+    tg_module_free(&emb->base);
+    return out;
+}
+
+/* Rows, table rows and parameter elements are split over threads in
+ * contiguous parts, each computed as on one thread: every value is the
+ * same bit for bit (shapes large enough that every split happens). */
+START_TEST(two_threads_give_the_same_bits) {
+    tg_rnn_mode modes[2] = {TG_LSTM, TG_GRU};
+    for (int m = 0; m < 2; m++) {
+        int64_t n1, n2;
+        tg_real *one = train_two_steps(modes[m], 1, &n1), *two = train_two_steps(modes[m], 2, &n2);
+        ck_assert_int_eq((int)n1, (int)n2);
+        for (int64_t i = 0; i < n1; i++)
+            ck_assert_msg(one[i] == two[i], "mode %d value %lld: %.17g vs %.17g", m,
+                          (long long)i, (double)one[i], (double)two[i]);
+        free(one);
+        free(two);
+    }
+}
+END_TEST
+
 TCase *tcase_rnn_fused(void) {
     TCase *tc = tcase_create("rnn_fused");
     tcase_add_test(tc, fused_equals_composed);
     tcase_add_test(tc, tokens_equal_embedding_then_layer);
     tcase_add_test(tc, tokens_bad_input);
+    tcase_add_test(tc, two_threads_give_the_same_bits);
     return tc;
 }
