@@ -9,14 +9,14 @@
 #include <math.h>
 
 /* p, g, sum: [numel] */
-static void adagrad_update(tg_optim *o, int i) {
+static void adagrad_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
     const tg_adagrad_options *a = &o->opt.adagrad;
     tg_tensor *P = o->params[i];
     tg_real *p = P->data, *g = P->grad, *sum = o->buf[0][i]->data;
     const double step = o->step->data[i];
     const tg_real wd = (tg_real)o->weight_decay[i], eps = (tg_real)a->eps;
     const tg_real neg_clr = (tg_real) - (o->lr / (1 + (step - 1) * a->lr_decay));
-    for (int64_t j = 0; j < P->numel; j++) {
+    for (int64_t j = lo; j < hi; j++) {
         tg_real d = g[j];
         if (wd != 0) d = d + wd * p[j];
         sum[j] = sum[j] + d * d;

@@ -16,7 +16,7 @@ static tg_real nan_max(tg_real a, tg_real b) {
 }
 
 /* p, g, m, v, vmax: [numel] */
-static void update(tg_optim *o, int i, bool decoupled) {
+static void update(tg_optim *o, int i, int64_t lo, int64_t hi, bool decoupled) {
     const tg_adam_options *a = &o->opt.adam;
     tg_tensor *P = o->params[i];
     tg_real *p = P->data, *g = P->grad;
@@ -31,7 +31,7 @@ static void update(tg_optim *o, int i, bool decoupled) {
     const tg_real eps = (tg_real)a->eps;
     const tg_real l2 = decoupled ? 0 : (tg_real)wd;
     const tg_real shrink = (tg_real)(1 - o->lr * wd);
-    for (int64_t j = 0; j < P->numel; j++) {
+    for (int64_t j = lo; j < hi; j++) {
         if (decoupled) p[j] = p[j] * shrink;
         tg_real d = g[j];
         if (l2 != 0) d = d + l2 * p[j];
@@ -44,11 +44,11 @@ static void update(tg_optim *o, int i, bool decoupled) {
     }
 }
 
-static void adam_update(tg_optim *o, int i) {
-    update(o, i, false);
+static void adam_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
+    update(o, i, lo, hi, false);
 }
-static void adamw_update(tg_optim *o, int i) {
-    update(o, i, true);
+static void adamw_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
+    update(o, i, lo, hi, true);
 }
 
 static tg_optim *adam_new(const char *fn, const char *kind, tg_tensor *const *params, int n,

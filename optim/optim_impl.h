@@ -15,9 +15,10 @@ struct tg_optim {
     tg_tensor **params;
     double lr;
     double *weight_decay; /* [n]: the option's, or a parameter's own */
-    /* One update of parameter i (its grad is there and step already counts
-     * this update). */
-    void (*update)(tg_optim *o, int i);
+    /* One update of elements [lo, hi) of parameter i (its grad is there
+     * and step already counts this update); elements are independent, so
+     * the range may be split over threads. */
+    void (*update)(tg_optim *o, int i, int64_t lo, int64_t hi);
     /* Options after defaults, by kind. */
     union {
         tg_sgd_options sgd;
@@ -37,7 +38,7 @@ struct tg_optim {
 /* A new optimizer over params, with checks of the parameter list; NULL when
  * out of memory. On a bad list the optimizer comes back broken. */
 tg_optim *tg__optim_new(const char *fn, const char *kind, tg_tensor *const *params, int n,
-                        void (*update)(tg_optim *, int));
+                        void (*update)(tg_optim *, int, int64_t, int64_t));
 /* Records a message (printf-style); `broken` makes it stick. Returns -1. */
 int tg__optim_fail(tg_optim *o, bool broken, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

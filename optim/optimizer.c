@@ -1,6 +1,7 @@
 /* The optimizer object all kinds share: the parameter list and its checks,
  * state buffers, the step loop, the learning rate, errors. */
 #include "optim_impl.h"
+#include "../core/kernels.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -66,7 +67,7 @@ static void check_params(tg_optim *o, tg_tensor *const *params, int n) {
 }
 
 tg_optim *tg__optim_new(const char *fn, const char *kind, tg_tensor *const *params, int n,
-                        void (*update)(tg_optim *, int)) {
+                        void (*update)(tg_optim *, int, int64_t, int64_t)) {
     tg_optim *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->fn = fn;
@@ -155,13 +156,27 @@ void tg_optim_free(tg_optim *o) {
     free(o);
 }
 
+typedef struct update_job {
+    tg_optim *o;
+    int i;
+} update_job;
+
+static void update_part(void *ctx, int64_t lo, int64_t hi) {
+    const update_job *j = ctx;
+    j->o->update(j->o, j->i, lo, hi);
+}
+
+/* Parameters are updated in parts of at least this many elements. */
+#define UPDATE_GRAIN 16384
+
 int tg_optim_step(tg_optim *o) {
     if (!o) return -1;
     if (o->broken) return -1;
     for (int i = 0; i < o->n; i++) {
         if (!o->params[i]->grad) continue;
         o->step->data[i] += 1;
-        o->update(o, i);
+        update_job j = {o, i};
+        tg__parallel_for(o->params[i]->numel, UPDATE_GRAIN, update_part, &j);
     }
     return 0;
 }

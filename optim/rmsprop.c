@@ -11,7 +11,7 @@
 #include <math.h>
 
 /* p, g, sq, ga, buf: [numel] */
-static void rmsprop_update(tg_optim *o, int i) {
+static void rmsprop_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
     const tg_rmsprop_options *r = &o->opt.rmsprop;
     tg_tensor *P = o->params[i];
     tg_real *p = P->data, *g = P->grad, *sq = o->buf[0][i]->data;
@@ -21,7 +21,7 @@ static void rmsprop_update(tg_optim *o, int i) {
     const tg_real wd = (tg_real)o->weight_decay[i], neg_lr = (tg_real)-o->lr;
     const tg_real alpha = (tg_real)r->alpha, one_alpha = (tg_real)(1 - r->alpha);
     const tg_real eps = (tg_real)r->eps, mom = (tg_real)r->momentum;
-    for (int64_t j = 0; j < P->numel; j++) {
+    for (int64_t j = lo; j < hi; j++) {
         tg_real d = g[j];
         if (wd != 0) d = d + wd * p[j];
         sq[j] = sq[j] * alpha + one_alpha * d * d;

@@ -9,7 +9,7 @@
 #include <math.h>
 
 /* p, g, buf: [numel] */
-static void sgd_update(tg_optim *o, int i) {
+static void sgd_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
     const tg_sgd_options *s = &o->opt.sgd;
     tg_tensor *P = o->params[i];
     tg_real *p = P->data, *g = P->grad;
@@ -19,7 +19,7 @@ static void sgd_update(tg_optim *o, int i) {
      * step (no dampening then); a step count of 1 says it is the first. */
     const bool first = o->step->data[i] == 1;
     tg_real *buf = s->momentum != 0 ? o->buf[0][i]->data : NULL;
-    for (int64_t j = 0; j < P->numel; j++) {
+    for (int64_t j = lo; j < hi; j++) {
         tg_real d = g[j];
         if (wd != 0) d = d + wd * p[j];
         if (buf) {
