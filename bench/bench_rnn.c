@@ -6,8 +6,9 @@
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
- * median ms per step after warm-up, tokens/s, GFLOP/s of the step's matrix
- * products, peak RSS, and the BLIS kernels and threads used. */
+ * median ms per step after warm-up, tokens/s, GFLOP/s of the model's matrix
+ * products (counted as PyTorch computes them), peak RSS, and the BLIS
+ * kernels and threads used. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,8 +124,10 @@ int main(int argc, char **argv) {
     double med = ms[warmup + steps / 2];
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    /* multiply-adds of the matrix products: input and recurrent products per
-     * layer, the head; backward does twice the forward's */
+    /* multiply-adds of the model's matrix products as PyTorch computes them:
+     * input and recurrent products per layer, the head; backward does twice
+     * the forward's. (tapegrad does fewer: its first layer's input product
+     * is taken per vocabulary entry, not per token.) */
     int64_t G = mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1;
     double flop = 0;
     for (int l = 0; l < layers; l++)
