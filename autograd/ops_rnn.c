@@ -45,12 +45,25 @@ static int64_t rows_grain(int64_t row_values) {
     return row_values >= ROWS_GRAIN_VALUES ? 1 : ROWS_GRAIN_VALUES / row_values;
 }
 
+/* g (and act) [B, 4H]; gx [B, 4H] and bias [4H] are added to g first when
+ * given. */
 typedef struct lstm_job {
     tg_real *act;
-    const tg_real *g, *c;
+    const tg_real *g, *gx, *bias, *c;
     tg_real *hc;
     int64_t B, H;
 } lstm_job;
+
+/* out = (gx + bias) + g, summed in the order of a GEMM accumulating g onto
+ * gx + bias (so a step's gates equal tg_linear_add's bit for bit). */
+TG_VECTOR_CLONES static void add_gx(tg_real *restrict out, const tg_real *restrict g,
+                                    const tg_real *restrict gx, const tg_real *restrict bias,
+                                    int64_t n) {
+    if (bias)
+        for (int64_t j = 0; j < n; j++) out[j] = (gx[j] + bias[j]) + g[j];
+    else
+        for (int64_t j = 0; j < n; j++) out[j] = gx[j] + g[j];
+}
 
 static void lstm_rows_part(void *ctx, int64_t lo, int64_t hi) {
     const lstm_job *j = ctx;
@@ -59,6 +72,10 @@ static void lstm_rows_part(void *ctx, int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; b++) {
         const tg_real *gb = j->g + b * 4 * H;
         tg_real *ab = j->act + b * 4 * H;
+        if (j->gx) {
+            add_gx(ab, gb, j->gx + b * 4 * H, j->bias, 4 * H);
+            gb = ab;
+        }
         tg_sigmoid_n(ab, gb, 2 * H);             /* i, f */
         tg_tanh_n(ab + 2 * H, gb + 2 * H, H);    /* g */
         tg_sigmoid_n(ab + 3 * H, gb + 3 * H, H); /* o */
@@ -66,11 +83,11 @@ static void lstm_rows_part(void *ctx, int64_t lo, int64_t hi) {
     }
 }
 
-/* The cell over B rows: act = the gates g [B, 4H] activated (g may be act),
- * then hc [2, B, H]. */
-static void lstm_rows(tg_real *act, const tg_real *g, tg_real *hc, const tg_real *c, int64_t B,
-                      int64_t H) {
-    lstm_job j = {act, g, c, hc, B, H};
+/* The cell over B rows: act = the gates g (+ gx + bias) [B, 4H] activated
+ * (g may be act), then hc [2, B, H]. */
+static void lstm_rows(tg_real *act, const tg_real *g, const tg_real *gx, const tg_real *bias,
+                      tg_real *hc, const tg_real *c, int64_t B, int64_t H) {
+    lstm_job j = {act, g, gx, bias, c, hc, B, H};
     tg__parallel_for(B, rows_grain(4 * H), lstm_rows_part, &j);
 }
 
@@ -96,15 +113,16 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c) {
     const tg_real *g = tg__contig(t, gates), *cp = tg__contig(t, c);
     tg_real *act = tg__alloc(t, (size_t)(4 * B * H) * sizeof(tg_real));
     if (!hc || !g || !cp || !act) return NULL;
-    lstm_rows(act, g, hc->data, cp, B, H);
+    lstm_rows(act, g, NULL, NULL, hc->data, cp, B, H);
     lstm_record(t, TG_OP_LSTM_GATES, hc, 2, in,
                 (lstm_saved){act, cp, hc->data + B * H, NULL, NULL, 0, 0});
     return hc;
 }
 
-/* The gates are computed into their own buffer (gx and the bias copied in,
- * the product added by the GEMM) and activated there in place: one [B, 4H]
- * buffer per step instead of a pre-activation and its activation. */
+/* The gates are computed into their own buffer (the product by the GEMM,
+ * gx and the bias added by the cell kernel, split over threads) and
+ * activated there in place: one [B, 4H] buffer per step instead of a
+ * pre-activation and its activation. */
 tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh, tg_tensor *b_hh,
                         tg_tensor *c) {
     tg_tensor *in[5] = {gx, h, w_hh, c, b_hh};
@@ -122,15 +140,21 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
                  (long long)(4 * H), (long long)H);
         return NULL;
     }
-    /* the product as a tg_linear_add that records nothing: its output is
-     * this op's scratch */
+    if (b_hh && (b_hh->ndim != 1 || b_hh->shape[0] != 4 * H)) {
+        tg__fail(t, "tg_lstm_step: b_hh %s: expected [%lld]", TG_SHP(b_hh, s1),
+                 (long long)(4 * H));
+        return NULL;
+    }
+    /* the product as a tg_linear that records nothing: its output is this
+     * op's scratch */
     bool was = tg_set_grad_enabled(t, false);
-    tg_tensor *gates = tg_linear_add(t, gx, h, w_hh, b_hh);
+    tg_tensor *gates = tg_linear(t, h, w_hh, NULL);
     tg_set_grad_enabled(t, was);
     tg_tensor *hc = tg__tensor(t, TG_SHAPE(2, B, H));
     const tg_real *cp = tg__contig(t, c), *hp = tg__contig(t, h), *wp = tg__contig(t, w_hh);
-    if (!gates || !hc || !cp || !hp || !wp) return NULL;
-    lstm_rows(gates->data, gates->data, hc->data, cp, B, H);
+    const tg_real *gxp = tg__contig(t, gx), *bp = b_hh ? tg__contig(t, b_hh) : NULL;
+    if (!gates || !hc || !cp || !hp || !wp || !gxp || (b_hh && !bp)) return NULL;
+    lstm_rows(gates->data, gates->data, gxp, bp, hc->data, cp, B, H);
     lstm_record(t, TG_OP_LSTM_STEP, hc, b_hh ? 5 : 4, in,
                 (lstm_saved){gates->data, cp, hc->data + B * H, hp, wp, H, 1});
     return hc;

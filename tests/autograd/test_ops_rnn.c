@@ -67,6 +67,27 @@ START_TEST(errors) {
     ck_assert_ptr_null(tg_gru_gates(t, tg_zeros(t, TG_SHAPE(2, 6)), tg_zeros(t, TG_SHAPE(3, 6)),
                                     tg_zeros(t, TG_SHAPE(2, 2))));
     ck_assert_str_eq(tg_tape_error(t), "tg_gru_gates: gh [3,6]: expected [2,6]");
+    /* tg_lstm_step {gx, h, w_hh, c, b_hh} with one of them the wrong shape */
+    tg_shape ok[5] = {TG_SHAPE(2, 8), TG_SHAPE(2, 2), TG_SHAPE(8, 2), TG_SHAPE(2, 2),
+                      TG_SHAPE(8)};
+    struct {
+        int which;
+        tg_shape bad;
+        const char *want;
+    } cases[] = {
+        {0, TG_SHAPE(2, 6), "tg_lstm_step: gx [2,6]: expected [2,8]"},
+        {1, TG_SHAPE(3, 2), "tg_lstm_step: h [3,2] and c [2,2]: expected both [B,H]"},
+        {2, TG_SHAPE(8, 3), "tg_lstm_step: w_hh [8,3]: expected [8,2]"},
+        {4, TG_SHAPE(6), "tg_lstm_step: b_hh [6]: expected [8]"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tg_tape_reset(t);
+        tg_tensor *in[5];
+        for (int i = 0; i < 5; i++)
+            in[i] = tg_zeros(t, i == cases[k].which ? cases[k].bad : ok[i]);
+        ck_assert_ptr_null(tg_lstm_step(t, in[0], in[1], in[2], in[4], in[3]));
+        ck_assert_str_eq(tg_tape_error(t), cases[k].want);
+    }
     tg_tape_free(t);
 }
 END_TEST
@@ -104,7 +125,7 @@ START_TEST(gradchecks) {
 END_TEST
 
 /* tg_lstm_step is tg_lstm_gates of tg_linear_add, in one node: the same
- * values and the same gradients for every input. */
+ * values (bit for bit) and the same gradients for every input. */
 START_TEST(lstm_step_is_gates_of_linear_add) {
     tg_rng r;
     tg_rng_seed(&r, 7);
@@ -131,7 +152,7 @@ START_TEST(lstm_step_is_gates_of_linear_add) {
         }
         tg_tape_free(t);
     }
-    for (int e = 0; e < 24; e++) ck_assert_close(out[1][e], out[0][e], TG_TOL);
+    for (int e = 0; e < 24; e++) ck_assert(out[1][e] == out[0][e]); /* the same sums */
     for (int i = 0; i < 5; i++) {
         for (int64_t e = 0; e < in[i]->numel; e++)
             ck_assert_close(grads[1][i][e], grads[0][i][e], TG_TOL);
