@@ -195,13 +195,19 @@ int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
         for (int64_t s = 0; s < S; s++) ids[s * B + b] = src[b * S + s];
     }
     bool train = m->base.training;
-    tg_tensor *x = tg_embedding_forward(t, m->src_embed, ids, TG_SHAPE(S, B));
-    free(ids);
-    x = tg_dropout(t, x, m->opt.dropout, train, &m->rng);
+    const int64_t *lengths = full ? NULL : src_len;
     tg_rnn_result r;
-    if (tg_tape_error(t) ||
-        tg_rnn_forward(t, m->encoder, x, NULL, NULL, full ? NULL : src_len, &r) != 0)
-        return -1;
+    int status;
+    if (train && m->opt.dropout > 0) { /* dropout between: the embedding's rows are needed */
+        tg_tensor *x = tg_embedding_forward(t, m->src_embed, ids, TG_SHAPE(S, B));
+        x = tg_dropout(t, x, m->opt.dropout, train, &m->rng);
+        status = tg_rnn_forward(t, m->encoder, x, NULL, NULL, lengths, &r);
+    } else {
+        status = tg_rnn_forward_tokens(t, m->encoder, m->src_embed, ids, TG_SHAPE(S, B), NULL,
+                                       NULL, lengths, &r);
+    }
+    free(ids);
+    if (status != 0) return -1;
     st->B = B;
     st->context = final_context(t, m, r.h_n, B);
     if (m->attention) {
