@@ -384,8 +384,9 @@ int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_
                           tg_rnn_result *res) {
     *res = (tg_rnn_result){0};
     if (tg_tape_error(t)) return -1;
-    if (!m || !emb) {
-        tg_tape_fail(t, "tg_rnn_forward_tokens: %s is NULL", m ? "embedding" : "module");
+    if (!m || !emb || !ids) {
+        tg_tape_fail(t, "tg_rnn_forward_tokens: %s is NULL",
+                     !m ? "module" : !emb ? "embedding" : "ids");
         return -1;
     }
     if (emb->padding_idx >= 0 || shape.ndim != 2) /* the general path says what is wrong */

@@ -142,11 +142,13 @@ START_TEST(tokens_bad_input) {
         {wide, TG_SHAPE(2, 2), "tg_rnn_forward: input [2,2,6]: expected [T, B, 5]"},
         {emb, TG_SHAPE(4), "tg_rnn_forward: input [4,5]: expected [T, B, 5]"},
         {NULL, TG_SHAPE(2, 2), "tg_rnn_forward_tokens: embedding is NULL"},
+        {emb, TG_SHAPE(2, 2), "tg_rnn_forward_tokens: ids is NULL"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         tg_tape *t = tg_tape_new();
         tg_rnn_result res;
-        ck_assert_int_eq(tg_rnn_forward_tokens(t, rnn, cases[c].e, ids, cases[c].shape, NULL,
+        const int64_t *pick = c == 4 ? NULL : ids;
+        ck_assert_int_eq(tg_rnn_forward_tokens(t, rnn, cases[c].e, pick, cases[c].shape, NULL,
                                                NULL, NULL, &res),
                          -1);
         ck_assert_ptr_null(res.output);
