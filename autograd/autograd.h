@@ -114,12 +114,6 @@ tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
  * tg_linear. A recurrent step adds the hidden product to the input's gates
  * this way. */
 tg_tensor *tg_linear_add(tg_tape *t, tg_tensor *z, tg_tensor *x, tg_tensor *w, tg_tensor *b);
-/* tg_linear of rows ids[0..n) of a 2-d table: [n, out]. When the table has
- * fewer rows than n (an embedding of characters), the product is taken
- * once per table row and rows are picked from it, in forward and backward;
- * the values are those of tg_linear(tg_index_select(table, 0, ids, n)). */
-tg_tensor *tg_embedding_linear(tg_tape *t, tg_tensor *table, const int64_t *ids, int64_t n,
-                               tg_tensor *w, tg_tensor *b);
 
 /* ---- shapes (views share storage where the layout allows) --------------- */
 /* One dimension may be -1 (inferred). Copies only if x is not contiguous. */

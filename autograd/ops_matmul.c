@@ -101,14 +101,8 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
  * T*B rows. z, when given, has y's shape: the product is accumulated onto it
  * (GEMM with beta = 1), which saves an add and its buffer in a recurrent
  * step, where z is the input's share of the gates. */
-typedef struct product {
-    const tg_real *x, *w; /* the data the product read x and W from */
-    int64_t rsw, csw;     /* W's strides there */
-} product;
-
-/* Computes y without recording it; *pr tells the backward what was read. */
-static tg_tensor *linear_values(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x,
-                                tg_tensor *w, tg_tensor *b, product *pr) {
+static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x, tg_tensor *w,
+                         tg_tensor *b) {
     tg_tensor *xw[2] = {x, w};
     if (!tg__begin(t, op, 2, xw) || (z && !tg__begin(t, op, 1, &z))) return NULL;
     char sx[TG_SHAPE_STR_MAX], sw[TG_SHAPE_STR_MAX], sb[TG_SHAPE_STR_MAX];
@@ -153,34 +147,18 @@ static tg_tensor *linear_values(tg_tape *t, const char *op, tg_tensor *z, tg_ten
         }
     }
     mm(mx, mat_t(mw), z || b ? 1 : 0, y->data, nout);
-    *pr = (product){px, pw, rsw, csw};
-    return y;
-}
-
-/* Records op with inputs {in0, w[, b][, z]}; saved: the product's reads
- * and `extra` (for the op's own use). */
-static bool record_product(tg_tape *t, int op, tg_tensor *y, tg_tensor *in0, tg_tensor *w,
-                           tg_tensor *b, tg_tensor *z, product pr, void *extra) {
-    tg_tensor *rec[4] = {in0, w};
+    tg_tensor *rec[4] = {x, w}; /* {x, w[, b][, z]} */
     int n_in = 2;
     if (b) rec[n_in++] = b;
     if (z) rec[n_in++] = z;
-    tg_node *node = tg__record(t, op, y, n_in, rec);
-    if (!node) return !tg__failed(t);
-    void **sv = tg__alloc(t, 3 * sizeof *sv);
-    if (!sv) return false;
-    sv[0] = (void *)pr.x, sv[1] = (void *)pr.w, sv[2] = extra;
-    node->saved = sv;
-    node->i[0] = pr.rsw, node->i[1] = pr.csw;
-    return true;
-}
-
-static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x, tg_tensor *w,
-                         tg_tensor *b) {
-    product pr;
-    tg_tensor *y = linear_values(t, op, z, x, w, b, &pr);
-    if (!y || !record_product(t, z ? TG_OP_LINEAR_ADD : TG_OP_LINEAR, y, x, w, b, z, pr, NULL))
-        return NULL;
+    tg_node *node = tg__record(t, z ? TG_OP_LINEAR_ADD : TG_OP_LINEAR, y, n_in, rec);
+    if (node) {
+        tg_real **sv = tg__alloc(t, 2 * sizeof *sv);
+        if (!sv) return NULL;
+        sv[0] = (tg_real *)px, sv[1] = (tg_real *)pw;
+        node->saved = sv;
+        node->i[0] = rsw, node->i[1] = csw;
+    }
     return y;
 }
 
@@ -215,7 +193,7 @@ void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
 
 /* Inputs {x, w[, b]}; saved: the data forward read x and W from. */
 static void linear_backward(tg_tape *t, tg_node *n, tg_tensor *b) {
-    void **sv = n->saved;
+    tg_real **sv = n->saved;
     tg_tensor *x = n->in[0], *w = n->in[1];
     int64_t rows = w->shape[1] ? x->numel / w->shape[1] : 0;
     tg__linear_grads(t, x, sv[0], w, sv[1], n->i[0], n->i[1], b, n->out->grad, rows);
@@ -231,86 +209,4 @@ void tg__linear_add_backward(tg_tape *t, tg_node *n) {
     linear_backward(t, n, n->n_in > 3 ? n->in[2] : NULL);
     if (z->requires_grad)
         for (int64_t e = 0; e < z->numel; e++) z->grad[e] += n->out->grad[e];
-}
-
-/* Row k of y is row ids[k] of p: picked forward (split over rows), and
- * added back (split over columns, so no two threads add to one value). */
-typedef struct pick_job {
-    const int64_t *ids;
-    int64_t n, cols;
-    tg_real *p, *y;
-} pick_job;
-
-/* Parts of at least this many values are worth a thread. */
-#define PICK_GRAIN_VALUES 65536
-
-static void pick_part(void *ctx, int64_t lo, int64_t hi) {
-    const pick_job *j = ctx;
-    for (int64_t k = lo; k < hi; k++)
-        memcpy(j->y + k * j->cols, j->p + j->ids[k] * j->cols, (size_t)j->cols * sizeof(tg_real));
-}
-
-static void add_back_part(void *ctx, int64_t lo, int64_t hi) {
-    const pick_job *j = ctx;
-    for (int64_t k = 0; k < j->n; k++) {
-        tg_real *d = j->p + j->ids[k] * j->cols;
-        const tg_real *g = j->y + k * j->cols;
-        for (int64_t c = lo; c < hi; c++) d[c] += g[c];
-    }
-}
-
-/* Rows ids of table, times W^T, plus b. With fewer table rows than ids
- * (characters in a batch of text) the product is taken once per table row
- * and its rows are picked: the [n, in] x [in, out] product and both of its
- * gradient products shrink to [V, in] sized ones. Backward adds each
- * output row's gradient onto its table row's (dP), then is a linear's
- * backward on the table. */
-tg_tensor *tg_embedding_linear(tg_tape *t, tg_tensor *table, const int64_t *ids, int64_t n,
-                               tg_tensor *w, tg_tensor *b) {
-    static const char op[] = "tg_embedding_linear";
-    tg_tensor *tw[2] = {table, w};
-    if (!tg__begin(t, op, 2, tw)) return NULL;
-    char s[TG_SHAPE_STR_MAX];
-    if (table->ndim != 2) {
-        tg__fail(t, "%s: table %s: expected 2-d [rows, in]", op, TG_SHP(table, s));
-        return NULL;
-    }
-    if (n < 0 || (n > 0 && !ids)) {
-        tg__fail(t, "%s: need a non-negative count and an index array, got %lld%s", op,
-                 (long long)n, ids ? "" : " and NULL");
-        return NULL;
-    }
-    int64_t V = table->shape[0];
-    for (int64_t k = 0; k < n; k++)
-        if (ids[k] < 0 || ids[k] >= V) {
-            tg__fail(t, "%s: index %lld at position %lld is outside [0, %lld)", op,
-                     (long long)ids[k], (long long)k, (long long)V);
-            return NULL;
-        }
-    if (V >= n) return tg_linear(t, tg_index_select(t, table, 0, ids, n), w, b);
-    product pr;
-    tg_tensor *p = linear_values(t, op, NULL, table, w, b, &pr); /* [V, out] */
-    if (!p) return NULL;
-    int64_t nout = w->shape[0];
-    tg_tensor *y = tg__tensor(t, TG_SHAPE(n, nout));
-    int64_t *saved = y ? tg__alloc(t, (size_t)n * sizeof *saved) : NULL;
-    if (!saved) return NULL;
-    memcpy(saved, ids, (size_t)n * sizeof *saved);
-    pick_job j = {saved, n, nout, p->data, y->data};
-    tg__parallel_for(n, PICK_GRAIN_VALUES / nout + 1, pick_part, &j);
-    if (!record_product(t, TG_OP_EMBEDDING_LINEAR, y, table, w, b, NULL, pr, saved)) return NULL;
-    return y;
-}
-
-void tg__embedding_linear_backward(tg_tape *t, tg_node *n) {
-    void **sv = n->saved;
-    const int64_t *ids = sv[2];
-    tg_tensor *table = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
-    int64_t V = table->shape[0], nout = w->shape[0], rows = n->out->shape[0];
-    tg_real *dp = tg__alloc(t, (size_t)(V * nout) * sizeof *dp);
-    if (!dp) return;
-    memset(dp, 0, (size_t)(V * nout) * sizeof *dp);
-    pick_job j = {ids, rows, nout, dp, n->out->grad};
-    tg__parallel_for(nout, PICK_GRAIN_VALUES / rows + 1, add_back_part, &j);
-    tg__linear_grads(t, table, sv[0], w, sv[1], n->i[0], n->i[1], b, dp, V);
 }

@@ -276,19 +276,24 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
                                 const layer_input *in, tg_tensor **masks, tg_tensor **h,
                                 tg_tensor **c, tg_tensor **steps) {
     int64_t T = in->T, B = in->B, GH = m->w_hh[k]->shape[0];
-    /* all steps: one GEMM (or one per vocabulary entry, for tokens) */
-    tg_tensor *gx =
-        in->table ? tg_reshape(t, tg_embedding_linear(t, in->table, in->ids, T * B, m->w_ih[k],
-                                                      m->b_ih[k]),
-                               TG_SHAPE(T, B, GH))
-                  : tg_linear(t, in->x, m->w_ih[k], m->b_ih[k]);
-    tg_label(t, gx, "input_all_steps");
+    /* The input's share of the gates for all steps in one GEMM. Tokens
+     * from a vocabulary smaller than the batch's T*B: the product of each
+     * vocabulary entry (one row per entry), whose rows each step picks. */
+    bool per_entry = in->table && in->table->shape[0] < T * B;
+    tg_tensor *x = in->x;
+    if (in->table)
+        x = per_entry ? in->table
+                      : tg_reshape(t, tg_index_select(t, in->table, 0, in->ids, T * B),
+                                   TG_SHAPE(T, B, in->table->shape[1]));
+    tg_tensor *gx = tg_linear(t, x, m->w_ih[k], m->b_ih[k]);
+    tg_label(t, gx, per_entry ? "input_per_entry" : "input_all_steps");
     for (int64_t s = 0; s < T && !tg_tape_error(t); s++) {
         int64_t tt = reverse ? T - 1 - s : s;
         char name[32];
         snprintf(name, sizeof name, "t%lld", (long long)tt);
         tg_scope_push(t, name); /* a picture groups each time step */
-        tg_tensor *gxt = tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
+        tg_tensor *gxt = per_entry ? tg_index_select(t, gx, 0, in->ids + tt * B, B)
+                                   : tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
         tg_label(t, gxt, "input");
         tg_tensor *hn = NULL, *cn = NULL;
         int status =

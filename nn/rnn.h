@@ -76,11 +76,12 @@ typedef struct tg_rnn_result {
 int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0,
                    const int64_t *lengths, tg_rnn_result *res);
 /* tg_rnn_forward of tg_embedding_forward(t, emb, ids, shape), shape [T, B]
- * (or [B, T]), with the same values: the first layer's input product is
- * taken from the embedding table (tg_embedding_linear), per vocabulary
- * entry when the vocabulary is smaller than the batch's T*B tokens, which
- * saves that layer's largest products. An embedding with a padding_idx
- * takes the general path. */
+ * (or [B, T]), with the same values. When the vocabulary is smaller than
+ * the batch's T*B tokens, the first layer's input product is taken once per
+ * vocabulary entry (table W_ih^T + b_ih) and each step picks its tokens'
+ * rows (tg_index_select), which saves that layer's largest products and,
+ * in backward, adds the steps' gradients per entry. An embedding with a
+ * padding_idx takes the general path. */
 int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_t *ids,
                           tg_shape shape, tg_tensor *h0, tg_tensor *c0, const int64_t *lengths,
                           tg_rnn_result *res);

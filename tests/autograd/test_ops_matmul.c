@@ -1,5 +1,4 @@
-/* matmul (2-d, batched, 3-d x 2-d, strided operands), linear, linear_add
- * and embedding_linear. */
+/* matmul (2-d, batched, 3-d x 2-d, strided operands), linear and linear_add. */
 #include "testutil.h"
 
 START_TEST(matmul_values) {
@@ -118,102 +117,11 @@ START_TEST(gradcheck_matmul) {
 }
 END_TEST
 
-/* tg_embedding_linear equals tg_linear of tg_index_select in values and in
- * every gradient, with and without a bias, whether it takes the product of
- * the table (12 ids, 5 rows: one node) or of the picked rows (3 ids: the
- * two ops themselves). */
-START_TEST(embedding_linear_is_linear_of_rows) {
-    tg_rng r;
-    tg_rng_seed(&r, 11);
-    tg_tensor *in[3] = {test_param(&r, TG_SHAPE(5, 4)), test_param(&r, TG_SHAPE(6, 4)),
-                        test_param(&r, TG_SHAPE(6))};
-    const int64_t ids[12] = {3, 0, 3, 4, 1, 3, 0, 0, 2, 4, 3, 1};
-    int64_t counts[2] = {12, 3};
-    for (int c = 0; c < 4; c++) {
-        int64_t n = counts[c % 2];
-        tg_tensor *b = c < 2 ? in[2] : NULL;
-        tg_real out[2][72], *grads[2][3];
-        for (int way = 0; way < 2; way++) {
-            tg_tape *t = tg_tape_new();
-            for (int i = 0; i < 3; i++) tg_zero_grad(in[i]);
-            tg_tensor *y = way ? tg_embedding_linear(t, in[0], ids, n, in[1], b)
-                               : tg_linear(t, tg_index_select(t, in[0], 0, ids, n), in[1], b);
-            ck_assert_ptr_nonnull(y);
-            ck_assert_int_eq((int)y->ndim, 2);
-            ck_assert_int_eq((int)y->shape[0], (int)n);
-            ck_assert_int_eq((int)tg_tape_node_count(t), way && n == 12 ? 1 : 2);
-            for (int64_t e = 0; e < y->numel; e++) out[way][e] = y->data[e];
-            tg_tensor *wt = tg_empty(t, TG_SHAPE(n, 6));
-            for (int64_t e = 0; e < wt->numel; e++) wt->data[e] = (tg_real)(e % 7) - 3;
-            ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, wt))), 0);
-            for (int i = 0; i < 3; i++) {
-                grads[way][i] = malloc((size_t)in[i]->numel * sizeof(tg_real));
-                for (int64_t e = 0; e < in[i]->numel; e++) grads[way][i][e] = in[i]->grad[e];
-            }
-            tg_tape_free(t);
-        }
-        for (int64_t e = 0; e < n * 6; e++) ck_assert_close(out[1][e], out[0][e], TG_TOL);
-        for (int i = 0; i < 3; i++) {
-            for (int64_t e = 0; e < in[i]->numel; e++) {
-                if (i == 2 && !b) ck_assert(grads[1][i][e] == 0);
-                ck_assert_close(grads[1][i][e], grads[0][i][e], TG_TOL);
-            }
-            free(grads[0][i]);
-            free(grads[1][i]);
-        }
-    }
-    for (int i = 0; i < 3; i++) tg_tensor_free(in[i]);
-}
-END_TEST
-
-START_TEST(embedding_linear_errors) {
-    const int64_t ids[3] = {1, 5, 0};
-    const char *want[] = {
-        "tg_embedding_linear: table [20]: expected 2-d [rows, in]",
-        "tg_embedding_linear: index 5 at position 1 is outside [0, 5)",
-        "tg_embedding_linear: need a non-negative count and an index array, got -1",
-        "tg_embedding_linear: need a non-negative count and an index array, got 2 and NULL",
-        "tg_linear: input [1,4] and weight [6,3]: expected weight [out,4]",
-        "tg_embedding_linear: input [5,4] and weight [6,3]: expected weight [out,4]",
-    };
-    for (int c = 0; c < 6; c++) {
-        tg_tape *t = tg_tape_new();
-        tg_tensor *table = tg_zeros(t, c ? TG_SHAPE(5, 4) : TG_SHAPE(20));
-        tg_tensor *w = tg_zeros(t, c >= 4 ? TG_SHAPE(6, 3) : TG_SHAPE(6, 4));
-        int64_t n[] = {2, 3, -1, 2, 1, 9};
-        ck_assert_ptr_null(
-            tg_embedding_linear(t, table, c == 3 ? NULL : c == 5 ? (const int64_t[9]){0} : ids,
-                                n[c], w, NULL));
-        ck_assert_str_eq(tg_tape_error(t), want[c]);
-        tg_tape_free(t);
-    }
-}
-END_TEST
-
-static tg_tensor *f_embedding_linear(tg_tape *t, tg_tensor *const *x, void *c) {
-    static const int64_t ids[9] = {2, 0, 2, 1, 2, 0, 1, 1, 2};
-    return tg_embedding_linear(t, x[0], ids, 9, x[1], c ? x[2] : NULL);
-}
-
-START_TEST(gradcheck_embedding_linear) {
-    tg_rng r;
-    tg_rng_seed(&r, 5);
-    tg_tensor *in[3] = {test_param(&r, TG_SHAPE(3, 4)), test_param(&r, TG_SHAPE(5, 4)),
-                        test_param(&r, TG_SHAPE(5))};
-    ck_assert_gradcheck(f_embedding_linear, NULL, 2, in);
-    ck_assert_gradcheck(f_embedding_linear, (void *)1, 3, in);
-    for (int i = 0; i < 3; i++) tg_tensor_free(in[i]);
-}
-END_TEST
-
 TCase *tcase_ops_matmul(void) {
     TCase *tc = tcase_create("ops_matmul");
     tcase_add_test(tc, matmul_values);
     tcase_add_test(tc, linear_add_values);
     tcase_add_test(tc, matmul_degenerate_sizes);
     tcase_add_test(tc, gradcheck_matmul);
-    tcase_add_test(tc, embedding_linear_is_linear_of_rows);
-    tcase_add_test(tc, embedding_linear_errors);
-    tcase_add_test(tc, gradcheck_embedding_linear);
     return tc;
 }

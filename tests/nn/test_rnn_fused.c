@@ -203,7 +203,7 @@ static tg_real *train_two_steps(tg_rnn_mode mode, int threads, int64_t *n) {
     return out;
 }
 
-/* Rows, table rows and parameter elements are split over threads in
+/* Cell rows and parameter elements are split over threads in
  * contiguous parts, each computed as on one thread: every value is the
  * same bit for bit (shapes large enough that every split happens). */
 START_TEST(two_threads_give_the_same_bits) {
