@@ -59,8 +59,8 @@ static cli_out exec_prog(const char *prog, const char *const *args) {
     cli_path(e, sizeof e, dir, "stderr");
     cli_out r;
     r.status = cli_wait(start(prog, args, o, e));
-    r.out = cli_read(o);
-    r.err = cli_read(e);
+    r.out = test_read_file(o);
+    r.err = test_read_file(e);
     cli_rmdir(dir);
     return r;
 }
@@ -108,15 +108,6 @@ void cli_write(const char *path, const char *text) {
     ck_assert_msg(f != NULL, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
-}
-
-char *cli_read(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t n;
-    char *buf = tg_read_stream(f, 0, &n);
-    fclose(f);
-    return buf;
 }
 
 bool cli_same_file(const char *a, const char *b) {

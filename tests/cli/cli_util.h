@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "testutil.h" /* test_read_file */
+
 typedef struct cli_out {
     int status; /* exit status, or 128 + signal */
     char *out;  /* stdout and stderr, NUL-terminated (owned) */
@@ -35,8 +37,6 @@ void cli_rmdir(const char *dir);
 const char *cli_path(char *buf, size_t n, const char *dir, const char *name);
 /* Writes text to path. */
 void cli_write(const char *path, const char *text);
-/* The whole file (owned), or NULL. */
-char *cli_read(const char *path);
 /* Whether two files have the same bytes. */
 bool cli_same_file(const char *a, const char *b);
 /* How many times needle occurs in text (without overlaps). */

@@ -67,7 +67,7 @@ START_TEST(svg_through_graphviz_or_a_clear_message) {
     cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "svg", "--out", out, NULL});
     if (system("command -v dot >/dev/null 2>&1") == 0) {
         ck_assert_msg(r.status == 0, "%s", r.err);
-        char *svg = cli_read(out);
+        char *svg = test_read_file(out);
         ck_assert_ptr_nonnull(svg);
         ck_assert_ptr_nonnull(strstr(svg, "<svg"));
         free(svg);

@@ -145,7 +145,7 @@ START_TEST(slider_shows_a_forward_node) {
         int i = field(n, "index")->valueint, N = cJSON_GetArraySize(field(trace, "nodes"));
         /* a copy of the page with a script that moves the slider to i - 1,
          * then presses the right arrow, and notes the address */
-        char *text = cli_read(page), script[512];
+        char *text = test_read_file(page), script[512];
         ck_assert_ptr_nonnull(text);
         snprintf(script, sizeof script,
                  "<script>const s = document.getElementById('slider'); s.value = %d; "

@@ -125,7 +125,7 @@ START_TEST(graph_conditioned) {
     cli_out r = cli_exec(
         (const char *[]){"graph", spec, "--steps", "2", "--format", "json", "--out", out, NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
-    char *json = cli_read(out);
+    char *json = test_read_file(out);
     ck_assert_ptr_nonnull(json);
     ck_assert_ptr_nonnull(strstr(json, "\"shape\": [32, 2]"));
     free(json);

@@ -86,7 +86,7 @@ START_TEST(train_eval_sample) {
     ck_assert_msg(final_loss < 1.6, "final validation loss %g", final_loss);
 
     /* the log: a header and one row per step, validation every 50 */
-    char *csv = cli_read(d.csv);
+    char *csv = test_read_file(d.csv);
     ck_assert_ptr_nonnull(csv);
     ck_assert(strncmp(csv, "step,train_loss,valid_loss,lr,grad_norm\n1,", 42) == 0);
     int rows = 0, with_valid = 0;
@@ -193,7 +193,7 @@ START_TEST(resume_is_exact) {
     char csv_a[300], csv_b[300];
     cli_path(csv_a, sizeof csv_a, d.dir, "a.csv");
     cli_path(csv_b, sizeof csv_b, d.dir, "b.csv");
-    char *la = cli_read(csv_a), *lb = cli_read(csv_b);
+    char *la = test_read_file(csv_a), *lb = test_read_file(csv_b);
     ck_assert_ptr_nonnull(la);
     ck_assert_ptr_nonnull(lb);
     ck_assert_str_eq(strstr(la, "\n11,"), strstr(lb, "\n11,"));
@@ -220,7 +220,7 @@ START_TEST(interrupt_then_resume) {
     char csv[300];
     cli_path(csv, sizeof csv, d.dir, "b.csv");
     for (int i = 0; i < 6000; i++) { /* until a few steps are logged (60 s at most) */
-        char *log = cli_read(csv);
+        char *log = test_read_file(csv);
         int lines = 0;
         for (char *p = log; p && *p; p++) lines += *p == '\n';
         free(log);
@@ -230,7 +230,7 @@ START_TEST(interrupt_then_resume) {
     kill(pid, SIGINT);
     ck_assert_int_eq(cli_wait(pid), 130);
     char path[300];
-    char *out = cli_read(cli_path(path, sizeof path, d.dir, "stdout"));
+    char *out = test_read_file(cli_path(path, sizeof path, d.dir, "stdout"));
     ck_assert_ptr_nonnull(strstr(out, "interrupted after step "));
     int64_t k = ckpt_step(b);
     ck_assert_int_ge(k, 3);

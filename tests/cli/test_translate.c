@@ -106,7 +106,7 @@ START_TEST(train_eval_translate) {
     const char *names[] = {"1.svg", "3.svg", "4.svg"};
     for (int i = 0; i < 3; i++) {
         char path[400];
-        char *svg = cli_read(cli_path(path, sizeof path, d.att, names[i]));
+        char *svg = test_read_file(cli_path(path, sizeof path, d.att, names[i]));
         ck_assert_msg(svg != NULL, "%s missing", path);
         ck_assert(strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39) == 0);
         ck_assert_ptr_nonnull(strstr(svg, "&lt;/s&gt;")); /* the end marker's row */
@@ -114,7 +114,7 @@ START_TEST(train_eval_translate) {
         free(svg);
     }
     char path[400];
-    ck_assert_ptr_null(cli_read(cli_path(path, sizeof path, d.att, "2.svg")));
+    ck_assert_ptr_null(test_read_file(cli_path(path, sizeof path, d.att, "2.svg")));
     /* from standard input */
     cli_out s = cli_exec_sh((const char *[]){"-c",
                                              "printf '1234\\n907' | \"$0\" translate \"$1\" "
