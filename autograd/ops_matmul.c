@@ -119,15 +119,13 @@ static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x,
     }
     tg_shape s = tg_tensor_shape(x);
     s.dim[s.ndim - 1] = nout;
-    bool z_ok = !z || z->ndim == s.ndim;
-    for (int d = 0; z && z_ok && d < s.ndim; d++) z_ok = z->shape[d] == s.dim[d];
-    if (!z_ok) {
+    tg_tensor *y = tg__tensor(t, s);
+    if (y && z && !tg_same_shape(z, y)) {
         char sz[TG_SHAPE_STR_MAX], sy[TG_SHAPE_STR_MAX];
         tg__fail(t, "%s: z %s does not match the product's shape %s", op, TG_SHP(z, sz),
-                 tg_shape_str(s, sy, sizeof sy));
+                 TG_SHP(y, sy));
         return NULL;
     }
-    tg_tensor *y = tg__tensor(t, s);
     const tg_real *px = tg__contig(t, x);
     const tg_real *pw = has_zero_stride(w) ? tg__contig(t, w) : w->data;
     if (!y || !px || !pw) return NULL;

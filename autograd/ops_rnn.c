@@ -165,23 +165,37 @@ static inline tg_real lstm_dc(tg_real dh, tg_real dcn, tg_real o, tg_real tc) {
     return dcn + dh * o * (1 - tc * tc);
 }
 
+/* Element j of the gates' gradient, given dc' (d) and tanh(c') (tc). */
+static inline void lstm_dg_at(tg_real *restrict dg, const tg_real *restrict act,
+                              const tg_real *restrict c, const tg_real *restrict dh, int64_t H,
+                              int64_t j, tg_real d, tg_real tc) {
+    const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
+    dg[j] += d * g[j] * i[j] * (1 - i[j]);
+    dg[H + j] += d * c[j] * f[j] * (1 - f[j]);
+    dg[2 * H + j] += d * i[j] * (1 - g[j] * g[j]);
+    dg[3 * H + j] += dh[j] * tc * o[j] * (1 - o[j]);
+}
+
 /* One row: the gates' gradient (dg, [4H]) and the old cell's (dc, [H]);
  * either may be NULL. Branch-free loops over restrict rows, so they
- * vectorise. */
+ * vectorise; with both, one loop computes tanh(c') and dc' once for both. */
 TG_VECTOR_CLONES static void
 lstm_row_backward(tg_real *restrict dg, tg_real *restrict dc, const tg_real *restrict act,
                   const tg_real *restrict cn, const tg_real *restrict c, const tg_real *restrict dh,
                   const tg_real *restrict dcn, int64_t H) {
-    const tg_real *i = act, *f = act + H, *g = act + 2 * H, *o = act + 3 * H;
-    if (dg)
+    const tg_real *f = act + H, *o = act + 3 * H;
+    if (dg && dc)
         for (int64_t j = 0; j < H; j++) {
             tg_real tc = tg_tanh_fast(cn[j]), d = lstm_dc(dh[j], dcn[j], o[j], tc);
-            dg[j] += d * g[j] * i[j] * (1 - i[j]);
-            dg[H + j] += d * c[j] * f[j] * (1 - f[j]);
-            dg[2 * H + j] += d * i[j] * (1 - g[j] * g[j]);
-            dg[3 * H + j] += dh[j] * tc * o[j] * (1 - o[j]);
+            lstm_dg_at(dg, act, c, dh, H, j, d, tc);
+            dc[j] += d * f[j];
         }
-    if (dc)
+    else if (dg)
+        for (int64_t j = 0; j < H; j++) {
+            tg_real tc = tg_tanh_fast(cn[j]);
+            lstm_dg_at(dg, act, c, dh, H, j, lstm_dc(dh[j], dcn[j], o[j], tc), tc);
+        }
+    else if (dc)
         for (int64_t j = 0; j < H; j++)
             dc[j] += lstm_dc(dh[j], dcn[j], o[j], tg_tanh_fast(cn[j])) * f[j];
 }

@@ -64,8 +64,6 @@ static tg_tensor *make_view(tg_tape *t, tg_tensor *x, tg_shape s, const vmap *m)
     return v;
 }
 
-/* x->grad[goff + sum_d idx_d * gst_d] += out->grad[e] for every element e
- * of out in row-major order (saved = {goff, gst[4]}). */
 /* The view's gradient laid over x->grad: out's shape with the saved strides. */
 static tg_tensor grad_window(const tg_node *n) {
     tg_tensor g = *n->out;
@@ -80,6 +78,8 @@ bool tg__view_grad_run(const tg_node *n, int64_t *offset) {
     return tg_is_contiguous(&g);
 }
 
+/* x->grad[goff + sum_d idx_d * gst_d] += out->grad[e] for every element e
+ * of out in row-major order (saved = {goff, gst[4]}). */
 void tg__view_backward(tg_tape *t, tg_node *n) {
     (void)t;
     tg_tensor *x = n->in[0];
