@@ -12,11 +12,6 @@
 
 #include "data.h"
 
-static int fail_at(char *err, size_t errlen, const char *path, int64_t line, const char *what) {
-    snprintf(err, errlen, "%s:%lld: %s", path, (long long)line + 1, what);
-    return -1;
-}
-
 /* Each line's label and text ([p, eol) without trailing whitespace). */
 typedef struct line {
     const char *label, *text;
@@ -33,14 +28,18 @@ static int read_lines(const cli_data *d, char *text, int64_t len, line **out, in
         char *tab = memchr(p, '\t', (size_t)(eol - p));
         if (!cli_blank(p, eol)) {
             if (!tab)
-                return fail_at(err, errlen, d->path, no,
-                               "expected \"label<TAB>text\", found no tab");
+                return cli_fail(err, errlen, "%s:%lld: expected \"label<TAB>text\", found no tab",
+                                d->path, (long long)no + 1);
             char *q = eol;
             while (q > tab + 1 && (q[-1] == ' ' || q[-1] == '\r' || q[-1] == '\t')) q--;
-            if (q == tab + 1) return fail_at(err, errlen, d->path, no, "no text after the label");
+            if (q == tab + 1)
+                return cli_fail(err, errlen, "%s:%lld: no text after the label", d->path,
+                                (long long)no + 1);
             if (*n == cap) {
                 line *g = realloc(*out, (size_t)(cap = cap ? 2 * cap : 1024) * sizeof *g);
-                if (!g) return fail_at(err, errlen, d->path, no, "out of memory");
+                if (!g)
+                    return cli_fail(err, errlen, "%s:%lld: out of memory", d->path,
+                                    (long long)no + 1);
                 *out = g;
             }
             (*out)[(*n)++] = (line){p, tab + 1, (size_t)(tab - p), (size_t)(q - tab - 1), no};

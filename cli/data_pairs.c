@@ -66,9 +66,10 @@ static int targets_build(cli_vocab *v, const cli_syms *tgt, char *err, size_t er
     cli_vocab tmp = {0}; /* <pad>, <unk>, then the symbols */
     int rc = cli_words_build(&tmp, tgt->p, tgt->len, tgt->n, 0, err, errlen);
     if (!rc && (cli_strs_add(&v->labels, "<s>", 3) < 0 || cli_strs_add(&v->labels, "</s>", 4) < 0))
-        rc = -1;
+        rc = cli_fail(err, errlen, "out of memory");
     for (int64_t i = 2; !rc && i < tmp.words.n; i++)
-        if (cli_strs_add(&v->labels, tmp.words.s[i], strlen(tmp.words.s[i])) < 0) rc = -1;
+        if (cli_strs_add(&v->labels, tmp.words.s[i], strlen(tmp.words.s[i])) < 0)
+            rc = cli_fail(err, errlen, "out of memory");
     cli_vocab_free(&tmp);
     return rc;
 }

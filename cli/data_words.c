@@ -8,11 +8,6 @@
 
 #include "data.h"
 
-static int oom(const char *path, char *err, size_t errlen) {
-    snprintf(err, errlen, "%s: out of memory", path);
-    return -1;
-}
-
 /* *p (of n elements) to room for cap of size bytes each. */
 static int resize(void *pp, int64_t cap, size_t size) {
     void **p = pp, *q = realloc(*p, (size_t)cap * size);
@@ -39,7 +34,7 @@ int cli_words_split(cli_words *w, const char *path, const char *p, const char *e
             if (resize(&w->w, cap, sizeof *w->w) || resize(&w->len, cap, sizeof *w->len) ||
                 resize(&w->tag, cap, sizeof *w->tag) ||
                 resize(&w->tag_len, cap, sizeof *w->tag_len))
-                return oom(path, err, errlen);
+                return cli_fail(err, errlen, "%s: out of memory", path);
             w->cap = cap;
         }
         size_t n = (size_t)(q - p);
@@ -81,7 +76,7 @@ int cli_words_seq(cli_words *w, int64_t first, const char *label, size_t label_l
         if (resize(&w->first, cap, sizeof *w->first) || resize(&w->label, cap, sizeof *w->label) ||
             resize(&w->label_len, cap, sizeof *w->label_len) ||
             resize(&w->line, cap, sizeof *w->line))
-            return oom("data", err, errlen);
+            return cli_fail(err, errlen, "data: out of memory");
         w->cap_seq = cap;
     }
     w->first[w->n_seq] = first, w->label[w->n_seq] = label, w->label_len[w->n_seq] = label_len;
@@ -108,7 +103,7 @@ int cli_words_finish(cli_data *d, const tg_spec *s, cli_words *w, const cli_voca
     }
     d->seqs = calloc((size_t)w->n_seq, sizeof *d->seqs);
     d->ids = malloc((size_t)(w->n ? w->n : 1) * sizeof *d->ids);
-    if (!d->seqs || !d->ids) return oom(d->path, err, errlen);
+    if (!d->seqs || !d->ids) return cli_fail(err, errlen, "%s: out of memory", d->path);
     d->n_ids = w->n;
     for (int64_t i = 0; i < w->n; i++) d->ids[i] = cli_word_id(&d->vocab, w->w[i], w->len[i]);
     for (int64_t i = 0; i < w->n_seq; i++) {
