@@ -31,7 +31,6 @@ int tg_condition_initial(tg_tape *t, tg_linear_layer *map, const tg_rnn *rnn, co
     tg_tensor *all =
         tg_contiguous(t, tg_transpose(t, tg_reshape(t, z, TG_SHAPE(B, states(rnn), H)), 0, 1));
     *h0 = tg_tanh(t, tg_narrow(t, all, 0, 0, n));
-    if (rnn->opt.mode == TG_LSTM) *c0 = tg_contiguous(t, tg_narrow(t, all, 0, n, n));
-    if (*h0) *h0 = tg_contiguous(t, *h0);
+    if (rnn->opt.mode == TG_LSTM) *c0 = tg_narrow(t, all, 0, n, n); /* contiguous already */
     return tg_tape_error(t) ? -1 : 0;
 }

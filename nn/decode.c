@@ -71,11 +71,8 @@ int tg_seq2seq_greedy(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
         if (!logp) goto finish;
         for (int64_t b = 0; b < B; b++) {
             if (done[b]) continue;
-            const tg_real *p = logp->data + b * V;
-            int64_t best = 0;
-            for (int64_t v = 1; v < V; v++)
-                if (p[v] > p[best]) best = v;
-            out->scores[b] += (double)p[best];
+            int64_t best = tg__s2s_argmax_row(logp, b);
+            out->scores[b] += (double)logp->data[b * V + best];
             if (out->attention)
                 memcpy(out->attention + (b * (max_len + 1) + s) * S, w->data + b * S,
                        (size_t)S * sizeof *w->data);

@@ -2,6 +2,7 @@
  * training loss (teacher forcing, free running, scheduled sampling). The
  * searches are in decode.c and beam.c. */
 #include "seq2seq.h"
+#include "seq2seq_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -306,7 +307,7 @@ int tg_seq2seq_select(tg_tape *t, const tg_s2s_state *st, const int64_t *idx, in
 
 /* ---- training ------------------------------------------------------------------ */
 
-static int64_t argmax_row(const tg_tensor *logits, int64_t b) {
+int64_t tg__s2s_argmax_row(const tg_tensor *logits, int64_t b) {
     int64_t V = logits->shape[1], best = 0;
     const tg_real *p = logits->data + b * V;
     for (int64_t v = 1; v < V; v++)
@@ -349,7 +350,7 @@ static tg_tensor *teacher(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, doub
             for (int64_t i = 0; i < B; i++) {
                 bool own =
                     sample_prob >= 1 || (sample_prob > 0 && tg_rng_uniform(&m->rng) < sample_prob);
-                prev[i] = own ? argmax_row(logits[s - 1], i) : b->tgt[i * T + s - 1];
+                prev[i] = own ? tg__s2s_argmax_row(logits[s - 1], i) : b->tgt[i * T + s - 1];
             }
         if (!(logits[s] = tg_seq2seq_step(t, m, &st, prev, NULL))) goto done;
     }

@@ -10,5 +10,8 @@ int tg__s2s_output_alloc(tg_tape *t, const char *fn, tg_s2s_output *o, int64_t B
                          int64_t max_len, bool attention);
 /* Checks the arguments the searches share. Returns 0 or -1. */
 int tg__s2s_check_decode(tg_tape *t, const char *fn, const tg_seq2seq *m, int64_t max_len);
+/* The index of the largest value in row b of a [B, V] tensor (the first
+ * of equals). */
+int64_t tg__s2s_argmax_row(const tg_tensor *logits, int64_t b);
 
 #endif
