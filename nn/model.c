@@ -368,12 +368,7 @@ static int take_input(tg_tape *t, const tg_model *m, const tg_model_batch *b, in
         }
     *ids = b->ids;
     if (m->batch_first && *T > 1 && *B > 1) { /* [B, T] -> [T, B] */
-        *owned = malloc((size_t)(*T * *B) * sizeof **owned);
-        if (!*owned) {
-            tg_tape_fail(t, "tg_model_forward: out of memory");
-            return -1;
-        }
-        for (int64_t i = 0; i < *T * *B; i++) (*owned)[(i % *T) * *B + i / *T] = b->ids[i];
+        if (!(*owned = tg__time_major_ids(t, "tg_model_forward", b->ids, *B, *T))) return -1;
         *ids = *owned;
     }
     return 0;
@@ -500,12 +495,7 @@ tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
     const int64_t *targets = b->target_ids;
     int64_t *owned = NULL;
     if (bf) { /* [B, T] -> [T, B], as tg_seq_cross_entropy reads them */
-        owned = malloc((size_t)(T * B) * sizeof *owned);
-        if (!owned) {
-            tg_tape_fail(t, "tg_model_loss: out of memory");
-            return NULL;
-        }
-        for (int64_t i = 0; i < T * B; i++) owned[(i % T) * B + i / T] = b->target_ids[i];
+        if (!(owned = tg__time_major_ids(t, "tg_model_loss", b->target_ids, B, T))) return NULL;
         targets = owned;
     }
     const int64_t *lengths = m->s2s ? b->target_lengths : b->lengths;

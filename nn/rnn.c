@@ -1,5 +1,6 @@
 /* Recurrent cells and layers, composed from tape ops. */
 #include "rnn.h"
+#include "seq_loss.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -407,15 +408,11 @@ int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_
     layer_input in = {.table = emb->weight};
     tg_shape xs = TG_SHAPE(shape.dim[0], shape.dim[1], emb->weight->shape[1]);
     if (!check_inputs(t, m, xs, h0, c0, lengths, &in.T, &in.B)) return -1;
-    int64_t n = in.T * in.B, *time_major = NULL;
+    int64_t *time_major = NULL;
     in.ids = ids;
     if (m->opt.batch_first) { /* ids [B, T] -> [T, B] */
-        if (!(time_major = malloc((size_t)n * sizeof *time_major))) {
-            tg_tape_fail(t, "tg_rnn_forward_tokens: out of memory");
-            return -1;
-        }
-        for (int64_t b = 0; b < in.B; b++)
-            for (int64_t s = 0; s < in.T; s++) time_major[s * in.B + b] = ids[b * in.T + s];
+        time_major = tg__time_major_ids(t, "tg_rnn_forward_tokens", ids, in.B, in.T);
+        if (!time_major) return -1;
         in.ids = time_major;
     }
     int status = forward(t, m, in, h0, c0, lengths, res);

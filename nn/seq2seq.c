@@ -185,16 +185,10 @@ int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
     if (!check_lengths(t, fn, "src_len", src_len, B, S) ||
         !check_ids(t, fn, "src", src, B, S, m->opt.src_vocab))
         return -1;
-    int64_t *ids = malloc((size_t)(S * B) * sizeof *ids); /* [S, B]: time-major */
-    if (!ids) {
-        tg_tape_fail(t, "%s: out of memory", fn);
-        return -1;
-    }
+    int64_t *ids = tg__time_major_ids(t, fn, src, B, S); /* [S, B] */
+    if (!ids) return -1;
     bool full = true;
-    for (int64_t b = 0; b < B; b++) {
-        full &= src_len[b] == S;
-        for (int64_t s = 0; s < S; s++) ids[s * B + b] = src[b * S + s];
-    }
+    for (int64_t b = 0; b < B; b++) full &= src_len[b] == S;
     bool train = m->base.training;
     const int64_t *lengths = full ? NULL : src_len;
     tg_rnn_result r;
@@ -370,13 +364,8 @@ tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, dou
     tg_tensor *logits = teacher(t, m, b, sample_prob, "tg_seq2seq_loss");
     if (!logits) return NULL;
     int64_t B = b->B, T = b->T;
-    int64_t *tgt = malloc((size_t)(T * B) * sizeof *tgt);
-    if (!tgt) {
-        tg_tape_fail(t, "tg_seq2seq_loss: out of memory");
-        return NULL;
-    }
-    for (int64_t i = 0; i < B; i++)
-        for (int64_t s = 0; s < T; s++) tgt[s * B + i] = b->tgt[i * T + s]; /* [T, B] */
+    int64_t *tgt = tg__time_major_ids(t, "tg_seq2seq_loss", b->tgt, B, T); /* [T, B] */
+    if (!tgt) return NULL;
     tg_tensor *loss = tg_seq_cross_entropy(t, logits, tgt, b->tgt_len, TG_MEAN);
     free(tgt);
     return loss;

@@ -106,3 +106,14 @@ tg_tensor *tg_seq_mse(tg_tape *t, tg_tensor *pred, tg_tensor *target, const int6
     if (red != TG_MEAN) return tg_mse(t, p, q, red);
     return tg_scale(t, tg_mse(t, p, q, TG_SUM), 1.0 / ((double)count * (double)D));
 }
+
+int64_t *tg__time_major_ids(tg_tape *t, const char *fn, const int64_t *ids, int64_t B, int64_t T) {
+    int64_t *out = malloc((size_t)(B * T) * sizeof *out);
+    if (!out) {
+        tg_tape_fail(t, "%s: out of memory", fn);
+        return NULL;
+    }
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t s = 0; s < T; s++) out[s * B + b] = ids[b * T + s];
+    return out;
+}

@@ -30,4 +30,9 @@ tg_tensor *tg_seq_cross_entropy(tg_tape *t, tg_tensor *logits, const int64_t *ta
 tg_tensor *tg_seq_mse(tg_tape *t, tg_tensor *pred, tg_tensor *target, const int64_t *lengths,
                       tg_reduction red);
 
+/* For the library's own files: ids [B, T] (batch-major) reordered to
+ * [T, B] in a new malloc'd array (the caller frees it), or NULL with the
+ * tape's error "fn: out of memory". */
+int64_t *tg__time_major_ids(tg_tape *t, const char *fn, const int64_t *ids, int64_t B, int64_t T);
+
 #endif
