@@ -115,22 +115,14 @@ tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen)
             tg_module_free(&m->base);
             return NULL;
         }
-        int before = m->base.n_children;
-        if (tg_module_add_child(&m->base, L->name, mod) != 0) {
-            if (m->base.n_children == before) tg_module_free(mod); /* else the model owns it */
-            goto oom;
-        }
+        if (tg_module_add_child(&m->base, L->name, mod) != 0) goto oom;
         m->mods[k] = mod;
     }
     m->cond_size = s->cond_size, m->cond_as = s->cond_as, m->cond_layer = s->cond_layer;
     if (m->cond_size && m->cond_as == TG_COND_INITIAL_STATE) {
         tg_rnn *rnn = (tg_rnn *)m->mods[m->cond_layer];
         if (!(m->cond_map = (tg_module *)tg_condition_new(m->cond_size, rnn, init))) goto oom;
-        int before = m->base.n_children;
-        if (tg_module_add_child(&m->base, "condition", m->cond_map) != 0) {
-            if (m->base.n_children == before) tg_module_free(m->cond_map);
-            goto oom;
-        }
+        if (tg_module_add_child(&m->base, "condition", m->cond_map) != 0) goto oom;
     }
     return m;
 oom:

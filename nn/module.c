@@ -104,7 +104,10 @@ tg_tensor *tg_module_param(tg_module *m, const char *name, tg_shape s) {
 
 int tg_module_add_child(tg_module *m, const char *prefix, tg_module *child) {
     tg_module **children = realloc(m->children, (size_t)(m->n_children + 1) * sizeof *children);
-    if (!children) return -1;
+    if (!children) {
+        tg_module_free(child); /* the caller gave it away either way */
+        return -1;
+    }
     m->children = children;
     m->children[m->n_children++] = child;
     return tg_params_extend(&m->params, prefix, &child->params);

@@ -57,7 +57,8 @@ void tg_module_free(tg_module *m);
 /* Helpers for module implementations: a new heap parameter registered under
  * name (NULL for a duplicate name or no memory), and a child registered
  * under a prefix. The child's parameter list is copied when it is added, so
- * add a child once it is complete. */
+ * add a child once it is complete. The parent owns the child from the call
+ * on, whatever it returns: a child it could not register is freed. */
 tg_tensor *tg_module_param(tg_module *m, const char *name, tg_shape s);
 int tg_module_add_child(tg_module *m, const char *prefix, tg_module *child);
 

@@ -23,13 +23,9 @@ static bool context_out(const tg_seq2seq_options *o) {
     return o->attention != TG_ATTN_NONE || context_input(o);
 }
 
-/* Registers child under name; a child the parent could not take is freed. */
+/* Registers child under name (-1 for a child that could not be made). */
 static int adopt(tg_seq2seq *m, const char *name, tg_module *child) {
-    if (!child) return -1;
-    int n = m->base.n_children;
-    if (tg_module_add_child(&m->base, name, child) == 0) return 0;
-    if (m->base.n_children == n) tg_module_free(child);
-    return -1;
+    return child ? tg_module_add_child(&m->base, name, child) : -1;
 }
 
 tg_seq2seq *tg_seq2seq_new(tg_seq2seq_options o, tg_rng *init, char *err, size_t errlen) {

@@ -246,7 +246,6 @@ int tg_model_seq2seq_build(tg_model *m, const tg_spec *s, tg_rng *init, char *er
     m->s2s = tg_seq2seq_new(o, init, err, errlen);
     if (!m->s2s) return -1;
     if (tg_module_add_child(&m->base, "", &m->s2s->base) != 0) {
-        if (m->base.n_children == 0) tg_module_free(&m->s2s->base);
         m->s2s = NULL;
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -441,9 +441,7 @@ tg_tree_classifier *tg_tree_classifier_new(tg_tree_classifier_options o, tg_rng 
     bool ok = true;
     for (int i = 0; i < 3; i++) {
         if (ok && kids[i]) {
-            int before = m->base.n_children;
             ok = tg_module_add_child(&m->base, names[i], kids[i]) == 0;
-            if (!ok && m->base.n_children == before) tg_module_free(kids[i]); /* not adopted */
         } else {
             ok = false;
             tg_module_free(kids[i]); /* never adopted */
