@@ -100,10 +100,7 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_op
         int rc = set_value(cmd, o, v);
         if (rc) return rc;
     }
-    if (got)
-        *got = n;
-    else if (n < n_pos)
-        return bad_usage(cmd, "missing %s", n == 0 && n_pos >= 1 ? "SPEC" : "an argument");
+    *got = n;
     return 0;
 }
 

@@ -38,8 +38,8 @@ typedef struct cli_option {
 } cli_option;
 
 /* Parses argv[1..argc) (argv[0] is the command's name) into opts and the
- * positional arguments (exactly n_pos of them, or at most n_pos when
- * some are optional: *got receives the count). "--help" prints help to
+ * positional arguments (at most n_pos; *got receives the count: the
+ * command says which are missing). "--help" prints help to
  * stdout and returns -1. Returns 0, or CLI_USAGE after a message naming the
  * bad argument (with the nearest option suggested). */
 int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_opts,
@@ -139,9 +139,6 @@ typedef struct cli_metrics {
  * mode iff it was. */
 int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
                  char *err, size_t errlen);
-/* Accumulates one batch's loss and argmax hits into sums (shared with
- * train's running figures). */
-void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *output, int64_t *hits);
 
 /* ---- seq2seq (cli/evaluate_s2s.c) ------------------------------------------------ */
 /* Decodes B sources (ids [B, S] row-major, lengths) as the spec's decode

@@ -16,7 +16,8 @@ static int64_t argmax(const tg_tensor *y, int64_t row, int64_t C) {
     return best;
 }
 
-void cli_batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, int64_t *hits) {
+/* Adds one batch's argmax hits to *hits (classify and language tasks). */
+static void batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, int64_t *hits) {
     int64_t C = m->output_size, T = b->T, B = b->B;
     if (m->task == TG_TASK_REGRESS || m->s2s) return; /* seq2seq: scored by decoding */
     if (m->pooled) {
@@ -85,7 +86,7 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
         sum += (double)loss->data[0] * (double)b.count;
         count += b.count;
         if (s->task != TG_TASK_TREE)
-            cli_batch_hits(m, &b, o.output, &hits);
+            batch_hits(m, &b, o.output, &hits);
         else if (tree_sums(t, &mb, &o, tree_sum, tree_hits, tree_n)) {
             snprintf(err, errlen, "%s", tg_tape_error(t));
             rc = -1;

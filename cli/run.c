@@ -43,21 +43,18 @@ static const char HELP[] =
     "Outputs and gradients come from evaluation mode (no dropout); training steps\n"
     "run in training mode.\n";
 
-/* The results, as heap tensors under their names. */
+/* The results, as heap tensors under their names (both owned). */
 typedef struct results {
     int n, cap;
     tg_named *items;
-    char **names;
 } results;
 
 static int add(results *r, const char *name, const tg_tensor *src, const tg_real *grad) {
     if (r->n == r->cap) {
         int cap = r->cap ? 2 * r->cap : 32;
         tg_named *it = realloc(r->items, (size_t)cap * sizeof *it);
-        if (it) r->items = it;
-        char **nm = realloc(r->names, (size_t)cap * sizeof *nm);
-        if (nm) r->names = nm;
-        if (!it || !nm) return -1;
+        if (!it) return -1;
+        r->items = it;
         r->cap = cap;
     }
     tg_tensor *t = tg_tensor_new(tg_tensor_shape(src));
@@ -72,7 +69,6 @@ static int add(results *r, const char *name, const tg_tensor *src, const tg_real
         tg_copy_from(t, grad);
     else
         tg_copy(t, src);
-    r->names[r->n] = copy;
     r->items[r->n++] = (tg_named){copy, t};
     return 0;
 }
@@ -80,10 +76,9 @@ static int add(results *r, const char *name, const tg_tensor *src, const tg_real
 static void results_free(results *r) {
     for (int i = 0; i < r->n; i++) {
         tg_tensor_free(r->items[i].tensor);
-        free(r->names[i]);
+        free((char *)r->items[i].name);
     }
     free(r->items);
-    free(r->names);
 }
 
 /* The batch of X, read once. */
