@@ -117,8 +117,7 @@ static int rngs(const tg_model *m, tg_rng **out, char (*names)[64]) {
     out[n] = (tg_rng *)&m->rng;
     snprintf(names[n++], 64, M_RNG "model");
     for (int k = 0; k < m->n_layers; k++) {
-        tg_layer_type ty = m->layers[k].type;
-        if (m->mods[k] && (ty == TG_LAYER_RNN || ty == TG_LAYER_LSTM || ty == TG_LAYER_GRU)) {
+        if (m->mods[k] && tg_spec_is_rnn_layer(m->layers[k].type)) {
             out[n] = &((tg_rnn *)m->mods[k])->rng;
             snprintf(names[n++], 64, M_RNG "%.40s", m->layers[k].name);
         }

@@ -92,18 +92,17 @@ static int record_step(const char *cmd, tg_tape *t, cli_model *cm, int64_t T, in
     return 0;
 }
 
-/* The spec and its model, with a vocabulary of 8 when the spec leaves it
- * to the data (there is no data here; seq2seq: both vocabularies). */
 /* Pictures and the stepper show each gate as its own op (the composed
  * cells, which tests keep equal to the fused kernels) unless `fused`
  * asks for what training runs: one fused node per step. */
 static void set_cells(cli_model *cm, bool fused) {
-    for (int i = 0; i < cm->model->n_layers; i++) {
-        tg_layer_type ty = cm->model->layers[i].type;
-        if (ty == TG_LAYER_RNN || ty == TG_LAYER_LSTM || ty == TG_LAYER_GRU)
+    for (int i = 0; i < cm->model->n_layers; i++)
+        if (tg_spec_is_rnn_layer(cm->model->layers[i].type))
             ((tg_rnn *)cm->model->mods[i])->opt.composed = !fused;
-    }
 }
+
+/* The spec and its model, with a vocabulary of 8 when the spec leaves it
+ * to the data (there is no data here; seq2seq: both vocabularies). */
 
 static int load(const char *cmd, const char *path, cli_model *cm, uint64_t seed, bool fused) {
     tg_spec *s = cli_load_spec(cmd, path);

@@ -140,12 +140,8 @@ static int read_batch(const tg_spec *s, tg_st_file *f, const char *path, batch_i
 /* The last recurrent layer (whose h_n the model reports), or -1. */
 static int last_recurrent(const tg_model *m) {
     int k = -1;
-    for (int i = 0; i < m->n_layers; i++) {
-        tg_layer_type ty = m->layers[i].type;
-        if (ty == TG_LAYER_RNN || ty == TG_LAYER_LSTM || ty == TG_LAYER_GRU ||
-            ty == TG_LAYER_JORDAN || ty == TG_LAYER_DEEP_RNN)
-            k = i;
-    }
+    for (int i = 0; i < m->n_layers; i++)
+        if (tg_spec_is_recurrent_layer(m->layers[i].type)) k = i;
     return k;
 }
 

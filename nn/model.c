@@ -238,17 +238,11 @@ tg_tensor *tg_model_row_layer(tg_tape *t, tg_model *m, int k, tg_tensor *x) {
     }
 }
 
-/* The layers tg_rnn_forward runs (spec.c's is_recurrent also counts the
- * Jordan and deep RNNs, which have their own forwards). */
-static bool runs_on_tg_rnn(tg_layer_type type) {
-    return type == TG_LAYER_RNN || type == TG_LAYER_LSTM || type == TG_LAYER_GRU;
-}
-
 /* Layer k is an embedding whose rows go straight into a recurrent layer's
  * input product: that layer reads the ids itself (tg_rnn_forward_tokens). */
 static bool embedding_feeds_rnn(const tg_model *m, int k) {
     return m->layers[k].type == TG_LAYER_EMBEDDING && k + 1 < m->n_layers &&
-           runs_on_tg_rnn(m->layers[k + 1].type) &&
+           tg_spec_is_rnn_layer(m->layers[k + 1].type) &&
            !(m->cond_size && m->cond_layer == k + 1 && m->cond_as == TG_COND_INPUT);
 }
 

@@ -76,12 +76,16 @@ const char *tg_layer_type_name(tg_layer_type type) {
                : "?";
 }
 
-static bool is_recurrent(tg_layer_type t) {
+bool tg_spec_is_recurrent_layer(tg_layer_type t) {
     return t >= TG_LAYER_RNN && t <= TG_LAYER_DEEP_RNN;
 }
 
+bool tg_spec_is_rnn_layer(tg_layer_type t) {
+    return t == TG_LAYER_RNN || t == TG_LAYER_LSTM || t == TG_LAYER_GRU;
+}
+
 static bool has_params(tg_layer_type t) {
-    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || is_recurrent(t) ||
+    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || tg_spec_is_recurrent_layer(t) ||
            tg_spec_is_tree_layer(t);
 }
 
@@ -231,7 +235,7 @@ static int place_pool(const tg_jctx *c, tg_spec *s) {
     int pool = -1, last_rec = -1;
     for (int k = 0; k < s->n_layers; k++) {
         if (s->layers[k].type == TG_LAYER_POOL && pool < 0) pool = k;
-        if (is_recurrent(s->layers[k].type)) last_rec = k;
+        if (tg_spec_is_recurrent_layer(s->layers[k].type)) last_rec = k;
     }
     bool per_step = s->task == TG_TASK_LANGUAGE_MODEL || s->task == TG_TASK_TAG;
     if (pool >= 0 && per_step)
@@ -300,7 +304,7 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
                                 "got %s",
                                 type);
         }
-        if ((is_recurrent(L->type) || L->type == TG_LAYER_POOL) && !seq)
+        if ((tg_spec_is_recurrent_layer(L->type) || L->type == TG_LAYER_POOL) && !seq)
             return tg_json_fail(c, p,
                                 "%s layers need a sequence, but the pool at layers[%d] "
                                 "already made one vector per sequence",
@@ -315,7 +319,7 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
             return tg_json_fail(c, p2, "%lld does not match input.size %lld",
                                 (long long)L->in_given, (long long)feat);
         }
-        if (s->cond_size && s->cond_layer < 0 && is_recurrent(L->type)) {
+        if (s->cond_size && s->cond_layer < 0 && tg_spec_is_recurrent_layer(L->type)) {
             if (L->type == TG_LAYER_JORDAN || L->type == TG_LAYER_DEEP_RNN)
                 return tg_json_fail(c, "input.condition",
                                     "enters the first recurrent layer, which must be an rnn, "
