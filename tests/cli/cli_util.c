@@ -155,3 +155,16 @@ int cli_count(const char *text, const char *needle) {
     for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
     return n;
 }
+
+cli_out cli_run(const char *const *args, int want) {
+    cli_out r = cli_exec(args);
+    ck_assert_msg(r.status == want, "%s: status %d (want %d)\n%s\n%s", args[0], r.status, want,
+                  r.out, r.err);
+    return r;
+}
+
+void cli_expect_err(const char *const *args, int want, const char *err_has) {
+    cli_out r = cli_run(args, want);
+    ck_assert_msg(strstr(r.err, err_has) != NULL, "stderr lacks '%s':\n%s", err_has, r.err);
+    cli_out_free(&r);
+}

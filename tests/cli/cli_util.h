@@ -18,6 +18,10 @@ typedef struct cli_out {
 /* Runs tapegrad with the NULL-terminated args (without argv[0]; stdin is
  * /dev/null) and waits. */
 cli_out cli_exec(const char *const *args);
+/* cli_exec that asserts the exit status (printing both streams if not). */
+cli_out cli_run(const char *const *args, int want);
+/* cli_run for a run that must fail: stderr must contain err_has. */
+void cli_expect_err(const char *const *args, int want, const char *err_has);
 /* The same for /bin/sh with args (a script and its arguments). */
 cli_out cli_exec_sh(const char *const *args);
 void cli_out_free(cli_out *o);

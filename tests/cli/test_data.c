@@ -172,26 +172,22 @@ START_TEST(bad_files) {
         "{\"layers\": [{\"type\": \"embedding\", \"dim\": 4}, {\"type\": \"rnn\", \"hidden\": 4}, "
         "{\"type\": \"linear\", \"out\": 3}]}}");
     cli_write(t.data, "the/DT cat/NN\nthe cat/NN\n");
-    cli_out r = cli_exec((const char *[]){"train", t.spec, "--data", t.data, NULL});
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "data.txt:2: token 'the' is not word/tag"));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1,
+                   "data.txt:2: token 'the' is not word/tag");
     cli_write(
         t.spec,
         "{\"tapegrad\": 1, \"task\": \"regress\", \"input\": {\"type\": \"vectors\", \"size\": 2}, "
         "\"model\": {\"layers\": [{\"type\": \"rnn\", \"hidden\": 4}, {\"type\": \"linear\", "
         "\"out\": 1}]}}");
     cli_write(t.data, "a,b,c\n1,2,3\n4,5\n");
-    r = cli_exec((const char *[]){"train", t.spec, "--data", t.data, NULL});
+    cli_out r = cli_exec((const char *[]){"train", t.spec, "--data", t.data, NULL});
     ck_assert_int_eq(r.status, 1);
     ck_assert_ptr_nonnull(
         strstr(r.err, "data.txt:3: expected 3 values (2 inputs, 1 targets), found 2"));
     cli_out_free(&r);
     cli_write(t.data, "1,2,3\n4,x,6\n");
-    r = cli_exec((const char *[]){"train", t.spec, "--data", t.data, NULL});
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "data.txt:2: expected numbers separated by commas"));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1,
+                   "data.txt:2: expected numbers separated by commas");
     cli_rmdir(t.dir);
 }
 END_TEST

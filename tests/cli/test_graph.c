@@ -82,15 +82,11 @@ START_TEST(svg_through_graphviz_or_a_clear_message) {
 END_TEST
 
 START_TEST(usage_errors) {
-    cli_out r = cli_exec((const char *[]){"graph", SPEC, "--format", "gif", NULL});
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--format gif: expected dot, svg, png, json or html"));
-    cli_out_free(&r);
-    r = cli_exec((const char *[]){"graph", SPEC, "--format", "png", NULL});
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--format png needs --out FILE"));
-    cli_out_free(&r);
-    r = cli_exec((const char *[]){"step", NULL});
+    cli_expect_err((const char *[]){"graph", SPEC, "--format", "gif", NULL}, 2,
+                   "--format gif: expected dot, svg, png, json or html");
+    cli_expect_err((const char *[]){"graph", SPEC, "--format", "png", NULL}, 2,
+                   "--format png needs --out FILE");
+    cli_out r = cli_exec((const char *[]){"step", NULL});
     ck_assert_int_eq(r.status, 2);
     cli_out_free(&r);
 }

@@ -108,28 +108,21 @@ START_TEST(predict_errors) {
     ck_assert_int_eq(r.status, 2);
     ck_assert_str_eq(r.err, "tapegrad predict: argument 2: no characters in ' '\n");
     cli_out_free(&r);
-    r = cli_exec((const char *[]){"predict", d.spec, "ab", NULL});
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--checkpoint is required"));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"predict", d.spec, "ab", NULL}, 2, "--checkpoint is required");
     r = cli_exec(
         (const char *[]){"predict", d.spec, "--checkpoint", d.ckpt, "--top", "0", "ab", NULL});
     ck_assert_int_eq(r.status, 2);
     cli_out_free(&r);
-    r = cli_exec((const char *[]){"predict", d.spec, "--checkpoint", d.data, "ab", NULL});
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "tapegrad predict: "));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"predict", d.spec, "--checkpoint", d.data, "ab", NULL}, 1,
+                   "tapegrad predict: ");
     /* a model of another task */
     char lm[300];
     cli_write(cli_path(lm, sizeof lm, d.dir, "lm.json"),
               "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},"
               " \"model\": {\"layers\": [{\"type\": \"one_hot\"}, {\"type\": \"rnn\", \"hidden\": "
               "4}, {\"type\": \"linear\", \"out\": \"vocab\"}]}}");
-    r = cli_exec((const char *[]){"predict", lm, "--checkpoint", d.ckpt, "ab", NULL});
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "task language_model: predict is for classify models"));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"predict", lm, "--checkpoint", d.ckpt, "ab", NULL}, 2,
+                   "task language_model: predict is for classify models");
     cli_rmdir(d.dir);
 }
 END_TEST

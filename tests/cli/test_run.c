@@ -136,10 +136,7 @@ START_TEST(errors) {
                                "--train-steps",
                                "2",
                                NULL};
-    cli_out r = cli_exec(no_target);
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--train-steps needs a tensor named 'target'"));
-    cli_out_free(&r);
+    cli_expect_err(no_target, 2, "--train-steps needs a tensor named 'target'");
 
     /* weights of another model */
     const char *wrong_w[] = {"run",       FIX "lstm_h0c0.json",
@@ -147,10 +144,7 @@ START_TEST(errors) {
                              "--input",   x,
                              "--out",     out,
                              NULL};
-    r = cli_exec(wrong_w);
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "no tensor named '0.weight_ih_l0'"));
-    cli_out_free(&r);
+    cli_expect_err(wrong_w, 1, "no tensor named '0.weight_ih_l0'");
 
     /* token ids given as floats */
     const char *float_ids[] = {"run",       FIX "lm_rnn.json",
@@ -158,14 +152,11 @@ START_TEST(errors) {
                                "--input",   x,
                                "--out",     out,
                                NULL};
-    r = cli_exec(float_ids);
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "input: token ids must be I64 [T, B], got F32 [5,3,3]"));
-    cli_out_free(&r);
+    cli_expect_err(float_ids, 1, "input: token ids must be I64 [T, B], got F32 [5,3,3]");
 
     const char *no_out[] = {
         "run", FIX "lm_rnn.json", "--weights", FIX "lm_rnn.w.safetensors", "--input", x, NULL};
-    r = cli_exec(no_out);
+    cli_out r = cli_exec(no_out);
     ck_assert_int_eq(r.status, 2);
     ck_assert_str_eq(r.err, "tapegrad run: --out is required (see 'tapegrad run --help')\n");
     cli_out_free(&r);

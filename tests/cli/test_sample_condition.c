@@ -83,11 +83,9 @@ END_TEST
 START_TEST(condition_errors) {
     dir d;
     setup(&d, "input");
-    cli_out r = cli_exec((const char *[]){"sample", d.spec, "--checkpoint", d.ckpt, NULL});
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "give --condition LABEL"));
-    cli_out_free(&r);
-    r = cli_exec(
+    cli_expect_err((const char *[]){"sample", d.spec, "--checkpoint", d.ckpt, NULL}, 2,
+                   "give --condition LABEL");
+    cli_out r = cli_exec(
         (const char *[]){"sample", d.spec, "--checkpoint", d.ckpt, "--condition", "klm", NULL});
     ck_assert_int_eq(r.status, 2);
     ck_assert_str_eq(r.err, "tapegrad sample: --condition: 'klm' is not one of the model's 2 "
@@ -101,10 +99,8 @@ START_TEST(condition_errors) {
         strstr(r.err, "words.tsv: 3 different labels, but input.condition.size is 2"));
     cli_out_free(&r);
     cli_write(d.data, "abc\tab\n\nxyz xy\n");
-    r = cli_exec((const char *[]){"train", d.spec, "--data", d.data, NULL});
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "words.tsv:3: expected \"label<TAB>text\", found no tab"));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"train", d.spec, "--data", d.data, NULL}, 1,
+                   "words.tsv:3: expected \"label<TAB>text\", found no tab");
     cli_rmdir(d.dir);
 }
 END_TEST

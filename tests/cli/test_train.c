@@ -51,12 +51,6 @@ static void lm_setup(lm_dir *d, const char *spec) {
     fclose(f);
 }
 
-static cli_out train(const char *const *args) {
-    cli_out r = cli_exec(args);
-    ck_assert_msg(r.status == 0, "train: status %d\n%s\n%s", r.status, r.out, r.err);
-    return r;
-}
-
 static int64_t ckpt_step(const char *path) {
     char err[256];
     tg_st_file *f = tg_safetensors_open(path, err, sizeof err);
@@ -71,8 +65,9 @@ static int64_t ckpt_step(const char *path) {
 START_TEST(train_eval_sample) {
     lm_dir d;
     lm_setup(&d, LM_SPEC);
-    cli_out t = train((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                       "--threads", "1", NULL});
+    cli_out t = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
+                                         "--threads", "1", NULL},
+                        0);
     /* plain progress lines (not a terminal), validations, the final figure */
     ck_assert_ptr_nonnull(strstr(t.out, "\nstep 25/150  loss "));
     ck_assert_ptr_nonnull(strstr(t.out, "\nstep 50: validation loss "));
@@ -178,13 +173,16 @@ START_TEST(resume_is_exact) {
     char a[300], b[300];
     cli_path(a, sizeof a, d.dir, "a.safetensors");
     cli_path(b, sizeof b, d.dir, "b.safetensors");
-    cli_out r1 = train((const char *[]){"train", d.spec, "--data", d.data, "--steps", "20",
-                                        "--checkpoint", a, NULL});
-    cli_out r2 = train((const char *[]){"train", d.spec, "--data", d.data, "--steps", "10",
-                                        "--checkpoint", b, NULL});
+    cli_out r1 = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--steps", "20",
+                                          "--checkpoint", a, NULL},
+                         0);
+    cli_out r2 = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--steps", "10",
+                                          "--checkpoint", b, NULL},
+                         0);
     ck_assert_int_eq(ckpt_step(b), 10);
     ck_assert(!cli_same_file(a, b));
-    cli_out r3 = train((const char *[]){"train", d.spec, "--steps", "20", "--resume", b, NULL});
+    cli_out r3 =
+        cli_run((const char *[]){"train", d.spec, "--steps", "20", "--resume", b, NULL}, 0);
     ck_assert_ptr_nonnull(strstr(r3.out, "steps 11..20"));
     ck_assert_int_eq(ckpt_step(b), 20);
     ck_assert_msg(cli_same_file(a, b), "resumed checkpoint differs");
@@ -238,9 +236,11 @@ START_TEST(interrupt_then_resume) {
     free(out);
     char steps[32];
     snprintf(steps, sizeof steps, "%lld", (long long)k + 5);
-    cli_out r1 = train((const char *[]){"train", d.spec, "--data", d.data, "--steps", steps,
-                                        "--checkpoint", a, NULL});
-    cli_out r2 = train((const char *[]){"train", d.spec, "--steps", steps, "--resume", b, NULL});
+    cli_out r1 = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--steps", steps,
+                                          "--checkpoint", a, NULL},
+                         0);
+    cli_out r2 =
+        cli_run((const char *[]){"train", d.spec, "--steps", steps, "--resume", b, NULL}, 0);
     ck_assert_msg(cli_same_file(a, b), "resumed after Ctrl-C at step %lld: checkpoints differ",
                   (long long)k);
     cli_out_free(&r1);
@@ -257,8 +257,9 @@ START_TEST(end_marker_stops) {
     for (int i = 0; i < 500; i++) memcpy(text + 12 * i, "hello world\003", 12);
     text[6000] = '\0';
     cli_write(d.data, text);
-    cli_out t = train((const char *[]){"train", d.spec, "--data", d.data, "--steps", "200",
-                                       "--checkpoint", d.ckpt, NULL});
+    cli_out t = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--steps", "200",
+                                         "--checkpoint", d.ckpt, NULL},
+                        0);
     cli_out s = cli_exec((const char *[]){"sample", d.spec, "--checkpoint", d.ckpt, "--prime", "he",
                                           "--temperature", "0", "--length", "100", NULL});
     ck_assert_int_eq(s.status, 0);
@@ -284,10 +285,8 @@ START_TEST(run_failures) {
     ck_assert_int_eq(r.status, 1);
     ck_assert_str_eq(r.err, "tapegrad train: /nonexistent.txt: No such file or directory\n");
     cli_out_free(&r);
-    r = cli_exec((const char *[]){"eval", d.spec, "--checkpoint", d.data, NULL});
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "tapegrad eval: "));
-    cli_out_free(&r);
+    cli_expect_err((const char *[]){"eval", d.spec, "--checkpoint", d.data, NULL}, 1,
+                   "tapegrad eval: ");
     /* a vocabulary given in the spec that the data does not fit: a bad spec */
     char spec2[300];
     cli_path(spec2, sizeof spec2, d.dir, "small_vocab.json");

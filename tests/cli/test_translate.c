@@ -52,19 +52,12 @@ static void setup(dir *d, const char *spec) {
     cli_write(d->in, "1234\n\n907\n5x5\n");
 }
 
-static cli_out run(const char *const *args, int want) {
-    cli_out r = cli_exec(args);
-    ck_assert_msg(r.status == want, "%s: status %d (want %d)\n%s\n%s", args[0], r.status, want,
-                  r.out, r.err);
-    return r;
-}
-
 START_TEST(train_eval_translate) {
     dir d;
     setup(&d, SPEC);
-    cli_out t = run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                     "--threads", "1", NULL},
-                    0);
+    cli_out t = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
+                                         "--threads", "1", NULL},
+                        0);
     ck_assert_ptr_nonnull(strstr(t.out, "train: seq2seq, "));
     ck_assert_ptr_nonnull(strstr(t.out, "450 training sequences, 50 held out"));
     ck_assert_ptr_nonnull(strstr(t.out, "\nstep 150: validation loss "));
@@ -77,25 +70,26 @@ START_TEST(train_eval_translate) {
     ck_assert_msg(acc > 80 && ser < 10, "accuracy %g%%, symbol error rate %g%%", acc, ser);
 
     /* eval: the same figures as the last validation */
-    cli_out e = run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, NULL}, 0);
+    cli_out e = cli_run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, NULL}, 0);
     ck_assert_double_eq_tol(cli_value(e.out, "loss"), loss, 1e-4);
     ck_assert_double_eq_tol(cli_value(e.out, "sequence_error_rate"), 1 - acc / 100, 1e-4);
     ck_assert_double_eq_tol(cli_value(e.out, "symbol_error_rate"), ser / 100, 1e-4);
     ck_assert_ptr_nonnull(strstr(e.out, "decoding greedy\n"));
     ck_assert(cli_value(e.out, "sources") > 40 && cli_value(e.out, "sources") <= 50);
     cli_out e3 =
-        run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--beam", "3", NULL}, 0);
+        cli_run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--beam", "3", NULL}, 0);
     ck_assert_ptr_nonnull(strstr(e3.out, "decoding beam 3\n"));
     ck_assert(cli_value(e3.out, "sequence_error_rate") < 0.2);
 
     /* translate: a line out per line in; greedy, --beam 1 and --beam 3 */
-    cli_out g = run((const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, d.in, NULL}, 0);
-    cli_out b1 = run(
+    cli_out g =
+        cli_run((const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, d.in, NULL}, 0);
+    cli_out b1 = cli_run(
         (const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, d.in, "--beam", "1", NULL},
         0);
-    cli_out b3 = run((const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, d.in, "--beam",
-                                      "3", "--show-attention", d.att, NULL},
-                     0);
+    cli_out b3 = cli_run((const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, d.in,
+                                          "--beam", "3", "--show-attention", d.att, NULL},
+                         0);
     ck_assert_str_eq(g.out, b1.out);
     ck_assert_msg(strncmp(g.out, "4 3 2 1\n\n7 0 9\n5 ", 15) == 0, "greedy: %s", g.out);
     ck_assert_msg(strncmp(b3.out, "4 3 2 1\n\n7 0 9\n5 ", 15) == 0, "beam 3: %s", b3.out);
@@ -140,7 +134,7 @@ END_TEST
 
 /* stderr of a run that must fail with status want */
 static void expect_err(const char *const *args, int want, const char *msg) {
-    cli_out r = run(args, want);
+    cli_out r = cli_run(args, want);
     ck_assert_msg(strcmp(r.err, msg) == 0, "\n   got: %s\n  want: %s", r.err, msg);
     cli_out_free(&r);
 }
@@ -188,9 +182,9 @@ START_TEST(errors) {
              d.ckpt);
     expect_err((const char *[]){"translate", d.spec, "--checkpoint", d.ckpt, NULL}, 1, msg);
     /* a model without attention has no maps; a target symbol it never saw */
-    cli_out r = run((const char *[]){"train", plain, "--data", d.data, "--checkpoint", d.ckpt,
-                                     "--threads", "1", NULL},
-                    0);
+    cli_out r = cli_run((const char *[]){"train", plain, "--data", d.data, "--checkpoint", d.ckpt,
+                                         "--threads", "1", NULL},
+                        0);
     cli_out_free(&r);
     snprintf(msg, sizeof msg,
              "tapegrad translate: --show-attention: the model of %s has no attention "

@@ -67,12 +67,6 @@ static void setup(tree_dir *t, const char *spec, double *majority) {
     if (majority) *majority = (ones > 30 ? ones : 60 - ones) / 60.0;
 }
 
-static cli_out run(const char *const *args, int want) {
-    cli_out r = cli_exec(args);
-    ck_assert_msg(r.status == want, "status %d (want %d)\n%s\n%s", r.status, want, r.out, r.err);
-    return r;
-}
-
 /* The number after `key` in text, or NAN. */
 static double after(const char *text, const char *key) {
     const char *p = strstr(text, key);
@@ -83,9 +77,9 @@ START_TEST(train_then_eval) {
     tree_dir t;
     double majority;
     setup(&t, SPEC, &majority);
-    cli_out r = run((const char *[]){"train", t.spec, "--data", t.data, "--checkpoint", t.ckpt,
-                                     "--threads", "1", NULL},
-                    0);
+    cli_out r = cli_run((const char *[]){"train", t.spec, "--data", t.data, "--checkpoint", t.ckpt,
+                                         "--threads", "1", NULL},
+                        0);
     ck_assert_ptr_nonnull(strstr(r.out, "train: tree, "));
     ck_assert_ptr_nonnull(strstr(r.out, "trees.txt: 240 training trees, 60 held out; steps 1..60"));
     /* the loss falls, and the held-out figures beat the majority class */
@@ -101,7 +95,7 @@ START_TEST(train_then_eval) {
     ck_assert_ptr_nonnull(strstr(r.out, "; roots: loss "));
 
     /* eval on the held-out end: the run's final validation */
-    cli_out e = run((const char *[]){"eval", t.spec, "--checkpoint", t.ckpt, NULL}, 0);
+    cli_out e = cli_run((const char *[]){"eval", t.spec, "--checkpoint", t.ckpt, NULL}, 0);
     ck_assert_double_eq_tol(cli_value(e.out, "loss"), loss, 1e-4);
     ck_assert_double_eq_tol(cli_value(e.out, "accuracy"), acc, 1e-4);
     ck_assert_double_eq_tol(cli_value(e.out, "root_accuracy"), root_acc, 1e-4);
@@ -114,7 +108,7 @@ START_TEST(train_then_eval) {
     char other[300];
     cli_path(other, sizeof other, t.dir, "other.txt");
     cli_write(other, "(1 (0 a) (1 x))\n(0 (0 zebra) (0 b) (0 c))\n(1 x)\n");
-    e = run((const char *[]){"eval", t.spec, "--checkpoint", t.ckpt, "--data", other, NULL}, 0);
+    e = cli_run((const char *[]){"eval", t.spec, "--checkpoint", t.ckpt, "--data", other, NULL}, 0);
     ck_assert_ptr_nonnull(strstr(e.out, "(all of it), 8 targets"));
     ck_assert_double_eq(cli_value(e.out, "nodes"), 8);
     ck_assert_double_eq(cli_value(e.out, "roots"), 3);
@@ -151,7 +145,7 @@ START_TEST(bad_files) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cli_write(t.data, cases[i].data);
-        cli_out r = run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
+        cli_out r = cli_run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
         size_t n = strlen(r.err), m = strlen(cases[i].want);
         ck_assert_msg(n >= m && strcmp(r.err + n - m, cases[i].want) == 0, "got: %s\nwant: %s",
                       r.err, cases[i].want);
@@ -165,17 +159,17 @@ START_TEST(bad_files) {
                       "   {\"type\": \"linear\", \"out\": 2}]},\n"
                       " \"loss\": {\"target\": \"roots\"}}\n");
     cli_write(t.data, "(1 (0 a) (1 x))\n(0 (0 a) (0 b) (0 c))\n");
-    cli_out r = run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
+    cli_out r = cli_run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
     ck_assert_ptr_nonnull(strstr(r.err, "trees.txt: line 2, column 1: a node with 3 children, but "
                                         "model.layers[1] (tree_lstm) takes at most 2\n"));
     cli_out_free(&r);
     cli_write(t.data, "(1 (0 a) (1 x))\n((0 a) (0 b))\n");
-    r = run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
+    r = cli_run((const char *[]){"train", t.spec, "--data", t.data, NULL}, 1);
     ck_assert_ptr_nonnull(strstr(r.err, "trees.txt: line 2, column 1: the root has no label, and "
                                         "the loss counts the roots (loss.target)\n"));
     cli_out_free(&r);
     /* the other commands say what they do not do */
-    r = run((const char *[]){"graph", t.spec, NULL}, 2);
+    r = cli_run((const char *[]){"graph", t.spec, NULL}, 2);
     ck_assert_ptr_nonnull(
         strstr(r.err, "task tree: graph works on sequence models, not tree nets"));
     cli_out_free(&r);
