@@ -19,18 +19,10 @@ if [ -s "$out/test.tsv" ] && (cd "$out" && sha256sum -c --quiet "$here/data.sha2
     echo "have $out"
     exit 0
 fi
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
-    { echo "fetch: apt-get and dpkg-deb are needed (Debian)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pkgs="wamerican wngerman wfrench wspanish witalian wdutch wpolish wportuguese wswedish wdanish"
-if ! (cd "$tmp" && apt-get download $pkgs >/dev/null 2>&1); then
-    # a fresh machine has no package lists yet
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
-    (cd "$tmp" && apt-get download $pkgs >/dev/null) ||
-        { echo "fetch: apt-get download failed" >&2; exit 1; }
-fi
-for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+sh "$here/../data/apt-fetch.sh" fetch "$tmp" \
+    wamerican wngerman wfrench wspanish witalian wdutch wpolish wportuguese wswedish wdanish
 dict="$tmp/root/usr/share/dict"
 (cd "$dict" && sha256sum -c --quiet - <<'SUMS'
 9f513f1ceadb6a01c5485b7dbdfd5118dc66cd70b59cae2851292112d4066a32  american-english

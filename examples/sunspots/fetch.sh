@@ -12,17 +12,9 @@ if [ -s "$out" ] && echo "$sha  $out" | sha256sum -c --quiet - 2>/dev/null; then
     echo "have $out"
     exit 0
 fi
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
-    { echo "fetch: apt-get and dpkg-deb are needed (Debian)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if ! (cd "$tmp" && apt-get download python3-statsmodels >/dev/null 2>&1); then
-    # a fresh machine has no package lists yet
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
-    (cd "$tmp" && apt-get download python3-statsmodels >/dev/null) ||
-        { echo "fetch: apt-get download python3-statsmodels failed" >&2; exit 1; }
-fi
-dpkg-deb -x "$tmp"/python3-statsmodels_*.deb "$tmp/root"
+sh "$here/../data/apt-fetch.sh" fetch "$tmp" python3-statsmodels
 csv=$(find "$tmp/root" -path '*statsmodels/datasets/sunspots/sunspots.csv' | head -n 1)
 [ -n "$csv" ] || { echo "fetch: sunspots.csv is not in the package" >&2; exit 1; }
 echo "$sha  $csv" | sha256sum -c --quiet - ||
