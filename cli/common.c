@@ -119,6 +119,23 @@ tg_spec *cli_load_spec(const char *cmd, const char *path) {
     return s;
 }
 
+tg_spec *cli_checkpoint_spec(const char *cmd, int got, const char *ckpt, int64_t threads,
+                             const char *path, int task, const char *models) {
+    if (!got || !ckpt) {
+        cli_error(cmd, "%s is required (see 'tapegrad %s --help')", got ? "--checkpoint" : "SPEC",
+                  cmd);
+        return NULL;
+    }
+    if (threads) tg_set_threads((int)threads);
+    tg_spec *s = cli_load_spec(cmd, path);
+    if (s && task >= 0 && (int)s->task != task) {
+        cli_error(cmd, "%s: task %s: %s is for %s", path, tg_task_name(s->task), cmd, models);
+        tg_spec_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 int cli_set_vocab(const char *cmd, tg_spec *s, const cli_vocab *v) {
     if (s->input == TG_INPUT_VECTORS) return 0;
     int64_t n = cli_vocab_size(v);

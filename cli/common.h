@@ -58,6 +58,13 @@ typedef struct cli_model {
 
 /* Loads the spec; NULL after printing its message (exit CLI_USAGE). */
 tg_spec *cli_load_spec(const char *cmd, const char *path);
+/* For the commands that read SPEC and --checkpoint, after cli_parse (got:
+ * the positional count): checks both were given, sets the thread count
+ * (threads > 0), loads the spec and, with task >= 0, checks it is of that
+ * task ("predict is for classify models": `models` names them). NULL after
+ * a message (exit CLI_USAGE). */
+tg_spec *cli_checkpoint_spec(const char *cmd, int got, const char *ckpt, int64_t threads,
+                             const char *path, int task, const char *models);
 /* Builds the model (the vocabulary must be known), weights from seed.
  * Returns 0, or an exit code after a message. */
 int cli_model_build(const char *cmd, cli_model *cm, tg_spec *s, uint64_t seed);

@@ -40,13 +40,7 @@ int cli_eval(int argc, char **argv) {
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
     int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!got || !ckpt) {
-        cli_error(cmd, "%s is required (see 'tapegrad eval --help')",
-                  got ? "--checkpoint" : "SPEC");
-        return CLI_USAGE;
-    }
-    if (threads) tg_set_threads((int)threads);
-    tg_spec *s = cli_load_spec(cmd, spec_path);
+    tg_spec *s = cli_checkpoint_spec(cmd, got, ckpt, threads, spec_path, -1, NULL);
     if (!s) return CLI_USAGE;
     if (cli_given(opts, nopt, "--beam")) {
         if (s->task != TG_TASK_SEQ2SEQ) {

@@ -93,25 +93,12 @@ int cli_predict(int argc, char **argv) {
         return CLI_FAIL;
     }
     int rc = cli_parse(cmd, argc, argv, opts, nopt, pos, argc, &got, HELP);
-    if (rc || !got || !ckpt) {
-        if (!rc)
-            cli_error(cmd, "%s is required (see 'tapegrad predict --help')",
-                      got ? "--checkpoint" : "SPEC");
-        free(pos);
-        return rc < 0 ? CLI_OK : rc ? rc : CLI_USAGE;
-    }
-    if (threads) tg_set_threads((int)threads);
-    tg_spec *s = cli_load_spec(cmd, pos[0]);
+    tg_spec *s = rc ? NULL
+                    : cli_checkpoint_spec(cmd, got, ckpt, threads, pos[0], TG_TASK_CLASSIFY,
+                                          "classify models");
     if (!s) {
         free(pos);
-        return CLI_USAGE;
-    }
-    if (s->task != TG_TASK_CLASSIFY) {
-        cli_error(cmd, "%s: task %s: predict is for classify models", pos[0],
-                  tg_task_name(s->task));
-        tg_spec_free(s);
-        free(pos);
-        return CLI_USAGE;
+        return rc < 0 ? CLI_OK : rc ? rc : CLI_USAGE;
     }
     cli_model cm = {0};
     cli_ckpt_info info = {0};

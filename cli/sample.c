@@ -66,20 +66,9 @@ int cli_sample(int argc, char **argv) {
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
     int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!got || !ckpt) {
-        cli_error(cmd, "%s is required (see 'tapegrad sample --help')",
-                  got ? "--checkpoint" : "SPEC");
-        return CLI_USAGE;
-    }
-    if (threads) tg_set_threads((int)threads);
-    tg_spec *s = cli_load_spec(cmd, spec_path);
+    tg_spec *s = cli_checkpoint_spec(cmd, got, ckpt, threads, spec_path, TG_TASK_LANGUAGE_MODEL,
+                                     "language models");
     if (!s) return CLI_USAGE;
-    if (s->task != TG_TASK_LANGUAGE_MODEL) {
-        cli_error(cmd, "%s: task %s: sample is for language models", spec_path,
-                  tg_task_name(s->task));
-        tg_spec_free(s);
-        return CLI_USAGE;
-    }
     if (!cli_given(opts, nopt, "--length")) length = s->sample.length;
     if (!cli_given(opts, nopt, "--temperature")) temp = s->sample.temperature;
     if (!cli_given(opts, nopt, "--seed")) seed = (int64_t)s->sample.seed;

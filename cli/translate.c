@@ -136,13 +136,8 @@ int cli_translate(int argc, char **argv) {
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
     int rc = cli_parse(cmd, argc, argv, opts, nopt, pos, 2, &got, HELP);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!got || !ckpt) {
-        cli_error(cmd, "%s is required (see 'tapegrad translate --help')",
-                  got ? "--checkpoint" : "SPEC");
-        return CLI_USAGE;
-    }
-    if (threads) tg_set_threads((int)threads);
-    tg_spec *s = cli_load_spec(cmd, pos[0]);
+    tg_spec *s = cli_checkpoint_spec(cmd, got, ckpt, threads, pos[0], TG_TASK_SEQ2SEQ,
+                                     "seq2seq models");
     if (!s) return CLI_USAGE;
     cli_model cm = {0};
     cli_ckpt_info info = {0};
@@ -150,11 +145,6 @@ int cli_translate(int argc, char **argv) {
     char *text = NULL, err[1024];
     line *lines = NULL;
     int status = CLI_USAGE;
-    if (s->task != TG_TASK_SEQ2SEQ) {
-        cli_error(cmd, "%s: task %s: translate is for seq2seq models", pos[0],
-                  tg_task_name(s->task));
-        goto done;
-    }
     if (cli_given(opts, nopt, "--beam")) s->seq2seq.decode.width = (int)beam;
     if (dir && s->seq2seq.model.attention == TG_ATTN_NONE) {
         cli_error(cmd, "--show-attention: the model of %s has no attention (model.attention)",
