@@ -126,8 +126,8 @@ static int by_count(const void *a, const void *b) {
     return strcmp(sort_words->s[x->id], sort_words->s[y->id]);
 }
 
-int cli_words_build(cli_vocab *v, const char *const *words, const size_t *lens, int64_t n_words,
-                    int64_t cap, char *err, size_t errlen) {
+int cli_words_build(cli_vocab *v, const char *path, const char *const *words, const size_t *lens,
+                    int64_t n_words, int64_t cap, char *err, size_t errlen) {
     cli_strs seen = {0};
     int64_t *n = NULL;
     count *c = NULL;
@@ -153,7 +153,7 @@ int cli_words_build(cli_vocab *v, const char *const *words, const size_t *lens, 
         if (cli_strs_add(&v->words, seen.s[c[i].id], strlen(seen.s[c[i].id])) < 0) goto done;
     rc = 0;
 done:
-    if (rc) cli_fail(err, errlen, "out of memory");
+    if (rc) cli_fail(err, errlen, "%s: out of memory", path);
     cli_strs_free(&seen);
     free(n);
     free(c);
@@ -178,8 +178,8 @@ static bool small_int(const char *s, int64_t max) {
     return atol(s) < max;
 }
 
-int cli_labels_build(cli_vocab *v, cli_strs *seen, int64_t max, const char *what, char *err,
-                     size_t errlen) {
+int cli_labels_build(cli_vocab *v, const char *path, cli_strs *seen, int64_t max, const char *what,
+                     char *err, size_t errlen) {
     bool numeric = true;
     for (int64_t i = 0; i < seen->n; i++) numeric = numeric && small_int(seen->s[i], max);
     if (numeric) { /* "0", "1", ... name their own ids */
@@ -187,21 +187,21 @@ int cli_labels_build(cli_vocab *v, cli_strs *seen, int64_t max, const char *what
         for (int64_t i = 0; i < max; i++) {
             snprintf(name, sizeof name, "%lld", (long long)i);
             if (cli_strs_add(&v->labels, name, strlen(name)) < 0)
-                return cli_fail(err, errlen, "out of memory");
+                return cli_fail(err, errlen, "%s: out of memory", path);
         }
         return 0;
     }
     if (seen->n > max)
-        return cli_fail(err, errlen, "%lld different %ss, but the model has %lld outputs",
+        return cli_fail(err, errlen, "%s: %lld different %ss, but the model has %lld outputs", path,
                         (long long)seen->n, what, (long long)max);
     char **names = malloc((size_t)(seen->n + 1) * sizeof *names);
-    if (!names) return cli_fail(err, errlen, "out of memory");
+    if (!names) return cli_fail(err, errlen, "%s: out of memory", path);
     memcpy(names, seen->s, (size_t)seen->n * sizeof *names);
     qsort(names, (size_t)seen->n, sizeof *names, by_name);
     for (int64_t i = 0; i < seen->n; i++)
         if (cli_strs_add(&v->labels, names[i], strlen(names[i])) < 0) {
             free(names);
-            return cli_fail(err, errlen, "out of memory");
+            return cli_fail(err, errlen, "%s: out of memory", path);
         }
     free(names);
     return 0;

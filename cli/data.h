@@ -143,14 +143,15 @@ int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_b
 char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen);
 uint64_t cli_fnv1a(const void *p, size_t n);
 /* Word ids of the training sequences' tokens (classify, tag): words seen
- * in the first n_train sequences by frequency, capped by input.vocab. */
-int cli_words_build(cli_vocab *v, const char *const *words, const size_t *lens, int64_t n_words,
-                    int64_t cap, char *err, size_t errlen);
+ * in the first n_train sequences by frequency, capped by input.vocab.
+ * Messages start with path (the data file's). */
+int cli_words_build(cli_vocab *v, const char *path, const char *const *words, const size_t *lens,
+                    int64_t n_words, int64_t cap, char *err, size_t errlen);
 int64_t cli_word_id(const cli_vocab *v, const char *w, size_t len);
 /* Labels (class names) to ids: all non-negative integers below max stay
- * themselves, otherwise sorted names. */
-int cli_labels_build(cli_vocab *v, cli_strs *seen, int64_t max, const char *what, char *err,
-                     size_t errlen);
+ * themselves, otherwise sorted names. Messages start with path. */
+int cli_labels_build(cli_vocab *v, const char *path, cli_strs *seen, int64_t max, const char *what,
+                     char *err, size_t errlen);
 int64_t cli_label_id(const cli_vocab *v, const char *s, size_t len);
 /* Room in b for T*B steps of in/out features and B sequences. */
 int cli_batch_reserve(cli_batch *b, int64_t T, int64_t B, int64_t in, int64_t out);

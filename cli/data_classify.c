@@ -13,7 +13,6 @@ int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,
     cli_words w = {0};
     cli_strs seen = {0};
     int rc = -1;
-    char m[256];
     int64_t line = 0;
     for (char *p = text, *end = text + len; p < end; line++) {
         char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
@@ -44,10 +43,8 @@ int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,
         p = eol + 1;
     }
     if (cli_words_finish(d, s, &w, known, valid_fraction, err, errlen)) goto done;
-    if (!known && cli_labels_build(&d->vocab, &seen, s->output_size, "label", m, sizeof m)) {
-        snprintf(err, errlen, "%s: %s", d->path, m);
+    if (!known && cli_labels_build(&d->vocab, d->path, &seen, s->output_size, "label", err, errlen))
         goto done;
-    }
     for (int64_t i = 0; i < d->n_seqs; i++) {
         size_t n = w.label_len[i];
         if ((d->seqs[i].label = cli_label_id(&d->vocab, w.label[i], n)) < 0) {

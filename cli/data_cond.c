@@ -59,7 +59,6 @@ int cli_cond_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const 
     cli_strs seen = {0};
     int64_t n, total = 0;
     int rc = -1, id[256];
-    char m[256];
     if (read_lines(d, text, len, &ls, &n, err, errlen)) goto done;
     if (!known) { /* the distinct bytes, in byte order, with the end marker */
         bool has[256] = {[CLI_END_BYTE] = true};
@@ -74,10 +73,8 @@ int cli_cond_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const 
                      d->path, (long long)seen.n, (long long)s->cond_size);
             goto done;
         }
-        if (cli_labels_build(&d->vocab, &seen, s->cond_size, "label", m, sizeof m)) {
-            snprintf(err, errlen, "%s: %s", d->path, m);
+        if (cli_labels_build(&d->vocab, d->path, &seen, s->cond_size, "label", err, errlen))
             goto done;
-        }
     }
     for (int c = 0; c < 256; c++) id[c] = -1;
     for (int k = 0; k < d->vocab.n_bytes; k++) id[d->vocab.bytes[k]] = k;

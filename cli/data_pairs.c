@@ -62,14 +62,15 @@ void cli_syms_free(cli_syms *s) {
 }
 
 /* The target vocabulary: <s>, </s>, then every target symbol by frequency. */
-static int targets_build(cli_vocab *v, const cli_syms *tgt, char *err, size_t errlen) {
+static int targets_build(cli_vocab *v, const char *path, const cli_syms *tgt, char *err,
+                         size_t errlen) {
     cli_vocab tmp = {0}; /* <pad>, <unk>, then the symbols */
-    int rc = cli_words_build(&tmp, tgt->p, tgt->len, tgt->n, 0, err, errlen);
+    int rc = cli_words_build(&tmp, path, tgt->p, tgt->len, tgt->n, 0, err, errlen);
     if (!rc && (cli_strs_add(&v->labels, "<s>", 3) < 0 || cli_strs_add(&v->labels, "</s>", 4) < 0))
-        rc = cli_fail(err, errlen, "out of memory");
+        rc = cli_fail(err, errlen, "%s: out of memory", path);
     for (int64_t i = 2; !rc && i < tmp.words.n; i++)
         if (cli_strs_add(&v->labels, tmp.words.s[i], strlen(tmp.words.s[i])) < 0)
-            rc = cli_fail(err, errlen, "out of memory");
+            rc = cli_fail(err, errlen, "%s: out of memory", path);
     cli_vocab_free(&tmp);
     return rc;
 }
@@ -125,13 +126,11 @@ int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const
     d->n_seqs = n;
     d->n_train = cli_split(n, valid_fraction);
     if (!known) {
-        char m[256];
         int64_t train_syms = d->n_train < n ? d->seqs[d->n_train].off : all_src.n;
-        if (cli_words_build(&d->vocab, all_src.p, all_src.len, train_syms, 0, m, sizeof m) ||
-            targets_build(&d->vocab, &all_tgt, m, sizeof m)) {
-            snprintf(err, errlen, "%s: %s", d->path, m);
+        if (cli_words_build(&d->vocab, d->path, all_src.p, all_src.len, train_syms, 0, err,
+                            errlen) ||
+            targets_build(&d->vocab, d->path, &all_tgt, err, errlen))
             goto done;
-        }
     }
     d->ids = malloc((size_t)all_src.n * sizeof *d->ids);
     d->tags = malloc((size_t)all_tgt.n * sizeof *d->tags);

@@ -13,7 +13,6 @@ int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const c
     cli_words w = {0};
     cli_strs seen = {0};
     int rc = -1;
-    char m[256];
     int64_t line = 0;
     for (char *p = text, *end = text + len; p < end; line++) {
         char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
@@ -31,10 +30,8 @@ int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const c
         p = eol + 1;
     }
     if (cli_words_finish(d, s, &w, known, valid_fraction, err, errlen)) goto done;
-    if (!known && cli_labels_build(&d->vocab, &seen, s->output_size, "tag", m, sizeof m)) {
-        snprintf(err, errlen, "%s: %s", d->path, m);
+    if (!known && cli_labels_build(&d->vocab, d->path, &seen, s->output_size, "tag", err, errlen))
         goto done;
-    }
     if (!(d->tags = malloc((size_t)(w.n ? w.n : 1) * sizeof *d->tags))) {
         snprintf(err, errlen, "%s: out of memory", d->path);
         goto done;

@@ -93,14 +93,9 @@ int cli_words_finish(cli_data *d, const tg_spec *s, cli_words *w, const cli_voca
     d->n_seqs = w->n_seq;
     d->n_train = cli_split(w->n_seq, valid_fraction);
     int64_t train_tokens = d->n_train < w->n_seq ? w->first[d->n_train] : w->n;
-    if (!known) {
-        char m[256];
-        if (cli_words_build(&d->vocab, w->w, w->len, train_tokens, s->vocab_given ? s->vocab : 0, m,
-                            sizeof m)) {
-            snprintf(err, errlen, "%s: %s", d->path, m);
-            return -1;
-        }
-    }
+    if (!known && cli_words_build(&d->vocab, d->path, w->w, w->len, train_tokens,
+                                  s->vocab_given ? s->vocab : 0, err, errlen))
+        return -1;
     d->seqs = calloc((size_t)w->n_seq, sizeof *d->seqs);
     d->ids = malloc((size_t)(w->n ? w->n : 1) * sizeof *d->ids);
     if (!d->seqs || !d->ids) return cli_fail(err, errlen, "%s: out of memory", d->path);
