@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SIZE ((int64_t)1 << 24) /* any one size: vocab, hidden, dim, ... */
 #define MAX_LAYERS 1024             /* entries of model.layers */
 #define MAX_STACK 256               /* num_layers of one recurrent layer */
 #define MAX_DEPTH 64                /* deep_rnn depth */
@@ -129,7 +128,7 @@ static int parse_out(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const
         if (!v) return tg_json_fail(c, p, "missing; expected %s", what);
         return tg_json_fail(c, p, "expected %s, got %s", what, tg_json_describe(v, d, sizeof d));
     }
-    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->out) < 0 ? -1 : 0;
+    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->out) < 0 ? -1 : 0;
 }
 
 /* The keys every recurrent type shares; `bf` checks batch_first. */
@@ -138,7 +137,7 @@ static int parse_recurrent(const tg_jctx *c, const tg_spec *s, const cJSON *obj,
     char p[PATH];
     int64_t n = 1;
     bool bf = s->batch_first;
-    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->hidden) < 0)
+    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->hidden) < 0)
         return -1;
     int r = tg_json_bool(c, obj, path, "batch_first", TG_JSON_OPTIONAL, &bf);
     if (r < 0) return -1;
@@ -177,13 +176,13 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
                          .p = 0.5};
     snprintf(L->name, sizeof L->name, "%d", i);
     if (tg_json_check_keys(c, obj, path, LAYER_KEYS[type]) || parse_name(c, obj, path, L) < 0 ||
-        tg_json_int(c, obj, path, "input", TG_JSON_OPTIONAL, 1, MAX_SIZE, &L->in_given) < 0)
+        tg_json_int(c, obj, path, "input", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &L->in_given) < 0)
         return -1;
     int r = 0;
     switch (L->type) {
     case TG_LAYER_EMBEDDING:
-        r = tg_json_int(c, obj, path, "dim", TG_JSON_REQUIRED, 1, MAX_SIZE, &L->dim) < 0 ||
-            tg_json_int(c, obj, path, "padding_idx", TG_JSON_OPTIONAL, 0, MAX_SIZE - 1,
+        r = tg_json_int(c, obj, path, "dim", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->dim) < 0 ||
+            tg_json_int(c, obj, path, "padding_idx", TG_JSON_OPTIONAL, 0, TG_SPEC_MAX_SIZE - 1,
                         &L->padding_idx) < 0;
         break;
     case TG_LAYER_ONE_HOT: break;
@@ -436,7 +435,7 @@ static int parse_condition(const tg_jctx *c, const cJSON *in, tg_spec *s) {
     if (tg_json_expect_object(c, cond, path,
                               "an object such as {\"size\": 10, \"as\": \"initial_state\"}") ||
         tg_json_check_keys(c, cond, path, CONDITION_KEYS) ||
-        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, MAX_SIZE, &s->cond_size) < 0 ||
+        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->cond_size) < 0 ||
         tg_json_enum(c, cond, path, "as", TG_JSON_REQUIRED, "conditioning", CONDITION_AS, &as) < 0)
         return -1;
     s->cond_as = as == 0 ? TG_COND_INITIAL_STATE : TG_COND_INPUT;
@@ -468,11 +467,11 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                                 : "task tree reads \"trees\", got \"%s\"",
                             s->input == TG_INPUT_TREES ? TASKS[s->task] : INPUTS[s->input]);
     if (s->input == TG_INPUT_VECTORS)
-        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, MAX_SIZE, &s->input_size) <
+        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->input_size) <
                        0
                    ? -1
                    : 0;
-    int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, MAX_SIZE, &s->vocab);
+    int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &s->vocab);
     s->vocab_given = r == 1;
     if (r < 0 || parse_split(c, in, s)) return -1;
     return parse_condition(c, in, s);
@@ -541,8 +540,8 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     const char *P = "train";
     if (tg_json_expect_object(c, tr, P, "an object such as {\"steps\": 1000}") ||
         tg_json_check_keys(c, tr, P, TRAIN_KEYS) ||
-        tg_json_int(c, tr, P, "batch", 0, 1, MAX_SIZE, &t->batch) < 0 ||
-        tg_json_int(c, tr, P, "seq_len", 0, 1, MAX_SIZE, &t->seq_len) < 0 ||
+        tg_json_int(c, tr, P, "batch", 0, 1, TG_SPEC_MAX_SIZE, &t->batch) < 0 ||
+        tg_json_int(c, tr, P, "seq_len", 0, 1, TG_SPEC_MAX_SIZE, &t->seq_len) < 0 ||
         tg_json_int(c, tr, P, "steps", 0, 1, INT_MAX, &t->steps) < 0 ||
         tg_json_int(c, tr, P, "eval_every", 0, 0, INT_MAX, &t->eval_every) < 0 ||
         tg_json_int(c, tr, P, "checkpoint_every", 0, 0, INT_MAX, &t->checkpoint_every) < 0 ||
@@ -565,7 +564,7 @@ static int parse_sample(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         const char *P = "sample";
         if (tg_json_expect_object(c, sa, P, "an object such as {\"length\": 500}") ||
             tg_json_check_keys(c, sa, P, SAMPLE_KEYS) ||
-            tg_json_int(c, sa, P, "length", 0, 1, MAX_SIZE, &t->length) < 0 ||
+            tg_json_int(c, sa, P, "length", 0, 1, TG_SPEC_MAX_SIZE, &t->length) < 0 ||
             tg_json_number(c, sa, P, "temperature", 0, 0, true, INFINITY, false, &t->temperature) <
                 0 ||
             tg_json_string(c, sa, P, "prime", 0, &prime) < 0 ||
@@ -672,9 +671,9 @@ int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
     if (!s) return tg_json_fail(&c, NULL, "tg_spec_set_vocab: spec is NULL");
     if (s->input == TG_INPUT_VECTORS)
         return tg_json_fail(&c, "input.type", "a vocabulary needs token input, got \"vectors\"");
-    if (vocab < 1 || vocab > MAX_SIZE)
+    if (vocab < 1 || vocab > TG_SPEC_MAX_SIZE)
         return tg_json_fail(&c, NULL, "the data's vocabulary of %lld symbols is outside [1, %lld]",
-                            (long long)vocab, (long long)MAX_SIZE);
+                            (long long)vocab, (long long)TG_SPEC_MAX_SIZE);
     if (s->vocab && s->vocab != vocab)
         return tg_json_fail(&c, "input.vocab",
                             "%lld does not match the data's vocabulary of "

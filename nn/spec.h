@@ -209,6 +209,8 @@ double tg_spec_sampling_prob(const tg_spec *s, int64_t step);
 /* "language_model", "lstm", ... as written in spec files. */
 const char *tg_task_name(tg_task task);
 const char *tg_layer_type_name(tg_layer_type type);
+/* The largest size a spec accepts for any one size (vocab, hidden, dim, ...). */
+#define TG_SPEC_MAX_SIZE ((int64_t)1 << 24)
 /* Every recurrent layer: rnn, lstm, gru, jordan, deep_rnn. */
 bool tg_spec_is_recurrent_layer(tg_layer_type type);
 /* rnn, lstm or gru: the layers a tg_rnn module runs (tg_model's mods[k] is

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SIZE ((int64_t)1 << 24)
 
 static const char *const SPLITS[] = {"spaces", "chars", NULL};
 static const char *const CELLS[] = {"rnn", "lstm", "gru", NULL};
@@ -75,8 +74,8 @@ static int parse_side(const tg_jctx *c, const cJSON *model, const char *key, boo
         tg_json_enum(c, obj, path, "type", TG_JSON_OPTIONAL, "recurrent type", CELLS, &cell) < 0 ||
         tg_json_enum(c, obj, path, "nonlinearity", TG_JSON_OPTIONAL, "nonlinearity", NONLINEARITIES,
                      &relu) < 0 ||
-        tg_json_int(c, obj, path, "embedding", req, 1, MAX_SIZE, &embed) < 0 ||
-        tg_json_int(c, obj, path, "hidden", req, 1, MAX_SIZE, &hidden) < 0 ||
+        tg_json_int(c, obj, path, "embedding", req, 1, TG_SPEC_MAX_SIZE, &embed) < 0 ||
+        tg_json_int(c, obj, path, "hidden", req, 1, TG_SPEC_MAX_SIZE, &hidden) < 0 ||
         tg_json_int(c, obj, path, "num_layers", TG_JSON_OPTIONAL, 1, TG_S2S_MAX_LAYERS, &layers) <
             0 ||
         tg_json_bool(c, obj, path, "bidirectional", TG_JSON_OPTIONAL, &bidir) < 0)
@@ -109,11 +108,11 @@ static int parse_model(const tg_jctx *c, const cJSON *root, tg_seq2seq_options *
         parse_side(c, model, "encoder", true, o) || parse_side(c, model, "decoder", false, o) ||
         tg_json_enum(c, model, "model", "attention", TG_JSON_OPTIONAL, "attention", ATTENTIONS,
                      &attn) < 0 ||
-        tg_json_int(c, model, "model", "attention_size", TG_JSON_OPTIONAL, 1, MAX_SIZE,
+        tg_json_int(c, model, "model", "attention_size", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE,
                     &o->attention_size) < 0 ||
         tg_json_enum(c, model, "model", "context", TG_JSON_OPTIONAL, "context", CONTEXTS, &ctx) <
             0 ||
-        tg_json_int(c, model, "model", "output_hidden", TG_JSON_OPTIONAL, 1, MAX_SIZE,
+        tg_json_int(c, model, "model", "output_hidden", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE,
                     &o->output_hidden) < 0 ||
         tg_json_number(c, model, "model", "dropout", TG_JSON_OPTIONAL, 0, false, 1, true,
                        &o->dropout) < 0)
@@ -189,7 +188,7 @@ static int parse_decode(const tg_jctx *c, const cJSON *v, tg_beam_options *o) {
         tg_json_int(c, v, "decode", "beam", TG_JSON_OPTIONAL, 1, 1024, &beam) < 0 ||
         tg_json_number(c, v, "decode", "length_penalty", TG_JSON_OPTIONAL, 0, false, INFINITY,
                        false, &o->length_penalty) < 0 ||
-        tg_json_int(c, v, "decode", "max_length", TG_JSON_OPTIONAL, 1, MAX_SIZE, &o->max_len) < 0)
+        tg_json_int(c, v, "decode", "max_length", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &o->max_len) < 0)
         return -1;
     o->width = (int)beam;
     return 0;
@@ -215,11 +214,11 @@ int tg_spec_set_target_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen
     tg_jctx c = {s ? s->file : NULL, err, errlen};
     if (!s || s->task != TG_TASK_SEQ2SEQ)
         return tg_json_fail(&c, "task", "a target vocabulary needs task seq2seq");
-    if (vocab < 3 || vocab > MAX_SIZE)
+    if (vocab < 3 || vocab > TG_SPEC_MAX_SIZE)
         return tg_json_fail(&c, NULL,
                             "the data's target vocabulary of %lld symbols (with the markers "
                             "<s> and </s>) is outside [3, %lld]",
-                            (long long)vocab, (long long)MAX_SIZE);
+                            (long long)vocab, (long long)TG_SPEC_MAX_SIZE);
     s->seq2seq.model.tgt_vocab = vocab;
     s->output_size = vocab;
     return 0;

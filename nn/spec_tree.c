@@ -5,7 +5,6 @@
 
 #include "spec_tree.h"
 
-#define MAX_HIDDEN ((int64_t)1 << 24) /* as any size in spec.c */
 #define MAX_ARITY 64                  /* N-ary weights grow as N^2 */
 
 static const char *const TARGETS[] = {"nodes", "roots", NULL};
@@ -16,7 +15,7 @@ bool tg_spec_is_tree_layer(tg_layer_type t) {
 
 int tg_spec_tree_layer(const tg_jctx *c, const cJSON *obj, const char *path, tg_layer_spec *L) {
     char p[TG_JSON_PATH_MAX], d[64];
-    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, MAX_HIDDEN, &L->hidden) < 0)
+    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->hidden) < 0)
         return -1;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "arity");
     bool lstm = L->type == TG_LAYER_TREE_LSTM;
