@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *const SPLITS[] = {"spaces", "chars", NULL};
 static const char *const CELLS[] = {"rnn", "lstm", "gru", NULL};
 static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
