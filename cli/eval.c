@@ -25,7 +25,7 @@ static const char HELP[] =
     "                     train.valid_fraction, of the checkpoint's training data)\n"
     "  --beam K           seq2seq: decode with a beam of K (1: greedy; default:\n"
     "                     the spec's decode.beam)\n"
-    "  --threads N        threads for matrix products\n"
+    "  --threads N        threads for products and cells\n"
     "  --help             this text\n";
 
 int cli_eval(int argc, char **argv) {

@@ -25,7 +25,7 @@ static const char HELP[] =
     "options:\n"
     "  --checkpoint CKPT  weights, vocabulary and labels from tapegrad train (required)\n"
     "  --top K            classes to print per text (default: 3)\n"
-    "  --threads N        threads for matrix products\n"
+    "  --threads N        threads for products and cells\n"
     "  --help             this text\n";
 
 /* The ids of text[0..len) as the classify reader makes them; -1 with a

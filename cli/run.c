@@ -37,7 +37,7 @@ static const char HELP[] =
     "                     (clipping and schedule included) on this batch, which\n"
     "                     needs a target; writes the updated parameters under their\n"
     "                     names and loss [N]\n"
-    "  --threads N        threads for matrix products\n"
+    "  --threads N        threads for products and cells\n"
     "  --help             this text\n"
     "\n"
     "Outputs and gradients come from evaluation mode (no dropout); training steps\n"

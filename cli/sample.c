@@ -28,7 +28,7 @@ static const char HELP[] =
     "  --condition LABEL  the class a conditioned model generates for\n"
     "  --count N          samples to generate, one per line (default: 1)\n"
     "  --seed S           random seed (default: sample.seed)\n"
-    "  --threads N        threads for matrix products\n"
+    "  --threads N        threads for products and cells\n"
     "  --help             this text\n";
 
 /* The next id from logits z[V]. rank: room for V entries. */

@@ -31,7 +31,7 @@ static const char HELP[] =
     "                     SPEC's name with .safetensors, in the current directory)\n"
     "  --log PATH         the CSV log (default: the checkpoint's path with .csv):\n"
     "                     step,train_loss,valid_loss,lr,grad_norm\n"
-    "  --threads N        threads for matrix products (default: every core)\n"
+    "  --threads N        threads for products and cells (default: every core)\n"
     "  --seed S           initial weights and batch order (default: train.seed)\n"
     "  --help             this text\n"
     "\n"

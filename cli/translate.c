@@ -24,7 +24,7 @@ static const char HELP[] =
     "                         decode.beam)\n"
     "  --show-attention DIR   write each line's attention map to DIR/<line>.svg\n"
     "                         (lines numbered from 1; needs a model with attention)\n"
-    "  --threads N            threads for matrix products\n"
+    "  --threads N            threads for products and cells\n"
     "  --help                 this text\n";
 
 enum { CHUNK = 64 }; /* lines decoded together */
