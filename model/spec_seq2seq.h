@@ -4,7 +4,7 @@
 #ifndef TG_SPEC_SEQ2SEQ_H
 #define TG_SPEC_SEQ2SEQ_H
 
-#include "spec.h"
+#include "spec_impl.h"
 
 /* input and model of a seq2seq spec. 0, or -1 after tg_json_fail. */
 int tg_spec_parse_seq2seq(const tg_jctx *c, const cJSON *root, tg_spec *s);

@@ -10,16 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "condition.h"
-#include "deep_rnn.h"
-#include "jordan.h"
-#include "linear.h"
-#include "rnn.h"
-#include "seq_loss.h"
-#include "spec.h"
+#include "../nn/condition.h"
+#include "spec_impl.h"
 #include "spec_tree.h"
 #include "spec_seq2seq.h"
-#include "tbptt.h"
 
 static void model_destroy(tg_module *base) {
     tg_model *m = (tg_model *)base;

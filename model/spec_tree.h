@@ -5,7 +5,7 @@
 #ifndef TG_SPEC_TREE_H
 #define TG_SPEC_TREE_H
 
-#include "spec.h"
+#include "spec_impl.h"
 
 /* tree_rnn or tree_lstm */
 bool tg_spec_is_tree_layer(tg_layer_type t);

@@ -1,6 +1,6 @@
 /* Spec files: parse, check and resolve sizes (docs/spec.md). The model
  * built from a spec is in model.c. */
-#include "spec.h"
+#include "spec_impl.h"
 #include "spec_tree.h"
 #include "spec_seq2seq.h"
 
