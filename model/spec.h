@@ -62,20 +62,12 @@ typedef enum tg_condition_mode {
     TG_COND_INPUT
 } tg_condition_mode;
 
+/* The layer types, from the layer table (model/layers.def). */
 typedef enum tg_layer_type {
-    TG_LAYER_EMBEDDING,
-    TG_LAYER_ONE_HOT,
-    TG_LAYER_LINEAR,
-    TG_LAYER_ACTIVATION,
-    TG_LAYER_DROPOUT,
-    TG_LAYER_POOL,
-    TG_LAYER_RNN, /* Elman, tanh or relu */
-    TG_LAYER_LSTM,
-    TG_LAYER_GRU,
-    TG_LAYER_JORDAN,
-    TG_LAYER_DEEP_RNN,
-    TG_LAYER_TREE_RNN, /* recursive NN over trees (task tree) */
-    TG_LAYER_TREE_LSTM /* child-sum or N-ary Tree-LSTM (task tree) */
+#define TG_LAYER(id, name, flags) TG_LAYER_##id,
+#include "layers.def"
+#undef TG_LAYER
+    TG_LAYER_COUNT
 } tg_layer_type;
 
 typedef enum tg_activation_fn { TG_ACT_TANH, TG_ACT_RELU, TG_ACT_SIGMOID } tg_activation_fn;

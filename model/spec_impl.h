@@ -1,11 +1,55 @@
-/* Inside the model layer: what the spec parsers share, with cJSON's types
- * (core/jsoncheck.h). Included by the .c files of model/ (and the tests that feed JSON
- * sections directly), never by a public header. */
+/* Inside the model layer: what its files share, with cJSON's types
+ * (core/jsoncheck.h). Included by the .c files of model/ (and the tests
+ * that feed JSON sections directly), never by a public header. */
 #ifndef TG_MODEL_SPEC_IMPL_H
 #define TG_MODEL_SPEC_IMPL_H
 
 #include "../core/jsoncheck.h"
 #include "model.h"
+
+/* ---- names and flags (model/spec.c) -------------------------------------------- */
+
+/* NULL-terminated, in the order of their enums, as spec files write them. */
+extern const char *const tg__task_names[];
+extern const char *const tg__input_names[];
+extern const char *const tg__layer_names[];
+
+/* What a layer type may do (model/layers.def gives each type its flags). */
+enum {
+    TG__LAYER_IDS = 1 << 0,       /* reads the token ids: layers[0] only */
+    TG__LAYER_NEEDS_SEQ = 1 << 1, /* reads a sequence */
+    TG__LAYER_POOLS = 1 << 2,     /* one vector per sequence out */
+    TG__LAYER_RECURRENT = 1 << 3, /* carries a state over the steps */
+    TG__LAYER_RNN = 1 << 4,       /* a tg_rnn module (rnn, lstm, gru) */
+    TG__LAYER_TREE = 1 << 5       /* composes trees */
+};
+bool tg__layer_is(tg_layer_type type, unsigned flag);
+
+/* ---- task tree (model/spec_tree.c, model/model_tree.c) ------------------------ */
+
+/* Tree layers only in task tree; task tree only with an embedding first,
+ * per-node layers and at least one tree layer. */
+int tg_spec_tree_check(const tg_jctx *c, const tg_spec *s);
+/* loss.target: "nodes" (default) or "roots"; task tree only. */
+int tg_spec_tree_target(const tg_jctx *c, const cJSON *loss, tg_spec *s);
+/* tg_model_forward and tg_model_loss for task tree. */
+int tg_model_tree_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_state *st,
+                          tg_model_output *out);
+tg_tensor *tg_model_tree_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
+                              const tg_model_output *out);
+
+/* ---- task seq2seq (model/spec_seq2seq.c, model/model_seq2seq.c) --------------- */
+
+/* input and model of a seq2seq spec. 0, or -1 after tg_json_fail. */
+int tg_spec_parse_seq2seq(const tg_jctx *c, const cJSON *root, tg_spec *s);
+/* train.sampling and decode, for any task (refused unless seq2seq). */
+int tg_spec_parse_seq2seq_extras(const tg_jctx *c, const cJSON *root, tg_spec *s);
+/* The encoder-decoder of a seq2seq model (m->s2s, its only child). 0, or
+ * -1 with a message in err. */
+int tg_model_seq2seq_build(tg_model *m, const tg_spec *s, tg_rng *init, char *err, size_t errlen);
+/* tg_model_forward for seq2seq: the logits of every target step. */
+int tg_model_seq2seq_forward(tg_tape *t, tg_model *m, const tg_model_batch *b,
+                             tg_model_output *out);
 
 /* ---- the "optimizer" section (model/optim_spec.c) ------------------------------ */
 
