@@ -76,3 +76,6 @@ oom:
     return NULL;
 }
 
+void tg_model_free(tg_model *m) {
+    if (m) tg_module_free(&m->base);
+}

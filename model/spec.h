@@ -46,7 +46,7 @@ typedef enum tg_task {
     TG_TASK_CLASSIFY,       /* one class per sequence (many-to-one) */
     TG_TASK_TAG,            /* one class per step (many-to-many) */
     TG_TASK_REGRESS,        /* real vectors per step, or per sequence after a pool */
-    TG_TASK_TREE,           /* a class per labelled node of a tree (nn/spec_tree.c) */
+    TG_TASK_TREE,           /* a class per labelled node of a tree (model/spec_tree.c) */
     TG_TASK_SEQ2SEQ         /* a target sequence per source sequence (encoder-decoder) */
 } tg_task;
 
@@ -126,7 +126,7 @@ typedef struct tg_sample_spec {
 /* seq2seq: how a line of text becomes symbols. */
 typedef enum tg_text_split { TG_SPLIT_SPACES, TG_SPLIT_CHARS } tg_text_split;
 
-/* The seq2seq task's settings (nn/spec_seq2seq.c). */
+/* The seq2seq task's settings (model/spec_seq2seq.c). */
 typedef struct tg_seq2seq_spec {
     tg_seq2seq_options model;      /* src_vocab, tgt_vocab 0 until known; bos 0, eos 1 */
     tg_text_split source, target;  /* input.source, input.target ("spaces") */

@@ -1,14 +1,8 @@
-/* What a model holds beyond its layers: freeing it, and the recurrent
- * state carried from one call to the next. */
+/* The recurrent state a model carries from one call to the next
+ * (truncated BPTT over a stream, sampling step by step). */
 #include <stdlib.h>
 
 #include "model.h"
-
-void tg_model_free(tg_model *m) {
-    if (m) tg_module_free(&m->base);
-}
-
-/* ---- state ------------------------------------------------------------------- */
 
 tg_model_state *tg_model_state_new(const tg_model *m) {
     if (!m) return NULL;
