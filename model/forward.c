@@ -132,8 +132,7 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
         return -1;
     }
     tg__layer_run run = {t, m, ids, T, B, b->lengths, cond, st, out};
-    for (int k = 0; k < m->n_layers && !tg_tape_error(t); k++)
-        x = run_layer(&run, k, x);
+    for (int k = 0; k < m->n_layers && !tg_tape_error(t); k++) x = run_layer(&run, k, x);
     free(owned);
     if (!tg_tape_error(t) && !m->pooled && m->batch_first) x = tg_transpose(t, x, 0, 1);
     if (tg_tape_error(t)) {

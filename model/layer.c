@@ -48,9 +48,8 @@ int tg__layer_parse_out(const tg_jctx *c, const tg_spec *s, const cJSON *obj, co
         if (!v) return tg_json_fail(c, p, "missing; expected %s", what);
         return tg_json_fail(c, p, "expected %s, got %s", what, tg_json_describe(v, d, sizeof d));
     }
-    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->out) < 0
-               ? -1
-               : 0;
+    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->out) < 0 ? -1
+                                                                                                : 0;
 }
 
 int tg__layer_size_same(const tg_jctx *c, const tg_spec *s, const char *path, tg_layer_spec *L,

@@ -21,7 +21,7 @@ typedef struct tg__sizing {
 typedef struct tg__layer_run {
     tg_tape *t;
     tg_model *m;
-    const int64_t *ids;     /* token input: [T, B] */
+    const int64_t *ids; /* token input: [T, B] */
     int64_t T, B;
     const int64_t *lengths; /* [B], or NULL: every sequence has T steps */
     const int64_t *cond;    /* a conditioned model's classes [B] */

@@ -21,14 +21,14 @@ static int embedding_size(const tg_jctx *c, const tg_spec *s, const char *path, 
     L->out = L->dim;
     if (s->vocab && L->padding_idx >= s->vocab)
         return tg_json_fail(c, tg_json_path(p, path, "padding_idx"),
-                            "%lld is not below the vocabulary size %lld",
-                            (long long)L->padding_idx, (long long)s->vocab);
+                            "%lld is not below the vocabulary size %lld", (long long)L->padding_idx,
+                            (long long)s->vocab);
     z->split = 0;
     return 0;
 }
 
-static tg_module *embedding_build(const tg_model *m, const tg_layer_spec *L, tg_rng *init,
-                                  char *e, size_t elen) {
+static tg_module *embedding_build(const tg_model *m, const tg_layer_spec *L, tg_rng *init, char *e,
+                                  size_t elen) {
     (void)e, (void)elen;
     return (tg_module *)tg_embedding_new(m->vocab, L->dim, L->padding_idx, init);
 }
@@ -36,8 +36,7 @@ static tg_module *embedding_build(const tg_model *m, const tg_layer_spec *L, tg_
 static tg_tensor *embedding_forward(const tg__layer_run *r, int k, tg_tensor *x) {
     (void)x;
     if (tg__embedding_feeds_rnn(r->m, k)) return NULL; /* the next layer looks the ids up */
-    return tg_embedding_forward(r->t, (tg_embedding *)r->m->mods[k], r->ids,
-                                TG_SHAPE(r->T, r->B));
+    return tg_embedding_forward(r->t, (tg_embedding *)r->m->mods[k], r->ids, TG_SHAPE(r->T, r->B));
 }
 
 static tg_tensor *embedding_tree(tg_tape *t, tg_model *m, int k, const tg_tree_batch *tb,

@@ -81,8 +81,8 @@ static tg_tensor *stack_forward(const tg__layer_run *r, int k, tg_tensor *x) {
     if (m->cond_size && k == m->cond_layer) {
         if (m->cond_as == TG_COND_INPUT)
             x = tg_condition_append(t, x, r->cond, m->cond_size);
-        else if (!h0 && tg_condition_initial(t, (tg_linear_layer *)m->cond_map, rnn, r->cond,
-                                             r->B, m->cond_size, &h0, &c0))
+        else if (!h0 && tg_condition_initial(t, (tg_linear_layer *)m->cond_map, rnn, r->cond, r->B,
+                                             m->cond_size, &h0, &c0))
             return NULL;
     }
     tg_rnn_result res;

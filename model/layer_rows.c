@@ -10,8 +10,8 @@ static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
 
 /* fn(t, m, k, x) as a row's forward (over a sequence) and tree (over the nodes) */
 #define PER_ROW(rows)                                                                              \
-    static tg_tensor *rows##_tree(tg_tape *t, tg_model *m, int k, const tg_tree_batch *tb,        \
-                                  tg_tensor *x, tg_model_output *out) {                           \
+    static tg_tensor *rows##_tree(tg_tape *t, tg_model *m, int k, const tg_tree_batch *tb,         \
+                                  tg_tensor *x, tg_model_output *out) {                            \
         (void)tb, (void)out;                                                                       \
         return rows(t, m, k, x);                                                                   \
     }                                                                                              \
@@ -59,8 +59,8 @@ const tg__layer_row tg__layer_linear = {
 
 /* ---- activation ---------------------------------------------------------------- */
 
-static int activation_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj,
-                            const char *path, tg_layer_spec *L) {
+static int activation_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
+                            tg_layer_spec *L) {
     (void)s;
     int k = 0;
     int r = tg_json_enum(c, obj, path, "fn", TG_JSON_REQUIRED, "activation", ACTIVATIONS, &k);

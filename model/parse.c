@@ -16,8 +16,6 @@
 #define PATH TG_JSON_PATH_MAX
 #define LAYERS "model.layers"
 
-#define TASKS tg__task_names
-#define INPUTS tg__input_names
 static const char *const SPLITS[] = {"words", "chars", NULL};
 static const char *const CONDITION_AS[] = {"initial_state", "input", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
@@ -71,8 +69,8 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
                               "a layer object such as {\"type\": \"lstm\", \"hidden\": 128}"))
         return -1;
     int type;
-    if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", tg__layer_names,
-                     &type) < 0)
+    if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", tg__layer_names, &type) <
+        0)
         return -1;
     *L = (tg_layer_spec){.type = (tg_layer_type)type,
                          .index = i,
@@ -82,10 +80,10 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
                          .depth = 1,
                          .p = 0.5};
     snprintf(L->name, sizeof L->name, "%d", i);
-    if (tg_json_check_keys(c, obj, path, tg__layer_row_of(L->type)->keys) || parse_name(c, obj, path, L) < 0 ||
+    const tg__layer_row *row = tg__layer_row_of(L->type);
+    if (tg_json_check_keys(c, obj, path, row->keys) || parse_name(c, obj, path, L) < 0 ||
         tg_json_int(c, obj, path, "input", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &L->in_given) < 0)
         return -1;
-    const tg__layer_row *row = tg__layer_row_of(L->type);
     return row->parse ? row->parse(c, s, obj, path, L) : 0;
 }
 
@@ -103,7 +101,7 @@ static int place_pool(const tg_jctx *c, tg_spec *s) {
         return tg_json_fail(c, tg_json_path_index(p, LAYERS, pool),
                             "a pool layer makes one output per sequence, but task %s needs one "
                             "per step",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     if (pool >= 0 || s->task != TG_TASK_CLASSIFY) return 0;
     if (last_rec < 0)
         return tg_json_fail(c, LAYERS,
@@ -174,8 +172,8 @@ static int place_layer(const tg_jctx *c, tg_spec *s, int k, int64_t feat, int pr
         if (prev >= 0)
             return tg_json_fail(c, p2, "%lld does not match layers[%d] output %lld",
                                 (long long)L->in_given, prev, (long long)feat);
-        return tg_json_fail(c, p2, "%lld does not match input.size %lld",
-                            (long long)L->in_given, (long long)feat);
+        return tg_json_fail(c, p2, "%lld does not match input.size %lld", (long long)L->in_given,
+                            (long long)feat);
     }
     if (s->cond_size && s->cond_layer < 0 && tg_spec_is_recurrent_layer(L->type)) {
         if (!tg_spec_is_rnn_layer(L->type))
@@ -266,7 +264,7 @@ static int parse_split(const tg_jctx *c, const cJSON *in, tg_spec *s) {
         return tg_json_fail(c, "input.split",
                             "\"chars\" is for task classify (a language model reads "
                             "characters already), got task %s",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     s->split_chars = split == 1;
     return 0;
 }
@@ -279,12 +277,13 @@ static int parse_condition(const tg_jctx *c, const cJSON *in, tg_spec *s) {
     if (!cond) return 0;
     if (s->task != TG_TASK_LANGUAGE_MODEL)
         return tg_json_fail(c, path, "only a language_model can be conditioned, got task %s",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     int as;
     if (tg_json_expect_object(c, cond, path,
                               "an object such as {\"size\": 10, \"as\": \"initial_state\"}") ||
         tg_json_check_keys(c, cond, path, CONDITION_KEYS) ||
-        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->cond_size) < 0 ||
+        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->cond_size) <
+            0 ||
         tg_json_enum(c, cond, path, "as", TG_JSON_REQUIRED, "conditioning", CONDITION_AS, &as) < 0)
         return -1;
     s->cond_as = as == 0 ? TG_COND_INITIAL_STATE : TG_COND_INPUT;
@@ -300,7 +299,8 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     if (tg_json_expect_object(c, in, "input", "an object such as {\"type\": \"tokens\"}"))
         return -1;
     int type;
-    if (tg_json_enum(c, in, "input", "type", TG_JSON_REQUIRED, "input type", INPUTS, &type) < 0 ||
+    if (tg_json_enum(c, in, "input", "type", TG_JSON_REQUIRED, "input type", tg__input_names,
+                     &type) < 0 ||
         tg_json_check_keys(c, in, "input", INPUT_KEYS[type]) ||
         tg_json_bool(c, in, "input", "batch_first", TG_JSON_OPTIONAL, &s->batch_first) < 0)
         return -1;
@@ -310,14 +310,14 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                             "task language_model reads \"tokens\", got "
                             "\"vectors\"");
     if ((s->task == TG_TASK_TREE) != (s->input == TG_INPUT_TREES))
-        return tg_json_fail(c, "input.type",
-                            s->input == TG_INPUT_TREES
-                                ? "\"trees\" is the input of task tree, not %s"
-                                : "task tree reads \"trees\", got \"%s\"",
-                            s->input == TG_INPUT_TREES ? TASKS[s->task] : INPUTS[s->input]);
+        return tg_json_fail(
+            c, "input.type",
+            s->input == TG_INPUT_TREES ? "\"trees\" is the input of task tree, not %s"
+                                       : "task tree reads \"trees\", got \"%s\"",
+            s->input == TG_INPUT_TREES ? tg__task_names[s->task] : tg__input_names[s->input]);
     if (s->input == TG_INPUT_VECTORS)
-        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->input_size) <
-                       0
+        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE,
+                           &s->input_size) < 0
                    ? -1
                    : 0;
     int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &s->vocab);
@@ -368,7 +368,7 @@ static int parse_loss(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_spec_tree_target(c, loss, s))
         return -1;
     if ((tg_loss_type)type != s->loss)
-        return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", TASKS[s->task],
+        return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", tg__task_names[s->task],
                             LOSSES[s->loss], LOSSES[type]);
     return 0;
 }
@@ -420,7 +420,8 @@ static int parse_sample(const tg_jctx *c, const cJSON *root, tg_spec *s) {
             tg_json_int(c, sa, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
             return -1;
         if (s->task != TG_TASK_LANGUAGE_MODEL)
-            return tg_json_fail(c, P, "sampling needs task language_model, not %s", TASKS[s->task]);
+            return tg_json_fail(c, P, "sampling needs task language_model, not %s",
+                                tg__task_names[s->task]);
     }
     t->seed = (uint64_t)seed;
     t->prime = malloc(strlen(prime) + 1);
@@ -441,7 +442,8 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_string(c, root, "", "description", 0, &desc) < 0)
         return -1;
     int task;
-    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0) return -1;
+    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", tg__task_names, &task) < 0)
+        return -1;
     s->task = (tg_task)task;
     if (s->task == TG_TASK_SEQ2SEQ ? tg_spec_parse_seq2seq(c, root, s)
                                    : parse_input(c, root, s) || parse_model(c, root, s))

@@ -33,4 +33,3 @@ void tg_model_state_free(tg_model_state *s) {
     free(s->c);
     free(s);
 }
-
