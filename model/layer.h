@@ -6,7 +6,7 @@
 #ifndef TG_MODEL_LAYER_H
 #define TG_MODEL_LAYER_H
 
-#include "spec_impl.h"
+#include "model_impl.h"
 
 /* What flows from one layer to the next while a spec's sizes are resolved:
  * features in (the layer's L->in), and how the vector is made up. */

@@ -1,6 +1,6 @@
 /* model: the layer above nn and optim: spec files (JSON, docs/spec.md)
  * and the models built from them. The JSON library stays inside the .c
- * files (model/spec_impl.h): nothing here names its types. */
+ * files (model/model_impl.h): nothing here names its types. */
 #ifndef TG_MODEL_H
 #define TG_MODEL_H
 

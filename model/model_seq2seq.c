@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "spec_impl.h"
+#include "model_impl.h"
 
 int tg_model_seq2seq_build(tg_model *m, const tg_spec *s, tg_rng *init, char *err, size_t errlen) {
     tg_seq2seq_options o = s->seq2seq.model;

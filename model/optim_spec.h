@@ -5,9 +5,10 @@
  *                   "clip_norm": 5.0,
  *                   "schedule": {"type": "cosine", "warmup": 100}}
  *
- * Parsing (model/spec_impl.h, inside the spec parser) checks everything (with JSON paths in the messages) without any
- * parameters, so a bad section is reported before a model is built; building
- * then cannot fail but for memory. Keys, defaults (PyTorch's) and ranges:
+ * Parsing (inside the spec parser: model/model_impl.h) checks everything
+ * (with JSON paths in the messages) without any parameters, so a bad
+ * section is reported before a model is built; building then cannot fail
+ * but for memory. Keys, defaults (PyTorch's) and ranges:
  *
  *   type          "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw" (default adam)
  *   lr            >= 0; required for sgd; else 1e-2 (adagrad, rmsprop), 1e-3

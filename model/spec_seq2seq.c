@@ -1,7 +1,7 @@
 /* Spec files, task seq2seq: an encoder-decoder (nn/seq2seq.h) described by
  * a model object instead of a layer list, the two sides of the data, the
  * scheduled sampling of training and the decoding settings. */
-#include "spec_impl.h"
+#include "model_impl.h"
 
 #include <math.h>
 #include <stdio.h>

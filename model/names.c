@@ -1,6 +1,6 @@
 /* The names spec files use and what each layer type may do, from the layer
  * table (model/layers.def). The parser is in parse.c. */
-#include "spec_impl.h"
+#include "names.h"
 
 const char *const tg__task_names[] = {"language_model", "classify", "tag", "regress",
                                       "tree",           "seq2seq",  NULL};
