@@ -28,6 +28,13 @@ typedef struct tg_node {
     void *saved;   /* arena memory the backward needs */
     const char *scope; /* the scope path when recorded ("" at top level) */
     const char *label; /* a name given with tg_label, or NULL */
+    /* Set by an op whose output's gradient is one contiguous run of its
+     * first input's gradient, starting at grad_offset (a reshape, a slice
+     * along the first dimension): tg_backward then keeps the output's
+     * gradient inside the input's (tape.c), and the op's backward finds it
+     * already in place. */
+    bool grad_in_input;
+    int64_t grad_offset;
 } tg_node;
 
 typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
@@ -77,11 +84,6 @@ static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
     return l;
 }
 
-/* Whether view node n's gradient is one contiguous run of its input's
- * gradient (a reshape, a slice along the first dimension), and where it
- * starts. Backward then keeps the view's gradient inside its input's
- * (tape.c) and the view's own backward has nothing left to do. */
-bool tg__view_grad_run(const tg_node *n, int64_t *offset);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
