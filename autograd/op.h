@@ -45,6 +45,9 @@ typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
 
 /* The name of an op as written outside the program ("matmul"). */
 const char *tg__op_name(int op);
+/* Its backward (from the one op table, tape.c), for code that replays
+ * nodes (stepper.c). */
+tg_backward_fn tg__op_backward(int op);
 /* Node i in execution order (i < tg_tape_node_count), or NULL; for code
  * that looks at the tape (inspect.c, stepper.c). */
 tg_node *tg__node(const tg_tape *t, size_t i);

@@ -33,6 +33,9 @@ static const struct {
 const char *tg__op_name(int op) {
     return op >= 0 && op < TG_OP_COUNT ? op_table[op].name : "?";
 }
+tg_backward_fn tg__op_backward(int op) {
+    return op_table[op].backward;
+}
 
 tg_tape *tg_tape_new(void) {
     tg_tape *t = calloc(1, sizeof *t);
