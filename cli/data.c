@@ -115,15 +115,17 @@ char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
 
 /* ---- vocabularies and labels ------------------------------------------------------- */
 
+/* A word and how often it came: each carries its own sort key, so the
+ * comparator needs no context. */
 typedef struct count {
-    int64_t id, n;
+    const char *word;
+    int64_t n;
 } count;
 
-static const cli_strs *sort_words;
 static int by_count(const void *a, const void *b) {
     const count *x = a, *y = b;
     if (x->n != y->n) return x->n > y->n ? -1 : 1;
-    return strcmp(sort_words->s[x->id], sort_words->s[y->id]);
+    return strcmp(x->word, y->word);
 }
 
 int cli_words_build(cli_vocab *v, const char *path, const char *const *words, const size_t *lens,
@@ -144,13 +146,12 @@ int cli_words_build(cli_vocab *v, const char *path, const char *const *words, co
     }
     c = malloc((size_t)(seen.n + 1) * sizeof *c);
     if (!c) goto done;
-    for (int64_t i = 0; i < seen.n; i++) c[i] = (count){i, n[i]};
-    sort_words = &seen; /* most frequent first; ties in byte order */
-    qsort(c, (size_t)seen.n, sizeof *c, by_count);
+    for (int64_t i = 0; i < seen.n; i++) c[i] = (count){seen.s[i], n[i]};
+    qsort(c, (size_t)seen.n, sizeof *c, by_count); /* most frequent first; ties in byte order */
     if (cli_strs_add(&v->words, "<pad>", 5) < 0 || cli_strs_add(&v->words, "<unk>", 5) < 0)
         goto done;
     for (int64_t i = 0; i < seen.n && (!cap || v->words.n < cap); i++)
-        if (cli_strs_add(&v->words, seen.s[c[i].id], strlen(seen.s[c[i].id])) < 0) goto done;
+        if (cli_strs_add(&v->words, c[i].word, strlen(c[i].word)) < 0) goto done;
     rc = 0;
 done:
     if (rc) cli_fail(err, errlen, "%s: out of memory", path);
