@@ -2,7 +2,6 @@
  * labels, and batches of whole sequences (classify, tag, regress). The
  * language model's stream batches are in data_text.c. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,17 +95,14 @@ int64_t cli_vocab_size(const cli_vocab *v) {
 /* ---- files --------------------------------------------------------------------- */
 
 char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_fail(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     size_t n;
-    char *buf = tg_read_stream(f, 0, &n);
-    bool read_error = ferror(f);
-    fclose(f);
+    tg_read_error why;
+    char *buf = tg_read_file(path, 0, &n, &why);
     if (!buf) {
-        cli_fail(err, errlen, "%s: %s", path, read_error ? "read error" : "out of memory");
+        cli_fail(err, errlen, "%s: %s", path,
+                 why.what == TG_READ_OPEN ? strerror(why.errnum)
+                 : why.what == TG_READ_IO ? "read error"
+                                          : "out of memory");
         return NULL;
     }
     *len = (int64_t)n;
