@@ -104,16 +104,16 @@ static bool check_step(tg_tape *t, const char *fn, const tg_cell *cell, tg_tenso
            (!io->b_hh || check_shape(t, fn, "b_hh", io->b_hh, TG_SHAPE(GH)));
 }
 
-int tg__cell_forward(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x,
-                     tg_tensor *w_ih, tg_tensor *b_ih, tg_cell_io *io) {
+int tg__cell_forward(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih,
+                     tg_tensor *b_ih, tg_cell_io *io) {
     for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
     if (tg_tape_error(t) || !check_step(t, fn, cell, x, w_ih, b_ih, io)) return -1;
     io->gx = tg_linear(t, x, w_ih, b_ih);
     return tg_cell_step(t, cell, false, io);
 }
 
-int tg_cell_forward(tg_tape *t, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih,
-                    tg_tensor *b_ih, tg_cell_io *io) {
+int tg_cell_forward(tg_tape *t, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih, tg_tensor *b_ih,
+                    tg_cell_io *io) {
     if (!cell) {
         tg_tape_fail(t, "tg_cell_forward: cell is NULL");
         return -1;

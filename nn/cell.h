@@ -71,10 +71,10 @@ tg_tensor *tg_cell_recurrent(tg_tape *t, const tg_cell_io *io);
  * x W_ih^T + b_ih, then the fused step, after checking every argument
  * against the others. The caller sets io->w_hh, b_hh and state. Returns 0,
  * or -1 with the tape's error set. */
-int tg_cell_forward(tg_tape *t, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih,
-                    tg_tensor *b_ih, tg_cell_io *io);
+int tg_cell_forward(tg_tape *t, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih, tg_tensor *b_ih,
+                    tg_cell_io *io);
 /* The same with messages that start with fn (nn's own callers). */
-int tg__cell_forward(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x,
-                     tg_tensor *w_ih, tg_tensor *b_ih, tg_cell_io *io);
+int tg__cell_forward(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih,
+                     tg_tensor *b_ih, tg_cell_io *io);
 
 #endif
