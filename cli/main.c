@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(c, "--version") == 0) {
         int threads = tg_threads();
-        printf("tapegrad %s\n", TG_VERSION);
+        printf("tapegrad %s\n", tg_version());
         printf("precision: %s\n", TG_REAL_NAME);
         printf("blis kernels: %s\n", tg_blis_kernels());
         printf("threads: %d\n", threads);

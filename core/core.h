@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "version.h"
+
 /* One source, two builds: float by default, double with -DTG_DOUBLE so that
  * gradient checks by central differences can be tight. */
 #ifdef TG_DOUBLE
