@@ -26,7 +26,7 @@ static const struct {
     {"translate", cli_translate, "a seq2seq model's output for every line of a file"},
     {"predict", cli_predict, "the most likely classes of texts, with a classify model"},
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
-    {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG or JSON"},
+    {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG, JSON or HTML"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
