@@ -3,11 +3,13 @@
 #   make install         library, headers, tapegrad.pc, command, man pages, docs
 #                        (PREFIX=/usr/local, DESTDIR, LIBDIR, ...: mk/install.mk)
 #   make PRECISION=double  the same sources in double, in build/double
-#   make test            every Check suite, in float and in double (gradchecks)
+#   make test            every Check suite, in float and in double (gradchecks),
+#                        then make test-install
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
 #   make deps            apt-get install the Debian packages we need
 #   make format          clang-format every C file
+#   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
 
 PRECISION ?= float
@@ -17,7 +19,7 @@ BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -112,6 +114,7 @@ test-one: $(TEST_BINS)
 test:
 	$(MAKE) test-one PRECISION=float
 	$(MAKE) test-one PRECISION=double
+	$(MAKE) test-install
 
 # Only the web page in headless Chromium (tests/cli/test_graph_html.c, also
 # part of make test): skipped without chromium, failed so when CI is set.
@@ -132,6 +135,15 @@ deps:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The API reference from the public headers' comments (mk/doxygen): fails
+# on an undocumented public function or a malformed comment.
+.PHONY: docs
+docs:
+	@rm -rf $(BUILD_ROOT)/docs && mkdir -p $(BUILD_ROOT)/docs
+	TG_DOCS_VERSION=$(TG_VERSION) TG_DOCS_OUT=$(BUILD_ROOT)/docs \
+	  TG_DOCS_INPUT="$$(sh mk/public-headers.sh '$(CC)' | tr '\n' ' ')" doxygen mk/doxygen/Doxyfile
+	sh mk/doxygen/check.sh $(BUILD_ROOT)/docs/warnings.log
 
 bench-tape: $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape

@@ -108,6 +108,8 @@ typedef struct tg_rng {
     double spare;
 } tg_rng;
 
+/* Seeds the generator (the same seed gives the same numbers), and its next
+ * 64 random bits. */
 void tg_rng_seed(tg_rng *r, uint64_t seed);
 uint64_t tg_rng_u64(tg_rng *r);
 double tg_rng_uniform(tg_rng *r); /* [0, 1) */
@@ -115,6 +117,7 @@ double tg_rng_normal(tg_rng *r);  /* mean 0, std 1 */
 /* Uniform integer in [0, n). */
 uint64_t tg_rng_below(tg_rng *r, uint64_t n);
 
+/* Fill t from U(lo, hi), or N(mean, std). */
 void tg_init_uniform(tg_tensor *t, tg_rng *r, double lo, double hi);
 void tg_init_normal(tg_tensor *t, tg_rng *r, double mean, double std);
 /* fan_in / fan_out follow PyTorch: for a [out, in, ...] weight, fan_in is

@@ -21,7 +21,9 @@ EXAMPLE_FILES := $(wildcard $(foreach e,c h json md sh py svg sha256,examples/*/
 # BLIS has no .pc file in Debian; libgomp is OpenMP (core/parallel.c). -lm
 # is public: programs around a numeric library call sin and exp too (the
 # README's example does), and "pkg-config --libs tapegrad" should be enough.
-$(BUILD)/tapegrad.pc: mk/install.mk core/version.h
+# Written on every make: it holds the install directories of this call.
+.PHONY: tg-always
+$(BUILD)/tapegrad.pc: tg-always
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: tapegrad' \

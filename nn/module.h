@@ -15,6 +15,7 @@ typedef struct tg_params {
     tg_named *items;
 } tg_params;
 
+/* An empty list (for a module's own parameters). */
 void tg_params_init(tg_params *p);
 /* Appends (name, t). Returns 0, or -1 for a duplicate name or no memory. */
 int tg_params_add(tg_params *p, const char *name, tg_tensor *t);

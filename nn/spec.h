@@ -302,6 +302,7 @@ typedef struct tg_model_state {
     int64_t *cond, n_cond;
 } tg_model_state;
 
+/* A state for m, nothing carried yet (zeros). */
 tg_model_state *tg_model_state_new(const tg_model *m);
 /* Back to zeros (the start of a new stream). */
 void tg_model_state_reset(tg_model_state *s);

@@ -38,8 +38,8 @@
 typedef struct tg_tree {
     int64_t n;           /* nodes, at least 1 */
     int64_t *label;      /* [n]: class, or TG_TREE_NO_LABEL */
-    int64_t *child_off;  /* [n + 1]: node i's children are child[child_off[i] ..
-                          * child_off[i + 1]), left to right */
+    int64_t *child_off;  /* [n + 1]: node i's children are child[k] for k in
+                          * [child_off[i], child_off[i + 1]), left to right */
     int64_t *child;      /* [n - 1] */
     int64_t *parent;     /* [n]: -1 at the root */
     const char **token;  /* [n]: the node's token, or NULL (owned by the tree) */

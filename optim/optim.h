@@ -210,6 +210,8 @@ typedef struct tg_schedule {
     double warmup_start_factor; /* in (0, 1] */
 } tg_schedule;
 
+/* The schedules from their base rate (the table above), without warmup
+ * (tg_schedule_with_warmup adds one). */
 tg_schedule tg_schedule_constant(double base_lr);
 tg_schedule tg_schedule_step(double base_lr, int step_size, double gamma);
 tg_schedule tg_schedule_exponential(double base_lr, double gamma);

@@ -62,6 +62,14 @@ $CC -std=c11 -o "$tmp/static" "$tmp/example.c" $(pkg-config --cflags tapegrad) $
 "$tmp/static" >"$tmp/static.out" || fail "README example (static) failed"
 cmp -s "$tmp/dyn.out" "$tmp/static.out" || fail "static and shared outputs differ"
 ok "README example via pkg-config, shared and --static: $(tail -n 1 "$tmp/dyn.out")"
+# libtapegrad(3)'s example (its .EX block that includes stdio.h), unescaped
+awk '/^\.EX$/ { on = 1; next } /^\.EE$/ { on = 0 } on' man/libtapegrad.3 |
+    sed -n '/^#include <stdio.h>$/,$p' | sed -e 's/\\-/-/g' -e 's/\\e/\\/g' >"$tmp/man3.c"
+$CC -std=c11 -Wall -Wextra -Werror -o "$tmp/man3" "$tmp/man3.c" $(pkg-config --cflags --libs tapegrad) ||
+    fail "libtapegrad(3)'s example does not build"
+LD_LIBRARY_PATH="$root/lib64" "$tmp/man3" >"$tmp/man3.out" || fail "libtapegrad(3)'s example failed"
+grep -q "^$version: loss " "$tmp/man3.out" || fail "libtapegrad(3)'s example printed $(cat "$tmp/man3.out")"
+ok "libtapegrad(3) example: $(cat "$tmp/man3.out")"
 
 # exported symbols: exactly the functions the installed tapegrad.h declares
 nm -D --defined-only "$root/lib64/libtapegrad.so.$version" | awk '{print $3}' | sort >"$tmp/exported"
