@@ -1,6 +1,7 @@
 /* The version: one set of numbers (core/version.h) behind the string, the
  * number and what the library says at run time; CHANGELOG.md's latest
- * release and debian/changelog's top entry name the same version. */
+ * release, debian/changelog's top entry and the man pages' headers name
+ * the same version. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,9 +47,21 @@ START_TEST(changelogs_name_this_version) {
 }
 END_TEST
 
+START_TEST(man_pages_name_this_version) {
+    const char *pages[] = {"man/tapegrad.1", "man/tapegrad-spec.5", "man/libtapegrad.3"};
+    char line[512], want[64];
+    snprintf(want, sizeof want, "\"tapegrad %s\"", TG_VERSION);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(first_line(pages[i], ".TH ", NULL, line, sizeof line), 0);
+        ck_assert_msg(strstr(line, want), "%s: %s", pages[i], line);
+    }
+}
+END_TEST
+
 TCase *tcase_version(void) {
     TCase *tc = tcase_create("version");
     tcase_add_test(tc, numbers_string_and_library_agree);
     tcase_add_test(tc, changelogs_name_this_version);
+    tcase_add_test(tc, man_pages_name_this_version);
     return tc;
 }
