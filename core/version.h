@@ -13,7 +13,7 @@
 #define TG__STR(x) #x
 #define TG__XSTR(x) TG__STR(x)
 /* "MAJOR.MINOR.PATCH" */
-#define TG_VERSION                                                                         \
+#define TG_VERSION                                                                                 \
     TG__XSTR(TG_VERSION_MAJOR) "." TG__XSTR(TG_VERSION_MINOR) "." TG__XSTR(TG_VERSION_PATCH)
 /* One number for #if comparisons: 10000 * MAJOR + 100 * MINOR + PATCH. */
 #define TG_VERSION_NUMBER (TG_VERSION_MAJOR * 10000 + TG_VERSION_MINOR * 100 + TG_VERSION_PATCH)

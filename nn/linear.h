@@ -11,9 +11,9 @@ typedef struct tg_linear_layer {
     tg_tensor *weight, *bias; /* bias NULL when created without */
 } tg_linear_layer;
 
-/* A Linear module of in -> out features (with a bias or without), and
- * its forward on x [..., in] -> [..., out]. */
+/* A Linear module of in -> out features, with a bias or without. */
 tg_linear_layer *tg_linear_layer_new(int64_t in, int64_t out, bool bias, tg_rng *r);
+/* x [..., in] -> [..., out]. */
 tg_tensor *tg_linear_layer_forward(tg_tape *t, tg_linear_layer *m, tg_tensor *x);
 
 /* Rows of weight [num, dim] looked up by id; weight from N(0, 1) as

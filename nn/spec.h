@@ -190,6 +190,7 @@ tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, c
                            size_t errlen);
 /* Reads and parses a file; messages are prefixed with path. */
 tg_spec *tg_spec_load(const char *path, char *err, size_t errlen);
+/* Frees a spec (NULL is fine). */
 void tg_spec_free(tg_spec *s);
 
 /* For token input: the vocabulary size taken from the data. Fills in a
@@ -206,8 +207,9 @@ int tg_spec_set_target_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen
  * training step `step` (train.sampling); 0 for other tasks. */
 double tg_spec_sampling_prob(const tg_spec *s, int64_t step);
 
-/* "language_model", "lstm", ... as written in spec files. */
+/* "language_model", ... as written in spec files. */
 const char *tg_task_name(tg_task task);
+/* "lstm", ... as written in spec files. */
 const char *tg_layer_type_name(tg_layer_type type);
 /* The largest size a spec accepts for any one size (vocab, hidden, dim, ...). */
 #define TG_SPEC_MAX_SIZE ((int64_t)1 << 24)
@@ -252,6 +254,7 @@ typedef struct tg_model {
  * model starts in training mode (tg_module_train(&m->base, false) turns
  * dropout off). */
 tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen);
+/* Frees the model and every parameter it owns. */
 void tg_model_free(tg_model *m);
 
 /* One batch. Sequences are laid out [T, B] (or [B, T] with batch_first). */
@@ -306,6 +309,7 @@ typedef struct tg_model_state {
 tg_model_state *tg_model_state_new(const tg_model *m);
 /* Back to zeros (the start of a new stream). */
 void tg_model_state_reset(tg_model_state *s);
+/* Frees the state (NULL is fine). */
 void tg_model_state_free(tg_model_state *s);
 
 /* Runs the batch through every layer. state: NULL (start from zeros), or a

@@ -26,7 +26,9 @@ static void names_add(names *s, const char *p, size_t len) {
     snprintf(s->name[s->n++], MAX_NAME, "%.*s", (int)len, p);
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(a, b);
+}
 
 /* "a b c" of a sorted set, for messages and comparison. */
 static const char *names_str(names *s, char *buf, size_t n) {
@@ -101,7 +103,8 @@ START_TEST(man_page_names_each_commands_options) {
         cli_out r = cli_run((const char *[]){cmds.name[i], "--help", NULL}, 0);
         names in_help = options_in(r.out, strlen(r.out));
         cli_out_free(&r);
-        ck_assert_msg(strcmp(names_str(&in_man, a, sizeof a), names_str(&in_help, b, sizeof b)) == 0,
+        ck_assert_msg(strcmp(names_str(&in_man, a, sizeof a), names_str(&in_help, b, sizeof b)) ==
+                          0,
                       "%s: man/tapegrad.1 names %s; --help names %s", cmds.name[i], a, b);
     }
     free(man);
@@ -138,8 +141,9 @@ END_TEST
 
 START_TEST(man_pages_lint_clean) {
     cli_out r = cli_exec_sh((const char *[]){
-        "-c", "command -v mandoc >/dev/null || exit 77; "
-              "mandoc -T lint -W warning man/tapegrad.1 man/tapegrad-spec.5 man/libtapegrad.3",
+        "-c",
+        "command -v mandoc >/dev/null || exit 77; "
+        "mandoc -T lint -W warning man/tapegrad.1 man/tapegrad-spec.5 man/libtapegrad.3",
         NULL});
     if (r.status == 77 && !getenv("CI")) {
         fprintf(stderr, "man_pages_lint_clean: skipped, no mandoc (apt-get install mandoc)\n");

@@ -9,8 +9,7 @@
 
 START_TEST(numbers_string_and_library_agree) {
     char want[32];
-    snprintf(want, sizeof want, "%d.%d.%d", TG_VERSION_MAJOR, TG_VERSION_MINOR,
-             TG_VERSION_PATCH);
+    snprintf(want, sizeof want, "%d.%d.%d", TG_VERSION_MAJOR, TG_VERSION_MINOR, TG_VERSION_PATCH);
     ck_assert_str_eq(TG_VERSION, want);
     ck_assert_str_eq(tg_version(), want);
     ck_assert_int_eq(TG_VERSION_NUMBER,
@@ -20,8 +19,7 @@ END_TEST
 
 /* The first line of path that starts with prefix and does not hold skip
  * (when given), in out. */
-static int first_line(const char *path, const char *prefix, const char *skip, char *out,
-                      size_t n) {
+static int first_line(const char *path, const char *prefix, const char *skip, char *out, size_t n) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char line[512];
