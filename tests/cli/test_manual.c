@@ -57,6 +57,19 @@ static names options_in(const char *text, size_t len) {
     return s;
 }
 
+static bool word_char(char c) {
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Whether word occurs in text as a word of its own (no letter, digit or _
+ * on either side). */
+static bool has_word(const char *text, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = text ? strstr(text, word) : NULL; p; p = strstr(p + 1, word))
+        if ((p == text || !word_char(p[-1])) && !word_char(p[n])) return true;
+    return false;
+}
+
 /* The commands `tapegrad --help` lists ("  NAME  what it does" lines after
  * "commands:"). */
 static names commands(void) {
@@ -107,6 +120,26 @@ START_TEST(man_page_names_each_commands_options) {
                           0,
                       "%s: man/tapegrad.1 names %s; --help names %s", cmds.name[i], a, b);
     }
+    /* and no section for a command the program lacks */
+    const char *cmds_at = strstr(man, "\n.SH COMMANDS\n"),
+               *cmds_end = strstr(man, "\n.SH EXIT STATUS\n");
+    ck_assert_ptr_nonnull(cmds_at);
+    ck_assert_ptr_nonnull(cmds_end);
+    int sections = 0;
+    for (const char *p = strstr(cmds_at, "\n.SS "); p && p < cmds_end; p = strstr(p + 1, "\n.SS "))
+        sections++;
+    ck_assert_int_eq(sections, cmds.n);
+    /* the exit statuses --help gives are the ones the page explains */
+    cli_out r = cli_run((const char *[]){"--help", NULL}, 0);
+    const char *codes[] = {"0", "1", "2", "130"};
+    for (int i = 0; i < 4; i++) {
+        char man_has[32];
+        snprintf(man_has, sizeof man_has, "\n.B %s\n", codes[i]);
+        ck_assert_msg(has_word(strstr(r.out, "Exit status:"), codes[i]), "--help lacks %s",
+                      codes[i]);
+        ck_assert_msg(strstr(cmds_end, man_has), "man/tapegrad.1 lacks exit status %s", codes[i]);
+    }
+    cli_out_free(&r);
     free(man);
 }
 END_TEST
@@ -116,19 +149,17 @@ START_TEST(spec_page_names_every_key_of_spec_md) {
     ck_assert_ptr_nonnull(md);
     ck_assert_ptr_nonnull(man);
     int keys = 0;
-    /* every `...` word in the first column of a table row: "| `key` | ..." */
+    /* every word in the first column of a table row: "| `key` | ..." */
     for (const char *row = strstr(md, "\n| `"); row; row = strstr(row + 1, "\n| `")) {
         const char *col_end = strstr(row + 3, " |");
         for (const char *p = row + 3; p < col_end; p++) {
-            if (!(isalnum((unsigned char)*p) || *p == '_')) continue;
-            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+            if (!word_char(*p)) continue;
+            size_t n = 0;
+            while (word_char(p[n])) n++;
             char word[64];
             snprintf(word, sizeof word, "%.*s", (int)n, p);
-            bool found = false;
-            for (const char *q = strstr(man, word); q && !found; q = strstr(q + 1, word))
-                found = (q == man || !(isalnum((unsigned char)q[-1]) || q[-1] == '_')) &&
-                        !(isalnum((unsigned char)q[n]) || q[n] == '_');
-            ck_assert_msg(found, "man/tapegrad-spec.5 does not name '%s' (docs/spec.md)", word);
+            ck_assert_msg(has_word(man, word),
+                          "man/tapegrad-spec.5 does not name '%s' (docs/spec.md)", word);
             keys++;
             p += n - 1;
         }

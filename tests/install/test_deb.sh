@@ -24,7 +24,7 @@ git -C "$tmp/src" checkout -q "$(git rev-parse HEAD)"
     >"$tmp/build.log" 2>&1) || { tail -n 40 "$tmp/build.log"; fail "dpkg-buildpackage"; }
 echo "test-deb: ok: built $(cd "$tmp" && ls ./*.deb | grep -v dbgsym | tr '\n' ' ')"
 
-lintian --no-tag-display-limit "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 || true
+lintian --tag-display-limit 0 "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 || true
 grep -v '^N:' "$tmp/lintian.log" | grep -v 'running with root privileges' || true
 ! grep -q '^E:' "$tmp/lintian.log" || fail "lintian reports errors"
 echo "test-deb: ok: lintian, no errors ($(grep -c '^W:' "$tmp/lintian.log" || true) warnings)"
@@ -39,7 +39,7 @@ env -i PATH=/usr/bin:/bin sh -c \
     "cd '$tmp' && cc -std=c11 -Wall -Wextra -Werror -o example example.c \$(pkg-config --cflags --libs tapegrad) && ./example" \
     >"$tmp/example.out" || fail "README example against the installed package"
 grep -q '^step 300  loss ' "$tmp/example.out" || fail "README example output"
-ldd "$tmp/example" | grep -q 'libtapegrad.so.0 => /usr/lib/' || fail "not linked to the package's library"
+ldd "$tmp/example" | grep -Eq 'libtapegrad.so.0 => (/usr)?/lib/' || fail "not linked to the package's library"
 tapegrad --version | head -n 1 | grep -q "^tapegrad " || fail "tapegrad --version"
 man -w tapegrad tapegrad-spec libtapegrad >/dev/null 2>&1 || [ -f /usr/share/man/man1/tapegrad.1.gz ] ||
     fail "man pages not installed"
