@@ -62,6 +62,12 @@ $CC -std=c11 -o "$tmp/static" "$tmp/example.c" $(pkg-config --cflags tapegrad) $
 "$tmp/static" >"$tmp/static.out" || fail "README example (static) failed"
 cmp -s "$tmp/dyn.out" "$tmp/static.out" || fail "static and shared outputs differ"
 ok "README example via pkg-config, shared and --static: $(tail -n 1 "$tmp/dyn.out")"
+# <tapegrad/tapegrad.h> needs nothing but the include directory itself (as
+# /usr/include needs no flag at all): the headers include each other by
+# relative paths
+printf '#include <tapegrad/tapegrad.h>\nint main(void) { return tg_version()[0] == 0; }\n' >"$tmp/plain.c"
+$CC -std=c11 -Wall -Wextra -Werror -I"$root/inc" -c -o "$tmp/plain.o" "$tmp/plain.c" ||
+    fail "#include <tapegrad/tapegrad.h> with -I INCLUDEDIR alone"
 # libtapegrad(3)'s example (its .EX block that includes stdio.h), unescaped
 awk '/^\.EX$/ { on = 1; next } /^\.EE$/ { on = 0 } on' man/libtapegrad.3 |
     sed -n '/^#include <stdio.h>$/,$p' | sed -e 's/\\-/-/g' -e 's/\\e/\\/g' >"$tmp/man3.c"
