@@ -17,17 +17,19 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
+start=$(date +%s)
+took() { echo "$(($(date +%s) - start)) s"; }
 
 git clone -q --no-local . "$tmp/src"
 git -C "$tmp/src" checkout -q "$(git rev-parse HEAD)"
 (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b \
     >"$tmp/build.log" 2>&1) || { tail -n 40 "$tmp/build.log"; fail "dpkg-buildpackage"; }
-echo "test-deb: ok: built $(cd "$tmp" && ls ./*.deb | grep -v dbgsym | tr '\n' ' ')"
+echo "test-deb: ok: built $(cd "$tmp" && ls ./*.deb | grep -v dbgsym | tr '\n' ' ')($(took))"
 
 lintian --tag-display-limit 0 "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 || true
 grep -v '^N:' "$tmp/lintian.log" | grep -v 'running with root privileges' || true
 ! grep -q '^E:' "$tmp/lintian.log" || fail "lintian reports errors"
-echo "test-deb: ok: lintian, no errors ($(grep -c '^W:' "$tmp/lintian.log" || true) warnings)"
+echo "test-deb: ok: lintian, no errors ($(grep -c '^W:' "$tmp/lintian.log" || true) warnings; $(took))"
 
 debs=$(cd "$tmp" && ls ./libtapegrad0_*.deb ./libtapegrad-dev_*.deb ./tapegrad_*.deb)
 installed="libtapegrad0 libtapegrad-dev tapegrad"
@@ -43,4 +45,4 @@ ldd "$tmp/example" | grep -Eq 'libtapegrad.so.0 => (/usr)?/lib/' || fail "not li
 tapegrad --version | head -n 1 | grep -q "^tapegrad " || fail "tapegrad --version"
 man -w tapegrad tapegrad-spec libtapegrad >/dev/null 2>&1 || [ -f /usr/share/man/man1/tapegrad.1.gz ] ||
     fail "man pages not installed"
-echo "test-deb: ok: installed; README example via pkg-config: $(tail -n 1 "$tmp/example.out"); $(tapegrad --version | head -n 1)"
+echo "test-deb: ok: installed; README example via pkg-config: $(tail -n 1 "$tmp/example.out"); $(tapegrad --version | head -n 1) ($(took))"
