@@ -18,7 +18,7 @@
 f=$1
 case $f in
 *core/safetensors.h) group=checkpoints ;;
-*nn/spec.h | *optim/spec.h | *core/jsoncheck.h) group=spec ;;
+*spec*.h | */spec/* | */model/* | *core/jsoncheck.h) group=spec ;;
 *core/*) group=tensors ;;
 *autograd/*) group=tape ;;
 *nn/*) group=nn ;;
