@@ -1,11 +1,15 @@
 # tapegrad: plain GNU make.
 #   make                 libtapegrad.a and libtapegrad.so (float) in build/float
+#   make install         library, headers, tapegrad.pc, command, man pages, docs
+#                        (PREFIX=/usr/local, DESTDIR, LIBDIR, ...: mk/install.mk)
 #   make PRECISION=double  the same sources in double, in build/double
-#   make test            every Check suite, in float and in double (gradchecks)
+#   make test            every Check suite, in float and in double (gradchecks),
+#                        then make test-install
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
 #   make deps            apt-get install the Debian packages we need
 #   make format          clang-format every C file
+#   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
 
 PRECISION ?= float
@@ -15,7 +19,7 @@ BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -30,7 +34,7 @@ CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O2 -g -fPIC \
 CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
 SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS_SAN := $(if $(SAN),$(SAN_FLAGS))
-ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CPPFLAGS) $(CFLAGS)
 LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
@@ -45,6 +49,13 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 .PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
+
+# The version's three numbers, from core/version.h (the one place they live).
+tg_version_part = $(shell sed -n 's/^\#define TG_VERSION_$(1) \([0-9]*\)$$/\1/p' core/version.h)
+TG_VERSION_MAJOR := $(call tg_version_part,MAJOR)
+TG_VERSION := $(TG_VERSION_MAJOR).$(call tg_version_part,MINOR).$(call tg_version_part,PATCH)
+SO_NAME := libtapegrad.so.$(TG_VERSION_MAJOR)
+SO_REAL := libtapegrad.so.$(TG_VERSION)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -71,8 +82,19 @@ $(BUILD)/libtapegrad.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libtapegrad.so: $(LIB_OBJS)
-	$(CC) $(CFLAGS_SAN) -shared -o $@ $^ $(LIBS)
+# The shared library: soname libtapegrad.so.MAJOR, the real file named with
+# the whole version, and the usual links. It exports the functions
+# tapegrad.h declares and nothing else (mk/version-script.sh).
+$(BUILD)/tapegrad.map: $(HEADERS) mk/version-script.sh
+	@mkdir -p $(dir $@)
+	sh mk/version-script.sh '$(CC)' > $@
+$(BUILD)/$(SO_REAL): $(LIB_OBJS) $(BUILD)/tapegrad.map
+	$(CC) $(CFLAGS_SAN) $(LDFLAGS) -shared -Wl,-soname,$(SO_NAME) \
+	  -Wl,--version-script=$(BUILD)/tapegrad.map -o $@ $(LIB_OBJS) $(LIBS)
+$(BUILD)/$(SO_NAME): $(BUILD)/$(SO_REAL)
+	ln -sf $(SO_REAL) $@
+$(BUILD)/libtapegrad.so: $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
 
 # Each tests/<dir>/test_<name>.c defines `TCase *tcase_<name>(void)`; the
 # suite's main is generated from the file names, so adding a test file
@@ -92,6 +114,7 @@ test-one: $(TEST_BINS)
 test:
 	$(MAKE) test-one PRECISION=float
 	$(MAKE) test-one PRECISION=double
+	$(MAKE) test-install
 
 # Only the web page in headless Chromium (tests/cli/test_graph_html.c, also
 # part of make test): skipped without chromium, failed so when CI is set.
@@ -112,6 +135,15 @@ deps:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The API reference from the public headers' comments (mk/doxygen): fails
+# on an undocumented public function or a malformed comment.
+.PHONY: docs
+docs:
+	@rm -rf $(BUILD_ROOT)/docs && mkdir -p $(BUILD_ROOT)/docs
+	TG_DOCS_VERSION=$(TG_VERSION) TG_DOCS_OUT=$(BUILD_ROOT)/docs \
+	  TG_DOCS_INPUT="$$(sh mk/public-headers.sh '$(CC)' | tr '\n' ' ')" doxygen mk/doxygen/Doxyfile
+	sh mk/doxygen/check.sh $(BUILD_ROOT)/docs/warnings.log
 
 bench-tape: $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
@@ -187,7 +219,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 tapegrad: $(BUILD)/tapegrad
 $(CLI_OBJS): $(wildcard cli/*.h)
 $(BUILD)/tapegrad: $(CLI_OBJS) $(BUILD)/libtapegrad.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
 
 # tests/cli runs the binary of its own build (private: not passed on to the
 # library's objects).
@@ -220,3 +252,5 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+
+include mk/install.mk

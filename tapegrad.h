@@ -3,8 +3,6 @@
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
 
-#define TG_VERSION "0.1.0"
-
 #include "core/core.h"
 #include "core/safetensors.h"
 #include "autograd/autograd.h"

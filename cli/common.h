@@ -40,7 +40,8 @@ typedef struct cli_option {
 /* Parses argv[1..argc) (argv[0] is the command's name) into opts and the
  * positional arguments (at most n_pos; *got receives the count: the
  * command says which are missing). "--help" prints help to
- * stdout and returns -1. Returns 0, or CLI_USAGE after a message naming the
+ * stdout and returns -1 (CLI_FAIL after a message if help does not name
+ * exactly the options of opts). Returns 0, or CLI_USAGE after a message naming the
  * bad argument (with the nearest option suggested). */
 int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_opts,
               const char **pos, int n_pos, int *got, const char *help);
