@@ -7,15 +7,20 @@
 #   make deps            apt-get install the Debian packages we need
 #   make format          clang-format every C file
 #   make bench-tape      tape overhead and matmul throughput figures
+#   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
+#                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
+#   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
+#   make bench-dist      data-parallel figures: 1 process x 2 threads vs 2 x 1
 
 PRECISION ?= float
 SAN ?=
 BUILD_ROOT ?= build
-BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
+MPI ?=
+BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)$(if $(MPI),-mpi)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config libopenmpi-dev openmpi-bin
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -34,12 +39,16 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
 LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-LIB_DIRS := core autograd nn optim
-LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+LIB_DIRS := core autograd nn optim dist
+# dist/: MPI=1 takes dist_mpi.c (OpenMPI's flags from pkg-config ompi-c),
+# the default build dist_none.c (one process, no MPI anywhere).
+LIB_SRCS := $(filter-out dist/dist_$(if $(MPI),none,mpi).c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+MPI_CFLAGS := $(if $(MPI),$(shell pkg-config --cflags ompi-c))
+LIBS += $(if $(MPI),$(shell pkg-config --libs ompi-c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autograd/*.def)
 
-TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
+TEST_DIRS := $(filter-out mpi,$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c)))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
 .PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
@@ -53,6 +62,8 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # The fused recurrent kernels and the fast sigmoid/tanh are the hottest
 # elementwise code: -O3 there.
 $(BUILD)/autograd/ops_rnn.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
+
+$(BUILD)/dist/dist_mpi.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 # Splits elementwise work over BLIS's own OpenMP threads (libgomp).
 $(BUILD)/core/parallel.o: ALL_CFLAGS += -fopenmp
