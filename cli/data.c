@@ -316,22 +316,41 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
     *epoch = per ? step / per : 0, *index = per ? step % per : 0;
 }
 
+void cli_dist_share(int64_t B, int rank, int size, int64_t *lo, int64_t *n) {
+    int64_t q = B / size, r = B % size;
+    *n = q + (rank < r);
+    *lo = rank * q + (rank < r ? rank : r);
+}
+
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen) {
+    return cli_data_train_part(d, s, step, seed, 0, 1, b, err, errlen);
+}
+
+int64_t cli_data_batch_size(const cli_data *d, const tg_spec *s) {
+    int64_t B, per;
+    if (cli_streams(s)) return cli_text_batch_size(d, s);
+    seq_layout(d, s, &B, &per);
+    return per ? B : 0;
+}
+
+int cli_data_train_part(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed, int rank,
+                        int size, cli_batch *b, char *err, size_t errlen) {
+    int64_t B = cli_data_batch_size(d, s), per, epoch, index, lo, n;
+    cli_dist_share(B, rank, size, &lo, &n);
     if (cli_streams(s)) {
-        if (cli_text_train_batch(d, s, step, b) == 0) return 0;
+        if (B && cli_text_train_batch(d, s, step, lo, n, b) == 0) return 0;
         return cli_fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
                         (long long)d->n_train);
     }
-    int64_t B, per, epoch, index;
     seq_layout(d, s, &B, &per);
     if (!per) return cli_fail(err, errlen, "%s: no training sequences", d->path);
     cli_data_position(d, s, step, &epoch, &index);
     int64_t *perm = malloc((size_t)d->n_train * sizeof *perm);
     if (!perm) return cli_fail(err, errlen, "out of memory");
     shuffle(perm, d->n_train, seed, epoch);
-    int rc = d->bank ? cli_trees_fill(d, s, perm + index * B, B, b, err, errlen)
-                     : seq_fill(d, s, perm + index * B, B, b, err, errlen);
+    int rc = d->bank ? cli_trees_fill(d, s, perm + index * B + lo, n, b, err, errlen)
+                     : seq_fill(d, s, perm + index * B + lo, n, b, err, errlen);
     free(perm);
     return rc;
 }

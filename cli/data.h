@@ -127,6 +127,16 @@ void cli_batch_free(cli_batch *b);
  * -1 with a message (no training data). */
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen);
+/* The rule that splits a batch of B sequences (or streams) over `size`
+ * processes: rank r takes n = B/size of them, one more when r < B mod
+ * size, starting at lo (the parts in rank order make the batch). */
+void cli_dist_share(int64_t B, int rank, int size, int64_t *lo, int64_t *n);
+/* Part `rank` of `size` of that batch: its sequences (or streams) in
+ * [lo, lo+n) as cli_dist_share splits the batch (cli/dist_train.c). */
+int cli_data_train_part(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed, int rank,
+                        int size, cli_batch *b, char *err, size_t errlen);
+/* The sequences (or streams) in every training batch. */
+int64_t cli_data_batch_size(const cli_data *d, const tg_spec *s);
 /* Where step falls: the pass over the training data and the batch in it. */
 void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                        int64_t *index);
@@ -200,7 +210,11 @@ void cli_words_free(cli_words *w);
 /* Task readers. */
 int cli_text_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
                   const cli_vocab *known, double valid_fraction, char *err, size_t errlen);
-int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b);
+/* The part [lo, lo+n) of the step's streams (n 0: all of them). */
+int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, int64_t lo, int64_t n,
+                         cli_batch *b);
+/* How many streams a training batch reads (0: too little text). */
+int64_t cli_text_batch_size(const cli_data *d, const tg_spec *s);
 int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s);
 int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b);
 void cli_text_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,

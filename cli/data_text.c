@@ -26,15 +26,18 @@ static int64_t layout(int64_t n, const tg_spec *s, int64_t *B, int64_t *K, int64
     return *L / *K;
 }
 
-/* Chunk i of the region starting at ids + first. */
+/* Chunk i of the region starting at ids + first: of its streams, the
+ * part [lo, lo+nb) (nb <= 0: all of them; a process's share under mpirun). */
 static int chunk(const cli_data *d, const tg_spec *s, int64_t first, int64_t n, int64_t i,
-                 cli_batch *b) {
-    int64_t B, K, L;
-    if (!layout(n, s, &B, &K, &L) || cli_batch_reserve(b, K, B, 0, 0)) return -1;
+                 int64_t lo, int64_t nb, cli_batch *b) {
+    int64_t all, K, L, B;
+    if (!layout(n, s, &all, &K, &L)) return -1;
+    B = nb > 0 ? nb : all, lo = nb > 0 ? lo : 0;
+    if (lo + B > all || cli_batch_reserve(b, K, B, 0, 0)) return -1;
     b->T = K, b->B = B, b->lengths = NULL, b->reset = i == 0, b->count = K * B;
     for (int64_t j = 0; j < B; j++)
         for (int64_t t = 0; t < K; t++) {
-            int64_t p = cli_pos(s, K, B, t, j), src = first + j * L + i * K + t;
+            int64_t p = cli_pos(s, K, B, t, j), src = first + (lo + j) * L + i * K + t;
             b->ids[p] = d->ids[src];
             b->targets[p] = d->ids[src + 1];
         }
@@ -47,10 +50,17 @@ void cli_text_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
     *epoch = nc ? step / nc : 0, *index = nc ? step % nc : 0;
 }
 
-int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b) {
+int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, int64_t lo, int64_t n,
+                         cli_batch *b) {
     int64_t epoch, index;
     cli_text_position(d, s, step, &epoch, &index);
-    return chunk(d, s, 0, d->n_train, index, b);
+    return chunk(d, s, 0, d->n_train, index, lo, n, b);
+}
+
+int64_t cli_text_batch_size(const cli_data *d, const tg_spec *s) {
+    int64_t B = 0, K, L;
+    layout(d->n_train, s, &B, &K, &L);
+    return B;
 }
 
 int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s) {
@@ -59,7 +69,7 @@ int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s) {
 }
 
 int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b) {
-    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, b);
+    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, 0, 0, b);
 }
 
 int cli_text_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
