@@ -182,10 +182,11 @@ typedef struct cli_metrics {
 } cli_metrics;
 
 /* Runs the model (evaluation mode, no gradients) over every held-out batch
- * of d. Returns 0, or -1 with a message. The model is left in training
+ * of d (dist: with several processes, each runs its part and the figures
+ * are summed; NULL: this process alone). Returns 0, or -1 with a message. The model is left in training
  * mode iff it was. */
-int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
-                 char *err, size_t errlen);
+int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
+                 cli_metrics *out, char *err, size_t errlen);
 
 /* ---- seq2seq (cli/evaluate_s2s.c) ------------------------------------------------ */
 /* Decodes B sources (ids [B, S] row-major, lengths) as the spec's decode

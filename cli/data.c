@@ -363,12 +363,23 @@ int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s) {
 
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen) {
+    return cli_data_eval_part(d, s, i, 0, 1, b, err, errlen);
+}
+
+int cli_data_eval_part(const cli_data *d, const tg_spec *s, int64_t i, int rank, int size,
+                       cli_batch *b, char *err, size_t errlen) {
     if (cli_streams(s)) {
-        cli_text_eval_batch(d, s, i, b);
+        int64_t lo, n;
+        cli_dist_share(cli_text_eval_size(d, s), rank, size, &lo, &n);
+        b->B = 0;
+        if (n) cli_text_eval_batch(d, s, i, lo, n, b);
         return 0;
     }
-    int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first;
+    int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first, lo;
     if (n > s->train.batch) n = s->train.batch;
+    cli_dist_share(n, rank, size, &lo, &n);
+    first += lo, b->B = 0;
+    if (!n) return 0;
     int64_t *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return cli_fail(err, errlen, "out of memory");
     for (int64_t j = 0; j < n; j++) idx[j] = first + j;

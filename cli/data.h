@@ -144,6 +144,9 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
 int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s);
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen);
+/* Part `rank` of `size` of it (cli_dist_share; b->B 0 when the part is empty). */
+int cli_data_eval_part(const cli_data *d, const tg_spec *s, int64_t i, int rank, int size,
+                       cli_batch *b, char *err, size_t errlen);
 /* A tg_model_batch for b, with x and target on the tape. Returns 0 or -1
  * (the tape in error). */
 int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_batch *mb);
@@ -216,7 +219,10 @@ int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, int6
 /* How many streams a training batch reads (0: too little text). */
 int64_t cli_text_batch_size(const cli_data *d, const tg_spec *s);
 int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s);
-int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b);
+int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, int64_t lo, int64_t n,
+                        cli_batch *b);
+/* How many streams a held-out batch reads. */
+int64_t cli_text_eval_size(const cli_data *d, const tg_spec *s);
 void cli_text_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                        int64_t *index);
 int cli_classify_load(cli_data *d, const tg_spec *s, char *text, int64_t len,

@@ -68,8 +68,15 @@ int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s) {
     return layout(d->n_ids - d->n_train, s, &B, &K, &L);
 }
 
-int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b) {
-    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, 0, 0, b);
+int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, int64_t lo, int64_t n,
+                        cli_batch *b) {
+    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, lo, n, b);
+}
+
+int64_t cli_text_eval_size(const cli_data *d, const tg_spec *s) {
+    int64_t B = 0, K, L;
+    layout(d->n_ids - d->n_train, s, &B, &K, &L);
+    return B;
 }
 
 int cli_text_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,

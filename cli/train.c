@@ -330,7 +330,7 @@ int cli_train(int argc, char **argv) {
         val = NAN;
         if (eval_now) {
             double t2 = cli_now();
-            if (cli_evaluate(tape, cm.model, s, &d, &vm, err, sizeof err)) {
+            if (cli_evaluate(tape, cm.model, s, &d, &dist, &vm, err, sizeof err)) {
                 failed = true;
                 break;
             }
