@@ -51,6 +51,7 @@ HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autog
 TEST_DIRS := $(filter-out $(if $(MPI),,mpi),$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c)))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
+.PHONY: bench-dist
 .PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
@@ -141,6 +142,11 @@ bench-tape: $(BUILD)/bench/bench_tape
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 	sh bench/run.sh $(BUILD)/bench/bench_rnn
+
+# data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
+bench-dist:
+	$(MAKE) MPI=1 PRECISION=$(PRECISION) $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
+	sh bench/dist.sh $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)

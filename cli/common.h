@@ -154,9 +154,10 @@ int cli_dist_setup(cli_dist *x, cli_model *cm, tg_model_state *st, int64_t B, ch
 bool cli_dist_stop(cli_dist *x, bool interrupted);
 /* Backward of this rank's loss (over count targets) with the gradients
  * summed over ranks, each weighted by its share of the targets; *loss_value
- * the whole batch's loss. 0, or -1 with a message. */
+ * the whole batch's loss, *tokens (this rank's) the whole batch's. 0, or -1
+ * with a message. */
 int cli_dist_backward(cli_dist *x, cli_model *cm, tg_tape *t, tg_tensor *loss, int64_t count,
-                      double *loss_value, char *err, size_t errlen);
+                      int64_t *tokens, double *loss_value, char *err, size_t errlen);
 /* cli_ckpt_save from rank 0, with every rank's carried state (B streams). */
 int cli_dist_save(cli_dist *x, const char *path, const cli_model *cm, tg_optim *opt,
                   const tg_model_state *st, const cli_ckpt_info *info, int64_t B, char *err,

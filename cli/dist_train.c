@@ -110,21 +110,28 @@ bool cli_dist_stop(cli_dist *x, bool interrupted) {
     return v > 0;
 }
 
-/* Gradients are summed in buckets of this many bytes: large enough that a
- * sum's latency is paid a few times per step, small enough that the first
- * starts while backward still runs. */
+/* Gradients are summed in buckets of this many bytes (environment
+ * TAPEGRAD_BUCKET_KB overrides): large enough that a sum's latency is paid
+ * a few times per step, small enough that the first starts while backward
+ * still runs. */
 #define BUCKET_BYTES ((size_t)4 << 20)
 
+static size_t bucket_bytes(void) {
+    const char *e = getenv("TAPEGRAD_BUCKET_KB");
+    long kb = e ? atol(e) : 0;
+    return kb > 0 ? (size_t)kb << 10 : BUCKET_BYTES;
+}
+
 int cli_dist_backward(cli_dist *x, cli_model *cm, tg_tape *t, tg_tensor *loss, int64_t count,
-                      double *loss_value, char *err, size_t errlen) {
+                      int64_t *tokens, double *loss_value, char *err, size_t errlen) {
     *loss_value = (double)loss->data[0];
     if (x->size == 1) return tg_backward(t, loss) ? cli_fail(err, errlen, "%s", tg_tape_error(t)) : 0;
-    if (!x->g && !(x->g = tg_dist_grads_new(x->d, cm->tensors, cm->n, BUCKET_BYTES, err, errlen)))
+    if (!x->g && !(x->g = tg_dist_grads_new(x->d, cm->tensors, cm->n, bucket_bytes(), err, errlen)))
         return -1;
-    double v[2] = {(double)count, (double)count * *loss_value};
-    if (tg_dist_sum(x->d, v, 2, err, errlen)) return -1;
+    double v[3] = {(double)count, (double)count * *loss_value, (double)*tokens};
+    if (tg_dist_sum(x->d, v, 3, err, errlen)) return -1;
     if (v[0] <= 0) return cli_fail(err, errlen, "the batch has no counted targets");
-    *loss_value = v[1] / v[0];
+    *loss_value = v[1] / v[0], *tokens = (int64_t)v[2];
     tg_dist_grads_begin(x->g, t, (double)count / v[0]);
     if (tg_backward(t, loss)) return cli_fail(err, errlen, "%s", tg_tape_error(t));
     if (tg_dist_grads_finish(x->g, err, errlen)) return -1;

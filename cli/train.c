@@ -299,7 +299,10 @@ int cli_train(int argc, char **argv) {
         tg_optim_zero_grad(opt);
         double lv = NAN;
         char why[sizeof err];
-        if (!loss || cli_dist_backward(&dist, &cm, tape, loss, b.count, &lv, why, sizeof why)) {
+        int64_t tokens = b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
+        for (int64_t j = 0; b.lengths && j < b.B; j++) tokens += b.lengths[j];
+        if (!loss ||
+            cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why)) {
             snprintf(err, sizeof err, "step %lld: %.900s", (long long)step + 1,
                      loss ? why : tg_tape_error(tape));
             failed = true;
@@ -321,8 +324,7 @@ int cli_train(int argc, char **argv) {
         }
         done_steps = step + 1;
         pg.train_time += cli_now() - t1;
-        pg.tokens += b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
-        for (int64_t j = 0; b.lengths && j < b.B; j++) pg.tokens += b.lengths[j];
+        pg.tokens += tokens;
         loss_sum += lv, loss_n++;
         bool eval_now =
             n_valid &&
