@@ -37,7 +37,10 @@ static const char HELP[] =
     "\n"
     "A checkpoint is written every train.checkpoint_every steps and at the end;\n"
     "Ctrl-C writes one and exits with status 130. Exit status: 0 done, 1 failed,\n"
-    "2 bad usage or spec, 130 interrupted.\n";
+    "2 bad usage or spec, 130 interrupted.\n"
+    "\n"
+    "Built with MPI=1, 'mpirun -np N tapegrad train ...' trains on N processes,\n"
+    "train.batch being the global batch (docs/cli.md, \"Several processes\").\n";
 
 static volatile sig_atomic_t interrupted = 0;
 
