@@ -58,24 +58,26 @@ void tg_dist_free(tg_dist *d) {
     free(d);
 }
 
-int tg_dist_sum(tg_dist *d, double *v, int64_t n, char *err, size_t errlen) {
-    (void)d;
+/* v[0..n) summed over ranks in place, in pieces MPI's int counts hold. */
+static int sum(void *v, int64_t n, MPI_Datatype type, size_t size, const char *what, char *err,
+               size_t errlen) {
     for (int64_t i = 0; i < n; i += CHUNK) {
         int c = (int)(n - i < CHUNK ? n - i : CHUNK);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, v + i, c, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-        if (failed(rc, "tg_dist_sum", err, errlen)) return -1;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)v + (size_t)i * size, c, type, MPI_SUM,
+                               MPI_COMM_WORLD);
+        if (failed(rc, what, err, errlen)) return -1;
     }
     return 0;
 }
 
+int tg_dist_sum(tg_dist *d, double *v, int64_t n, char *err, size_t errlen) {
+    (void)d;
+    return sum(v, n, MPI_DOUBLE, sizeof *v, "tg_dist_sum", err, errlen);
+}
+
 int tg_dist_sum_real(tg_dist *d, tg_real *v, int64_t n, char *err, size_t errlen) {
     (void)d;
-    for (int64_t i = 0; i < n; i += CHUNK) {
-        int c = (int)(n - i < CHUNK ? n - i : CHUNK);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, v + i, c, TG_MPI_REAL, MPI_SUM, MPI_COMM_WORLD);
-        if (failed(rc, "tg_dist_sum_real", err, errlen)) return -1;
-    }
-    return 0;
+    return sum(v, n, TG_MPI_REAL, sizeof *v, "tg_dist_sum_real", err, errlen);
 }
 
 int tg_dist_broadcast(tg_dist *d, tg_tensor *const *p, int n, char *err, size_t errlen) {
