@@ -17,7 +17,7 @@ struct tg_tape {
     size_t n_scopes, cap_scopes;
     tg__weight_grad *deferred; /* weight gradients gathered during backward */
     size_t n_deferred, cap_deferred;
-    bool gathering; /* inside tg_backward (not a node-by-node replay) */
+    bool gathering;            /* inside tg_backward (not a node-by-node replay) */
     tg_grad_ready_fn on_ready; /* told when a leaf's gradient is final (dist/) */
     void *on_ready_ctx;
     char error[512];

@@ -134,9 +134,9 @@ int cli_model_rngs(const tg_model *m, tg_rng **out, char (*names)[64]);
 typedef struct cli_dist {
     tg_dist *d;
     int rank, size;
-    int64_t lo, n;     /* this rank's streams in the carried state */
-    tg_dist_grads *g;  /* made at the first step */
-    int64_t steps;     /* exchanged, for the report */
+    int64_t lo, n;    /* this rank's streams in the carried state */
+    tg_dist_grads *g; /* made at the first step */
+    int64_t steps;    /* exchanged, for the report */
     double wait_s, exchange_s, early;
 } cli_dist;
 
@@ -184,8 +184,8 @@ typedef struct cli_metrics {
 
 /* Runs the model (evaluation mode, no gradients) over every held-out batch
  * of d (dist: with several processes, each runs its part and the figures
- * are summed; NULL: this process alone). Returns 0, or -1 with a message. The model is left in training
- * mode iff it was. */
+ * are summed; NULL: this process alone). Returns 0, or -1 with a message. The model is left in
+ * training mode iff it was. */
 int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
                  cli_metrics *out, char *err, size_t errlen);
 

@@ -58,7 +58,8 @@ static void copy_rows(tg_tensor *dst, int64_t dlo, const tg_tensor *src, int64_t
     for (int i = bd + 1; i < src->ndim; i++) inner *= src->shape[i];
     for (int64_t o = 0; o < outer; o++)
         memcpy(dst->data + (o * dst->shape[bd] + dlo) * inner,
-               src->data + (o * src->shape[bd] + slo) * inner, (size_t)(n * inner) * sizeof(tg_real));
+               src->data + (o * src->shape[bd] + slo) * inner,
+               (size_t)(n * inner) * sizeof(tg_real));
 }
 
 /* t (held for rows [from_lo, +from_n)) becomes rows [to_lo, +to_n) of a
@@ -125,7 +126,8 @@ static size_t bucket_bytes(void) {
 int cli_dist_backward(cli_dist *x, cli_model *cm, tg_tape *t, tg_tensor *loss, int64_t count,
                       int64_t *tokens, double *loss_value, char *err, size_t errlen) {
     *loss_value = (double)loss->data[0];
-    if (x->size == 1) return tg_backward(t, loss) ? cli_fail(err, errlen, "%s", tg_tape_error(t)) : 0;
+    if (x->size == 1)
+        return tg_backward(t, loss) ? cli_fail(err, errlen, "%s", tg_tape_error(t)) : 0;
     if (!x->g && !(x->g = tg_dist_grads_new(x->d, cm->tensors, cm->n, bucket_bytes(), err, errlen)))
         return -1;
     double v[3] = {(double)count, (double)count * *loss_value, (double)*tokens};

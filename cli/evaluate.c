@@ -56,9 +56,15 @@ static double ratio(double a, int64_t b) {
  * are added up. */
 static int sum_ranks(cli_dist *x, double *sum, int64_t *count, int64_t *hits, double *tree_sum,
                      int64_t *tree_hits, int64_t *tree_n, char *err, size_t errlen) {
-    double v[9] = {*sum,         (double)*count,       (double)*hits,
-                   tree_sum[0],  tree_sum[1],          (double)tree_hits[0],
-                   (double)tree_hits[1], (double)tree_n[0], (double)tree_n[1]};
+    double v[9] = {*sum,
+                   (double)*count,
+                   (double)*hits,
+                   tree_sum[0],
+                   tree_sum[1],
+                   (double)tree_hits[0],
+                   (double)tree_hits[1],
+                   (double)tree_n[0],
+                   (double)tree_n[1]};
     if (!x || x->size == 1) return 0;
     if (tg_dist_sum(x->d, v, 9, err, errlen)) return -1;
     *sum = v[0], *count = (int64_t)v[1], *hits = (int64_t)v[2];

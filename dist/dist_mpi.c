@@ -105,9 +105,10 @@ void tg_dist_abort(tg_dist *d, int status, const char *msg) {
 int tg__dist_isum(tg_dist *d, tg_real *buf, int64_t n, tg__dist_req **req, char *err,
                   size_t errlen) {
     (void)d;
-    if (!(*req = malloc(sizeof **req))) return tg_error_set(err, errlen, "tg_dist: out of memory"), -1;
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, TG_MPI_REAL, MPI_SUM, MPI_COMM_WORLD,
-                            &(*req)->r);
+    if (!(*req = malloc(sizeof **req)))
+        return tg_error_set(err, errlen, "tg_dist: out of memory"), -1;
+    int rc =
+        MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, TG_MPI_REAL, MPI_SUM, MPI_COMM_WORLD, &(*req)->r);
     if (failed(rc, "MPI_Iallreduce", err, errlen)) {
         free(*req);
         *req = NULL;

@@ -54,7 +54,8 @@ void tg_dist_abort(tg_dist *d, int status, const char *msg) {
 int tg__dist_isum(tg_dist *d, tg_real *buf, int64_t n, tg__dist_req **req, char *err,
                   size_t errlen) {
     (void)d, (void)buf, (void)n;
-    if (!(*req = malloc(sizeof **req))) return tg_error_set(err, errlen, "tg_dist: out of memory"), -1;
+    if (!(*req = malloc(sizeof **req)))
+        return tg_error_set(err, errlen, "tg_dist: out of memory"), -1;
     return 0;
 }
 

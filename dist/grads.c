@@ -19,17 +19,17 @@ struct tg_dist_grads {
     tg_dist *d;
     int n, n_buckets;
     tg_tensor **p;
-    int *bucket_of;   /* [n] */
-    int64_t *offset;  /* [n]: where in its bucket */
-    bool *ready;      /* [n]: final in this step */
-    int *size;        /* [n_buckets]: parameters in each */
+    int *bucket_of;  /* [n] */
+    int64_t *offset; /* [n]: where in its bucket */
+    bool *ready;     /* [n]: final in this step */
+    int *size;       /* [n_buckets]: parameters in each */
     bucket *b;
     double weight;
     tg_tape *tape;
-    int hint;         /* where the last lookup found its parameter */
-    double t_first;   /* when the first bucket started */
-    int64_t early;    /* values started during backward */
-    bool failed;      /* a start failed inside backward: finish reports it */
+    int hint;       /* where the last lookup found its parameter */
+    double t_first; /* when the first bucket started */
+    int64_t early;  /* values started during backward */
+    bool failed;    /* a start failed inside backward: finish reports it */
     char err[256];
     tg_dist_stats stats;
 };
@@ -92,15 +92,17 @@ tg_dist_grads *tg_dist_grads_new(tg_dist *d, tg_tensor *const *params, int n, si
     for (int i = 0; i < n; i++) {
         g->p[i] = params[i];
         if (params[i]->numel >= (int64_t)1 << 31) {
-            tg_error_set(err, errlen, "tg_dist_grads_new: parameter %d has %lld values (2^31 at most)",
-                         i, (long long)params[i]->numel);
+            tg_error_set(err, errlen,
+                         "tg_dist_grads_new: parameter %d has %lld values (2^31 at most)", i,
+                         (long long)params[i]->numel);
             tg_dist_grads_free(g);
             return NULL;
         }
     }
     if (plan(g, bucket_bytes) == 0) {
         g->stats.buckets = g->n_buckets;
-        for (int k = 0; k < g->n_buckets; k++) g->stats.bytes += g->b[k].n * (int64_t)sizeof(tg_real);
+        for (int k = 0; k < g->n_buckets; k++)
+            g->stats.bytes += g->b[k].n * (int64_t)sizeof(tg_real);
         return g;
     }
 oom:
@@ -170,7 +172,8 @@ int tg_dist_grads_finish(tg_dist_grads *g, char *err, size_t errlen) {
             tg_error_set(err, errlen, "gradient exchange: out of memory");
             continue;
         }
-        memcpy(x->grad, g->b[g->bucket_of[i]].buf + g->offset[i], (size_t)x->numel * sizeof(tg_real));
+        memcpy(x->grad, g->b[g->bucket_of[i]].buf + g->offset[i],
+               (size_t)x->numel * sizeof(tg_real));
     }
     double t1 = now();
     g->stats.wait_s = t1 - t0;

@@ -29,7 +29,8 @@ START_TEST(notices_final_gradients) {
     ck_assert_int_eq(tg_backward(t, unrolled_loss(t, p)), 0);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(s.calls[i], 1);
-        ck_assert_int_eq(memcmp(s.at_notice[i], p[i]->grad, (size_t)p[i]->numel * sizeof(tg_real)), 0);
+        ck_assert_int_eq(memcmp(s.at_notice[i], p[i]->grad, (size_t)p[i]->numel * sizeof(tg_real)),
+                         0);
     }
     ck_assert_int_eq(s.calls[3], 0); /* nothing reads it */
     ck_assert_int_eq(s.order[0], 2); /* b: final as soon as its first reader is passed */

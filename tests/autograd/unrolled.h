@@ -17,7 +17,8 @@ static inline void unrolled_params(tg_tensor **p) {
     for (int i = 0; i < UNROLLED_N; i++) {
         p[i] = tg_tensor_new(sh[i]);
         p[i]->requires_grad = true;
-        for (int64_t j = 0; j < p[i]->numel; j++) p[i]->data[j] = (tg_real)(0.5 * tg_rng_normal(&r));
+        for (int64_t j = 0; j < p[i]->numel; j++)
+            p[i]->data[j] = (tg_real)(0.5 * tg_rng_normal(&r));
     }
 }
 

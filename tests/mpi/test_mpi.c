@@ -29,7 +29,10 @@
 /* Adam with clipping, 20 steps; batches of 7 or 15, which 2 processes
  * cannot split evenly. No dropout: masks differ per rank by design. */
 #define OPT "\"optimizer\": {\"type\": \"adam\", \"lr\": 0.003, \"clip_norm\": 0.5},\n"
-#define TRAIN(b) "\"train\": {\"batch\": " #b ", \"seq_len\": 16, \"steps\": 20, \"eval_every\": 10, \"log_every\": 5, \"checkpoint_every\": 5, \"valid_fraction\": 0.1, \"seed\": 5}}\n"
+#define TRAIN(b)                                                                                   \
+    "\"train\": {\"batch\": " #b                                                                   \
+    ", \"seq_len\": 16, \"steps\": 20, \"eval_every\": 10, \"log_every\": 5, "                     \
+    "\"checkpoint_every\": 5, \"valid_fraction\": 0.1, \"seed\": 5}}\n"
 
 static const char LM[] =
     "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},\n"
@@ -105,7 +108,8 @@ static void setup(run_dir *d, const char *spec) {
         if (spec == CLASSIFY) fprintf(f, "%s\t", pos ? "pos" : "neg");
         for (int k = 0; k < n; k++)
             fprintf(f, "%s%s", k ? " " : "",
-                    k == n / 2 && spec == CLASSIFY ? (pos ? "good" : "bad") : WORDS[tg_rng_below(&r, 10)]);
+                    k == n / 2 && spec == CLASSIFY ? (pos ? "good" : "bad")
+                                                   : WORDS[tg_rng_below(&r, 10)]);
         fputs(spec == CLASSIFY ? "\n" : ". ", f);
     }
     fclose(f);
@@ -115,8 +119,8 @@ static void setup(run_dir *d, const char *spec) {
  * extra options. Returns the output (owned); asserts the status. */
 static cli_out train(const run_dir *d, int np, const char *ckpt, const char *more, int want) {
     char cmd[2048], mpi[256] = "";
-    if (geteuid() == 0) setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1),
-                        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    if (geteuid() == 0)
+        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1), setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     if (np) snprintf(mpi, sizeof mpi, "%s -np %d ", MPIRUN, np);
     snprintf(cmd, sizeof cmd, "%s%s train %s --data %s --checkpoint %s/%s --threads 1 %s", mpi,
              cli_binary(), d->spec, d->data, d->dir, ckpt, more ? more : "");
@@ -142,7 +146,8 @@ static void same_ckpt(const run_dir *d, const char *a, const char *b) {
         if (!x) continue; /* not a real tensor (ids) */
         ck_assert_msg(tg_same_shape(x, y), "%s: shapes differ", name);
         double worst = 0;
-        for (int64_t j = 0; j < x->numel; j++) worst = fmax(worst, fabs((double)x->data[j] - (double)y->data[j]));
+        for (int64_t j = 0; j < x->numel; j++)
+            worst = fmax(worst, fabs((double)x->data[j] - (double)y->data[j]));
         ck_assert_msg(worst <= TOL, "%s vs %s: %s differs by %g", a, b, name, worst);
     }
     tg_safetensors_close(fa);
@@ -158,7 +163,8 @@ static void two_vs_one(const char *spec) {
     /* one process alone talks: the report once, the exchange's figures */
     ck_assert_int_eq(cli_count(two.out, "done: 20 steps"), 1);
     ck_assert_int_eq(cli_count(two.out, "exchange: 2 processes"), 1);
-    double v1 = cli_value(one.out, "final validation loss"), v2 = cli_value(two.out, "final validation loss");
+    double v1 = cli_value(one.out, "final validation loss"),
+           v2 = cli_value(two.out, "final validation loss");
     ck_assert_double_eq_tol(v1, v2, 1e-4);
     cli_out_free(&one), cli_out_free(&two);
     cli_rmdir(d.dir);
@@ -259,10 +265,11 @@ START_TEST(rank_killed) {
     setup(&d, LM);
     char cmd[1024], ckpt[300];
     cli_path(ckpt, sizeof ckpt, d.dir, "k.safetensors");
-    if (geteuid() == 0) setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1),
-                        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    snprintf(cmd, sizeof cmd, "exec %s -np 2 %s train %s --data %s --checkpoint %s --threads 1 --steps 1000000", MPIRUN,
-             cli_binary(), d.spec, d.data, ckpt);
+    if (geteuid() == 0)
+        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1), setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    snprintf(cmd, sizeof cmd,
+             "exec %s -np 2 %s train %s --data %s --checkpoint %s --threads 1 --steps 1000000",
+             MPIRUN, cli_binary(), d.spec, d.data, ckpt);
     pid_t job = fork();
     ck_assert_int_ge(job, 0);
     if (job == 0) {
