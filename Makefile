@@ -11,15 +11,20 @@
 #   make format          clang-format every C file
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
+#   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
+#                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
+#   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
+#   make bench-dist      data-parallel figures: 1 process x 2 threads vs 2 x 1
 
 PRECISION ?= float
 SAN ?=
 BUILD_ROOT ?= build
-BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
+MPI ?=
+BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)$(if $(MPI),-mpi)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc libopenmpi-dev openmpi-bin
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -38,15 +43,20 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CPPFLAGS) $(CFLA
 LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-LIB_DIRS := core autograd nn optim model
-LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+LIB_DIRS := core autograd nn optim model dist
+# dist/: MPI=1 takes dist_mpi.c (OpenMPI's flags from pkg-config ompi-c),
+# the default build dist_none.c (one process, no MPI anywhere).
+LIB_SRCS := $(filter-out dist/dist_$(if $(MPI),none,mpi).c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+MPI_CFLAGS := $(if $(MPI),$(shell pkg-config --cflags ompi-c))
+LIBS += $(if $(MPI),$(shell pkg-config --libs ompi-c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard $(addsuffix /*.def,$(LIB_DIRS)))
 
-TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
+TEST_DIRS := $(filter-out $(if $(MPI),,mpi),$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c)))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
-.PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
+.PHONY: bench-dist
+.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -64,6 +74,8 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # The fused recurrent kernels and the fast sigmoid/tanh are the hottest
 # elementwise code: -O3 there.
 $(BUILD)/autograd/ops_rnn.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
+
+$(BUILD)/dist/dist_mpi.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 # Splits elementwise work over BLIS's own OpenMP threads (libgomp).
 $(BUILD)/core/parallel.o: ALL_CFLAGS += -fopenmp
@@ -118,6 +130,16 @@ test:
 
 # Only the web page in headless Chromium (tests/cli/test_graph_html.c, also
 # part of make test): skipped without chromium, failed so when CI is set.
+# tests/mpi (only with MPI=1): tapegrad train under mpirun, 2 processes
+# against 1, in both precisions. As root OpenMPI also needs
+# OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM); the test sets them.
+MPIRUN ?= mpirun --oversubscribe
+test-mpi:
+	$(MAKE) MPI=1 PRECISION=float $(BUILD_ROOT)/float-mpi/tests/test_mpi
+	$(BUILD_ROOT)/float-mpi/tests/test_mpi
+	$(MAKE) MPI=1 PRECISION=double $(BUILD_ROOT)/double-mpi/tests/test_mpi
+	$(BUILD_ROOT)/double-mpi/tests/test_mpi
+
 test-browser: $(BUILD)/tests/test_cli
 	CK_RUN_CASE=graph_html $<
 
@@ -152,6 +174,11 @@ bench-tape: $(BUILD)/bench/bench_tape
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 	sh bench/run.sh $(BUILD)/bench/bench_rnn
+
+# data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
+bench-dist:
+	$(MAKE) MPI=1 PRECISION=$(PRECISION) $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
+	sh bench/dist.sh $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
@@ -225,6 +252,9 @@ $(BUILD)/tapegrad: $(CLI_OBJS) $(BUILD)/libtapegrad.a
 # library's objects).
 $(BUILD)/tests/test_cli: $(BUILD)/tapegrad tests/cli/cli_util.h
 $(BUILD)/tests/test_cli: private ALL_CFLAGS += -DTAPEGRAD_BIN='"$(abspath $(BUILD)/tapegrad)"'
+$(BUILD)/tests/test_mpi: $(BUILD)/tapegrad tests/cli/cli_util.c tests/cli/cli_util.h
+$(BUILD)/tests/test_mpi: private ALL_CFLAGS += -Itests/cli -DTAPEGRAD_BIN='"$(abspath $(BUILD)/tapegrad)"' \
+                                              -DMPIRUN='"$(MPIRUN)"'
 
 # The main demo: a character-level LSTM on Moby Dick, a few minutes on a
 # 2-core machine, then samples at two temperatures (examples/charlm/README.md).

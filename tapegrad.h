@@ -9,5 +9,6 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "model/model.h"
+#include "dist/dist.h"
 
 #endif

@@ -51,6 +51,15 @@ int tg_backward(tg_tape *t, tg_tensor *loss);
 /* The same from any tensor y, seeding its gradient with grad_y (y's numel
  * values, row-major), as torch.autograd.backward(y, grad_y). */
 int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y);
+/* fn(ctx, x) is called during every later tg_backward on t, once for each
+ * heap tensor x (a parameter) the moment its gradient is final for this
+ * backward (the walk has passed the earliest node that reads it and its
+ * deferred weight products are done), so a caller can start sending it
+ * while the rest of backward runs (dist/ overlaps its gradient exchange
+ * this way). A leaf no gradient reaches may still be notified; fn NULL
+ * turns it off. Not called by the stepper's node-by-node replay. */
+typedef void (*tg_grad_ready_fn)(void *ctx, tg_tensor *x);
+void tg_tape_on_grad_ready(tg_tape *t, tg_grad_ready_fn fn, void *ctx);
 
 /* ---- scopes and labels, for looking at the tape ---------------------------
  * Ops recorded between tg_scope_push(t, "t3") and tg_scope_pop(t) carry the

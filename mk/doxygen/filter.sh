@@ -23,6 +23,7 @@ case $f in
 *autograd/*) group=tape ;;
 *nn/*) group=nn ;;
 *optim/*) group=optim ;;
+*dist/*) group=dist ;;
 *) group= ;;
 esac
 [ -z "$group" ] || printf '/** \\addtogroup %s\n * @{ */\n' "$group"
