@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "plot.h"
 
 static const char HELP[] =
     "usage: tapegrad train SPEC [options]\n"
@@ -31,6 +32,8 @@ static const char HELP[] =
     "                     SPEC's name with .safetensors, in the current directory)\n"
     "  --log PATH         the CSV log (default: the checkpoint's path with .csv):\n"
     "                     step,train_loss,valid_loss,lr,grad_norm\n"
+    "                     (and at each validation, its chart as an SVG beside it:\n"
+    "                     run.csv -> run.svg; see tapegrad plot)\n"
     "  --threads N        threads for products and cells (default: every core)\n"
     "  --seed S           initial weights and batch order (default: train.seed)\n"
     "  --help             this text\n"
@@ -125,6 +128,17 @@ static void show(progress *p, int64_t done, int64_t steps, double loss, double v
            (long long)done, (long long)steps, loss, vbuf, lr, rate, eta, p->tty ? "\033[K" : "\n");
     p->open = p->tty;
     fflush(stdout);
+}
+
+/* The log's chart (tapegrad plot) redrawn next to it; a chart that cannot
+ * be written is reported once and does not stop training. */
+static void redraw(FILE *csv, const char *log_path, bool *failed) {
+    char svg[4096], err[1024];
+    fflush(csv);
+    cli_plot_path(log_path, svg, sizeof svg);
+    if (cli_plot_file(log_path, svg, err, sizeof err) == 0) return;
+    if (!*failed) fprintf(stderr, "tapegrad train: warning: chart not drawn: %s\n", err);
+    *failed = true;
 }
 
 /* The validation line, shared with the final report. */
@@ -272,7 +286,7 @@ int cli_train(int argc, char **argv) {
     double loss_sum = 0, val = NAN;
     int64_t loss_n = 0, skipped = 0, done_steps = start;
     cli_metrics vm = {.loss = NAN};
-    bool failed = false;
+    bool failed = false, plot_failed = false;
     for (int64_t step = start; step < steps && !interrupted; step++) {
         double t1 = cli_now();
         if (cli_data_train_batch(&d, s, step, (uint64_t)seed, &b, err, sizeof err)) {
@@ -331,6 +345,7 @@ int cli_train(int argc, char **argv) {
         fprintf(csv, "%lld,%.6f,", (long long)done_steps, lv);
         if (!isnan(val)) fprintf(csv, "%.6f", val);
         fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
+        if (eval_now) redraw(csv, log_path, &plot_failed);
         /* a log line every log_every steps; on a terminal the line also
          * updates in place between them, a few times a second */
         bool log_now =
