@@ -122,10 +122,12 @@ static void show(progress *p, int64_t done, int64_t steps, double loss, double v
     double per_step = ran ? p->train_time / (double)ran : 0;
     double per_eval = p->evals ? p->eval_time / p->evals : 0;
     double rate = p->train_time > 0 ? (double)p->tokens / p->train_time : 0;
+    double step_rate = p->train_time > 0 ? (double)ran / p->train_time : 0;
     if (!isnan(val)) snprintf(vbuf, sizeof vbuf, "%.4f", val);
     cli_duration((double)(steps - done) * per_step + per_eval, eta, sizeof eta);
-    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.0f tok/s  ETA %s%s", p->tty ? "\r" : "",
-           (long long)done, (long long)steps, loss, vbuf, lr, rate, eta, p->tty ? "\033[K" : "\n");
+    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.3g steps/s  %.0f tok/s  ETA %s%s",
+           p->tty ? "\r" : "", (long long)done, (long long)steps, loss, vbuf, lr, step_rate, rate,
+           eta, p->tty ? "\033[K" : "\n");
     p->open = p->tty;
     fflush(stdout);
 }
@@ -139,6 +141,15 @@ static void redraw(FILE *csv, const char *log_path, bool *failed) {
     if (cli_plot_file(log_path, svg, err, sizeof err) == 0) return;
     if (!*failed) fprintf(stderr, "tapegrad train: warning: chart not drawn: %s\n", err);
     *failed = true;
+}
+
+/* Seconds between progress lines in a log or pipe, whatever log_every is
+ * (a terminal's line is redrawn 4 times a second): TAPEGRAD_PROGRESS_SECONDS,
+ * default 5. */
+static double progress_seconds(void) {
+    const char *e = getenv("TAPEGRAD_PROGRESS_SECONDS");
+    double s = e ? atof(e) : 5;
+    return s > 0 ? s : 5;
 }
 
 /* The validation line, shared with the final report. */
@@ -283,6 +294,8 @@ int cli_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_sa);
 
     progress pg = {.tty = isatty(STDOUT_FILENO), .t0 = cli_now(), .first_step = start};
+    double every = pg.tty ? 0.25 : progress_seconds();
+    pg.shown = pg.t0;
     double loss_sum = 0, val = NAN;
     int64_t loss_n = 0, skipped = 0, done_steps = start;
     cli_metrics vm = {.loss = NAN};
@@ -346,11 +359,12 @@ int cli_train(int argc, char **argv) {
         if (!isnan(val)) fprintf(csv, "%.6f", val);
         fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
         if (eval_now) redraw(csv, log_path, &plot_failed);
-        /* a log line every log_every steps; on a terminal the line also
-         * updates in place between them, a few times a second */
+        /* a log line every log_every steps and, between them, every few
+         * seconds (on a terminal the line updates in place, a few times a
+         * second), so that slow steps are never silent */
         bool log_now =
             (s->train.log_every && done_steps % s->train.log_every == 0) || done_steps == steps;
-        if (log_now || (pg.tty && cli_now() - pg.shown > 0.25)) {
+        if (log_now || cli_now() - pg.shown > every) {
             show(&pg, done_steps, steps, loss_sum / (double)loss_n, vm.loss, tg_optim_lr(opt));
             pg.shown = cli_now();
         }
