@@ -15,7 +15,16 @@ BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config graphviz
+# What each is for: make deps says so before it installs anything.
+define DEPS_WHY
+libblis-dev: BLIS, the library the matrix products run on
+libcjson-dev: cJSON, the reader of JSON specs
+check: Check, the unit-test framework of make test
+pkg-config: finds the flags to link Check
+graphviz: dot, for tapegrad graph --format svg|png and the README's picture's test
+endef
+export DEPS_WHY
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -106,6 +115,8 @@ deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
+	  echo "deps: these Debian packages are missing; apt-get update, then apt-get install:"; \
+	  for p in $$missing; do why=$$(printf '%s\n' "$$DEPS_WHY" | grep "^$$p:"); echo "  $${why:-$$p}"; done; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  else echo "please run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	else echo "deps: all installed ($(DEPS_PKGS))"; fi
