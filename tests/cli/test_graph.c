@@ -23,9 +23,14 @@ START_TEST(dot_has_a_cluster_per_step_and_shared_weights_once) {
             ck_assert_msg(cli_count(r.out, label) == 2, "not one cluster %s per layer", label);
         }
         ck_assert_int_eq(cli_count(r.out, "label=\"t"), 2 * T + 1 /* the title */);
-        /* W_hh of each layer is one box, however many steps read it */
-        ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l0\\n"), 1);
-        ck_assert_int_eq(cli_count(r.out, "label=\"weight_hh_l1\\n"), 1);
+        /* W_hh of each layer is one box, however many steps read it,
+         * labelled with its owner (layer 1 of the spec), as checkpoints
+         * name it; the embedding's and the output layer's weights apart */
+        ck_assert_int_eq(cli_count(r.out, "label=\"1.weight_hh_l0\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, "label=\"1.weight_hh_l1\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, "label=\"0.weight\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, "label=\"3.weight\\n"), 1);
+        ck_assert_int_eq(cli_count(r.out, "label=\"weight"), 0);
         ck_assert_int_eq(cli_count(r.out, " recurrent\\nlinear"), 2 * T);
         /* each gate is a node of its own, named */
         ck_assert_int_eq(cli_count(r.out, " forget_gate\\nsigmoid"), 2 * T);
@@ -70,6 +75,9 @@ START_TEST(svg_through_graphviz_or_a_clear_message) {
         char *svg = test_read_file(out);
         ck_assert_ptr_nonnull(svg);
         ck_assert_ptr_nonnull(strstr(svg, "<svg"));
+        ck_assert_ptr_nonnull(strstr(svg, ">0.weight<"));
+        ck_assert_ptr_nonnull(strstr(svg, ">3.weight<"));
+        ck_assert_ptr_nonnull(strstr(svg, ">1.weight_hh_l0<"));
         free(svg);
     } else {
         fprintf(stderr, "graphviz not installed: checking the message only\n");
@@ -108,6 +116,13 @@ START_TEST(step_dump_visits_each_node_once_per_direction) {
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "== forward 2/"));
     ck_assert_ptr_nonnull(strstr(r.out, "== backward 1/"));
+    cli_out_free(&r);
+    /* the list names parameters with their owners */
+    r = cli_exec((const char *[]){"step", SPEC, "--steps", "1", "--script", "l q", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "p0  0.weight "));
+    ck_assert_ptr_nonnull(strstr(r.out, " h0 1.weight_hh_l0 1.bias_hh_l0 "));
+    ck_assert_ptr_nonnull(strstr(r.out, " #39 3.weight 3.bias "));
     cli_out_free(&r);
 }
 END_TEST
