@@ -211,6 +211,15 @@ DEMO_DIR ?= $(BUILD)/charlm
 demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)
 
+# The README's picture: the DOT source of the tape of
+# docs/unrolled-rnn.json (float build, default seed) and dot's SVG of it.
+# tests/cli/test_graph.c fails when the committed files drift from what this
+# would write now (make readme-picture, then commit both).
+.PHONY: readme-picture
+readme-picture: $(BUILD)/tapegrad
+	$(BUILD)/tapegrad graph docs/unrolled-rnn.json --steps 3 --format dot --out docs/unrolled-rnn.dot
+	dot -Tsvg docs/unrolled-rnn.dot -o docs/unrolled-rnn.svg.tmp && mv docs/unrolled-rnn.svg.tmp docs/unrolled-rnn.svg
+
 # ---- examples on real data (examples/langid, postag, sunspots, genword) ----
 # make langid | postag | sunspots | genword: fetch the data (checked by its
 # sha256), train through tapegrad train (genword also samples through

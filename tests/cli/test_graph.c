@@ -127,9 +127,72 @@ START_TEST(step_dump_visits_each_node_once_per_direction) {
 }
 END_TEST
 
+#ifdef TG_DOUBLE
+/* Masks the number after each "|grad| " (the double build's norms may
+ * differ from the float build's in the last digit), in place. */
+static void mask_grads(char *dot) {
+    for (char *p = strstr(dot, "|grad| "); p; p = strstr(p, "|grad| "))
+        for (p += 7; *p && strchr("0123456789.e+-", *p); p++) *p = '#';
+}
+#endif
+
+/* The text of every <text> element of an SVG, one a line (what a reader
+ * sees: Graphviz versions move things, not words). Owned by the caller. */
+static char *svg_texts(const char *svg) {
+    char *out = calloc(strlen(svg) + 1, 1);
+    ck_assert_ptr_nonnull(out);
+    for (const char *p = strstr(svg, "<text"); p; p = strstr(p, "<text")) {
+        const char *a = strchr(p, '>') + 1, *b = strstr(a, "</text>");
+        strncat(out, a, (size_t)(b - a));
+        strcat(out, "\n");
+        p = b;
+    }
+    return out;
+}
+
+/* The README's picture is what `make readme-picture` writes now: its DOT
+ * source is what tapegrad graph writes, and the SVG is dot's drawing of
+ * that source (compared by its words). */
+START_TEST(readme_picture_is_current) {
+    cli_out r = cli_run((const char *[]){"graph", "docs/unrolled-rnn.json", "--steps", "3",
+                                         "--format", "dot", NULL},
+                        0);
+    char *dot = test_read_file("docs/unrolled-rnn.dot");
+    ck_assert_msg(dot != NULL, "docs/unrolled-rnn.dot is missing (make readme-picture)");
+#ifdef TG_DOUBLE
+    mask_grads(r.out), mask_grads(dot);
+#endif
+    size_t at = 0;
+    while (r.out[at] && r.out[at] == dot[at]) at++;
+    ck_assert_msg(!strcmp(r.out, dot),
+                  "docs/unrolled-rnn.dot differs from what tapegrad graph writes now (run make "
+                  "readme-picture and commit it) at byte %zu: '%.60s' against '%.60s'",
+                  at, dot + at, r.out + at);
+    cli_out_free(&r);
+    free(dot);
+    if (system("command -v dot >/dev/null 2>&1") != 0) {
+        ck_assert_msg(!getenv("CI"), "Graphviz's dot is needed (apt-get install graphviz)");
+        fprintf(stderr, "graphviz not installed: the README's SVG not compared\n");
+        return;
+    }
+    r = cli_exec_sh((const char *[]){"-c", "dot -Tsvg docs/unrolled-rnn.dot", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *svg = test_read_file("docs/unrolled-rnn.svg");
+    ck_assert_ptr_nonnull(svg);
+    char *want = svg_texts(r.out), *got = svg_texts(svg);
+    ck_assert_msg(strstr(got, "1.weight_hh_l0\n"), "%s", got);
+    ck_assert_msg(!strcmp(want, got),
+                  "docs/unrolled-rnn.svg is not dot's drawing of docs/unrolled-rnn.dot (run make "
+                  "readme-picture and commit it)");
+    free(want), free(got), free(svg);
+    cli_out_free(&r);
+}
+END_TEST
+
 TCase *tcase_graph(void) {
     TCase *tc = tcase_create("graph");
     tcase_add_test(tc, dot_has_a_cluster_per_step_and_shared_weights_once);
+    tcase_add_test(tc, readme_picture_is_current);
     tcase_add_test(tc, json_nodes_grow_linearly_with_steps);
     tcase_add_test(tc, svg_through_graphviz_or_a_clear_message);
     tcase_add_test(tc, usage_errors);
