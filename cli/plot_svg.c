@@ -62,7 +62,7 @@ static double nice_step(double range, int ticks) {
 /* Bounds on multiples of a 1-2-2.5-5 step covering [lo, hi] in about
  * `ticks` intervals. */
 static axis nice_axis(double lo, double hi, int ticks) {
-    if (!(lo <= hi)) lo = 0, hi = 1; /* no values at all */
+    if (!(lo <= hi)) lo = 0, hi = 1;   /* no values at all */
     if (hi - lo <= 1e-12 * fabs(hi)) { /* one value: a band around it */
         double d = hi ? fabs(hi) * 0.5 : 1;
         lo -= d, hi += d;
@@ -152,8 +152,9 @@ static double layout(const cli_plot_log *logs, int n, panel *pn, axis *x, bool *
 
 static void grid_and_axes(FILE *f, const panel *p, const axis *x, bool bottom, const char *ylabel) {
     char b[32];
-    fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#fcfcfc\" "
-               "stroke=\"#999\"/>\n",
+    fprintf(f,
+            "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#fcfcfc\" "
+            "stroke=\"#999\"/>\n",
             p->x0, p->y0, p->x1 - p->x0, p->y1 - p->y0);
     for (double v = x->lo; v <= x->hi + x->step * 1e-6; v += x->step) {
         double X = px(p, x, v);
@@ -173,12 +174,14 @@ static void grid_and_axes(FILE *f, const panel *p, const axis *x, bool bottom, c
         fprintf(f, "<text x=\"%g\" y=\"%.1f\" fill=\"#555\">%s</text>\n", p->x1 + 6,
                 py(p, &p->y2, v) + 4, tick_label(v, p->y2.step, b, sizeof b));
     double mid = (p->y0 + p->y1) / 2;
-    fprintf(f, "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\" "
-               "font-size=\"13\">%s</text>\n",
+    fprintf(f,
+            "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">%s</text>\n",
             mid, ylabel);
     if (p->has_y2)
-        fprintf(f, "<text transform=\"translate(%d %.1f) rotate(90)\" text-anchor=\"middle\" "
-                   "font-size=\"13\" fill=\"#555\">%s</text>\n",
+        fprintf(f,
+                "<text transform=\"translate(%d %.1f) rotate(90)\" text-anchor=\"middle\" "
+                "font-size=\"13\" fill=\"#555\">%s</text>\n",
                 W - 14, mid, STYLE[CLI_PLOT_LR].axis);
     if (bottom)
         fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\" font-size=\"13\">step</text>\n",
@@ -284,8 +287,8 @@ static int legend(FILE *f, const cli_plot_log *logs, int n, const bool *drawn, d
         if (f) {
             fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" ", x, Y - 4, x + 28, Y - 4);
             if (n > 1 && e >= n) /* a style key: dark grey */
-                fprintf(f, "fill=\"none\" stroke=\"#444\" stroke-width=\"%g\"%s%s%s", STYLE[c].width,
-                        STYLE[c].dash ? " stroke-dasharray=\"" : "",
+                fprintf(f, "fill=\"none\" stroke=\"#444\" stroke-width=\"%g\"%s%s%s",
+                        STYLE[c].width, STYLE[c].dash ? " stroke-dasharray=\"" : "",
                         STYLE[c].dash ? STYLE[c].dash : "", STYLE[c].dash ? "\"" : "");
             else
                 stroke(f, n, l, c, 0, 1);
@@ -325,12 +328,11 @@ static void chart(FILE *f, const cli_plot_log *logs, int n) {
                 "<g class=\"panel\" data-px=\"%g %g\" data-py=\"%g %g\" data-x=\"%.17g %.17g\" "
                 "data-y=\"%.17g %.17g\" data-y2=\"%.17g %.17g\">\n",
                 p->x0, p->x1, p->y0, p->y1, x.lo, x.hi, p->y.lo, p->y.hi, p->y2.lo, p->y2.hi);
-        grid_and_axes(f, p, &x, k == last, k == 0 ? "loss" : STYLE[k == 1 ? CLI_PLOT_ACCURACY
-                                                                           : CLI_PLOT_BPC]
-                                                                  .axis);
+        grid_and_axes(f, p, &x, k == last,
+                      k == 0 ? "loss" : STYLE[k == 1 ? CLI_PLOT_ACCURACY : CLI_PLOT_BPC].axis);
         /* the learning rate under the losses, validation on top */
-        static const int ORDER[] = {CLI_PLOT_LR, CLI_PLOT_TRAIN, CLI_PLOT_VALID,
-                                    CLI_PLOT_ACCURACY, CLI_PLOT_BPC};
+        static const int ORDER[] = {CLI_PLOT_LR, CLI_PLOT_TRAIN, CLI_PLOT_VALID, CLI_PLOT_ACCURACY,
+                                    CLI_PLOT_BPC};
         for (int o = 0; o < CLI_PLOT_NCOLS; o++)
             for (int l = 0; l < n; l++)
                 if (STYLE[ORDER[o]].panel == k) series(f, p, &x, logs, n, l, ORDER[o]);

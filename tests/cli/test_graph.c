@@ -189,10 +189,44 @@ START_TEST(readme_picture_is_current) {
 }
 END_TEST
 
+/* j NAME with a parameter's name: forward, the next node that reads it,
+ * round again after the last; backward, the next that adds to its
+ * gradient. The end of a name fits if only one parameter has it. */
+START_TEST(step_jumps_to_a_parameter) {
+    cli_out r =
+        cli_run((const char *[]){"step", "docs/unrolled-rnn.json", "--steps", "2", "--script",
+                                 "j weight_hh_l0 j weight_hh_l0 j 1.weight_hh_l0 bw j weight_hh_l0 "
+                                 "j weight_hh_l0 j weight j nothing j p0",
+                                 NULL},
+                0);
+    const char *want[] = {
+        "== forward 6/18: node #5 rnn.l0.t0.recurrent (linear) ==",
+        "== forward 11/18: node #10 rnn.l0.t1.recurrent (linear) ==",
+        "== forward 6/18: node #5 rnn.l0.t0.recurrent (linear) ==",
+        "== backward 1/17: ",
+        "== backward 7/17: node #10 rnn.l0.t1.recurrent (linear) ==",
+        "  += into param 1.weight_hh_l0 [6,6]  (use 1 of 2)",
+        "== backward 12/17: node #5 rnn.l0.t0.recurrent (linear) ==",
+        "  += into param 1.weight_hh_l0 [6,6]  (use 2 of 2)",
+        "'weight' names 2 parameters: 0.weight 2.weight (give one)\n",
+        "no node or parameter 'nothing'\n",
+        "== backward 17/17: node #0 rnn.l0 (index_select) ==",
+    };
+    const char *at = r.out;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const char *p = strstr(at, want[i]);
+        ck_assert_msg(p != NULL, "no '%s' after:\n%s", want[i], at);
+        at = p + strlen(want[i]);
+    }
+    cli_out_free(&r);
+}
+END_TEST
+
 TCase *tcase_graph(void) {
     TCase *tc = tcase_create("graph");
     tcase_add_test(tc, dot_has_a_cluster_per_step_and_shared_weights_once);
     tcase_add_test(tc, readme_picture_is_current);
+    tcase_add_test(tc, step_jumps_to_a_parameter);
     tcase_add_test(tc, json_nodes_grow_linearly_with_steps);
     tcase_add_test(tc, svg_through_graphviz_or_a_clear_message);
     tcase_add_test(tc, usage_errors);

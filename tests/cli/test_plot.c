@@ -108,7 +108,8 @@ START_TEST(series_match_the_csv) {
     expect_near(&s, 0, 3, 3.25, 1e-3), expect_near(&s, 1, 5, 2.75, 1e-3);
     ck_assert(read_series(svg, a, "lr", "raw", &s));
     ck_assert_int_eq(s.n, 5);
-    for (int i = 0; i < 5; i++) expect_near(&s, i, i + 1, (double[]){1, 2, 3, 2, 1}[i] * 1e-3, 1e-6);
+    for (int i = 0; i < 5; i++)
+        expect_near(&s, i, i + 1, (double[]){1, 2, 3, 2, 1}[i] * 1e-3, 1e-6);
     ck_assert(read_series(svg, a, "valid_accuracy", "raw", &s));
     ck_assert_int_eq(s.n, 2);
     expect_near(&s, 0, 3, 0.25, 1e-4), expect_near(&s, 1, 5, 0.5, 1e-4);
@@ -242,7 +243,8 @@ START_TEST(train_draws_its_log) {
     for (char *p = strchr(log, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
         long long step;
         double v;
-        if (sscanf(p, "%lld,%*[^,],%lf", &step, &v) == 2) expect_near(&s, k++, (double)step, v, 1e-3);
+        if (sscanf(p, "%lld,%*[^,],%lf", &step, &v) == 2)
+            expect_near(&s, k++, (double)step, v, 1e-3);
     }
     ck_assert_int_eq(k, 3);
     ck_assert(read_series(svg, csv, "train_loss", "raw", &s));

@@ -46,8 +46,10 @@ START_TEST(npm_reason_shown) {
          "echo 'npm ERR! code E404' >&2\n"
          "echo 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@tapegrad%2fno-such' >&2\n"
          "exit 1\n");
-    const char *argv[] = {"/bin/sh", "examples/data/npm-fetch.sh", "fetch-test",
-                          "@tapegrad/no-such@1.0.0", "0000", work, NULL};
+    const char *argv[] = {"/bin/sh",    "examples/data/npm-fetch.sh",
+                          "fetch-test", "@tapegrad/no-such@1.0.0",
+                          "0000",       work,
+                          NULL};
     char *err;
     ck_assert_int_eq(run_script(argv, dir, bin, &err), 1);
     ck_assert_msg(strstr(err, "fetch-test: npm pack @tapegrad/no-such@1.0.0 failed; npm said:\n"
@@ -64,8 +66,10 @@ START_TEST(real_npm_reason_shown) {
     ex_tmpdir(dir, sizeof dir);
     ex_path(work, sizeof work, dir, "work");
     mkdir(work, 0755);
-    const char *argv[] = {"/bin/sh", "examples/data/npm-fetch.sh", "fetch-test",
-                          "@tapegrad-tests/no-such-package@0.0.1", "0000", work, NULL};
+    const char *argv[] = {"/bin/sh",    "examples/data/npm-fetch.sh",
+                          "fetch-test", "@tapegrad-tests/no-such-package@0.0.1",
+                          "0000",       work,
+                          NULL};
     char *err;
     ck_assert_int_eq(run_script(argv, dir, NULL, &err), 1);
     ck_assert_msg(strstr(err, "failed; npm said:\n  npm "), "%s", err);
@@ -87,8 +91,8 @@ START_TEST(apt_reason_shown) {
          "[ \"$1\" = download ] || exit 0\n"
          "echo \"E: Unable to locate package $2\" >&2\nexit 100\n");
     tool(bin, "sudo", "exec \"$@\"\n"); /* not root: the script's sudo runs the stand-in */
-    const char *argv[] = {"/bin/sh", "examples/data/apt-fetch.sh", "fetch-test", work,
-                          "no-such-package-xyz", NULL};
+    const char *argv[] = {"/bin/sh", "examples/data/apt-fetch.sh", "fetch-test",
+                          work,      "no-such-package-xyz",        NULL};
     char *err;
     ck_assert_int_eq(run_script(argv, dir, bin, &err), 1);
     ck_assert_msg(strstr(err, "fetch-test: apt-get download no-such-package-xyz failed; apt-get "
