@@ -4,7 +4,8 @@
 #   make test            every Check suite, in float and in double (gradchecks)
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
-#   make deps            apt-get install the Debian packages we need
+#   make deps            apt-get install the Debian packages we need (saying why)
+#   make readme-picture  redraw docs/unrolled-rnn.dot and .svg (the README's)
 #   make format          clang-format every C file
 #   make bench-tape      tape overhead and matmul throughput figures
 
