@@ -464,7 +464,7 @@ static bool run(tg_stepper *s, const char *line, FILE *f) {
                         s->look.leaf[k].x->name ? s->look.leaf[k].x->name : arg,
                         backward ? " that passed a gradient back" : "");
             else if (i < 0 && k == -1)
-                fprintf(f, "no node or parameter '%s'\n", arg);
+                fprintf(f, "no node '%s' (nor a parameter of that name)\n", arg);
             else if (i < 0)
                 ; /* several parameters fit: listed */
             else if (backward && s->bw_pos[i] < 0)

@@ -209,7 +209,7 @@ START_TEST(step_jumps_to_a_parameter) {
         "== backward 12/17: node #5 rnn.l0.t0.recurrent (linear) ==",
         "  += into param 1.weight_hh_l0 [6,6]  (use 2 of 2)",
         "'weight' names 2 parameters: 0.weight 2.weight (give one)\n",
-        "no node or parameter 'nothing'\n",
+        "no node 'nothing' (nor a parameter of that name)\n",
         "== backward 17/17: node #0 rnn.l0 (index_select) ==",
     };
     const char *at = r.out;

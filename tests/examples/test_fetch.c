@@ -36,12 +36,17 @@ static int run_script(const char *const *argv, const char *dir, const char *bin,
     return st;
 }
 
+/* A scratch directory with bin/ (for stand-ins) and work/ (the script's). */
+static void scratch(char dir[256], char bin[300], char work[300]) {
+    ex_tmpdir(dir, 256);
+    ex_path(bin, 300, dir, "bin");
+    ex_path(work, 300, dir, "work");
+    mkdir(bin, 0755), mkdir(work, 0755);
+}
+
 START_TEST(npm_reason_shown) {
     char dir[256], bin[300], work[300];
-    ex_tmpdir(dir, sizeof dir);
-    ex_path(bin, sizeof bin, dir, "bin");
-    ex_path(work, sizeof work, dir, "work");
-    mkdir(bin, 0755), mkdir(work, 0755);
+    scratch(dir, bin, work);
     tool(bin, "npm",
          "echo 'npm ERR! code E404' >&2\n"
          "echo 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@tapegrad%2fno-such' >&2\n"
@@ -82,10 +87,7 @@ END_TEST
 
 START_TEST(apt_reason_shown) {
     char dir[256], bin[300], work[300];
-    ex_tmpdir(dir, sizeof dir);
-    ex_path(bin, sizeof bin, dir, "bin");
-    ex_path(work, sizeof work, dir, "work");
-    mkdir(bin, 0755), mkdir(work, 0755);
+    scratch(dir, bin, work);
     /* download fails as for an unknown package; update succeeds */
     tool(bin, "apt-get",
          "[ \"$1\" = download ] || exit 0\n"
