@@ -224,10 +224,11 @@ static int64_t points(const panel *p, const axis *x, const cli_plot_log *g, int 
     int64_t m = 0, in = 0, out = 0;
     for (int64_t i = 0; v && i < g->n; i++) m += !isnan(v[i]);
     *k = (m + MAX_POINTS - 1) / MAX_POINTS;
-    *X = malloc((size_t)(m ? m : 1) * sizeof **X), *Y = malloc((size_t)(m ? m : 1) * sizeof **Y);
+    if (!m) return 0; /* nothing to draw, nothing allocated */
+    *X = malloc((size_t)m * sizeof **X), *Y = malloc((size_t)m * sizeof **Y);
     if (!*X || !*Y) return free(*X), free(*Y), -1;
     double sx = 0, sy = 0;
-    for (int64_t i = 0, seen = 0; i < g->n && m; i++) {
+    for (int64_t i = 0, seen = 0; i < g->n; i++) {
         if (isnan(v[i])) continue;
         sx += g->step[i], sy += v[i] * STYLE[c].scale, in++, seen++;
         if (in < *k && seen < m) continue;
@@ -238,12 +239,13 @@ static int64_t points(const panel *p, const axis *x, const cli_plot_log *g, int 
 }
 
 /* One series. Training loss is noisy step to step: its raw line is drawn
- * faint and a centred moving mean (over about 1/40 of the points) over it. */
-static void series(FILE *f, const panel *p, const axis *x, const cli_plot_log *logs, int n, int l,
-                   int c) {
+ * faint and a centred moving mean (over about 1/40 of the points) over it.
+ * Returns 0, or -1 when out of memory. */
+static int series(FILE *f, const panel *p, const axis *x, const cli_plot_log *logs, int n, int l,
+                  int c) {
     double *X, *Y;
     int64_t k, m = points(p, x, &logs[l], c, &X, &Y, &k);
-    if (m <= 0) return;
+    if (m <= 0) return (int)m;
     bool smooth = c == CLI_PLOT_TRAIN && m >= 40;
     polyline(f, logs[l].name, c, "raw", k, X, Y, m);
     stroke(f, n, l, c, 0, smooth ? 0.3 : 0);
@@ -254,6 +256,7 @@ static void series(FILE *f, const panel *p, const axis *x, const cli_plot_log *l
         fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n", X[i], Y[i],
                 colour(n, l, c));
     double *S = smooth ? malloc((size_t)m * sizeof *S) : NULL;
+    if (smooth && !S) return free(X), free(Y), -1;
     if (S) {
         int64_t h = m / 80 + 1; /* half the window */
         double sum = 0;
@@ -269,6 +272,7 @@ static void series(FILE *f, const panel *p, const axis *x, const cli_plot_log *l
         free(S);
     }
     free(X), free(Y);
+    return 0;
 }
 
 /* The legend under the chart, in rows from y: one entry per drawn column
@@ -301,7 +305,8 @@ static int legend(FILE *f, const cli_plot_log *logs, int n, const bool *drawn, d
     return rows;
 }
 
-static void chart(FILE *f, const cli_plot_log *logs, int n) {
+/* Returns 0, or -1 when out of memory. */
+static int chart(FILE *f, const cli_plot_log *logs, int n) {
     panel pn[N_PANELS];
     axis x;
     bool drawn[CLI_PLOT_NCOLS];
@@ -319,7 +324,7 @@ static void chart(FILE *f, const cli_plot_log *logs, int n) {
     else
         fprintf(f, "%d training runs", n);
     fputs("</text>\n", f);
-    int last = 0;
+    int last = 0, rc = 0;
     for (int k = 0; k < N_PANELS; k++) last = pn[k].on ? k : last;
     for (int k = 0; k < N_PANELS; k++) {
         const panel *p = &pn[k];
@@ -335,11 +340,12 @@ static void chart(FILE *f, const cli_plot_log *logs, int n) {
                                     CLI_PLOT_BPC};
         for (int o = 0; o < CLI_PLOT_NCOLS; o++)
             for (int l = 0; l < n; l++)
-                if (STYLE[ORDER[o]].panel == k) series(f, p, &x, logs, n, l, ORDER[o]);
+                if (STYLE[ORDER[o]].panel == k && series(f, p, &x, logs, n, l, ORDER[o])) rc = -1;
         fputs("</g>\n", f);
     }
     legend(f, logs, n, drawn, ly);
     fputs("</svg>\n", f);
+    return rc;
 }
 
 int cli_plot_svg(const char *path, const cli_plot_log *logs, int n, char *err, size_t errlen) {
@@ -353,11 +359,13 @@ int cli_plot_svg(const char *path, const cli_plot_log *logs, int n, char *err, s
         free(tmp);
         return -1;
     }
-    chart(f, logs, n);
-    bool ok = !ferror(f);
+    bool oom = chart(f, logs, n) != 0, ok = !ferror(f);
     ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_fail(err, errlen, "%s: %s", path, ok ? strerror(errno) : "write failed");
+    if (oom || !ok || rename(tmp, path) != 0) {
+        cli_fail(err, errlen, "%s: %s", path,
+                 oom  ? "out of memory"
+                 : ok ? strerror(errno)
+                      : "write failed");
         remove(tmp);
         free(tmp);
         return -1;
