@@ -7,7 +7,8 @@
 #                        then make test-install
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
-#   make deps            apt-get install the Debian packages we need
+#   make deps            apt-get install the Debian packages we need (saying why)
+#   make readme-picture  redraw docs/unrolled-rnn.dot and .svg (the README's)
 #   make format          clang-format every C file
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
@@ -24,7 +25,19 @@ BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)$(if $(MPI),-mpi)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc libopenmpi-dev openmpi-bin
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config graphviz mandoc libopenmpi-dev openmpi-bin
+# What each is for: make deps says so before it installs anything.
+define DEPS_WHY
+libblis-dev: BLIS, the library the matrix products run on
+libcjson-dev: cJSON, the reader of JSON specs
+check: Check, the unit-test framework of make test
+pkg-config: finds the flags to link Check
+graphviz: dot, for tapegrad graph --format svg|png and the README's picture's test
+mandoc: lints the man pages in make test
+libopenmpi-dev: OpenMPI, for make MPI=1 (training on several processes)
+openmpi-bin: mpirun, for make test-mpi
+endef
+export DEPS_WHY
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -151,6 +164,8 @@ deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
+	  echo "deps: these Debian packages are missing; apt-get update, then apt-get install:"; \
+	  for p in $$missing; do why=$$(printf '%s\n' "$$DEPS_WHY" | grep "^$$p:"); echo "  $${why:-$$p}"; done; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  else echo "please run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	else echo "deps: all installed ($(DEPS_PKGS))"; fi
@@ -261,6 +276,15 @@ $(BUILD)/tests/test_mpi: private ALL_CFLAGS += -Itests/cli -DTAPEGRAD_BIN='"$(ab
 DEMO_DIR ?= $(BUILD)/charlm
 demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)
+
+# The README's picture: the DOT source of the tape of
+# docs/unrolled-rnn.json (float build, default seed) and dot's SVG of it.
+# tests/cli/test_graph.c fails when the committed files drift from what this
+# would write now (make readme-picture, then commit both).
+.PHONY: readme-picture
+readme-picture: $(BUILD)/tapegrad
+	$(BUILD)/tapegrad graph docs/unrolled-rnn.json --steps 3 --format dot --out docs/unrolled-rnn.dot
+	dot -Tsvg docs/unrolled-rnn.dot -o docs/unrolled-rnn.svg.tmp && mv docs/unrolled-rnn.svg.tmp docs/unrolled-rnn.svg
 
 # ---- examples on real data (examples/langid, postag, sunspots, genword) ----
 # make langid | postag | sunspots | genword: fetch the data (checked by its

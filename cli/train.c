@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "plot.h"
 
 static const char HELP[] =
     "usage: tapegrad train SPEC [options]\n"
@@ -31,6 +32,8 @@ static const char HELP[] =
     "                     SPEC's name with .safetensors, in the current directory)\n"
     "  --log PATH         the CSV log (default: the checkpoint's path with .csv):\n"
     "                     step,train_loss,valid_loss,lr,grad_norm\n"
+    "                     (and at each validation, its chart as an SVG beside it:\n"
+    "                     run.csv -> run.svg; see tapegrad plot)\n"
     "  --threads N        threads for products and cells (default: every core)\n"
     "  --seed S           initial weights and batch order (default: train.seed)\n"
     "  --help             this text\n"
@@ -122,12 +125,34 @@ static void show(progress *p, int64_t done, int64_t steps, double loss, double v
     double per_step = ran ? p->train_time / (double)ran : 0;
     double per_eval = p->evals ? p->eval_time / p->evals : 0;
     double rate = p->train_time > 0 ? (double)p->tokens / p->train_time : 0;
+    double step_rate = p->train_time > 0 ? (double)ran / p->train_time : 0;
     if (!isnan(val)) snprintf(vbuf, sizeof vbuf, "%.4f", val);
     cli_duration((double)(steps - done) * per_step + per_eval, eta, sizeof eta);
-    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.0f tok/s  ETA %s%s", p->tty ? "\r" : "",
-           (long long)done, (long long)steps, loss, vbuf, lr, rate, eta, p->tty ? "\033[K" : "\n");
+    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.3g steps/s  %.0f tok/s  ETA %s%s",
+           p->tty ? "\r" : "", (long long)done, (long long)steps, loss, vbuf, lr, step_rate, rate,
+           eta, p->tty ? "\033[K" : "\n");
     p->open = p->tty;
     fflush(stdout);
+}
+
+/* The log's chart (tapegrad plot) redrawn next to it; a chart that cannot
+ * be written is reported once and does not stop training. */
+static void redraw(FILE *csv, const char *log_path, bool *failed) {
+    char svg[4096], err[1024];
+    fflush(csv);
+    cli_plot_path(log_path, svg, sizeof svg);
+    if (cli_plot_file(log_path, svg, err, sizeof err) == 0) return;
+    if (!*failed) fprintf(stderr, "tapegrad train: warning: chart not drawn: %s\n", err);
+    *failed = true;
+}
+
+/* Seconds between progress lines in a log or pipe, whatever log_every is
+ * (a terminal's line is redrawn 4 times a second): TAPEGRAD_PROGRESS_SECONDS,
+ * default 5. */
+static double progress_seconds(void) {
+    const char *e = getenv("TAPEGRAD_PROGRESS_SECONDS");
+    double s = e ? atof(e) : 5;
+    return s > 0 ? s : 5;
 }
 
 /* The validation line, shared with the final report. */
@@ -279,10 +304,12 @@ int cli_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_sa);
 
     progress pg = {.tty = isatty(STDOUT_FILENO), .t0 = cli_now(), .first_step = start};
+    double every = pg.tty ? 0.25 : progress_seconds();
+    pg.shown = pg.t0;
     double loss_sum = 0, val = NAN;
     int64_t loss_n = 0, skipped = 0, done_steps = start;
     cli_metrics vm = {.loss = NAN};
-    bool failed = false;
+    bool failed = false, plot_failed = false;
     for (int64_t step = start; step < steps && !cli_dist_stop(&dist, interrupted); step++) {
         double t1 = cli_now();
         if (cli_data_train_part(&d, s, step, (uint64_t)seed, dist.rank, dist.size, &b, err,
@@ -347,11 +374,13 @@ int cli_train(int argc, char **argv) {
         fprintf(csv, "%lld,%.6f,", (long long)done_steps, lv);
         if (!isnan(val)) fprintf(csv, "%.6f", val);
         fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
-        /* a log line every log_every steps; on a terminal the line also
-         * updates in place between them, a few times a second */
+        if (eval_now && dist.rank == 0) redraw(csv, log_path, &plot_failed); /* rank 0 alone writes */
+        /* a log line every log_every steps and, between them, every few
+         * seconds (on a terminal the line updates in place, a few times a
+         * second), so that slow steps are never silent */
         bool log_now =
             (s->train.log_every && done_steps % s->train.log_every == 0) || done_steps == steps;
-        if (log_now || (pg.tty && cli_now() - pg.shown > 0.25)) {
+        if (log_now || cli_now() - pg.shown > every) {
             show(&pg, done_steps, steps, loss_sum / (double)loss_n, vm.loss, tg_optim_lr(opt));
             pg.shown = cli_now();
         }
