@@ -374,7 +374,8 @@ int cli_train(int argc, char **argv) {
         fprintf(csv, "%lld,%.6f,", (long long)done_steps, lv);
         if (!isnan(val)) fprintf(csv, "%.6f", val);
         fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
-        if (eval_now && dist.rank == 0) redraw(csv, log_path, &plot_failed); /* rank 0 alone writes */
+        if (eval_now && dist.rank == 0) /* rank 0 alone writes files */
+            redraw(csv, log_path, &plot_failed);
         /* a log line every log_every steps and, between them, every few
          * seconds (on a terminal the line updates in place, a few times a
          * second), so that slow steps are never silent */
