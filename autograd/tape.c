@@ -18,7 +18,8 @@ struct tg_tape {
     tg__weight_grad *deferred; /* weight gradients gathered during backward */
     size_t n_deferred, cap_deferred;
     bool gathering; /* inside tg_backward (not a node-by-node replay) */
-    char error[512];
+    bool detect_anomaly, anomaly; /* the check is on; the error is its report */
+    char error[1024];
 };
 
 static const struct {
@@ -59,6 +60,7 @@ void tg_tape_reset(tg_tape *t) {
     t->scope = "";
     t->n_scopes = 0;
     t->error[0] = '\0';
+    t->anomaly = false;
 }
 
 const char *tg_tape_error(const tg_tape *t) {
@@ -88,6 +90,21 @@ bool tg_set_grad_enabled(tg_tape *t, bool on) {
 
 bool tg_grad_enabled(const tg_tape *t) {
     return t && t->grad_enabled;
+}
+
+bool tg_tape_set_detect_anomaly(tg_tape *t, bool on) {
+    if (!t) return false;
+    bool was = t->detect_anomaly;
+    t->detect_anomaly = on;
+    return was;
+}
+
+bool tg_tape_detect_anomaly(const tg_tape *t) {
+    return t && t->detect_anomaly;
+}
+
+bool tg_tape_error_is_anomaly(const tg_tape *t) {
+    return t && t->error[0] && t->anomaly;
 }
 
 /* ---- helpers for op implementations ----------------------------------- */
@@ -415,6 +432,8 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
+    bool check = t->detect_anomaly;
+    if (check && tg__anomaly_forward(t, y->node)) return t->anomaly = true, -1;
     t->n_deferred = 0;
     t->gathering = true;
     for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
@@ -422,10 +441,13 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!n->out->grad) continue; /* nothing flowed into this node */
         for (int k = 0; k < n->n_in; k++)
             if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
-        if (!tg__failed(t)) op_table[n->op].backward(t, n);
+        if (tg__failed(t)) break;
+        op_table[n->op].backward(t, n);
+        if (check && !tg__failed(t) && tg__anomaly_backward(t, n, i)) t->anomaly = true;
     }
     t->gathering = false;
     if (tg__failed(t)) return -1;
     flush_weight_grads(t);
+    if (check && !tg__failed(t) && tg__anomaly_leaves(t, y->node)) t->anomaly = true;
     return tg__failed(t) ? -1 : 0;
 }
