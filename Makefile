@@ -7,6 +7,7 @@
 #   make deps            apt-get install the Debian packages we need
 #   make format          clang-format every C file
 #   make bench-tape      tape overhead and matmul throughput figures
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS each (tests/fuzz)
 
 PRECISION ?= float
 SAN ?=
@@ -42,7 +43,7 @@ HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autog
 TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
-.PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
+.PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean fuzz fuzz-build
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -83,7 +84,7 @@ $(BUILD)/tests/main_%.c: $$(wildcard tests/%/test_*.c) tests/gen_main.sh
 	sh tests/gen_main.sh $* $(filter %.c,$^) > $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/main_%.c $$(wildcard tests/%/*.c) tests/testutil.h $(BUILD)/libtapegrad.a
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(filter %.o,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
 
 # Runs every suite of this precision; fails if any test fails.
 test-one: $(TEST_BINS)
@@ -220,3 +221,29 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# tests/fuzz's suite replays the regression corpus through the targets,
+# which reach the command's readers: it links cli/ (not its main).
+CLI_LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
+$(BUILD)/tests/test_fuzz: $(CLI_LIB_OBJS) tests/fuzz/fuzz.h
+$(BUILD)/tests/test_fuzz: private ALL_CFLAGS += -Icli -DFUZZ_SRC_DIR='"$(abspath .)"'
+
+# make fuzz: one libFuzzer binary per target (clang, ASan, UBSan), in
+# build/fuzz, each run for FUZZ_SECONDS on a corpus seeded from
+# tests/fuzz/seeds and the examples' specs (tests/fuzz/run.sh); a finding
+# fails the run and its input is copied to tests/fuzz/regress/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := spec safetensors trees text cond classify tag regress treedata pairs checkpoint
+FUZZ_DIR := $(BUILD_ROOT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_DIR) CC=clang PRECISION=float \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-ignored-optimization-argument" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_SRCS := $(wildcard tests/fuzz/targets_*.c)
+$(BUILD)/fuzz_%: tests/fuzz/driver/libfuzzer.c $(FUZZ_SRCS) tests/fuzz/fuzz.h $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Icli -DFUZZ_TARGET=fuzz_$* \
+	  -DFUZZ_SRC_DIR='"$(abspath .)"' -o $@ $(filter %.c,$^) $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a $(LIBS)

@@ -44,7 +44,8 @@ static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  "sampling",   NULL};
+    "log_every", "valid_fraction", "seed",  "sampling",   "on_nonfinite", "max_skips", NULL};
+static const char *const NONFINITE_POLICIES[] = {"stop", "skip", NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
@@ -533,10 +534,12 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                          .eval_every = 100,
                          .log_every = 10,
                          .valid_fraction = 0.1,
-                         .seed = 1};
+                         .seed = 1,
+                         .max_skips = 10};
     s->has_train = tr != NULL;
     if (!tr) return 0;
     int64_t seed = 1;
+    int policy = 0;
     const char *P = "train";
     if (tg_json_expect_object(c, tr, P, "an object such as {\"steps\": 1000}") ||
         tg_json_check_keys(c, tr, P, TRAIN_KEYS) ||
@@ -547,9 +550,12 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_int(c, tr, P, "checkpoint_every", 0, 0, INT_MAX, &t->checkpoint_every) < 0 ||
         tg_json_int(c, tr, P, "log_every", 0, 0, INT_MAX, &t->log_every) < 0 ||
         tg_json_number(c, tr, P, "valid_fraction", 0, 0, false, 1, true, &t->valid_fraction) < 0 ||
-        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
+        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0 ||
+        tg_json_enum(c, tr, P, "on_nonfinite", 0, "policy", NONFINITE_POLICIES, &policy) < 0 ||
+        tg_json_int(c, tr, P, "max_skips", 0, 1, INT_MAX, &t->max_skips) < 0)
         return -1;
     t->seed = (uint64_t)seed;
+    t->skip_nonfinite = policy == 1;
     return 0;
 }
 

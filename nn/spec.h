@@ -125,6 +125,9 @@ typedef struct tg_train_spec {
     int64_t log_every;        /* steps between progress lines, 0: none (10) */
     double valid_fraction;    /* of the data held out for validation, [0, 1) (0.1) */
     uint64_t seed;            /* initial weights, batches, dropout (1) */
+    bool skip_nonfinite;      /* on_nonfinite "skip": a step whose loss or gradient is
+                               * not finite is skipped, not the end of the run ("stop") */
+    int64_t max_skips;        /* "skip": consecutive skipped steps that end the run (10) */
 } tg_train_spec;
 
 typedef struct tg_sample_spec {
