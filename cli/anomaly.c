@@ -7,6 +7,13 @@
 
 #include "common.h"
 
+/* "NaN", "inf", "-inf" or the number. */
+static const char *num(double v, char *buf, size_t n) {
+    if (isnan(v)) return "NaN";
+    snprintf(buf, n, isinf(v) ? (v > 0 ? "inf" : "-inf") : "%g", v);
+    return buf;
+}
+
 int cli_guard_step(cli_guard *g, const tg_spec *s, int64_t step, double loss, double gnorm,
                    const char *report, char *err, size_t errlen) {
     if (!report && isfinite(loss) && isfinite(gnorm)) {
@@ -16,10 +23,11 @@ int cli_guard_step(cli_guard *g, const tg_spec *s, int64_t step, double loss, do
     g->skipped++, g->in_a_row++;
     if (report)
         snprintf(err, errlen, "step %lld: %s", (long long)step, report);
-    else
-        snprintf(err, errlen, "step %lld: the %s is %s (the loss %g, the gradient norm %g)",
-                 (long long)step, isfinite(loss) ? "gradient norm" : "loss",
-                 isnan(isfinite(loss) ? gnorm : loss) ? "NaN" : "infinite", loss, gnorm);
+    else {
+        char l[32], n[32];
+        snprintf(err, errlen, "step %lld: the loss is %s, the gradient norm %s: not finite",
+                 (long long)step, num(loss, l, sizeof l), num(gnorm, n, sizeof n));
+    }
     if (!s->train.skip_nonfinite) return CLI_GUARD_STOP;
     return g->in_a_row >= s->train.max_skips ? CLI_GUARD_STOP : CLI_GUARD_SKIP;
 }

@@ -401,9 +401,9 @@ static int utf8_len(const unsigned char *p, int64_t n) {
     return len;
 }
 
-/* Refuses what is not text: a NUL byte, or more than 1% of the bytes outside
- * valid UTF-8 sequences (a Latin-1 text with a few accents passes; a
- * compressed file, a picture or a model does not). */
+/* Refuses what is not text: a NUL byte, or more than 10% of the bytes
+ * outside valid UTF-8 sequences (a Latin-1 text with its accents passes;
+ * a compressed file, a picture or a model, about half, does not). */
 static int text_check(const char *path, const char *text, int64_t len, char *err, size_t errlen) {
     const unsigned char *u = (const unsigned char *)text;
     const void *nul = memchr(text, 0, (size_t)len);
@@ -417,7 +417,7 @@ static int text_check(const char *path, const char *text, int64_t len, char *err
         if (!k && first < 0) first = i;
         bad += !k, i += k ? k : 1;
     }
-    if (bad * 100 > len)
+    if (bad * 10 > len)
         return cli_fail(err, errlen,
                         "%s: not text: %lld of its %lld bytes are not UTF-8 (the first at offset "
                         "%lld; --binary trains on it anyway)",

@@ -90,7 +90,7 @@ typedef struct cli_data {
 /* Reads path for the spec's task. known: the vocabulary of a checkpoint
  * (ids must map the same way), or NULL to build it from the data.
  * valid_fraction: the share held out (1: everything, for eval --data).
- * Unless binary, a file that is not text (a NUL byte, or more than 1% of
+ * Unless binary, a file that is not text (a NUL byte, or more than 10% of
  * its bytes outside valid UTF-8) is refused. Returns 0, or -1 with a
  * message in err. */
 int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_vocab *known,
