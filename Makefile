@@ -243,6 +243,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang libclang-rt-14-dev"; exit 1; }
 	$(MAKE) BUILD=$(FUZZ_DIR) CC=clang PRECISION=float \
 	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
 	  $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
