@@ -34,7 +34,8 @@ typedef struct tg_jctx {
 /* Parses len bytes of strict JSON (RFC 8259; a leading UTF-8 byte-order mark
  * is skipped). Returns the tree (free with cJSON_Delete) or NULL with
  * "file:LINE:COL: malformed JSON: <what was expected>, got <what was
- * there>" (line and column count from 1; the column counts bytes). Numbers
+ * there>" ("LINE:COL: ..." when c->file is NULL or empty; line and column
+ * count from 1; the column counts bytes). Numbers
  * too large for a double are refused here too. */
 cJSON *tg_json_parse(const tg_jctx *c, const char *text, size_t len);
 
