@@ -2,6 +2,7 @@
  * (cJSON only says "somewhere near here" and accepts some non-JSON), then
  * cJSON for the tree, then typed readers with paths in their messages. */
 #include "jsoncheck.h"
+#include "jsonerrs.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@ int tg_json_fail(const tg_jctx *c, const char *path, const char *fmt, ...) {
     bool has_path = path && *path;
     snprintf(c->err, c->errlen, "%s%s%s%s%s", file ? file : "", file ? ": " : "",
              has_path ? path : "", has_path ? ": " : "", msg);
+    if (c->errs) tg__json_keep(c->errs, path, c->err);
     return -1;
 }
 

@@ -71,7 +71,7 @@ static tg_module *build_layer(const tg_model *m, const tg_layer_spec *L, tg_rng 
 }
 
 tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen) {
-    tg_jctx c = {s ? s->file : NULL, err, errlen};
+    tg_jctx c = {.file = s ? s->file : NULL, .err = err, .errlen = errlen};
     char p[TG_JSON_PATH_MAX], e[256];
     if (!s || !init) {
         tg_json_fail(&c, NULL, "tg_model_new: %s is NULL", s ? "init" : "spec");
