@@ -20,16 +20,20 @@ for t in "$@"; do
     cp "$f" "$corpus/$(echo "$f" | tr / _)"
   done
   log=$dir/fuzz_$t.log
-  "$dir/fuzz_$t" "$corpus" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
+  rm -f "$art"/*
+  "$dir/fuzz_$t" "$corpus" -max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 \
     -artifact_prefix="$art/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  found=$(ls "$art" | wc -l)
-  echo "fuzz $t: ${execs:-?} executions in ${secs}s, $found findings (exit $rc; log $log)"
+  found=$(ls "$art" | grep -cv '^slow-unit-')
+  slow=$(ls "$art" | grep -c '^slow-unit-')
+  echo "fuzz $t: ${execs:-?} executions in ${secs}s, $found findings, $slow slow units (exit $rc; log $log)"
   if [ "$rc" != 0 ] || [ "$found" != 0 ]; then
     status=1
     mkdir -p "tests/fuzz/regress/$t"
-    cp "$art"/* "tests/fuzz/regress/$t/" 2>/dev/null
+    for f in "$art"/*; do
+      case $f in */slow-unit-*) ;; *) cp "$f" "tests/fuzz/regress/$t/";; esac
+    done
     tail -40 "$log"
   fi
 done
