@@ -21,13 +21,15 @@ for t in "$@"; do
   done
   log=$dir/fuzz_$t.log
   rm -f "$art"/*
+  t0=$(date +%s)
   "$dir/fuzz_$t" "$corpus" -max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 \
     -artifact_prefix="$art/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
+  took=$(( $(date +%s) - t0 ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   found=$(ls "$art" | grep -cv '^slow-unit-')
   slow=$(ls "$art" | grep -c '^slow-unit-')
-  echo "fuzz $t: ${execs:-?} executions in ${secs}s, $found findings, $slow slow units (exit $rc; log $log)"
+  echo "fuzz $t: ${execs:-?} executions in ${took}s, $found findings, $slow slow units (exit $rc; log $log)"
   if [ "$rc" != 0 ] || [ "$found" != 0 ]; then
     status=1
     mkdir -p "tests/fuzz/regress/$t"
