@@ -122,16 +122,14 @@ int tg__anomaly_forward(tg_tape *t, int64_t last) {
          * shown in the ranges of whichever node reads it) */
         if (nd->op == TG_OP_VIEW) continue;
         const tg_tensor *y = nd->out;
-        if (tg_is_contiguous(y) ? !any_nonfinite(y->data, y->numel) : !has_nonfinite(y))
-            continue;
+        if (tg_is_contiguous(y) ? !any_nonfinite(y->data, y->numel) : !has_nonfinite(y)) continue;
         range r = range_of(y, false);
         bool inherited = !r.nan; /* infinities only: were they in an input already? */
         for (int k = 0; inherited && k < nd->n_in; k++) inherited = !has_inf(nd->in[k]);
         if (r.nan == 0 && !inherited) continue;
         char msg[1024], ns[200], rs[96];
-        snprintf(msg, sizeof msg,
-                 "anomaly in forward: %s produced a non-finite value, %s;", node_str(nd, i, ns, sizeof ns),
-                 range_str(r, rs, sizeof rs));
+        snprintf(msg, sizeof msg, "anomaly in forward: %s produced a non-finite value, %s;",
+                 node_str(nd, i, ns, sizeof ns), range_str(r, rs, sizeof rs));
         describe_inputs(t, nd, msg, sizeof msg);
         tg_tape_fail(t, "%s", msg);
         return -1;

@@ -17,7 +17,7 @@ struct tg_tape {
     size_t n_scopes, cap_scopes;
     tg__weight_grad *deferred; /* weight gradients gathered during backward */
     size_t n_deferred, cap_deferred;
-    bool gathering; /* inside tg_backward (not a node-by-node replay) */
+    bool gathering;               /* inside tg_backward (not a node-by-node replay) */
     bool detect_anomaly, anomaly; /* the check is on; the error is its report */
     char error[1024];
 };

@@ -75,8 +75,10 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
-                "[--detect-anomaly] [--check-finite]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
+                "[--detect-anomaly] [--check-finite]\n",
+                argv[0]);
         return 2;
     }
     tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM

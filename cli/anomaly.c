@@ -56,7 +56,8 @@ void cli_guard_stopped(const char *cmd, const cli_guard *g, const tg_spec *s, co
 
 void cli_last_good(const char *ckpt, int64_t saved_step) {
     if (saved_step >= 0)
-        fprintf(stderr, "the last good checkpoint is %s (step %lld)\n", ckpt, (long long)saved_step);
+        fprintf(stderr, "the last good checkpoint is %s (step %lld)\n", ckpt,
+                (long long)saved_step);
     else
         fprintf(stderr, "no checkpoint was written\n");
 }

@@ -392,9 +392,11 @@ int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_b
 
 /* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
 static int utf8_len(const unsigned char *p, int64_t n) {
-    int len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
-            : p[0] >= 0xF0 && p[0] < 0xF5                     ? 4
-                                                              : 0;
+    int len = p[0] < 0x80                   ? 1
+              : p[0] >= 0xC2 && p[0] < 0xE0 ? 2
+              : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
+              : p[0] >= 0xF0 && p[0] < 0xF5 ? 4
+                                            : 0;
     if (len > n) return 0;
     for (int k = 1; k < len; k++)
         if ((p[k] & 0xC0) != 0x80) return 0;

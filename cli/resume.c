@@ -19,7 +19,8 @@ char *cli_model_json(const char *spec_path) {
     char *text = cli_read_file(spec_path, &len, err, sizeof err);
     if (!text) return NULL;
     size_t skip = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM */
-    cJSON *root = cJSON_ParseWithLength(text + skip, (size_t)len - skip), *out = cJSON_CreateObject();
+    cJSON *root = cJSON_ParseWithLength(text + skip, (size_t)len - skip),
+          *out = cJSON_CreateObject();
     free(text);
     char *json = NULL;
     for (int i = 0; root && out && SECTIONS[i]; i++) {

@@ -237,8 +237,8 @@ int cli_train(int argc, char **argv) {
             goto done;
         }
     }
-    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction, binary,
-                      err, sizeof err)) {
+    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction,
+                      binary, err, sizeof err)) {
         cli_error(cmd, "%s", err);
         goto done;
     }
@@ -425,7 +425,8 @@ int cli_train(int argc, char **argv) {
     cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
     if (failed || (status = save(ckpt_path, &cm, opt, st, &info, err, sizeof err))) {
         cli_error(cmd, "%s", err);
-        if (status == CLI_NONFINITE) fputs("tapegrad train: ", stderr), cli_last_good(saved_path, saved_step);
+        if (status == CLI_NONFINITE)
+            fputs("tapegrad train: ", stderr), cli_last_good(saved_path, saved_step);
         goto done_keep_vocab;
     }
     char took[32];

@@ -43,8 +43,8 @@ static const char *const CONDITION_KEYS[] = {"size", "as", NULL};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
-    "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  "sampling",   "on_nonfinite", "max_skips", NULL};
+    "batch",          "seq_len", "steps",    "eval_every",   "checkpoint_every", "log_every",
+    "valid_fraction", "seed",    "sampling", "on_nonfinite", "max_skips",        NULL};
 static const char *const NONFINITE_POLICIES[] = {"stop", "skip", NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
@@ -603,8 +603,7 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     int bad = tg_json_check_keys(c, root, "", TOP_KEYS) != 0;
     bad |= tg_json_string(c, root, "", "description", 0, &desc) < 0;
     int task = 0;
-    s->task_unknown =
-        tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0;
+    s->task_unknown = tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0;
     s->task = (tg_task)task;
     if (s->task_unknown) return parse_model(c, root, s), -1;
     if (s->task == TG_TASK_SEQ2SEQ)

@@ -6,7 +6,7 @@
 
 #include "testutil.h"
 
-#define ck_assert_has(s, part) \
+#define ck_assert_has(s, part)                                                                     \
     ck_assert_msg(strstr((s), (part)) != NULL, "'%s' does not contain '%s'", (s), (part))
 
 /* A leaf parameter with these values. */

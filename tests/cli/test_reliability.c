@@ -19,7 +19,7 @@
 #include "cli_util.h"
 #include "tapegrad.h"
 
-#define ck_assert_has(s, part) \
+#define ck_assert_has(s, part)                                                                     \
     ck_assert_msg(strstr((s), (part)) != NULL, "'%s' does not contain '%s'", (s), (part))
 
 /* SGD with a huge learning rate and no clipping: the loss is NaN by step
@@ -60,8 +60,18 @@ static void setup(rdir *d, const char *lr, const char *train_keys) {
     FILE *f = fopen(d->data, "w");
     ck_assert_ptr_nonnull(f);
     static const char *words[] = {"the", "cat", "sat", "on", "mat", "a", "dog", "ran"};
-    for (int i = 0; i < 2000; i++) fprintf(f, "%s%s", words[(i * 7 + i / 3) % 8], i % 9 ? " " : ".\n");
+    for (int i = 0; i < 2000; i++)
+        fprintf(f, "%s%s", words[(i * 7 + i / 3) % 8], i % 9 ? " " : ".\n");
     fclose(f);
+}
+
+/* Trains d's spec on its data into its checkpoint up to step `steps`
+ * (flag: one more option, or NULL), which must succeed. */
+static void train_ok(const rdir *d, const char *steps, const char *flag) {
+    cli_out r = cli_run((const char *[]){"train", d->spec, "--data", d->data, "--checkpoint",
+                                         d->ckpt, "--steps", steps, "--threads", "1", flag, NULL},
+                        0);
+    cli_out_free(&r);
 }
 
 static void copy_file(const char *from, const char *to) {
@@ -101,13 +111,11 @@ static void listing(const char *dir, char *buf, size_t n) {
 START_TEST(diverging_run_stops) {
     rdir d;
     setup(&d, HUGE_LR, "");
-    cli_out r = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                         "--steps", "1", "--threads", "1", NULL},
-                        0);
-    cli_out_free(&r);
+    train_ok(&d, "1", NULL);
     char copy[300];
     copy_file(d.ckpt, cli_path(copy, sizeof copy, d.dir, "step1.safetensors"));
-    r = cli_exec((const char *[]){"train", d.spec, "--resume", d.ckpt, "--threads", "1", NULL});
+    cli_out r =
+        cli_exec((const char *[]){"train", d.spec, "--resume", d.ckpt, "--threads", "1", NULL});
     ck_assert_int_eq(r.status, 3);
     ck_assert_has(r.err, "tapegrad train: " FIRST_BAD);
     ck_assert_has(r.err, "stopped before the optimizer changed the weights (train.on_nonfinite "
@@ -117,7 +125,8 @@ START_TEST(diverging_run_stops) {
     ck_assert(cli_same_file(d.ckpt, copy));
     assert_finite_checkpoint(d.ckpt);
     /* and loads */
-    r = cli_run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--threads", "1", NULL}, 0);
+    r = cli_run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--threads", "1", NULL},
+                0);
     cli_out_free(&r);
     /* from scratch with no periodic checkpoint: none is written */
     remove(d.ckpt);
@@ -184,10 +193,7 @@ START_TEST(detect_anomaly_names_op) {
     cli_out_free(&r);
     /* a healthy run is not disturbed by it */
     setup(&d, "0.1", "");
-    r = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                 "--detect-anomaly", "--steps", "3", "--threads", "1", NULL},
-                0);
-    cli_out_free(&r);
+    train_ok(&d, "3", "--detect-anomaly");
     cli_rmdir(d.dir);
 }
 END_TEST
@@ -197,10 +203,7 @@ END_TEST
 START_TEST(resume_rules) {
     rdir d;
     setup(&d, "0.1", "");
-    cli_out r = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                         "--steps", "4", "--threads", "1", NULL},
-                        0);
-    cli_out_free(&r);
+    train_ok(&d, "4", NULL);
     char saved[300], *log = test_read_file(d.csv);
     copy_file(d.ckpt, cli_path(saved, sizeof saved, d.dir, "saved.bin"));
     cli_expect_err((const char *[]){"train", d.spec, "--resume", d.ckpt, "--steps", "3", NULL}, 2,
@@ -219,10 +222,15 @@ START_TEST(resume_rules) {
     char *log_after = test_read_file(d.csv);
     ck_assert(cli_same_file(d.ckpt, saved));
     ck_assert_str_eq(log_after, log);
-    /* the same spec (another learning rate is not another model) resumes */
-    r = cli_run((const char *[]){"train", d.spec, "--resume", d.ckpt, "--steps", "5", "--threads",
-                                 "1", NULL},
-                0);
+    /* another learning rate is not another model: it resumes */
+    char *lr = strstr(spec, "\"lr\": 0.1");
+    ck_assert_ptr_nonnull(lr);
+    memcpy(lr, "\"lr\": 0.2", 9);
+    memcpy(at, "\"hidden\": 16", 12);
+    cli_write(other, spec);
+    cli_out r = cli_run((const char *[]){"train", other, "--resume", d.ckpt, "--steps", "5",
+                                         "--threads", "1", NULL},
+                        0);
     cli_out_free(&r);
     free(spec), free(log), free(log_after);
     cli_rmdir(d.dir);
@@ -239,7 +247,8 @@ START_TEST(not_text_refused) {
     FILE *f = fopen(bin, "wb");
     for (int i = 0; i < 4000; i++) fputc(i % 251 == 7 ? 0 : 'a' + i % 26, f);
     fclose(f);
-    cli_expect_err((const char *[]){"train", d.spec, "--data", bin, "--checkpoint", d.ckpt, NULL}, 1,
+    cli_expect_err((const char *[]){"train", d.spec, "--data", bin, "--checkpoint", d.ckpt, NULL},
+                   1,
                    "data.bin: not text: a NUL byte at offset 7 (--binary trains on it anyway)\n");
     f = fopen(bin, "wb"); /* Latin-1 bytes with no UTF-8 meaning: 1 in 20 is text */
     for (int i = 0; i < 4000; i++) fputc(i % 20 == 3 ? 0xE9 : 'a' + i % 26, f);
@@ -252,7 +261,8 @@ START_TEST(not_text_refused) {
     f = fopen(bin, "wb"); /* 1 in 4 is not */
     for (int i = 0; i < 4000; i++) fputc(i % 4 == 3 ? 0xE9 : 'a' + i % 26, f);
     fclose(f);
-    cli_expect_err((const char *[]){"train", d.spec, "--data", bin, "--checkpoint", d.ckpt, NULL}, 1,
+    cli_expect_err((const char *[]){"train", d.spec, "--data", bin, "--checkpoint", d.ckpt, NULL},
+                   1,
                    "data.bin: not text: 1000 of its 4000 bytes are not UTF-8 (the first at offset "
                    "3; --binary trains on it anyway)\n");
     listing(d.dir, names, sizeof names);
@@ -296,8 +306,10 @@ START_TEST(stale_temps_removed) {
     ck_assert_has(r.err, "(killed while it saved a checkpoint)\n");
     cli_out_free(&r);
     listing(d.dir, names, sizeof names);
-    snprintf(want, sizeof want, "notes.txt.tmp.%ld sgd.csv sgd.json sgd.safetensors "
-             "sgd.safetensors.tmp.%ld text.txt ", (long)child, (long)getpid());
+    snprintf(want, sizeof want,
+             "notes.txt.tmp.%ld sgd.csv sgd.json sgd.safetensors "
+             "sgd.safetensors.tmp.%ld text.txt ",
+             (long)child, (long)getpid());
     ck_assert_str_eq(names, want);
     cli_rmdir(d.dir);
 }
@@ -309,10 +321,7 @@ END_TEST
 START_TEST(save_hits_size_limit) {
     rdir d;
     setup(&d, "0.1", "");
-    cli_out r = cli_run((const char *[]){"train", d.spec, "--data", d.data, "--checkpoint", d.ckpt,
-                                         "--steps", "2", "--threads", "1", NULL},
-                        0);
-    cli_out_free(&r);
+    train_ok(&d, "2", NULL);
     char saved[300], errpath[300], names[1024];
     cli_path(errpath, sizeof errpath, d.dir, "stderr.txt");
     copy_file(d.ckpt, cli_path(saved, sizeof saved, d.dir, "saved.bin"));

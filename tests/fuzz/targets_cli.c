@@ -30,8 +30,8 @@ static int data_target(tg_spec *s, const uint8_t *data, size_t size) {
         free(text);
         return 0;
     }
-    if (cli_data_parse(&d, s, "fuzz.txt", text, (int64_t)size, NULL, s->train.valid_fraction,
-                       false, err, sizeof err) == 0) {
+    if (cli_data_parse(&d, s, "fuzz.txt", text, (int64_t)size, NULL, s->train.valid_fraction, false,
+                       err, sizeof err) == 0) {
         cli_batch b = {0};
         for (int64_t step = 0; step < 2; step++)
             if (cli_data_train_batch(&d, s, step, s->train.seed, &b, err, sizeof err)) break;

@@ -10,12 +10,18 @@
 #include "tapegrad.h"
 
 const fuzz_target fuzz_targets[] = {
-    {"spec", fuzz_spec},         {"safetensors", fuzz_safetensors},
-    {"trees", fuzz_trees},       {"text", fuzz_text},
-    {"cond", fuzz_cond},         {"classify", fuzz_classify},
-    {"tag", fuzz_tag},           {"regress", fuzz_regress},
-    {"treedata", fuzz_treedata}, {"pairs", fuzz_pairs},
-    {"checkpoint", fuzz_checkpoint}, {NULL, NULL},
+    {"spec", fuzz_spec},
+    {"safetensors", fuzz_safetensors},
+    {"trees", fuzz_trees},
+    {"text", fuzz_text},
+    {"cond", fuzz_cond},
+    {"classify", fuzz_classify},
+    {"tag", fuzz_tag},
+    {"regress", fuzz_regress},
+    {"treedata", fuzz_treedata},
+    {"pairs", fuzz_pairs},
+    {"checkpoint", fuzz_checkpoint},
+    {NULL, NULL},
 };
 
 char *fuzz_copy(const uint8_t *data, size_t size) {
@@ -67,8 +73,8 @@ int fuzz_trees(const uint8_t *data, size_t size) {
     char err[1024];
     for (int optional = 0; optional < 2; optional++) {
         tg_tree_read_options opt = {.leaf_labels_optional = optional};
-        tg_treebank *b = tg_treebank_parse((const char *)data, size, "fuzz.txt", &opt, err,
-                                           sizeof err);
+        tg_treebank *b =
+            tg_treebank_parse((const char *)data, size, "fuzz.txt", &opt, err, sizeof err);
         tg_treebank_free(b);
     }
     return 0;

@@ -51,11 +51,11 @@ END_TEST
 
 /* Inputs every reader must refuse cleanly: nothing, one NUL, garbage. */
 START_TEST(edge_inputs) {
-    static const char *const inputs[] = {"", "\0", "\xff\xfe\x00\x01", "(", "{", "\t\n\t", "1,2\n\n,"};
+    static const char *const inputs[] = {"",  "\0",     "\xff\xfe\x00\x01", "(",
+                                         "{", "\t\n\t", "1,2\n\n,"};
     static const size_t lens[] = {0, 1, 4, 1, 1, 3, 7};
     for (const fuzz_target *t = fuzz_targets; t->name; t++)
-        for (int i = 0; i < 7; i++)
-            ck_assert_int_eq(t->fn((const uint8_t *)inputs[i], lens[i]), 0);
+        for (int i = 0; i < 7; i++) ck_assert_int_eq(t->fn((const uint8_t *)inputs[i], lens[i]), 0);
 }
 END_TEST
 

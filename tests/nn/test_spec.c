@@ -324,8 +324,7 @@ START_TEST(load_errors) {
                           "byte 0x00");
     /* no file name: the position alone */
     ck_assert_ptr_null(tg_spec_parse("{,}", NULL, err, sizeof err));
-    ck_assert_str_eq(err,
-                     "1:2: malformed JSON: expected a key in double quotes, got ','");
+    ck_assert_str_eq(err, "1:2: malformed JSON: expected a key in double quotes, got ','");
     ck_assert_ptr_null(tg_spec_parse("[]", NULL, err, sizeof err));
     ck_assert_str_eq(err, "expected a JSON object at the top level, got an array");
     /* a small buffer gets a cut, terminated message */
