@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/jsoncheck.h" /* paths and values in messages */
 #include "common.h"
 
 static const char *const SECTIONS[] = {"task", "input", "model", NULL};
