@@ -16,6 +16,7 @@
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
 #   make bench-dist      data-parallel figures: 1 process x 2 threads vs 2 x 1
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS each (tests/fuzz)
 
 PRECISION ?= float
 SAN ?=
@@ -46,8 +47,11 @@ export DEPS_WHY
 # elementwise loop. (GCC 12 has been seen folding a (double)(float)x round
 # trip away in a vectorised loop: tests/core/test_safetensors.c writes such
 # values out instead of computing them.)
+# (GCC's flags; clang, which make fuzz uses, vectorises at -O2 and has no
+# -fvect-cost-model.)
+VECT_FLAGS := $(if $(findstring clang,$(CC)),,-ftree-loop-vectorize -fvect-cost-model=dynamic)
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O2 -g -fPIC \
-               -ftree-loop-vectorize -fvect-cost-model=dynamic \
+               $(VECT_FLAGS) \
                -fno-math-errno -fno-trapping-math $(if $(WERROR),-Werror)
 CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
 SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -69,7 +73,7 @@ TEST_DIRS := $(filter-out $(if $(MPI),,mpi),$(patsubst tests/%/,%,$(sort $(dir $
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
 .PHONY: bench-dist
-.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
+.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean fuzz fuzz-build
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -130,7 +134,7 @@ $(BUILD)/tests/main_%.c: $$(wildcard tests/%/test_*.c) tests/gen_main.sh
 	sh tests/gen_main.sh $* $(filter %.c,$^) > $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/main_%.c $$(wildcard tests/%/*.c) tests/testutil.h $(BUILD)/libtapegrad.a
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(filter %.o,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
 
 # Runs every suite of this precision; fails if any test fails.
 test-one: $(TEST_BINS)
@@ -306,5 +310,32 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# tests/fuzz's suite replays the regression corpus through the targets,
+# which reach the command's readers: it links cli/ (not its main).
+CLI_LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
+$(BUILD)/tests/test_fuzz: $(CLI_LIB_OBJS) tests/fuzz/fuzz.h
+$(BUILD)/tests/test_fuzz: private ALL_CFLAGS += -Icli -DFUZZ_SRC_DIR='"$(abspath .)"'
+
+# make fuzz: one libFuzzer binary per target (clang, ASan, UBSan), in
+# build/fuzz, each run for FUZZ_SECONDS on a corpus seeded from
+# tests/fuzz/seeds and the examples' specs (tests/fuzz/run.sh); a finding
+# fails the run and its input is copied to tests/fuzz/regress/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := spec safetensors trees text cond classify tag regress treedata pairs checkpoint
+FUZZ_DIR := $(BUILD_ROOT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang libclang-rt-14-dev"; exit 1; }
+	$(MAKE) BUILD=$(FUZZ_DIR) CC=clang PRECISION=float \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_SRCS := $(wildcard tests/fuzz/targets_*.c)
+$(BUILD)/fuzz_%: tests/fuzz/driver/libfuzzer.c $(FUZZ_SRCS) tests/fuzz/fuzz.h $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Icli -DFUZZ_TARGET=fuzz_$* \
+	  -DFUZZ_SRC_DIR='"$(abspath .)"' -o $@ $(filter %.c,$^) $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
 
 include mk/install.mk

@@ -87,6 +87,13 @@ static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
     return l;
 }
 
+/* Anomaly detection (anomaly.c), called by tg_backward when it is on. Each
+ * returns 0, or -1 after putting the tape in error with the report: the
+ * forward outputs of nodes 0..last, the gradients node i (nd) added into
+ * its inputs, and the parameters' gathered gradients. */
+int tg__anomaly_forward(tg_tape *t, int64_t last);
+int tg__anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i);
+int tg__anomaly_leaves(tg_tape *t, int64_t last);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);

@@ -20,7 +20,8 @@ struct tg_tape {
     bool gathering;            /* inside tg_backward (not a node-by-node replay) */
     tg_grad_ready_fn on_ready; /* told when a leaf's gradient is final (dist/) */
     void *on_ready_ctx;
-    char error[512];
+    bool detect_anomaly, anomaly; /* the check is on; the error is its report */
+    char error[1024];
 };
 
 static const struct {
@@ -64,6 +65,7 @@ void tg_tape_reset(tg_tape *t) {
     t->scope = "";
     t->n_scopes = 0;
     t->error[0] = '\0';
+    t->anomaly = false;
 }
 
 const char *tg_tape_error(const tg_tape *t) {
@@ -93,6 +95,21 @@ bool tg_set_grad_enabled(tg_tape *t, bool on) {
 
 bool tg_grad_enabled(const tg_tape *t) {
     return t && t->grad_enabled;
+}
+
+bool tg_tape_set_detect_anomaly(tg_tape *t, bool on) {
+    if (!t) return false;
+    bool was = t->detect_anomaly;
+    t->detect_anomaly = on;
+    return was;
+}
+
+bool tg_tape_detect_anomaly(const tg_tape *t) {
+    return t && t->detect_anomaly;
+}
+
+bool tg_tape_error_is_anomaly(const tg_tape *t) {
+    return t && t->error[0] && t->anomaly;
 }
 
 /* ---- helpers for op implementations ----------------------------------- */
@@ -467,6 +484,8 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
+    bool check = t->detect_anomaly;
+    if (check && tg__anomaly_forward(t, y->node)) return t->anomaly = true, -1;
     t->n_deferred = 0;
     ready_list rl = {0};
     bool notify = t->on_ready && ready_plan(t, (size_t)y->node + 1, &rl);
@@ -477,6 +496,7 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
             for (int k = 0; k < n->n_in; k++)
                 if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
             if (!tg__failed(t)) op_table[n->op].backward(t, n);
+            if (check && !tg__failed(t) && tg__anomaly_backward(t, n, i)) t->anomaly = true;
         }
         for (int32_t j = notify ? rl.first[i] : -1; j >= 0 && !tg__failed(t); j = rl.next[j])
             if (!has_deferred(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
@@ -484,5 +504,6 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     t->gathering = false;
     if (tg__failed(t)) return -1;
     flush_weight_grads(t);
+    if (check && !tg__failed(t) && tg__anomaly_leaves(t, y->node)) t->anomaly = true;
     return tg__failed(t) ? -1 : 0;
 }

@@ -3,13 +3,17 @@
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
+ *             [--detect-anomaly] [--check-finite]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
  * median ms per step after warm-up, tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS, and the BLIS
- * kernels and threads used. */
+ * kernels and threads used. --detect-anomaly turns the tape's anomaly
+ * detection on; --check-finite adds what `tapegrad train` does every step
+ * (the loss and the gradients' norm checked for NaN/Inf), for their costs. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +61,24 @@ static int sgemm(int threads) {
     return 0;
 }
 
+/* The loss and the gradients' 2-norm are finite (tapegrad train's check,
+ * cli/anomaly.c: the norm is the pass the CSV log already makes). */
+static bool finite_step(const tg_tensor *loss, tg_tensor *const *params, int n) {
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        for (int64_t k = 0; params[i]->grad && k < params[i]->numel; k++)
+            sum += (double)params[i]->grad[k] * params[i]->grad[k];
+    return isfinite((double)loss->data[0]) && isfinite(sum);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
+                "[--detect-anomaly] [--check-finite]\n",
+                argv[0]);
         return 2;
     }
     tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
@@ -69,11 +86,13 @@ int main(int argc, char **argv) {
                                                      : TG_RNN_TANH;
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
     int layers = atoi(argv[3]), threads = 1, steps = 20;
-    bool infer = false;
+    bool infer = false, anomaly = false, check_finite = false;
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--detect-anomaly") == 0) anomaly = true;
+        else if (strcmp(argv[i], "--check-finite") == 0) check_finite = true;
     }
     tg_set_threads(threads);
     tg_rng r;
@@ -98,6 +117,7 @@ int main(int argc, char **argv) {
     int64_t *ids = malloc((size_t)(T + 1) * BATCH * sizeof *ids);
     for (int64_t i = 0; i < (T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
     tg_tape *t = tg_tape_new();
+    tg_tape_set_detect_anomaly(t, anomaly);
     int warmup = 3;
     double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
     for (int s = 0; s < steps + warmup; s++) {
@@ -112,6 +132,10 @@ int main(int argc, char **argv) {
         if (!infer) {
             tg_optim_zero_grad(opt);
             tg_backward(t, loss);
+            if (check_finite && !finite_step(loss, params, np)) {
+                fprintf(stderr, "bench_rnn: step %d is not finite\n", s);
+                return 1;
+            }
             tg_optim_step(opt);
         }
         if (tg_tape_error(t)) {

@@ -36,11 +36,19 @@ static const char HELP[] =
     "                     run.csv -> run.svg; see tapegrad plot)\n"
     "  --threads N        threads for products and cells (default: every core)\n"
     "  --seed S           initial weights and batch order (default: train.seed)\n"
+    "  --detect-anomaly   check every op's output and gradient for NaN/Inf and name\n"
+    "                     the first op that made one (its scope, its inputs' ranges,\n"
+    "                     forward or backward); slower\n"
+    "  --binary           train on a file that is not text (NUL bytes, invalid\n"
+    "                     UTF-8), which is refused otherwise\n"
     "  --help             this text\n"
     "\n"
     "A checkpoint is written every train.checkpoint_every steps and at the end;\n"
-    "Ctrl-C writes one and exits with status 130. Exit status: 0 done, 1 failed,\n"
-    "2 bad usage or spec, 130 interrupted.\n"
+    "Ctrl-C writes one and exits with status 130. Every step's loss and gradient\n"
+    "norm are checked: a NaN or an infinity stops the run before the weights\n"
+    "change, keeping the last good checkpoint (train.on_nonfinite \"skip\" skips\n"
+    "such steps instead, up to train.max_skips in a row). Exit status: 0 done,\n"
+    "1 failed, 2 bad usage or spec, 3 a step was not finite, 130 interrupted.\n"
     "\n"
     "Built with MPI=1, 'mpirun -np N tapegrad train ...' trains on N processes,\n"
     "train.batch being the global batch (docs/cli.md, \"Several processes\").\n";
@@ -93,6 +101,22 @@ static FILE *open_log(const char *path, bool resume, int64_t step, char *err, si
     }
     free(old);
     return f;
+}
+
+/* Writes a checkpoint, unless a weight went non-finite (an optimizer step
+ * with a finite but huge gradient): the file on disk is then the last good
+ * one. Returns 0, or CLI_FAIL or CLI_NONFINITE with a message in err. */
+static int save(cli_dist *dist, const char *path, const cli_model *cm, tg_optim *opt,
+                const tg_model_state *st, const cli_ckpt_info *info, int64_t B, char *err,
+                size_t errlen) {
+    const char *bad = cli_nonfinite_param(cm);
+    if (bad) {
+        snprintf(err, errlen,
+                 "step %lld: %s is not finite after the optimizer's step; %s was not written",
+                 (long long)info->step, bad, path);
+        return CLI_NONFINITE;
+    }
+    return cli_dist_save(dist, path, cm, opt, st, info, B, err, errlen) ? CLI_FAIL : CLI_OK;
 }
 
 /* The entropy of the training text's characters: the loss of a model that
@@ -173,6 +197,7 @@ int cli_train(int argc, char **argv) {
     const char *cmd = "train", *spec_path = NULL, *data_path = NULL, *resume = NULL,
                *ckpt_path = NULL, *log_path = NULL;
     int64_t steps = 0, threads = 0, seed = 0;
+    bool detect = false, binary = false;
     cli_option opts[] = {
         {"--data", CLI_STR, &data_path, 0, 0, false},
         {"--steps", CLI_INT, &steps, 1, 1e15, false},
@@ -181,6 +206,8 @@ int cli_train(int argc, char **argv) {
         {"--log", CLI_STR, &log_path, 0, 0, false},
         {"--threads", CLI_INT, &threads, 1, 1024, false},
         {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
+        {"--detect-anomaly", CLI_FLAG, &detect, 0, 0, false},
+        {"--binary", CLI_FLAG, &binary, 0, 0, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
     int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
@@ -224,9 +251,25 @@ int cli_train(int argc, char **argv) {
                     (long long)seed, (unsigned long long)info.seed);
         else
             seed = (int64_t)info.seed;
+        char *now = info.model ? cli_model_json(spec_path) : NULL;
+        int changed = now && cli_model_differs(info.model, now, err, sizeof err);
+        free(now);
+        if (changed) {
+            cli_error(cmd, "%s: the spec builds another model than %s's: %s", spec_path, resume,
+                      err);
+            status = CLI_USAGE;
+            goto done;
+        }
+        if (steps < info.step) {
+            cli_error(cmd, "%s %lld is below the checkpoint's step %lld (%s): nothing to train",
+                      cli_given(opts, nopt, "--steps") ? "--steps" : "the spec's train.steps",
+                      (long long)steps, (long long)info.step, resume);
+            status = CLI_USAGE;
+            goto done;
+        }
     }
-    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction, err,
-                      sizeof err)) {
+    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction,
+                      binary, err, sizeof err)) {
         cli_error(cmd, "%s", err);
         goto done;
     }
@@ -245,6 +288,7 @@ int cli_train(int argc, char **argv) {
     opt = tg_optim_spec_build(&s->optim, cm.tensors, cm.n);
     st = cli_streams(s) ? tg_model_state_new(cm.model) : NULL;
     tape = tg_tape_new();
+    tg_tape_set_detect_anomaly(tape, detect);
     if (!opt || tg_optim_error(opt) || !tape || (cli_streams(s) && !st)) {
         cli_error(cmd, "%s", opt && tg_optim_error(opt) ? tg_optim_error(opt) : "out of memory");
         goto done;
@@ -268,13 +312,18 @@ int cli_train(int argc, char **argv) {
             default_checkpoint(spec_path, ckpt_buf, sizeof ckpt_buf), ckpt_path = ckpt_buf;
     }
     if (!log_path) with_suffix(ckpt_path, ".csv", log_buf, sizeof log_buf), log_path = log_buf;
-    if (dist.rank != 0) log_path = "/dev/null"; /* rank 0 alone logs */
+    if (dist.rank != 0) /* rank 0 alone logs and writes */
+        log_path = "/dev/null";
+    else /* the inputs are checked: this run will write */
+        cli_ckpt_clean_stale(ckpt_path);
     if (!(csv = open_log(log_path, resume != NULL, start, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         goto done;
     }
     /* what every checkpoint of this run records besides the tensors */
-    info = (cli_ckpt_info){.steps = steps,
+    free(info.model);
+    info = (cli_ckpt_info){.model = cli_model_json(spec_path),
+                           .steps = steps,
                            .data_hash = d.hash,
                            .data_bytes = d.bytes,
                            .seed = (uint64_t)seed,
@@ -307,9 +356,11 @@ int cli_train(int argc, char **argv) {
     double every = pg.tty ? 0.25 : progress_seconds();
     pg.shown = pg.t0;
     double loss_sum = 0, val = NAN;
-    int64_t loss_n = 0, skipped = 0, done_steps = start;
+    int64_t loss_n = 0, done_steps = start, saved_step = resume ? start : -1;
+    const char *saved_path = resume ? resume : ckpt_path;
     cli_metrics vm = {.loss = NAN};
-    bool failed = false, plot_failed = false;
+    cli_guard guard = {0};
+    bool failed = false, stopped = false, plot_failed = false;
     for (int64_t step = start; step < steps && !cli_dist_stop(&dist, interrupted); step++) {
         double t1 = cli_now();
         if (cli_data_train_part(&d, s, step, (uint64_t)seed, dist.rank, dist.size, &b, err,
@@ -332,25 +383,36 @@ int cli_train(int argc, char **argv) {
         int64_t tokens = b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
         for (int64_t j = 0; b.lengths && j < b.B; j++) tokens += b.lengths[j];
         if (!loss ||
-            cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why)) {
+            (cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why) &&
+             !tg_tape_error_is_anomaly(tape))) {
             snprintf(err, sizeof err, "step %lld: %.900s", (long long)step + 1,
                      loss ? why : tg_tape_error(tape));
             failed = true;
             break;
         }
+        /* checked before the optimizer touches the weights */
         double gnorm = cli_grad_norm(&cm);
-        int clip = tg_optim_spec_prepare(&s->optim, opt, (int)step, NULL, err, sizeof err);
-        if (clip == TG_CLIP_OK)
-            tg_optim_step(opt);
-        else if (clip == TG_CLIP_NONFINITE) {
-            if (!skipped++) {
-                end_line(&pg);
-                fprintf(stderr, "tapegrad train: step %lld skipped: %s\n", (long long)step + 1,
-                        err);
+        const char *report = tg_tape_error_is_anomaly(tape) ? tg_tape_error(tape) : NULL;
+        int verdict = cli_guard_step(&guard, s, step + 1, lv, gnorm, report, err, sizeof err);
+        if (verdict == CLI_GUARD_OK) {
+            int clip = tg_optim_spec_prepare(&s->optim, opt, (int)step, NULL, why, sizeof why);
+            if (clip == TG_CLIP_OK)
+                tg_optim_step(opt);
+            else if (clip == TG_CLIP_NONFINITE) /* a clip norm of another order overflowed */
+                verdict = cli_guard_step(&guard, s, step + 1, lv, gnorm, why, err, sizeof err);
+            else {
+                snprintf(err, sizeof err, "%s", why);
+                failed = true;
+                break;
             }
-        } else {
-            failed = true;
+        }
+        if (verdict == CLI_GUARD_STOP) {
+            stopped = true;
             break;
+        }
+        if (verdict == CLI_GUARD_SKIP && guard.in_a_row == 1) {
+            end_line(&pg);
+            fprintf(stderr, "tapegrad train: %s; skipped (train.on_nonfinite \"skip\")\n", err);
         }
         done_steps = step + 1;
         pg.train_time += cli_now() - t1;
@@ -391,26 +453,31 @@ int cli_train(int argc, char **argv) {
             info.step = done_steps;
             cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
             fflush(csv);
-            if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s),
-                              err, sizeof err)) {
+            int saved = save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s), err,
+                             sizeof err);
+            if (saved) {
+                status = saved;
                 failed = true;
                 break;
             }
+            saved_step = done_steps, saved_path = ckpt_path;
         }
     }
     sigaction(SIGINT, &old_sa, NULL);
     end_line(&pg);
     fflush(csv);
-    if (failed) {
-        cli_error(cmd, "%s", err);
+    if (stopped) {
+        cli_guard_stopped(cmd, &guard, s, err, saved_path, saved_step);
+        status = CLI_NONFINITE;
         goto done_keep_vocab;
     }
     info.step = done_steps;
     cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
-    if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s), err,
-                      sizeof err)) {
+    if (failed || (status = save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s),
+                                 err, sizeof err))) {
         cli_error(cmd, "%s", err);
-        status = CLI_FAIL;
+        if (status == CLI_NONFINITE)
+            fputs("tapegrad train: ", stderr), cli_last_good(saved_path, saved_step);
         goto done_keep_vocab;
     }
     char took[32];
@@ -420,9 +487,9 @@ int cli_train(int argc, char **argv) {
         status = CLI_INTERRUPTED;
         goto done_keep_vocab;
     }
-    if (skipped)
-        fprintf(stderr, "tapegrad train: %lld steps skipped (gradients not finite)\n",
-                (long long)skipped);
+    if (guard.skipped)
+        fprintf(stderr, "tapegrad train: %lld steps skipped (loss or gradients not finite)\n",
+                (long long)guard.skipped);
     printf("done: %lld steps in %s; checkpoint %s, log %s\n", (long long)done_steps,
            cli_duration(cli_now() - pg.t0, took, sizeof took), ckpt_path, log_path);
     if (!isnan(vm.loss)) {

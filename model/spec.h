@@ -114,6 +114,9 @@ typedef struct tg_train_spec {
     int64_t log_every;        /* steps between progress lines, 0: none (10) */
     double valid_fraction;    /* of the data held out for validation, [0, 1) (0.1) */
     uint64_t seed;            /* initial weights, batches, dropout (1) */
+    bool skip_nonfinite;      /* on_nonfinite "skip": a step whose loss or gradient is
+                               * not finite is skipped, not the end of the run ("stop") */
+    int64_t max_skips;        /* "skip": consecutive skipped steps that end the run (10) */
 } tg_train_spec;
 
 typedef struct tg_sample_spec {
@@ -168,11 +171,20 @@ typedef struct tg_spec {
     int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
     tg_condition_mode cond_as; /* condition.as */
     int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
+    bool task_unknown;         /* while parsing: "task" was missing or bad */
 } tg_spec;
 
+/* A bad spec reports this many errors at most (one per line). */
+#define TG_SPEC_MAX_ERRORS 20
+
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
- * NULL) only prefixes messages. NULL on any error, with the message in err
- * (errlen bytes). */
+ * NULL) only prefixes messages. NULL on any error, with the messages in err
+ * (errlen bytes): every error found, one per line in the order of the
+ * document, at most TG_SPEC_MAX_ERRORS ("... and N more" after them).
+ * Each section is checked after another's error, and each layer after
+ * another layer's, but the checks across layers only when every layer is
+ * right, and a section that depends on the task not when the task is
+ * missing or unknown. */
 tg_spec *tg_spec_parse(const char *json, const char *filename, char *err, size_t errlen);
 /* The same for len bytes, which may hold a NUL (reported as malformed). */
 tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, char *err,
