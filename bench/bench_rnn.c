@@ -2,13 +2,14 @@
  * A character model: embedding -> recurrent layer(s) -> linear head ->
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
- *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
+ *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--recompute [K]]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
  * median ms per step after warm-up, tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS, and the BLIS
- * kernels and threads used. */
+ * kernels and threads used. --recompute trains the recurrent layers with
+ * memory.recompute (segments of K steps, default about sqrt(T)). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N]\n", argv[0]);
+        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--recompute [K]]\n", argv[0]);
         return 2;
     }
     tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
@@ -70,10 +71,15 @@ int main(int argc, char **argv) {
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
     int layers = atoi(argv[3]), threads = 1, steps = 20;
     bool infer = false;
+    tg_rnn_memory memory = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--recompute") == 0) {
+            memory.recompute = true;
+            if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
+        }
     }
     tg_set_threads(threads);
     tg_rng r;
@@ -81,7 +87,7 @@ int main(int argc, char **argv) {
     char err[256];
     tg_embedding *emb = tg_embedding_new(VOCAB, EMBED, -1, &r);
     tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .input_size = EMBED, .hidden_size = H,
-                                              .num_layers = layers},
+                                              .num_layers = layers, .memory = memory},
                              &r, err, sizeof err);
     tg_linear_layer *head = tg_linear_layer_new(H, VOCAB, true, &r);
     if (!emb || !rnn || !head) {
@@ -122,6 +128,9 @@ int main(int argc, char **argv) {
     }
     qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
     double med = ms[warmup + steps / 2];
+    char rec[32] = "off"; /* the segment length, or auto (about sqrt(T)) */
+    if (memory.recompute && memory.segment) snprintf(rec, sizeof rec, "%lld", (long long)memory.segment);
+    else if (memory.recompute) snprintf(rec, sizeof rec, "auto");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* multiply-adds of the model's matrix products as PyTorch computes them:
@@ -134,9 +143,11 @@ int main(int argc, char **argv) {
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);
     flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
     if (!infer) flop *= 3;
-    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f kernels=%s threads=%d\n", med,
-           (double)(T * BATCH) / med * 1e3, flop / med * 1e-6, (double)ru.ru_maxrss / 1024,
-           tg_blis_kernels(), tg_threads());
+    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f kernels=%s threads=%d "
+           "recompute=%s\n",
+           med, (double)(T * BATCH) / med * 1e3, flop / med * 1e-6, (double)ru.ru_maxrss / 1024,
+           tg_blis_kernels(), tg_threads(),
+           rec);
     tg_optim_free(opt);
     tg_module_free(&emb->base);
     tg_module_free(&rnn->base);

@@ -51,7 +51,8 @@ static tg_module *build_layer(const tg_model *m, const tg_layer_spec *L, tg_rng 
                             .no_bias = !L->bias,
                             .bidirectional = L->bidirectional,
                             .dropout = L->dropout,
-                            .seed = tg_rng_u64(init)};
+                            .seed = tg_rng_u64(init),
+                            .memory = L->memory};
         return (tg_module *)tg_rnn_new(o, init, e, elen);
     }
     case TG_LAYER_JORDAN: {

@@ -2,6 +2,7 @@
  * built from a spec is in model.c. */
 #include "spec.h"
 #include "spec_tree.h"
+#include "spec_memory.h"
 #include "spec_seq2seq.h"
 
 #include <errno.h>
@@ -44,7 +45,7 @@ static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  "sampling",   NULL};
+    "log_every", "valid_fraction", "seed",  "sampling",   "memory", NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
@@ -547,7 +548,8 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_int(c, tr, P, "checkpoint_every", 0, 0, INT_MAX, &t->checkpoint_every) < 0 ||
         tg_json_int(c, tr, P, "log_every", 0, 0, INT_MAX, &t->log_every) < 0 ||
         tg_json_number(c, tr, P, "valid_fraction", 0, 0, false, 1, true, &t->valid_fraction) < 0 ||
-        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
+        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0 ||
+        tg_spec_parse_memory(c, tr, s))
         return -1;
     t->seed = (uint64_t)seed;
     return 0;
