@@ -2,11 +2,12 @@
  * A character model: embedding -> recurrent layer(s) -> linear head ->
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
- *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--recompute [K]]
+ *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
+ *             [--recompute [K]]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
- * median ms per step after warm-up, tokens/s, GFLOP/s of the model's matrix
+ * median ms per step after warm-up (3 steps unless --warmup), tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS, and the BLIS
  * kernels and threads used. --recompute trains the recurrent layers with
  * memory.recompute (segments of K steps, default about sqrt(T)). */
@@ -62,20 +63,21 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--recompute [K]]\n", argv[0]);
+        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N] [--recompute [K]]\n", argv[0]);
         return 2;
     }
     tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
                        : strcmp(argv[1], "gru") == 0 ? TG_GRU
                                                      : TG_RNN_TANH;
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
-    int layers = atoi(argv[3]), threads = 1, steps = 20;
+    int layers = atoi(argv[3]), threads = 1, steps = 20, warmup = 3;
     bool infer = false;
     tg_rnn_memory memory = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (strcmp(argv[i], "--recompute") == 0) {
             memory.recompute = true;
             if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
@@ -104,7 +106,6 @@ int main(int argc, char **argv) {
     int64_t *ids = malloc((size_t)(T + 1) * BATCH * sizeof *ids);
     for (int64_t i = 0; i < (T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
     tg_tape *t = tg_tape_new();
-    int warmup = 3;
     double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
     for (int s = 0; s < steps + warmup; s++) {
         double t0 = now_ms();
