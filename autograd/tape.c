@@ -9,10 +9,10 @@
 
 /* One weight's gathered gradient rows (see gathered weight gradients). */
 struct tg__gather {
-    tg_tensor *w;              /* NULL: a free slot (its buffers stay for reuse) */
-    tg_real *dy, *x;           /* rows [rows, out] and [rows, in] */
-    int64_t rows;              /* rows held */
-    size_t dy_room, x_room;    /* values the buffers can hold */
+    tg_tensor *w;           /* NULL: a free slot (its buffers stay for reuse) */
+    tg_real *dy, *x;        /* rows [rows, out] and [rows, in] */
+    int64_t rows;           /* rows held */
+    size_t dy_room, x_room; /* values the buffers can hold */
 };
 
 struct tg_tape {

@@ -33,10 +33,10 @@ typedef struct seg_ctx {
     bool reverse;
     tg__rnn_gates g;
     tg_tensor *const *masks;
-    tg_tensor *h0, *c0;     /* the state before step 0 */
-    int64_t len, n_seg;     /* segment length k, number of segments */
-    tg_real *ckpt;          /* [n_seg, n_states, B, H]: each segment's initial state */
-    tg_tensor **steps;      /* [T], scratch for tg__rnn_steps */
+    tg_tensor *h0, *c0; /* the state before step 0 */
+    int64_t len, n_seg; /* segment length k, number of segments */
+    tg_real *ckpt;      /* [n_seg, n_states, B, H]: each segment's initial state */
+    tg_tensor **steps;  /* [T], scratch for tg__rnn_steps */
 } seg_ctx;
 
 #define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
@@ -143,8 +143,8 @@ static void segments_backward(tg_tape *t, tg_tensor *out, void *vctx) {
         tg_tensor *h, *cs;
         segment_start(t, c, j, true, &h, &cs);
         tg_tensor *hin = j > 0 ? h : NULL, *cin = j > 0 ? cs : NULL;
-        if (tg__rnn_steps(t, c->m, c->k, c->reverse, &c->g, c->masks, s0, s1, &h, &cs,
-                          c->steps) == 0) {
+        if (tg__rnn_steps(t, c->m, c->k, c->reverse, &c->g, c->masks, s0, s1, &h, &cs, c->steps) ==
+            0) {
             seed_segment(t, c, j, dout, carry, hin, h, cs);
             tg__backward_since(t, mark);
         }
@@ -169,12 +169,12 @@ static int segments_forward(tg_tape *t, const seg_ctx *c, tg_tensor *out) {
         int64_t s0 = j * c->len, s1 = s0 + c->len < T ? s0 + c->len : T;
         tg_tensor *h, *cs;
         segment_start(t, c, j, false, &h, &cs);
-        if (tg__rnn_steps(t, c->m, c->k, c->reverse, &c->g, c->masks, s0, s1, &h, &cs,
-                          c->steps) == 0) {
+        if (tg__rnn_steps(t, c->m, c->k, c->reverse, &c->g, c->masks, s0, s1, &h, &cs, c->steps) ==
+            0) {
             for (int64_t s = s0; s < s1; s++)
                 tg_copy_to(c->steps[time_of(c, s)], out->data + time_of(c, s) * BH);
-            tg_real *next = j + 1 < c->n_seg ? c->ckpt + (j + 1) * c->n_states * BH
-                                             : out->data + T * BH;
+            tg_real *next =
+                j + 1 < c->n_seg ? c->ckpt + (j + 1) * c->n_states * BH : out->data + T * BH;
             tg_copy_to(h, next);
             if (cs) tg_copy_to(cs, next + BH);
         }
@@ -192,8 +192,14 @@ static seg_ctx *context_new(tg_tape *t, const tg_rnn *m, int k, bool reverse,
     int64_t T = g->T, B = g->B, H = m->opt.hidden_size;
     seg_ctx *c = tg__alloc(t, sizeof *c);
     if (!c) return NULL;
-    *c = (seg_ctx){.m = m, .k = k, .n_states = c0 ? 2 : 1, .reverse = reverse, .g = *g,
-                   .h0 = h0, .c0 = c0, .len = segment_length(m, T, B)};
+    *c = (seg_ctx){.m = m,
+                   .k = k,
+                   .n_states = c0 ? 2 : 1,
+                   .reverse = reverse,
+                   .g = *g,
+                   .h0 = h0,
+                   .c0 = c0,
+                   .len = segment_length(m, T, B)};
     c->n_seg = (T + c->len - 1) / c->len;
     c->steps = tg__alloc(t, (size_t)T * sizeof *c->steps);
     c->ckpt = tg__alloc(t, (size_t)(c->n_seg * c->n_states * B * H) * sizeof(tg_real));

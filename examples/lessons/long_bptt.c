@@ -58,8 +58,8 @@ static unsigned char *load_text(const char *path, size_t n) {
         fclose(f);
         for (size_t i = 0; i < got; i++) text[i] &= 0x7f;
     }
-    static const char *words[] = {"the", "whale", "sea", "ship", "captain", "a", "white",
-                                  "sailed", "saw", "on", "under", "night"};
+    static const char *words[] = {"the",   "whale",  "sea", "ship", "captain", "a",
+                                  "white", "sailed", "saw", "on",   "under",   "night"};
     tg_rng r;
     tg_rng_seed(&r, 4);
     while (got < n) { /* made-up sentences fill what the file did not */
@@ -75,7 +75,9 @@ static int model_init(model *m, bool recompute) {
     tg_rng_seed(&r, 1);
     char err[256];
     m->emb = tg_embedding_new(VOCAB, EMB, -1, &r);
-    m->lstm = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM, .input_size = EMB, .hidden_size = H,
+    m->lstm = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM,
+                                          .input_size = EMB,
+                                          .hidden_size = H,
                                           .memory = {.recompute = recompute}},
                          &r, err, sizeof err);
     m->head = tg_linear_layer_new(H, VOCAB, true, &r);
@@ -132,8 +134,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m.params.n && i < 16; i++) ps[i] = m.params.items[i].tensor;
     tg_optim *opt = tg_optim_adam(ps, m.params.n, (tg_adam_options){.lr = 3e-3});
     if (!t || !opt) return 1;
-    printf("char LSTM %d -> %d, batch %d, full BPTT over T = %d steps, recomputed\n", EMB, H, B,
-           T);
+    printf("char LSTM %d -> %d, batch %d, full BPTT over T = %d steps, recomputed\n", EMB, H, B, T);
     for (int u = 0; u < updates; u++) {
         batch(text, n, u, ids);
         double loss = step(t, &m, ids);
@@ -164,7 +165,8 @@ int main(int argc, char **argv) {
         same = same && memcmp(g + k, p->grad, (size_t)p->numel * sizeof *g) == 0;
         k += p->numel;
     }
-    double tape_rc = (double)tg_tape_peak(t) / 1048576, tape_full = (double)tg_tape_peak(full) / 1048576;
+    double tape_rc = (double)tg_tape_peak(t) / 1048576,
+           tape_full = (double)tg_tape_peak(full) / 1048576;
     printf("\none step, recomputed: tape peak %7.1f MB, process peak RSS %7.1f MB\n", tape_rc,
            rss_recompute);
     printf("one step, full tape:  tape peak %7.1f MB, process peak RSS %7.1f MB (%.1fx the "

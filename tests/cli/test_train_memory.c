@@ -10,14 +10,14 @@
 
 /* A stacked LSTM and a bidirectional GRU with dropout between layers, so the
  * generators take part; MEMORY is the train object's memory entry. */
-#define SPEC(MEMORY)                                                                            \
-    "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},\n"     \
-    " \"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 8},\n"                         \
-    "   {\"type\": \"lstm\", \"hidden\": 16, \"num_layers\": 2, \"dropout\": 0.2},\n"           \
-    "   {\"type\": \"gru\", \"hidden\": 8, \"bidirectional\": true},\n"                         \
-    "   {\"type\": \"linear\", \"out\": \"vocab\"}]},\n"                                        \
-    " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.01},\n"                                     \
-    " \"train\": {\"batch\": 4, \"seq_len\": 13, \"steps\": 12, \"eval_every\": 6,\n"           \
+#define SPEC(MEMORY)                                                                               \
+    "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},\n"         \
+    " \"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 8},\n"                           \
+    "   {\"type\": \"lstm\", \"hidden\": 16, \"num_layers\": 2, \"dropout\": 0.2},\n"              \
+    "   {\"type\": \"gru\", \"hidden\": 8, \"bidirectional\": true},\n"                            \
+    "   {\"type\": \"linear\", \"out\": \"vocab\"}]},\n"                                           \
+    " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.01},\n"                                        \
+    " \"train\": {\"batch\": 4, \"seq_len\": 13, \"steps\": 12, \"eval_every\": 6,\n"              \
     "   \"log_every\": 0, \"seed\": 3" MEMORY "}}\n"
 
 static void write_text(const char *path) {
@@ -44,12 +44,12 @@ START_TEST(memory_recompute_same_checkpoint) {
         cli_write(spec, specs[i]);
         ck_assert_msg(cli_resume_same(spec, data, dir, 5, 12), "spec %zu: resumed run differs", i);
         if (i == 0) {
-            cli_out r = cli_run((const char *[]){"train", spec, "--data", data, "--checkpoint",
-                                                 first, NULL},
-                                0);
+            cli_out r = cli_run(
+                (const char *[]){"train", spec, "--data", data, "--checkpoint", first, NULL}, 0);
             cli_out_free(&r);
         } else {
-            ck_assert_msg(cli_same_file(whole, first), "spec %zu: checkpoint differs from the full tape's", i);
+            ck_assert_msg(cli_same_file(whole, first),
+                          "spec %zu: checkpoint differs from the full tape's", i);
         }
     }
     cli_rmdir(dir);
@@ -60,10 +60,12 @@ START_TEST(memory_bad_values) {
     static const struct {
         const char *memory, *err;
     } cases[] = {
-        {", \"memory\": \"recomput\"", "train.memory: unknown memory mode 'recomput'; did you mean 'recompute'?"},
+        {", \"memory\": \"recomput\"",
+         "train.memory: unknown memory mode 'recomput'; did you mean 'recompute'?"},
         {", \"memory\": {\"segment\": 0}", "train.memory.segment: expected a positive integer"},
         {", \"memory\": {\"budget_mb\": -5}", "train.memory.budget_mb: expected a number > 0"},
-        {", \"memory\": {\"segment\": 4, \"budget_mb\": 9}", "train.memory: segment and budget_mb are both given; give one"},
+        {", \"memory\": {\"segment\": 4, \"budget_mb\": 9}",
+         "train.memory: segment and budget_mb are both given; give one"},
         {", \"memory\": {\"segmnt\": 4}", "train.memory.segmnt: unknown key"},
         {", \"memory\": 3", "train.memory: expected"},
     };

@@ -23,16 +23,22 @@ static int64_t run(const setup *s, tg_rnn_memory mem, tg_real *buf) {
     int64_t T = s->T ? s->T : def_T, B = s->B ? s->B : def_B, H = s->H ? s->H : def_H;
     tg_rng r;
     tg_rng_seed(&r, 5);
-    tg_rnn_options o = {.mode = s->mode, .input_size = I, .hidden_size = H,
-                        .num_layers = s->layers, .bidirectional = s->bidirectional,
-                        .dropout = s->dropout ? 0.3 : 0, .seed = 9, .composed = s->composed,
+    tg_rnn_options o = {.mode = s->mode,
+                        .input_size = I,
+                        .hidden_size = H,
+                        .num_layers = s->layers,
+                        .bidirectional = s->bidirectional,
+                        .dropout = s->dropout ? 0.3 : 0,
+                        .seed = 9,
+                        .composed = s->composed,
                         .memory = mem};
     char err[256] = "";
     tg_rnn *m = tg_rnn_new(o, &r, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     tg_embedding *emb = tg_embedding_new(6, I, -1, &r);
     int D = s->bidirectional ? 2 : 1;
-    tg_tensor *x = tg_param_new(TG_SHAPE(T, B, I)), *h0 = tg_param_new(TG_SHAPE(s->layers * D, B, H));
+    tg_tensor *x = tg_param_new(TG_SHAPE(T, B, I)),
+              *h0 = tg_param_new(TG_SHAPE(s->layers * D, B, H));
     tg_init_uniform(x, &r, -2, 2);
     tg_init_uniform(h0, &r, -1, 1);
     int64_t *ids = malloc((size_t)(T * B) * sizeof *ids), *lens = malloc((size_t)B * sizeof *lens);
@@ -40,15 +46,15 @@ static int64_t run(const setup *s, tg_rnn_memory mem, tg_real *buf) {
     for (int64_t b = 0; b < B; b++) lens[b] = b == 0 ? T : 1 + (b * 5) % T;
     tg_tape *t = tg_tape_new();
     tg_rnn_result res;
-    int st = s->tokens ? tg_rnn_forward_tokens(t, m, emb, ids, TG_SHAPE(T, B), s->h0 ? h0 : NULL,
-                                               NULL, s->lengths ? lens : NULL, &res)
-                       : tg_rnn_forward(t, m, x, s->h0 ? h0 : NULL, NULL,
-                                        s->lengths ? lens : NULL, &res);
+    int st = s->tokens
+                 ? tg_rnn_forward_tokens(t, m, emb, ids, TG_SHAPE(T, B), s->h0 ? h0 : NULL, NULL,
+                                         s->lengths ? lens : NULL, &res)
+                 : tg_rnn_forward(t, m, x, s->h0 ? h0 : NULL, NULL, s->lengths ? lens : NULL, &res);
     ck_assert_msg(st == 0, "%s", tg_tape_error(t));
     /* weights on every output so that each gets its own gradient */
     tg_tensor *w = tg_rand_uniform(t, &r, tg_tensor_shape(res.output), -1, 1);
-    tg_tensor *loss = tg_add(t, tg_sum(t, tg_mul(t, res.output, w)),
-                             tg_sum(t, tg_square(t, res.h_n)));
+    tg_tensor *loss =
+        tg_add(t, tg_sum(t, tg_mul(t, res.output, w)), tg_sum(t, tg_square(t, res.h_n)));
     if (res.c_n) loss = tg_add(t, loss, tg_sum(t, tg_scale(t, res.c_n, 0.7)));
     ck_assert_msg(tg_backward(t, loss) == 0, "%s", tg_tape_error(t));
     int64_t n = 0;
@@ -105,8 +111,12 @@ START_TEST(recompute_bidirectional_stacked_lengths_dropout) {
     tg_rnn_mode modes[] = {TG_RNN_TANH, TG_LSTM, TG_GRU};
     for (int i = 0; i < 3; i++)
         for (int len = 0; len < 2; len++)
-            same_bits((setup){.mode = modes[i], .layers = 2, .bidirectional = true,
-                              .lengths = len, .dropout = true, .h0 = true});
+            same_bits((setup){.mode = modes[i],
+                              .layers = 2,
+                              .bidirectional = true,
+                              .lengths = len,
+                              .dropout = true,
+                              .h0 = true});
 }
 END_TEST
 
@@ -159,7 +169,9 @@ static tg_tensor *recomputed_lstm(tg_tape *t, tg_tensor *const *in, void *ctx) {
 START_TEST(recompute_gradcheck) {
     tg_rng r;
     tg_rng_seed(&r, 2);
-    tg_rnn *m = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM, .input_size = I, .hidden_size = H,
+    tg_rnn *m = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM,
+                                            .input_size = I,
+                                            .hidden_size = H,
                                             .bidirectional = true,
                                             .memory = {.recompute = true, .segment = 3}},
                            &r, NULL, 0);
@@ -181,10 +193,14 @@ START_TEST(recompute_bad_options) {
         tg_rnn_memory mem;
         const char *msg;
     } cases[] = {
-        {{.recompute = true, .segment = -2}, "rnn: memory.segment must be positive (or 0 for about sqrt(T)), got -2"},
-        {{.recompute = true, .budget_mb = -1}, "rnn: memory.budget_mb must be a positive number of MB, got -1"},
-        {{.recompute = true, .budget_mb = NAN}, "rnn: memory.budget_mb must be a positive number of MB, got nan"},
-        {{.recompute = true, .segment = 4, .budget_mb = 10}, "rnn: memory.segment and memory.budget_mb are both given; give one"},
+        {{.recompute = true, .segment = -2},
+         "rnn: memory.segment must be positive (or 0 for about sqrt(T)), got -2"},
+        {{.recompute = true, .budget_mb = -1},
+         "rnn: memory.budget_mb must be a positive number of MB, got -1"},
+        {{.recompute = true, .budget_mb = NAN},
+         "rnn: memory.budget_mb must be a positive number of MB, got nan"},
+        {{.recompute = true, .segment = 4, .budget_mb = 10},
+         "rnn: memory.segment and memory.budget_mb are both given; give one"},
         {{.segment = 4}, "rnn: memory.segment is given but memory.recompute is off"},
         {{.budget_mb = 4}, "rnn: memory.budget_mb is given but memory.recompute is off"},
     };
@@ -192,9 +208,10 @@ START_TEST(recompute_bad_options) {
     tg_rng_seed(&r, 1);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[256] = "";
-        tg_rnn *m = tg_rnn_new((tg_rnn_options){.mode = TG_GRU, .input_size = 2, .hidden_size = 3,
-                                                .memory = cases[i].mem},
-                               &r, err, sizeof err);
+        tg_rnn *m = tg_rnn_new(
+            (tg_rnn_options){
+                .mode = TG_GRU, .input_size = 2, .hidden_size = 3, .memory = cases[i].mem},
+            &r, err, sizeof err);
         ck_assert_ptr_null(m);
         ck_assert_str_eq(err, cases[i].msg);
     }
@@ -206,7 +223,9 @@ END_TEST
 START_TEST(recompute_no_grad_and_reuse) {
     tg_rng r;
     tg_rng_seed(&r, 3);
-    tg_rnn *m = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM, .input_size = I, .hidden_size = H,
+    tg_rnn *m = tg_rnn_new((tg_rnn_options){.mode = TG_LSTM,
+                                            .input_size = I,
+                                            .hidden_size = H,
                                             .memory = {.recompute = true, .segment = 2}},
                            &r, NULL, 0);
     tg_tensor *x = tg_param_new(TG_SHAPE(T, B, I));
@@ -219,8 +238,7 @@ START_TEST(recompute_no_grad_and_reuse) {
         tg_rnn_result res;
         ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, NULL, &res), 0);
         if (step == 0) tg_copy_to(res.output, first);
-        for (int64_t i = 0; i < res.output->numel; i++)
-            ck_assert(tg_at(res.output, i) == first[i]);
+        for (int64_t i = 0; i < res.output->numel; i++) ck_assert(tg_at(res.output, i) == first[i]);
         if (step != 1) ck_assert_int_eq(tg_backward(t, tg_sum(t, res.output)), 0);
     }
     tg_tape_free(t);
