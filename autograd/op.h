@@ -121,12 +121,32 @@ bool tg__seed_grad(tg_tape *t, tg_tensor *x, const tg_real *g, bool copy);
  * tg_backward visits nodes. Returns 0, or -1 with the tape's error set. */
 int tg__backward_since(tg_tape *t, tg__tape_mark m);
 
-/* Records a RECOMPUTE node: out from in, whose backward is
- * backward(t, out, ctx) (ctx on the tape, alive until reset). False on an
- * error. */
-typedef void (*tg__recompute_fn)(tg_tape *t, tg_tensor *out, void *ctx);
-bool tg__record_recompute(tg_tape *t, tg_tensor *out, int n, tg_tensor *const *in,
-                          tg__recompute_fn backward, void *ctx);
+/* A chain of T steps run in segments of len steps (ops_recompute.c).
+ * steps(t, arg, s0, s1, state, outs) records steps s0 .. s1-1 as ordinary
+ * ops: state[0 .. n_states) comes in as the state before step s0 and
+ * leaves as the state after s1-1, and outs[tt] gets the output of time tt
+ * (tt = s, or T-1-s when reverse); every state and output has shape row.
+ * alias: the state's first tensor after a step is that step's output (the
+ * same tensor). arg is read in backward too: it must live on the tape. */
+#define TG_SEGMENT_STATES 4
+typedef int (*tg__steps_fn)(tg_tape *t, const void *arg, int64_t s0, int64_t s1,
+                            tg_tensor **state, tg_tensor **outs);
+typedef struct tg__segments {
+    tg__steps_fn steps;
+    const void *arg;
+    int64_t T, len;
+    bool reverse, alias;
+    int n_states;
+    tg_shape row;
+} tg__segments;
+/* Runs the chain from state0 without recording, keeping each segment's
+ * initial state, and records one RECOMPUTE node over `in` (every tensor the
+ * steps read whose gradient they add to) whose backward records each
+ * segment again, from the last, and backpropagates through it. Returns out
+ * [T + n_states, row...]: the outputs by time, then the final states; NULL
+ * with the tape's error set. */
+tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *const *state0,
+                            int n_in, tg_tensor *const *in);
 
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)
