@@ -62,7 +62,8 @@ static tg_module *build_layer(const tg_model *m, const tg_layer_spec *L, tg_rng 
     }
     case TG_LAYER_DEEP_RNN: {
         tg_deep_rnn_options o = {
-            .input_size = L->in, .hidden_size = L->hidden, .depth = L->depth, .skip = L->skip};
+            .input_size = L->in, .hidden_size = L->hidden, .depth = L->depth, .skip = L->skip,
+            .memory = L->memory};
         return (tg_module *)tg_deep_rnn_new(o, init, e, elen);
     }
     case TG_LAYER_TREE_RNN:

@@ -172,7 +172,7 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (!(o.dropout >= 0 && o.dropout < 1))
         return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
     if (!init) return FAIL("rnn: no random generator for the initial weights");
-    if (tg__rnn_memory_check(o.memory, err, errlen) != 0) return NULL;
+    if (tg__memory_check("rnn", o.memory, err, errlen) != 0) return NULL;
     tg_rnn *m = calloc(1, sizeof *m);
     if (!m) return FAIL("rnn: out of memory");
     m->base.kind = "rnn";

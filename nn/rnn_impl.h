@@ -30,7 +30,11 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
                                        const tg__rnn_gates *g, tg_tensor *const *masks,
                                        tg_tensor **h, tg_tensor **c);
 
-/* 0 if the memory options are valid, else -1 with a message naming the field. */
-int tg__rnn_memory_check(tg_rnn_memory mem, char *err, size_t errlen);
+/* 0 if the memory options are valid, else -1 with a message naming the
+ * field, after who ("rnn"). */
+int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errlen);
+/* The segment length for T steps: memory.segment, or as many steps of
+ * step_bytes as budget_mb holds, or about sqrt(T); in 1..T. */
+int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes);
 
 #endif

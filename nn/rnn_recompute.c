@@ -10,43 +10,47 @@
 
 #define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
 
-int tg__rnn_memory_check(tg_rnn_memory mem, char *err, size_t errlen) {
+int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errlen) {
     if (mem.segment < 0) {
-        FAIL("rnn: memory.segment must be positive (or 0 for about sqrt(T)), got %lld",
+        FAIL("%s: memory.segment must be positive (or 0 for about sqrt(T)), got %lld", who,
              (long long)mem.segment);
         return -1;
     }
     if (!(mem.budget_mb >= 0) || isinf(mem.budget_mb)) {
-        FAIL("rnn: memory.budget_mb must be a positive number of MB, got %g", mem.budget_mb);
+        FAIL("%s: memory.budget_mb must be a positive number of MB, got %g", who, mem.budget_mb);
         return -1;
     }
     if (mem.segment > 0 && mem.budget_mb > 0) {
-        FAIL("rnn: memory.segment and memory.budget_mb are both given; give one");
+        FAIL("%s: memory.segment and memory.budget_mb are both given; give one", who);
         return -1;
     }
     if (!mem.recompute && (mem.segment > 0 || mem.budget_mb > 0)) {
-        FAIL("rnn: memory.%s is given but memory.recompute is off",
+        FAIL("%s: memory.%s is given but memory.recompute is off", who,
              mem.segment > 0 ? "segment" : "budget_mb");
         return -1;
     }
     return 0;
 }
 
-/* k from the options: explicit, from the budget, or about sqrt(T); in 1..T. */
-static int64_t segment_length(const tg_rnn *m, int64_t T, int64_t B) {
-    const tg_rnn_memory *mem = &m->opt.memory;
-    int64_t G = m->w_hh[0]->shape[0] / m->opt.hidden_size, k;
+int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes) {
+    int64_t k;
     if (mem->segment > 0) {
         k = mem->segment;
-    } else if (mem->budget_mb > 0) { /* the recorded step's values, roughly (see rnn.h) */
-        double per_step = (double)((7 * G + 4) * (m->opt.composed ? 3 : 1)) * (double)B *
-                          (double)m->opt.hidden_size * sizeof(tg_real);
-        double fit = mem->budget_mb * 1048576.0 / per_step;
+    } else if (mem->budget_mb > 0) {
+        double fit = mem->budget_mb * 1048576.0 / step_bytes;
         k = fit >= (double)T ? T : (int64_t)fit;
     } else {
         k = (int64_t)ceil(sqrt((double)T));
     }
     return k < 1 ? 1 : k > T ? T : k;
+}
+
+/* A recorded step's bytes, roughly (see rnn.h): 7G+4 values per batch row
+ * and hidden unit, three times that composed. */
+static double step_bytes(const tg_rnn *m, int64_t B) {
+    int64_t G = m->w_hh[0]->shape[0] / m->opt.hidden_size;
+    return (double)((7 * G + 4) * (m->opt.composed ? 3 : 1)) * (double)B *
+           (double)m->opt.hidden_size * sizeof(tg_real);
 }
 
 /* What the steps of one direction read; on the tape, for backward. */
@@ -58,12 +62,12 @@ typedef struct direction {
     tg_tensor *const *masks;
 } direction;
 
-static int direction_steps(tg_tape *t, const void *arg, int64_t s0, int64_t s1,
-                           tg_tensor **state, tg_tensor **outs) {
+static int direction_steps(tg_tape *t, const void *arg, int64_t s0, int64_t s1, tg_tensor **state,
+                           tg_tensor **outs) {
     const direction *d = arg;
     tg_tensor *c = d->m->opt.mode == TG_LSTM ? state[1] : NULL;
-    int status = tg__rnn_steps(t, d->m, d->k, d->reverse, &d->g, d->masks, s0, s1, &state[0],
-                               &c, outs);
+    int status =
+        tg__rnn_steps(t, d->m, d->k, d->reverse, &d->g, d->masks, s0, s1, &state[0], &c, outs);
     if (d->m->opt.mode == TG_LSTM) state[1] = c;
     return status;
 }
@@ -98,10 +102,14 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
     int64_t T = g->T, B = g->B, H = m->opt.hidden_size;
     direction *d = tg_tape_error(t) ? NULL : direction_new(t, m, k, reverse, g, masks);
     if (!d) return NULL;
-    tg__segments spec = {.steps = direction_steps, .arg = d, .T = T,
-                         .len = segment_length(m, T, B), .reverse = reverse,
+    tg__segments spec = {.steps = direction_steps,
+                         .arg = d,
+                         .T = T,
+                         .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B)),
+                         .reverse = reverse,
                          .alias = !masks, /* with lengths the state is not the output */
-                         .n_states = *c ? 2 : 1, .row = TG_SHAPE(B, H)};
+                         .n_states = *c ? 2 : 1,
+                         .row = TG_SHAPE(B, H)};
     /* every tensor whose gradient a segment's backward adds to */
     tg_tensor *state0[2] = {*h, *c}, *in[5] = {g->gx, m->w_hh[k], *h};
     int n = 3;

@@ -38,11 +38,12 @@ int tg_spec_parse_memory(const tg_jctx *c, const cJSON *tr, tg_spec *s) {
     int recurrent = 0;
     for (int i = 0; i < s->n_layers; i++) {
         tg_layer_spec *L = &s->layers[i];
-        if (L->type == TG_LAYER_RNN || L->type == TG_LAYER_LSTM || L->type == TG_LAYER_GRU)
+        if (L->type == TG_LAYER_RNN || L->type == TG_LAYER_LSTM || L->type == TG_LAYER_GRU ||
+            L->type == TG_LAYER_DEEP_RNN)
             L->memory = mem, recurrent++;
     }
     if (mem.recompute && !recurrent)
         return tg_json_fail(c, "train.memory",
-                            "recompute applies to rnn, lstm and gru layers; this model has none");
+                            "recompute applies to rnn, lstm, gru and deep_rnn layers; this model has none");
     return 0;
 }

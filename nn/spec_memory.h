@@ -7,7 +7,7 @@
 
 /* train.memory, if present in the train object tr: "full" (the default),
  * "recompute", or {"segment": K} / {"budget_mb": MB} (recompute so), given
- * to every rnn, lstm and gru layer of s. Returns 0, or -1 with the message. */
+ * to every rnn, lstm, gru and deep_rnn layer of s. Returns 0, or -1 with the message. */
 int tg_spec_parse_memory(const tg_jctx *c, const cJSON *tr, tg_spec *s);
 
 #endif

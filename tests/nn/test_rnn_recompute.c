@@ -129,6 +129,61 @@ START_TEST(recompute_tokens_and_composed) {
 }
 END_TEST
 
+static void deep_grads(bool skip, tg_rnn_memory mem, tg_real *buf, int64_t *n) {
+    tg_rng r;
+    tg_rng_seed(&r, 8);
+    tg_deep_rnn *m = tg_deep_rnn_new(
+        (tg_deep_rnn_options){
+            .input_size = I, .hidden_size = H, .depth = 2, .skip = skip, .memory = mem},
+        &r, NULL, 0);
+    ck_assert_ptr_nonnull(m);
+    tg_tensor *x = tg_param_new(TG_SHAPE(T, B, I)), *h0 = tg_param_new(TG_SHAPE(B, H));
+    tg_init_uniform(x, &r, -2, 2);
+    tg_init_uniform(h0, &r, -1, 1);
+    tg_tape *t = tg_tape_new();
+    tg_deep_rnn_result res;
+    ck_assert_int_eq(tg_deep_rnn_forward(t, m, x, h0, &res), 0);
+    tg_tensor *w = tg_rand_uniform(t, &r, tg_tensor_shape(res.output), -1, 1);
+    tg_tensor *loss =
+        tg_add(t, tg_sum(t, tg_mul(t, res.output, w)), tg_sum(t, tg_square(t, res.h_n)));
+    ck_assert_msg(tg_backward(t, loss) == 0, "%s", tg_tape_error(t));
+    const tg_params *p = tg_module_params(&m->base);
+    *n = 0;
+    for (int k = 0; k <= p->n + 1; k++) {
+        tg_tensor *g = k < p->n ? p->items[k].tensor : k == p->n ? x : h0;
+        memcpy(buf + *n, g->grad, (size_t)g->numel * sizeof *buf);
+        *n += g->numel;
+    }
+    tg_tape_free(t);
+    tg_tensor_free(x);
+    tg_tensor_free(h0);
+    tg_module_free(&m->base);
+}
+
+/* deep_rnn (a deep transition, with and without skip) too. */
+START_TEST(recompute_deep_rnn) {
+    static tg_real full[4096], rec[4096];
+    for (int skip = 0; skip < 2; skip++) {
+        int64_t n, m;
+        deep_grads(skip, (tg_rnn_memory){0}, full, &n);
+        int64_t ks[] = {1, 2, 3, 0, T};
+        for (int i = 0; i < 5; i++) {
+            deep_grads(skip, (tg_rnn_memory){.recompute = true, .segment = ks[i]}, rec, &m);
+            ck_assert_int_eq(m, n);
+            ck_assert_msg(memcmp(full, rec, (size_t)n * sizeof *full) == 0, "skip %d k %lld", skip,
+                          (long long)ks[i]);
+        }
+    }
+    char err[256];
+    tg_rng r;
+    tg_rng_seed(&r, 1);
+    ck_assert_ptr_null(tg_deep_rnn_new(
+        (tg_deep_rnn_options){.input_size = 1, .hidden_size = 1, .memory = {.segment = 3}}, &r, err,
+        sizeof err));
+    ck_assert_str_eq(err, "deep_rnn: memory.segment is given but memory.recompute is off");
+}
+END_TEST
+
 /* Long enough for W_hh's gathered gradient to fill its buffer several
  * times (TG_GATHER_MAX in autograd/tape.c): the buffer's flushes fall on
  * the same rows whatever k is. */
@@ -253,6 +308,7 @@ TCase *tcase_rnn_recompute(void) {
     tcase_add_test(tc, recompute_bidirectional_stacked_lengths_dropout);
     tcase_add_test(tc, recompute_tokens_and_composed);
     tcase_add_test(tc, recompute_gather_boundaries);
+    tcase_add_test(tc, recompute_deep_rnn);
     tcase_add_test(tc, recompute_budget);
     tcase_add_test(tc, recompute_gradcheck);
     tcase_add_test(tc, recompute_bad_options);
