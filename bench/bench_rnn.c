@@ -10,7 +10,7 @@
  * median ms per step after warm-up (3 steps unless --warmup), tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS, and the BLIS
  * kernels and threads used. --recompute trains the recurrent layers with
- * memory.recompute (segments of K steps, default about sqrt(T)). */
+ * memory.recompute (segments of K steps, by default the k of least memory). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     }
     qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
     double med = ms[warmup + steps / 2];
-    char rec[32] = "off"; /* the segment length, or auto (about sqrt(T)) */
+    char rec[32] = "off"; /* the segment length, or auto (the default) */
     if (memory.recompute && memory.segment) snprintf(rec, sizeof rec, "%lld", (long long)memory.segment);
     else if (memory.recompute) snprintf(rec, sizeof rec, "auto");
     struct rusage ru;
@@ -144,11 +144,10 @@ int main(int argc, char **argv) {
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);
     flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
     if (!infer) flop *= 3;
-    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f kernels=%s threads=%d "
-           "recompute=%s\n",
+    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f tape_peak_mb=%.1f kernels=%s "
+           "threads=%d recompute=%s\n",
            med, (double)(T * BATCH) / med * 1e3, flop / med * 1e-6, (double)ru.ru_maxrss / 1024,
-           tg_blis_kernels(), tg_threads(),
-           rec);
+           (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(), tg_threads(), rec);
     tg_optim_free(opt);
     tg_module_free(&emb->base);
     tg_module_free(&rnn->base);

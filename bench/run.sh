@@ -61,7 +61,7 @@ for th in $THREADS; do
 done
 
 # Memory as a choice: config (a) at long T, keeping every step against
-# recomputing segments (memory.recompute, k about sqrt(T)), by turns, one
+# recomputing segments (memory.recompute, the default k), by turns, one
 # thread, the median of 2 steps after 1 (figures of memory more than time;
 # the full tape at T = 16384 needs about 12 GB and is left out).
 MEMORY_T=${MEMORY_T:-"1024 4096 16384"}

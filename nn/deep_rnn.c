@@ -115,13 +115,14 @@ static tg_tensor *recomputed(tg_tape *t, const tg_deep_rnn *m, tg_tensor *gx, tg
     /* a step's values per batch row and unit, roughly: per layer of the
      * transition a product and its tanh, and their gradients */
     double bytes = (double)(4 * (m->opt.depth + 2)) * (double)(B * H) * sizeof(tg_real);
-    tg__segments spec = {.steps = steps_of,
-                         .arg = a,
-                         .T = T,
-                         .len = tg__memory_segment(&m->opt.memory, T, bytes),
-                         .alias = true,
-                         .n_states = 1,
-                         .row = TG_SHAPE(B, H)};
+    tg__segments spec = {
+        .steps = steps_of,
+        .arg = a,
+        .T = T,
+        .len = tg__memory_segment(&m->opt.memory, T, bytes, (double)(B * H) * sizeof(tg_real)),
+        .alias = true,
+        .n_states = 1,
+        .row = TG_SHAPE(B, H)};
     tg_tensor **in = tg__alloc(t, (size_t)(5 + 2 * m->opt.depth) * sizeof *in);
     if (!in) return NULL;
     int n = 0; /* every tensor whose gradient the steps add to */

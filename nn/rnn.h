@@ -47,7 +47,9 @@ tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, 
  * without, nothing is kept anyway. */
 typedef struct tg_rnn_memory {
     bool recompute;
-    int64_t segment;  /* k; 0: from budget_mb, or about sqrt(T) */
+    int64_t segment;  /* k; 0: from budget_mb, or sqrt(T s / f) for a state of s
+                         and a recorded step of f values (the k of least memory:
+                         about sqrt(T) / 4 for an LSTM, 16 at T = 4096) */
     double budget_mb; /* > 0 with segment 0: the largest k whose recomputed
                          segment (about 7*G+4 values per step, batch row and
                          hidden unit; three times that composed) fits in

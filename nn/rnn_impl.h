@@ -33,8 +33,12 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
 /* 0 if the memory options are valid, else -1 with a message naming the
  * field, after who ("rnn"). */
 int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errlen);
-/* The segment length for T steps: memory.segment, or as many steps of
- * step_bytes as budget_mb holds, or about sqrt(T); in 1..T. */
-int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes);
+/* The segment length for T steps of about step_bytes each (recorded, with
+ * gradients) and a state of state_bytes: memory.segment, or as many steps
+ * as budget_mb holds, or sqrt(T * state_bytes / step_bytes), where the
+ * checkpoints (T/k states) and one segment (k steps) weigh the same and
+ * their sum is least; in 1..T. */
+int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes,
+                           double state_bytes);
 
 #endif

@@ -12,7 +12,7 @@
 
 int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errlen) {
     if (mem.segment < 0) {
-        FAIL("%s: memory.segment must be positive (or 0 for about sqrt(T)), got %lld", who,
+        FAIL("%s: memory.segment must be positive (or 0 for the default), got %lld", who,
              (long long)mem.segment);
         return -1;
     }
@@ -32,7 +32,8 @@ int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errle
     return 0;
 }
 
-int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes) {
+int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes,
+                           double state_bytes) {
     int64_t k;
     if (mem->segment > 0) {
         k = mem->segment;
@@ -40,7 +41,7 @@ int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_byte
         double fit = mem->budget_mb * 1048576.0 / step_bytes;
         k = fit >= (double)T ? T : (int64_t)fit;
     } else {
-        k = (int64_t)ceil(sqrt((double)T));
+        k = (int64_t)ceil(sqrt((double)T * state_bytes / step_bytes));
     }
     return k < 1 ? 1 : k > T ? T : k;
 }
@@ -102,14 +103,16 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
     int64_t T = g->T, B = g->B, H = m->opt.hidden_size;
     direction *d = tg_tape_error(t) ? NULL : direction_new(t, m, k, reverse, g, masks);
     if (!d) return NULL;
-    tg__segments spec = {.steps = direction_steps,
-                         .arg = d,
-                         .T = T,
-                         .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B)),
-                         .reverse = reverse,
-                         .alias = !masks, /* with lengths the state is not the output */
-                         .n_states = *c ? 2 : 1,
-                         .row = TG_SHAPE(B, H)};
+    tg__segments spec = {
+        .steps = direction_steps,
+        .arg = d,
+        .T = T,
+        .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B),
+                                  (double)(*c ? 2 : 1) * (double)(B * H) * sizeof(tg_real)),
+        .reverse = reverse,
+        .alias = !masks, /* with lengths the state is not the output */
+        .n_states = *c ? 2 : 1,
+        .row = TG_SHAPE(B, H)};
     /* every tensor whose gradient a segment's backward adds to */
     tg_tensor *state0[2] = {*h, *c}, *in[5] = {g->gx, m->w_hh[k], *h};
     int n = 3;

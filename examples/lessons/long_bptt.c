@@ -4,7 +4,8 @@
  * backward, so memory grows with the sequence length T. Truncating (lesson
  * 4) bounds it but changes the gradient. Recomputation bounds it and keeps
  * the gradient: forward keeps only the state at the start of every segment
- * of k steps (k about sqrt(T) = 64 here); backward runs each segment's
+ * of k steps (sqrt(T s / f) for a state of s and a recorded step of f
+ * values, the k of least memory: 16 here); backward runs each segment's
  * forward again, from the last segment to the first, and backpropagates
  * through it (Chen et al. 2016, Gruslys et al. 2016). The price is about one
  * more forward pass.

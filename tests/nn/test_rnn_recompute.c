@@ -249,7 +249,7 @@ START_TEST(recompute_bad_options) {
         const char *msg;
     } cases[] = {
         {{.recompute = true, .segment = -2},
-         "rnn: memory.segment must be positive (or 0 for about sqrt(T)), got -2"},
+         "rnn: memory.segment must be positive (or 0 for the default), got -2"},
         {{.recompute = true, .budget_mb = -1},
          "rnn: memory.budget_mb must be a positive number of MB, got -1"},
         {{.recompute = true, .budget_mb = NAN},
