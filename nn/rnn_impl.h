@@ -14,21 +14,22 @@ typedef struct tg__rnn_gates {
     int64_t T, B;
 } tg__rnn_gates;
 
-/* Steps s0 .. s1-1 of direction k (step s is time T-1-s in reverse): *h
- * and *c come in as the state before and leave as the state after;
- * steps[tt] gets the output of time tt. masks[tt] [B, 1] (or NULL) as in
- * tg_rnn_forward's lengths. Returns 0, or -1 with the tape's error set. */
+/* Steps s0 .. s1-1 of direction k (step s is time T-1-s in reverse):
+ * state[0 .. the cell's n_states) come in as the state before and leave as
+ * the state after; steps[tt] gets the output of time tt. masks[tt] [B, 1]
+ * (or NULL) as in tg_rnn_forward's lengths. Returns 0, or -1 with the
+ * tape's error set. */
 int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rnn_gates *g,
-                  tg_tensor *const *masks, int64_t s0, int64_t s1, tg_tensor **h, tg_tensor **c,
+                  tg_tensor *const *masks, int64_t s0, int64_t s1, tg_tensor **state,
                   tg_tensor **steps);
 
 /* The same direction over all T steps, keeping only the state at the
  * start of every segment and the outputs, and recomputing each segment
  * in backward (memory.recompute): returns the output [T, B, H] and leaves
- * the final state in *h, *c, as run_direction does. NULL on error. */
+ * the final state in state[], as run_direction does. NULL on error. */
 tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                        const tg__rnn_gates *g, tg_tensor *const *masks,
-                                       tg_tensor **h, tg_tensor **c);
+                                       tg_tensor **state);
 
 /* 0 if the memory options are valid, else -1 with a message naming the
  * field, after who ("rnn"). */

@@ -63,14 +63,10 @@ typedef struct direction {
     tg_tensor *const *masks;
 } direction;
 
-static int direction_steps(tg_tape *t, const void *arg, int64_t s0, int64_t s1, tg_tensor **state,
-                           tg_tensor **outs) {
+static int direction_steps(tg_tape *t, const void *arg, int64_t s0, int64_t s1,
+                           tg_tensor **state, tg_tensor **outs) {
     const direction *d = arg;
-    tg_tensor *c = d->m->opt.mode == TG_LSTM ? state[1] : NULL;
-    int status =
-        tg__rnn_steps(t, d->m, d->k, d->reverse, &d->g, d->masks, s0, s1, &state[0], &c, outs);
-    if (d->m->opt.mode == TG_LSTM) state[1] = c;
-    return status;
+    return tg__rnn_steps(t, d->m, d->k, d->reverse, &d->g, d->masks, s0, s1, state, outs);
 }
 
 /* The direction's context on the tape, with its own copies of what the
@@ -99,29 +95,28 @@ static direction *direction_new(tg_tape *t, const tg_rnn *m, int k, bool reverse
 
 tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                        const tg__rnn_gates *g, tg_tensor *const *masks,
-                                       tg_tensor **h, tg_tensor **c) {
+                                       tg_tensor **state) {
     int64_t T = g->T, B = g->B, H = m->opt.hidden_size;
+    int S = m->cell->n_states;
     direction *d = tg_tape_error(t) ? NULL : direction_new(t, m, k, reverse, g, masks);
     if (!d) return NULL;
-    tg__segments spec = {
-        .steps = direction_steps,
-        .arg = d,
-        .T = T,
-        .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B),
-                                  (double)(*c ? 2 : 1) * (double)(B * H) * sizeof(tg_real)),
-        .reverse = reverse,
-        .alias = !masks, /* with lengths the state is not the output */
-        .n_states = *c ? 2 : 1,
-        .row = TG_SHAPE(B, H)};
+    double state_bytes = (double)S * (double)(B * H) * sizeof(tg_real);
+    tg__segments spec = {.steps = direction_steps,
+                         .arg = d,
+                         .T = T,
+                         .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B), state_bytes),
+                         .reverse = reverse,
+                         .alias = !masks, /* with lengths the state is not the output */
+                         .n_states = S,
+                         .row = TG_SHAPE(B, H)};
     /* every tensor whose gradient a segment's backward adds to */
-    tg_tensor *state0[2] = {*h, *c}, *in[5] = {g->gx, m->w_hh[k], *h};
-    int n = 3;
-    if (*c) in[n++] = *c;
+    tg_tensor *in[3 + TG_CELL_MAX_STATES] = {g->gx, m->w_hh[k]};
+    int n = 2;
+    for (int j = 0; j < S; j++) in[n++] = state[j];
     if (m->b_hh[k]) in[n++] = m->b_hh[k];
-    tg_tensor *out = tg__segments_run(t, &spec, state0, n, in);
+    tg_tensor *out = tg__segments_run(t, &spec, state, n, in);
     tg_label(t, out, "segments");
-    tg_shape bh = TG_SHAPE(B, H);
-    *h = tg_reshape(t, tg_narrow(t, out, 0, T, 1), bh);
-    if (*c) *c = tg_reshape(t, tg_narrow(t, out, 0, T + 1, 1), bh);
+    for (int j = 0; j < S; j++)
+        state[j] = tg_reshape(t, tg_narrow(t, out, 0, T + j, 1), TG_SHAPE(B, H));
     return tg_narrow(t, out, 0, 0, T);
 }

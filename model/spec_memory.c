@@ -1,6 +1,7 @@
 /* train.memory: how the recurrent layers pay for backpropagation through
  * time (tg_rnn_memory in nn/rnn.h). */
 #include "spec_memory.h"
+#include "names.h"
 
 #include <math.h>
 
@@ -38,8 +39,7 @@ int tg_spec_parse_memory(const tg_jctx *c, const cJSON *tr, tg_spec *s) {
     int recurrent = 0;
     for (int i = 0; i < s->n_layers; i++) {
         tg_layer_spec *L = &s->layers[i];
-        if (L->type == TG_LAYER_RNN || L->type == TG_LAYER_LSTM || L->type == TG_LAYER_GRU ||
-            L->type == TG_LAYER_DEEP_RNN)
+        if (tg__layer_is(L->type, TG__LAYER_RECOMPUTES))
             L->memory = mem, recurrent++;
     }
     if (mem.recompute && !recurrent)
