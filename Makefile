@@ -219,8 +219,8 @@ examples/data/moby-dick.txt:
 # writes its CSV, SVG and DOT files there.
 LESSON_DIR := $(BUILD)/lessons
 LESSON_BIN := $(BUILD)/examples/lessons
-.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt
-lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt
+.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long
+lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long
 lesson-bptt: $(LESSON_BIN)/bptt_by_hand
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 lesson-step: $(LESSON_BIN)/bptt_by_hand
@@ -230,6 +230,8 @@ lesson-vanishing: $(LESSON_BIN)/vanishing
 lesson-teacher-forcing: $(LESSON_BIN)/teacher_forcing examples/data/us-births-1969-1988.csv
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/data/us-births-1969-1988.csv)
 lesson-tbptt: $(LESSON_BIN)/truncated_bptt
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
+lesson-long: $(LESSON_BIN)/long_bptt
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 examples/data/us-births-1969-1988.csv:
 	sh examples/data/fetch-us-births.sh

@@ -2,6 +2,7 @@
  * own keys and sizes are its row's (model/layer.h); the model built from a
  * spec is in build.c. */
 #include "layer.h"
+#include "spec_memory.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -31,8 +32,9 @@ static const char *const CONDITION_KEYS[] = {"size", "as", NULL};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
-    "batch",          "seq_len", "steps",    "eval_every",   "checkpoint_every", "log_every",
-    "valid_fraction", "seed",    "sampling", "on_nonfinite", "max_skips",        NULL};
+    "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
+    "log_every", "valid_fraction", "seed",  "sampling",   "on_nonfinite",
+    "max_skips", "memory",         NULL};
 static const char *const NONFINITE_POLICIES[] = {"stop", "skip", NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
@@ -403,7 +405,8 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_number(c, tr, P, "valid_fraction", 0, 0, false, 1, true, &t->valid_fraction) < 0 ||
         tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0 ||
         tg_json_enum(c, tr, P, "on_nonfinite", 0, "policy", NONFINITE_POLICIES, &policy) < 0 ||
-        tg_json_int(c, tr, P, "max_skips", 0, 1, INT_MAX, &t->max_skips) < 0)
+        tg_json_int(c, tr, P, "max_skips", 0, 1, INT_MAX, &t->max_skips) < 0 ||
+        tg_spec_parse_memory(c, tr, s))
         return -1;
     t->seed = (uint64_t)seed;
     t->skip_nonfinite = policy == 1;

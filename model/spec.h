@@ -103,6 +103,7 @@ typedef struct tg_layer_spec {
                                    * direction's (read at step 0); 0: none */
     int arity;                    /* tree_rnn, tree_lstm: children per node; 0: any
                                    * (a child-sum Tree-LSTM) */
+    tg_rnn_memory memory;         /* RECOMPUTES layers (layers.def): train.memory */
 } tg_layer_spec;
 
 typedef struct tg_train_spec {

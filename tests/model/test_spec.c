@@ -623,7 +623,7 @@ static const struct {
      "spec.json: train.batch: expected a positive integer, got 0"},
     {OK_TAG ", \"train\": {\"epochs\": 3}}",
      "spec.json: train.epochs: unknown key; valid keys: batch, seq_len, steps, eval_every, "
-     "checkpoint_every, log_every, valid_fraction, seed, sampling, on_nonfinite, max_skips"},
+     "checkpoint_every, log_every, valid_fraction, seed, sampling, on_nonfinite, max_skips, memory"},
     {OK_TAG ", \"train\": {\"valid_fraction\": 1}}",
      "spec.json: train.valid_fraction: expected a number in [0, 1), got 1"},
     {OK_TAG ", \"train\": {\"seed\": -1}}",
