@@ -141,8 +141,8 @@ examples/data/moby-dick.txt:
 # writes its CSV, SVG and DOT files there.
 LESSON_DIR := $(BUILD)/lessons
 LESSON_BIN := $(BUILD)/examples/lessons
-.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt
-lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt
+.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-rtrl
+lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-rtrl
 lesson-bptt: $(LESSON_BIN)/bptt_by_hand
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 lesson-step: $(LESSON_BIN)/bptt_by_hand
@@ -155,6 +155,12 @@ lesson-tbptt: $(LESSON_BIN)/truncated_bptt
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 examples/data/us-births-1969-1988.csv:
 	sh examples/data/fetch-us-births.sh
+# Real-time recurrent learning: RTRL == BPTT, its O(H^4) cost, sunspots online
+lesson-rtrl: $(LESSON_BIN)/rtrl examples/sunspots/data/sunspots.csv
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/sunspots/data/sunspots.csv)
+examples/sunspots/data/sunspots.csv:
+	sh examples/sunspots/fetch.sh $@
+$(BUILD)/tests/test_examples: examples/lessons/rtrl.h
 
 # Tree-LSTM vs sequence LSTM on arithmetic expression trees (examples/treenet)
 TREENET_EPOCHS ?= 15
