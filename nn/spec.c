@@ -3,6 +3,7 @@
 #include "spec.h"
 #include "spec_tree.h"
 #include "spec_seq2seq.h"
+#include "spec_distill.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,7 +35,7 @@ static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
 static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
                                        "model",    "loss",   "optimizer",   "train",
-                                       "sample",   "decode", NULL};
+                                       "sample",   "decode", "distill", NULL};
 static const char *const INPUT_KEYS[][6] = {
     {"type", "vocab", "batch_first", "split", "condition", NULL},
     {"type", "size", "batch_first", NULL},
@@ -598,7 +599,7 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                                    : parse_input(c, root, s) || parse_model(c, root, s))
         return -1;
     if (parse_loss(c, root, s) || parse_train(c, root, s) ||
-        tg_spec_parse_seq2seq_extras(c, root, s))
+        tg_spec_parse_seq2seq_extras(c, root, s) || tg_spec_parse_distill(c, root, s))
         return -1;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     s->has_optimizer = opt != NULL;
@@ -663,6 +664,7 @@ void tg_spec_free(tg_spec *s) {
     free(s->file);
     free(s->layers);
     free(s->sample.prime);
+    tg_spec_free_distill(s);
     free(s);
 }
 

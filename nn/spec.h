@@ -148,6 +148,16 @@ typedef struct tg_seq2seq_spec {
                                     * max_len 0 (each batch: 2 S + 5) */
 } tg_seq2seq_spec;
 
+/* "distill": train against a teacher's softened outputs (nn/spec_distill.c;
+ * the loss is tg_model_distill_loss's). */
+typedef struct tg_distill_spec {
+    char *teacher;      /* the teacher's spec file, NULL: no distillation; a path
+                         * relative to the spec file's directory, resolved */
+    char *checkpoint;   /* the teacher's weights (safetensors), resolved likewise */
+    double temperature; /* > 0 (2) */
+    double alpha;       /* the soft targets' weight in [0, 1] (0.5) */
+} tg_distill_spec;
+
 /* A checked spec. Read its fields freely; change them only through
  * tg_spec_set_vocab. */
 typedef struct tg_spec {
@@ -179,6 +189,7 @@ typedef struct tg_spec {
     int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
     tg_condition_mode cond_as; /* condition.as */
     int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
+    tg_distill_spec distill;   /* language_model, classify, tag */
 } tg_spec;
 
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
@@ -321,6 +332,17 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
  * pass here (without state). NULL with the tape's error set on failure. */
 tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
                          const tg_model_output *out);
+/* Knowledge distillation (Hinton, Vinyals and Dean 2015) on a batch:
+ *     alpha * T^2 * KL(softmax(teacher / T) || softmax(output / T))
+ *     + (1 - alpha) * tg_model_loss(t, m, b, out)
+ * with the KL averaged over the counted targets (rows of the output; steps
+ * past a sequence's length left out). teacher: a teacher's output for the
+ * same batch, the shape of out->output (run it with grad recording off:
+ * tg_set_grad_enabled). Tasks language_model, classify and tag. NULL with
+ * the tape's error set on failure. */
+tg_tensor *tg_model_distill_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
+                                 const tg_model_output *out, tg_tensor *teacher,
+                                 double temperature, double alpha);
 /* One step of B sequences (sampling a language model): ids (B ids, token
  * input) or x ([B, I], vector input) goes through every layer with the
  * state carried in `state` (required). Returns the output for this step,
