@@ -206,6 +206,13 @@ DEMO_DIR ?= $(BUILD)/charlm
 demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)
 
+# Knowledge distillation of the demo's LSTM 256 into an LSTM 64: bits per
+# character alone vs distilled, and the sampling speed-up
+# (examples/distill/README.md); outputs in $(BUILD)/distill/.
+.PHONY: distill
+distill: $(BUILD)/tapegrad examples/data/moby-dick.txt
+	sh examples/distill/run.sh $(BUILD)
+
 # ---- examples on real data (examples/langid, postag, sunspots, genword) ----
 # make langid | postag | sunspots | genword: fetch the data (checked by its
 # sha256), train through tapegrad train (genword also samples through
