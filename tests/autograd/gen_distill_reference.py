@@ -10,8 +10,14 @@ off/on) next to the same inputs as defined here, so keep the two in step if
 you change an input. All in double precision. Gradients are of
 loss * 1.5 (a non-unit incoming gradient).
 """
+import os
+import sys
+
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_ops_reference import c_array  # noqa: E402 (the same C layout)
 
 torch.set_default_dtype(torch.float64)
 
@@ -24,16 +30,6 @@ TEACHER = torch.tensor([[1.0, -0.5, 6.0, 0.25, -1.0],
                         [0.0, 0.5, -1.5, 0.5, 2.0],
                         [-0.25, 1.75, 0.375, -2.0, 0.625]])
 TEMPERATURES = [1.0, 2.0, 4.5]
-
-
-def c_array(name, t):
-    vals = ["%.17g" % v for v in t.detach().reshape(-1).tolist()]
-    head = "static const double %s[%d] = {" % (name, len(vals))
-    if len(vals) <= 4:
-        print(head + ", ".join(vals) + "};")
-        return
-    lines = [", ".join(vals[i:i + 4]) for i in range(0, len(vals), 4)]
-    print(head + "\n    " + ",\n    ".join(lines) + "};")
 
 
 def main():
