@@ -10,7 +10,7 @@
 
 /* Per row: both log-sum-exps of x / T and the row's KL (for backward). */
 typedef struct kl_saved {
-    const tg_real *s, *t; /* [N, C] student and teacher logits, contiguous */
+    const tg_real *s, *t;       /* [N, C] student and teacher logits, contiguous */
     double *lse_s, *lse_t, *kl; /* [N] */
 } kl_saved;
 
@@ -26,8 +26,8 @@ static bool kl_check(tg_tape *t, const char *op, tg_tensor *const *in, double T)
     if (!tg__begin(t, op, 2, in)) return false;
     char s1[TG_SHAPE_STR_MAX], s2[TG_SHAPE_STR_MAX];
     if (in[0]->ndim != 2 || !tg_same_shape(in[0], in[1])) {
-        tg__fail(t, "%s: student %s and teacher %s must be the same [N,C]", op,
-                 TG_SHP(in[0], s1), TG_SHP(in[1], s2));
+        tg__fail(t, "%s: student %s and teacher %s must be the same [N,C]", op, TG_SHP(in[0], s1),
+                 TG_SHP(in[1], s2));
         return false;
     }
     if (!(T > 0) || !isfinite(T)) {
@@ -85,8 +85,7 @@ void tg__soft_target_kl_backward(tg_tape *t, tg_node *n) {
             double lp = (double)tr[j] / T - sv->lse_t[r], lq = (double)sr[j] / T - sv->lse_s[r];
             double p = exp(lp);
             if (s->requires_grad) s->grad[r * C + j] += (tg_real)(g * (exp(lq) - p));
-            if (te->requires_grad)
-                te->grad[r * C + j] += (tg_real)(g * p * (lp - lq - sv->kl[r]));
+            if (te->requires_grad) te->grad[r * C + j] += (tg_real)(g * p * (lp - lq - sv->kl[r]));
         }
     }
 }

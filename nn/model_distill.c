@@ -33,14 +33,14 @@ static tg_tensor *counted_rows(tg_tape *t, const tg_model *m, const tg_model_bat
 }
 
 tg_tensor *tg_model_distill_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
-                                 const tg_model_output *out, tg_tensor *teacher,
-                                 double temperature, double alpha) {
+                                 const tg_model_output *out, tg_tensor *teacher, double temperature,
+                                 double alpha) {
     const char *op = "tg_model_distill_loss";
     if (tg_tape_error(t)) return NULL;
     if (!m || !b || !out || !out->output || !teacher) {
         tg_tape_fail(t, "%s: %s is NULL", op,
-                     !m     ? "model"
-                     : !b   ? "batch"
+                     !m                     ? "model"
+                     : !b                   ? "batch"
                      : !out || !out->output ? "output"
                                             : "teacher");
         return NULL;

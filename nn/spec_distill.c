@@ -36,8 +36,7 @@ int tg_spec_parse_distill(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_number(c, d, P, "temperature", 0, 0, true, INFINITY, true, &o->temperature) < 0 ||
         tg_json_number(c, d, P, "alpha", 0, 0, false, 1, false, &o->alpha) < 0)
         return -1;
-    if (s->task != TG_TASK_LANGUAGE_MODEL && s->task != TG_TASK_CLASSIFY &&
-        s->task != TG_TASK_TAG)
+    if (s->task != TG_TASK_LANGUAGE_MODEL && s->task != TG_TASK_CLASSIFY && s->task != TG_TASK_TAG)
         return tg_json_fail(c, P, "distillation needs task language_model, classify or tag, not %s",
                             tg_task_name(s->task));
     if (!*teacher || !*ckpt)

@@ -129,8 +129,7 @@ static int online(const char *path, int passes, tg_rng *rng) {
         double a = 0, b = 0;
         for (int j = lo; j <= hi; j++) a += err[j], b += persist[j % m];
         xs[i] = i + 1, run[i] = a / (hi - lo + 1), prun[i] = b / (hi - lo + 1);
-        fprintf(csv, "%d,%d,%.6f,%.6f\n", i + 1, ss.first_year + 1 + i % m, err[i],
-                persist[i % m]);
+        fprintf(csv, "%d,%d,%.6f,%.6f\n", i + 1, ss.first_year + 1 + i % m, err[i], persist[i % m]);
     }
     fclose(csv);
     chart_series series[2] = {{"RTRL, online", run}, {"persistence", prun}};

@@ -38,12 +38,12 @@ typedef struct rt_net {
 /* The state and its sensitivities, and the gradient gathered so far. */
 typedef struct rt_state {
     const rt_net *net;
-    int64_t n;          /* recurrent parameters: G H (I + H + 1) */
-    double *h, *c;      /* [H] (c: LSTM only, else unused) */
-    double *Ph, *Pc;    /* [H, n]: dh/dtheta, dc/dtheta */
-    double *a, *Pa;     /* scratch: a [G H], dA/dtheta [G H, n] */
-    double *g_rec;      /* [n]: the loss's gradient for theta, summed over steps */
-    double *g_out;      /* [H + 1]: for w_out, then b_out */
+    int64_t n;       /* recurrent parameters: G H (I + H + 1) */
+    double *h, *c;   /* [H] (c: LSTM only, else unused) */
+    double *Ph, *Pc; /* [H, n]: dh/dtheta, dc/dtheta */
+    double *a, *Pa;  /* scratch: a [G H], dA/dtheta [G H, n] */
+    double *g_rec;   /* [n]: the loss's gradient for theta, summed over steps */
+    double *g_out;   /* [H + 1]: for w_out, then b_out */
 } rt_state;
 
 static inline int rt_net_init(rt_net *net, bool lstm, int I, int H, tg_rng *rng) {
@@ -216,9 +216,9 @@ static inline double rt_bptt(const rt_net *net, const double *x, const double *t
     tg_real *xr = malloc((size_t)net->I * sizeof *xr);
     for (int s = 0; s < T && xr; s++) {
         for (int j = 0; j < net->I; j++) xr[j] = (tg_real)x[s * net->I + j];
-        tg_tensor *a = tg_add(t, tg_linear(t, tg_from_array(t, TG_SHAPE(1, net->I), xr),
-                                           p[RT_W_IH], p[RT_B]),
-                              tg_linear(t, h, p[RT_W_HH], NULL));
+        tg_tensor *a =
+            tg_add(t, tg_linear(t, tg_from_array(t, TG_SHAPE(1, net->I), xr), p[RT_W_IH], p[RT_B]),
+                   tg_linear(t, h, p[RT_W_HH], NULL));
         if (!net->lstm) {
             h = tg_tanh(t, a);
         } else {

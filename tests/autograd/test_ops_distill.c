@@ -7,10 +7,10 @@
 #include "testutil.h"
 
 /* ---- inputs (the same as in gen_distill_reference.py) ---- */
-static const tg_real STUDENT[15] = {0.5,  -1.25, 2.0,  0.0, 1.5,  -0.75, 0.25, -2.0,
-                                    1.0,  0.5,   3.0,  -0.5, 0.75, -1.5, 0.125};
-static const tg_real TEACHER[15] = {1.0,  -0.5, 6.0,   0.25, -1.0, 0.0,   0.5,  -1.5,
-                                    0.5,  2.0,  -0.25, 1.75, 0.375, -2.0, 0.625};
+static const tg_real STUDENT[15] = {0.5, -1.25, 2.0, 0.0,  1.5,  -0.75, 0.25, -2.0,
+                                    1.0, 0.5,   3.0, -0.5, 0.75, -1.5,  0.125};
+static const tg_real TEACHER[15] = {1.0, -0.5, 6.0,   0.25, -1.0,  0.0,  0.5,  -1.5,
+                                    0.5, 2.0,  -0.25, 1.75, 0.375, -2.0, 0.625};
 static const double TEMPERATURES[3] = {1.0, 2.0, 4.5};
 
 /* ---- reference values: torch, double (gen_distill_reference.py); gradients

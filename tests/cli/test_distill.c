@@ -30,7 +30,10 @@ static void write_spec(const char *path, const char *task, const char *input, in
     char text[2048];
     snprintf(text, sizeof text, SPEC_FMT, task, input, hidden,
              cls ? "{\"type\": \"pool\", \"mode\": \"last\"}, " : "",
-             lm ? "\"vocab\"" : cls ? "2" : "3", distill);
+             lm    ? "\"vocab\""
+             : cls ? "2"
+                   : "3",
+             distill);
     cli_write(path, text);
 }
 
@@ -152,8 +155,8 @@ START_TEST(errors) {
     setup(&d, "language_model", "");
     char spec[300], ckpt[300];
     cli_path(ckpt, sizeof ckpt, d.dir, "s.safetensors");
-    const char *args[] = {"train",  spec, "--data", d.data, "--checkpoint",
-                          ckpt,     "--threads", "1",   NULL};
+    const char *args[] = {"train", spec,        "--data", d.data, "--checkpoint",
+                          ckpt,    "--threads", "1",      NULL};
     /* a missing teacher spec: exit 2, naming the key and the file */
     student(&d, "language_model",
             ",\n \"distill\": {\"teacher\": \"nope.json\", \"checkpoint\": "
@@ -170,10 +173,11 @@ START_TEST(errors) {
     char big[300], bigckpt[300];
     cli_path(big, sizeof big, d.dir, "big.json");
     write_spec(big, "language_model", ", \"vocab\": 100", 16, "");
-    cli_out o = cli_run((const char *[]){"train", big, "--data", d.data, "--checkpoint",
-                                         cli_path(bigckpt, sizeof bigckpt, d.dir, "big.safetensors"),
-                                         "--steps", "2", "--threads", "1", NULL},
-                        0);
+    cli_out o =
+        cli_run((const char *[]){"train", big, "--data", d.data, "--checkpoint",
+                                 cli_path(bigckpt, sizeof bigckpt, d.dir, "big.safetensors"),
+                                 "--steps", "2", "--threads", "1", NULL},
+                0);
     cli_out_free(&o);
     student(&d, "language_model",
             ",\n \"distill\": {\"teacher\": \"big.json\", \"checkpoint\": \"big.safetensors\"}",
@@ -186,8 +190,8 @@ START_TEST(errors) {
     char other[300];
     cli_write(cli_path(other, sizeof other, d.dir, "other.txt"), "xyz xyz zzy yx. 12345 54321\n");
     write_spec(big, "language_model", "", 16, "");
-    o = cli_run((const char *[]){"train", big, "--data", other, "--checkpoint", bigckpt,
-                                 "--steps", "1", "--threads", "1", NULL},
+    o = cli_run((const char *[]){"train", big, "--data", other, "--checkpoint", bigckpt, "--steps",
+                                 "1", "--threads", "1", NULL},
                 0);
     cli_out_free(&o);
     cli_expect_err(args, 2, "big.safetensors was trained with another vocabulary");

@@ -69,10 +69,11 @@ START_TEST(spec_errors) {
         char err[512], json[1024];
         bool regress = strcmp(cases[i].task, "regress") == 0;
         if (regress)
-            snprintf(json, sizeof json,
-                     "{\"tapegrad\": 1, \"task\": \"regress\", \"input\": {\"type\": \"vectors\", "
-                     "\"size\": 2}, \"model\": {\"layers\": [{\"type\": \"linear\", \"out\": 1}]}%s}",
-                     cases[i].distill);
+            snprintf(
+                json, sizeof json,
+                "{\"tapegrad\": 1, \"task\": \"regress\", \"input\": {\"type\": \"vectors\", "
+                "\"size\": 2}, \"model\": {\"layers\": [{\"type\": \"linear\", \"out\": 1}]}%s}",
+                cases[i].distill);
         tg_spec *s = regress ? tg_spec_parse(json, "s.json", err, sizeof err)
                              : parse(cases[i].task, cases[i].distill, "s.json", err, sizeof err);
         ck_assert_msg(s == NULL, "case %zu parsed", i);
