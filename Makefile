@@ -34,10 +34,10 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
 LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-LIB_DIRS := core autograd nn optim
+LIB_DIRS := core autograd nn optim model
 LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard autograd/*.def)
+HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard $(addsuffix /*.def,$(LIB_DIRS)))
 
 TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)

@@ -10,5 +10,6 @@
 #include "autograd/autograd.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "model/model.h"
 
 #endif

@@ -28,6 +28,13 @@ typedef struct tg_node {
     void *saved;   /* arena memory the backward needs */
     const char *scope; /* the scope path when recorded ("" at top level) */
     const char *label; /* a name given with tg_label, or NULL */
+    /* Set by an op whose output's gradient is one contiguous run of its
+     * first input's gradient, starting at grad_offset (a reshape, a slice
+     * along the first dimension): tg_backward then keeps the output's
+     * gradient inside the input's (tape.c), and the op's backward finds it
+     * already in place. */
+    bool grad_in_input;
+    int64_t grad_offset;
 } tg_node;
 
 typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
@@ -38,6 +45,9 @@ typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
 
 /* The name of an op as written outside the program ("matmul"). */
 const char *tg__op_name(int op);
+/* Its backward (from the one op table, tape.c), for code that replays
+ * nodes (stepper.c). */
+tg_backward_fn tg__op_backward(int op);
 /* Node i in execution order (i < tg_tape_node_count), or NULL; for code
  * that looks at the tape (inspect.c, stepper.c). */
 tg_node *tg__node(const tg_tape *t, size_t i);
@@ -77,11 +87,6 @@ static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
     return l;
 }
 
-/* Whether view node n's gradient is one contiguous run of its input's
- * gradient (a reshape, a slice along the first dimension), and where it
- * starts. Backward then keeps the view's gradient inside its input's
- * (tape.c) and the view's own backward has nothing left to do. */
-bool tg__view_grad_run(const tg_node *n, int64_t *offset);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);

@@ -38,6 +38,13 @@ static int64_t vmap_apply(const vmap *m, int ndim_out, const int64_t *in, int64_
     return off;
 }
 
+/* The view's gradient laid over x->grad: out's shape with the saved strides. */
+static tg_tensor grad_window(const tg_node *n) {
+    tg_tensor g = *n->out;
+    memcpy(g.stride, (const int64_t *)n->saved + 1, sizeof g.stride);
+    return g;
+}
+
 /* A view of x with shape s read through m (m NULL: x is contiguous and is
  * reread with the contiguous strides of s, i.e. a reshape). Records a VIEW
  * node saving the gradient's offset and 4 strides. */
@@ -60,22 +67,11 @@ static tg_tensor *make_view(tg_tape *t, tg_tensor *x, tg_shape s, const vmap *m)
         sv[0] = goff;
         memcpy(sv + 1, gst, sizeof gst);
         n->saved = sv;
+        tg_tensor g = grad_window(n);
+        n->grad_in_input = tg_is_contiguous(&g); /* a reshape, a slice of rows */
+        n->grad_offset = goff;
     }
     return v;
-}
-
-/* The view's gradient laid over x->grad: out's shape with the saved strides. */
-static tg_tensor grad_window(const tg_node *n) {
-    tg_tensor g = *n->out;
-    memcpy(g.stride, (const int64_t *)n->saved + 1, sizeof g.stride);
-    return g;
-}
-
-bool tg__view_grad_run(const tg_node *n, int64_t *offset) {
-    if (!n->saved) return false;
-    tg_tensor g = grad_window(n);
-    *offset = ((const int64_t *)n->saved)[0];
-    return tg_is_contiguous(&g);
 }
 
 /* x->grad[goff + sum_d idx_d * gst_d] += out->grad[e] for every element e

@@ -17,12 +17,6 @@
 
 #define SHOWN 4 /* values shown per tensor */
 
-static const tg_backward_fn backward_of[TG_OP_COUNT] = {
-#define TG_OP(id, name) [TG_OP_##id] = tg__##name##_backward,
-#include "ops.def"
-#undef TG_OP
-};
-
 /* What node `node`'s backward added to the gradient of input x. */
 typedef struct contrib {
     int node, arg;         /* arg: the first position where x is an input */
@@ -110,7 +104,7 @@ static int replay(tg_stepper *s, int i) {
         if (!scratch[m]) status = -1;
         in->grad = scratch[m++];
     }
-    if (status == 0) backward_of[nd->op](s->tape, nd);
+    if (status == 0) tg__op_backward(nd->op)(s->tape, nd);
     for (int j = 0; j < m; j++) x[j]->grad = saved[j];
     s->c_first[i] = s->n_c;
     for (int j = 0; j < m && status == 0; j++) {

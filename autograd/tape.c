@@ -33,6 +33,9 @@ static const struct {
 const char *tg__op_name(int op) {
     return op >= 0 && op < TG_OP_COUNT ? op_table[op].name : "?";
 }
+tg_backward_fn tg__op_backward(int op) {
+    return op_table[op].backward;
+}
 
 tg_tape *tg_tape_new(void) {
     tg_tape *t = calloc(1, sizeof *t);
@@ -299,19 +302,18 @@ tg_tensor *tg_detach(tg_tape *t, tg_tensor *x) {
 
 /* A zeroed gradient buffer for x: on the tape for tape tensors, on the heap
  * for caller-owned tensors (freed with them), since those outlive a reset.
- * Inside tg_backward, a view whose gradient is a contiguous run of its
- * input's (the slice of one time step, a reshape) gets that run itself:
+ * Inside tg_backward, an output whose node says its gradient is a
+ * contiguous run of its input's (grad_in_input: the slice of one time step,
+ * a reshape) gets that run itself:
  * its consumers then add straight into the input's gradient, with no
  * buffer and no copy of its own. (A node-by-node replay, which must see
  * every += apart, does not share.) */
 static bool ensure_grad(tg_tape *t, tg_tensor *x) {
     if (x->grad) return true;
-    int64_t off;
     if (t->gathering && !x->on_heap && x->node >= 0 && (size_t)x->node < t->n_nodes) {
         tg_node *n = &t->nodes[x->node];
-        if (n->out == x && n->op == TG_OP_VIEW && tg__view_grad_run(n, &off) &&
-            ensure_grad(t, n->in[0])) {
-            x->grad = n->in[0]->grad + off;
+        if (n->out == x && n->grad_in_input && ensure_grad(t, n->in[0])) {
+            x->grad = n->in[0]->grad + n->grad_offset;
             return true;
         }
     }

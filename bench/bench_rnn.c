@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
      * input and recurrent products per layer, the head; backward does twice
      * the forward's. (tapegrad does fewer: its first layer's input product
      * is taken per vocabulary entry, not per token.) */
-    int64_t G = mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1;
+    int64_t G = tg_cell_builtin(mode)->gates;
     double flop = 0;
     for (int l = 0; l < layers; l++)
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "../core/jsoncheck.h" /* tg_json_nearest */
 
 void cli_error(const char *cmd, const char *fmt, ...) {
     va_list ap;

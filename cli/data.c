@@ -1,254 +1,25 @@
-/* What the data readers share: files, string tables, vocabularies and
- * labels, and batches of whole sequences (classify, tag, regress). The
- * language model's stream batches are in data_text.c. */
-#include <ctype.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
+/* The front of the data readers (data.h): the table of readers, loading
+ * through the right row, and batches by step: shuffled whole sequences
+ * (padded here, unless the reader fills its own) or a reader's stream. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
 
-int cli_fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+/* The readers, one row each in its own file (data_util.h's cli_reader). */
+extern const cli_reader cli_text_reader, cli_cond_reader, cli_classify_reader, cli_tag_reader,
+    cli_regress_reader, cli_trees_reader, cli_pairs_reader;
+static const cli_reader *const readers[] = {
+    &cli_text_reader,    &cli_cond_reader,  &cli_classify_reader, &cli_tag_reader,
+    &cli_regress_reader, &cli_trees_reader, &cli_pairs_reader,
+};
 
-/* ---- strings ------------------------------------------------------------------ */
-
-uint64_t cli_fnv1a(const void *p, size_t n) {
-    const unsigned char *c = p;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
-    return h;
-}
-
-static int64_t *probe(const cli_strs *l, const char *s, size_t len) {
-    uint64_t mask = (uint64_t)l->n_slots - 1;
-    for (uint64_t i = cli_fnv1a(s, len) & mask;; i = (i + 1) & mask) {
-        int64_t id = l->slot[i] - 1;
-        if (id < 0 || (strlen(l->s[id]) == len && memcmp(l->s[id], s, len) == 0))
-            return &l->slot[i];
-    }
-}
-
-static int rehash(cli_strs *l, int64_t n_slots) {
-    int64_t *slot = calloc((size_t)n_slots, sizeof *slot);
-    if (!slot) return -1;
-    free(l->slot);
-    l->slot = slot, l->n_slots = n_slots;
-    for (int64_t id = 0; id < l->n; id++) {
-        int64_t *p = probe(l, l->s[id], strlen(l->s[id]));
-        if (!*p) *p = id + 1; /* the first of equal names wins */
-    }
-    return 0;
-}
-
-int64_t cli_strs_add(cli_strs *l, const char *s, size_t len) {
-    if (l->n == l->cap) {
-        int64_t cap = l->cap ? 2 * l->cap : 16;
-        char **p = realloc(l->s, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        l->s = p, l->cap = cap;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) return -1;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    l->s[l->n++] = copy;
-    if (2 * l->n > l->n_slots) return rehash(l, l->n_slots ? 2 * l->n_slots : 64) ? -1 : l->n - 1;
-    int64_t *p = probe(l, copy, len);
-    if (!*p) *p = l->n;
-    return l->n - 1;
-}
-
-int64_t cli_strs_find(const cli_strs *l, const char *s, size_t len) {
-    if (!l->n_slots) return -1;
-    return *probe(l, s, len) - 1;
-}
-
-int64_t cli_strs_intern(cli_strs *l, const char *s, size_t len) {
-    int64_t id = cli_strs_find(l, s, len);
-    return id >= 0 ? id : cli_strs_add(l, s, len);
-}
-
-void cli_strs_free(cli_strs *l) {
-    for (int64_t i = 0; i < l->n; i++) free(l->s[i]);
-    free(l->s);
-    free(l->slot);
-    *l = (cli_strs){0};
-}
-
-void cli_vocab_free(cli_vocab *v) {
-    cli_strs_free(&v->words);
-    cli_strs_free(&v->labels);
-    v->n_bytes = 0;
-}
-
-int64_t cli_vocab_size(const cli_vocab *v) {
-    return v->n_bytes ? v->n_bytes : v->words.n;
-}
-
-/* ---- files --------------------------------------------------------------------- */
-
-char *cli_read_file(const char *path, int64_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_fail(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t n;
-    char *buf = tg_read_stream(f, 0, &n);
-    bool read_error = ferror(f);
-    fclose(f);
-    if (!buf) {
-        cli_fail(err, errlen, "%s: %s", path, read_error ? "read error" : "out of memory");
-        return NULL;
-    }
-    *len = (int64_t)n;
-    return buf;
-}
-
-/* ---- vocabularies and labels ------------------------------------------------------- */
-
-typedef struct count {
-    int64_t id, n;
-} count;
-
-static const cli_strs *sort_words;
-static int by_count(const void *a, const void *b) {
-    const count *x = a, *y = b;
-    if (x->n != y->n) return x->n > y->n ? -1 : 1;
-    return strcmp(sort_words->s[x->id], sort_words->s[y->id]);
-}
-
-int cli_words_build(cli_vocab *v, const char *path, const char *const *words, const size_t *lens,
-                    int64_t n_words, int64_t cap, char *err, size_t errlen) {
-    cli_strs seen = {0};
-    int64_t *n = NULL;
-    count *c = NULL;
-    int rc = -1;
-    for (int64_t i = 0; i < n_words; i++) {
-        int64_t id = cli_strs_find(&seen, words[i], lens[i]);
-        if (id < 0) {
-            if ((id = cli_strs_add(&seen, words[i], lens[i])) < 0) goto done;
-            int64_t *p = realloc(n, (size_t)seen.cap * sizeof *p);
-            if (!p) goto done;
-            n = p, n[id] = 0;
-        }
-        n[id]++;
-    }
-    c = malloc((size_t)(seen.n + 1) * sizeof *c);
-    if (!c) goto done;
-    for (int64_t i = 0; i < seen.n; i++) c[i] = (count){i, n[i]};
-    sort_words = &seen; /* most frequent first; ties in byte order */
-    qsort(c, (size_t)seen.n, sizeof *c, by_count);
-    if (cli_strs_add(&v->words, "<pad>", 5) < 0 || cli_strs_add(&v->words, "<unk>", 5) < 0)
-        goto done;
-    for (int64_t i = 0; i < seen.n && (!cap || v->words.n < cap); i++)
-        if (cli_strs_add(&v->words, seen.s[c[i].id], strlen(seen.s[c[i].id])) < 0) goto done;
-    rc = 0;
-done:
-    if (rc) cli_fail(err, errlen, "%s: out of memory", path);
-    cli_strs_free(&seen);
-    free(n);
-    free(c);
-    return rc;
-}
-
-int64_t cli_word_id(const cli_vocab *v, const char *w, size_t len) {
-    int64_t id = cli_strs_find(&v->words, w, len);
-    return id < 2 ? 1 : id; /* unknown (or a literal "<pad>") reads as <unk> */
-}
-
-static int by_name(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* n is a decimal number below max (no sign, no leading zeros). */
-static bool small_int(const char *s, int64_t max) {
-    size_t len = strlen(s);
-    if (!len || len > 9 || (len > 1 && s[0] == '0')) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isdigit((unsigned char)s[i])) return false;
-    return atol(s) < max;
-}
-
-int cli_labels_build(cli_vocab *v, const char *path, cli_strs *seen, int64_t max, const char *what,
-                     char *err, size_t errlen) {
-    bool numeric = true;
-    for (int64_t i = 0; i < seen->n; i++) numeric = numeric && small_int(seen->s[i], max);
-    if (numeric) { /* "0", "1", ... name their own ids */
-        char name[24];
-        for (int64_t i = 0; i < max; i++) {
-            snprintf(name, sizeof name, "%lld", (long long)i);
-            if (cli_strs_add(&v->labels, name, strlen(name)) < 0)
-                return cli_fail(err, errlen, "%s: out of memory", path);
-        }
-        return 0;
-    }
-    if (seen->n > max)
-        return cli_fail(err, errlen, "%s: %lld different %ss, but the model has %lld outputs", path,
-                        (long long)seen->n, what, (long long)max);
-    char **names = malloc((size_t)(seen->n + 1) * sizeof *names);
-    if (!names) return cli_fail(err, errlen, "%s: out of memory", path);
-    memcpy(names, seen->s, (size_t)seen->n * sizeof *names);
-    qsort(names, (size_t)seen->n, sizeof *names, by_name);
-    for (int64_t i = 0; i < seen->n; i++)
-        if (cli_strs_add(&v->labels, names[i], strlen(names[i])) < 0) {
-            free(names);
-            return cli_fail(err, errlen, "%s: out of memory", path);
-        }
-    free(names);
-    return 0;
-}
-
-int64_t cli_label_id(const cli_vocab *v, const char *s, size_t len) {
-    return cli_strs_find(&v->labels, s, len);
-}
-
-/* ---- batches -------------------------------------------------------------------------- */
-
-void cli_batch_free(cli_batch *b) {
-    free(b->ids);
-    free(b->targets);
-    free(b->len_buf);
-    free(b->target_lengths);
-    free(b->cond);
-    free(b->x);
-    free(b->y);
-    tg_tree_batch_free(b->trees);
-    *b = (cli_batch){0};
-}
-
-static int grow(void **p, int64_t n, size_t size) {
-    void *q = realloc(*p, (size_t)(n > 0 ? n : 1) * size);
-    if (!q) return -1;
-    *p = q;
-    return 0;
-}
-
-int cli_batch_reserve(cli_batch *b, int64_t T, int64_t B, int64_t in, int64_t out) {
-    int64_t tb = T * B * (in > out ? (in > 1 ? in : 1) : (out > 1 ? out : 1));
-    if (tb > b->cap_tb) {
-        if (grow((void **)&b->ids, tb, sizeof *b->ids) ||
-            grow((void **)&b->targets, tb, sizeof *b->targets) ||
-            grow((void **)&b->x, tb, sizeof *b->x) || grow((void **)&b->y, tb, sizeof *b->y))
-            return -1;
-        b->cap_tb = tb;
-    }
-    if (B > b->cap_b) {
-        if (grow((void **)&b->len_buf, B, sizeof *b->len_buf) ||
-            grow((void **)&b->target_lengths, B, sizeof *b->target_lengths) ||
-            grow((void **)&b->cond, B, sizeof *b->cond))
-            return -1;
-        b->cap_b = B;
-    }
-    return 0;
+/* The row for the spec's task, or NULL. */
+static const cli_reader *reader_of(const tg_spec *s) {
+    bool cond = s->task == TG_TASK_LANGUAGE_MODEL && s->cond_size;
+    for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
+        if (readers[i]->task == s->task && readers[i]->conditioned == cond) return readers[i];
+    return NULL;
 }
 
 /* Fisher-Yates from a generator seeded by (seed, epoch). */
@@ -262,10 +33,10 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, int64_t epoch) {
     }
 }
 
-/* Sequences idx[0..n) into b, padded to the longest. */
+/* Sequences idx[0..n) into b, padded to the longest (readers without a
+ * fill of their own). */
 static int seq_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B,
                     cli_batch *b, char *err, size_t errlen) {
-    if (s->task == TG_TASK_SEQ2SEQ) return cli_pairs_fill(d, idx, B, b, err, errlen);
     int64_t T = 0;
     for (int64_t j = 0; j < B; j++)
         if (d->seqs[idx[j]].len > T) T = d->seqs[idx[j]].len;
@@ -299,6 +70,13 @@ static int seq_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int
     return 0;
 }
 
+/* Sequences idx[0..B) into b, by the reader's fill or padded here. */
+static int fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
+                char *err, size_t errlen) {
+    if (d->reader->fill) return d->reader->fill(d, s, idx, B, b, err, errlen);
+    return seq_fill(d, s, idx, B, b, err, errlen);
+}
+
 /* Whole-sequence tasks: full batches of min(B, n_train) per epoch. */
 static void seq_layout(const cli_data *d, const tg_spec *s, int64_t *B, int64_t *per_epoch) {
     *B = s->train.batch < d->n_train ? s->train.batch : d->n_train;
@@ -307,8 +85,8 @@ static void seq_layout(const cli_data *d, const tg_spec *s, int64_t *B, int64_t 
 
 void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                        int64_t *index) {
-    if (cli_streams(s)) {
-        cli_text_position(d, s, step, epoch, index);
+    if (d->reader->stream_position) {
+        d->reader->stream_position(d, s, step, epoch, index);
         return;
     }
     int64_t B, per;
@@ -318,8 +96,8 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
 
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen) {
-    if (cli_streams(s)) {
-        if (cli_text_train_batch(d, s, step, b) == 0) return 0;
+    if (d->reader->stream_batch) {
+        if (d->reader->stream_batch(d, s, step, b) == 0) return 0;
         return cli_fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
                         (long long)d->n_train);
     }
@@ -330,22 +108,21 @@ int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint
     int64_t *perm = malloc((size_t)d->n_train * sizeof *perm);
     if (!perm) return cli_fail(err, errlen, "out of memory");
     shuffle(perm, d->n_train, seed, epoch);
-    int rc = d->bank ? cli_trees_fill(d, s, perm + index * B, B, b, err, errlen)
-                     : seq_fill(d, s, perm + index * B, B, b, err, errlen);
+    int rc = fill(d, s, perm + index * B, B, b, err, errlen);
     free(perm);
     return rc;
 }
 
 int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s) {
-    if (cli_streams(s)) return cli_text_eval_count(d, s);
+    if (d->reader->stream_eval_count) return d->reader->stream_eval_count(d, s);
     int64_t n = d->n_seqs - d->n_train;
     return (n + s->train.batch - 1) / s->train.batch;
 }
 
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen) {
-    if (cli_streams(s)) {
-        cli_text_eval_batch(d, s, i, b);
+    if (d->reader->stream_eval_batch) {
+        d->reader->stream_eval_batch(d, s, i, b);
         return 0;
     }
     int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first;
@@ -353,8 +130,7 @@ int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batc
     int64_t *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return cli_fail(err, errlen, "out of memory");
     for (int64_t j = 0; j < n; j++) idx[j] = first + j;
-    int rc = d->bank ? cli_trees_fill(d, s, idx, n, b, err, errlen)
-                     : seq_fill(d, s, idx, n, b, err, errlen);
+    int rc = fill(d, s, idx, n, b, err, errlen);
     free(idx);
     return rc;
 }
@@ -405,24 +181,10 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
     d->hash = cli_fnv1a(text, (size_t)len), d->bytes = len;
     if (known) d->vocab = *known; /* borrowed: the copy's lists are never freed here */
     d->own_vocab = !known;
-    int rc;
-    switch (s->task) {
-    case TG_TASK_LANGUAGE_MODEL:
-        rc = s->cond_size ? cli_cond_load(d, s, text, len, known, valid_fraction, err, errlen)
-                          : cli_text_load(d, s, text, len, known, valid_fraction, err, errlen);
-        break;
-    case TG_TASK_CLASSIFY:
-        rc = cli_classify_load(d, s, text, len, known, valid_fraction, err, errlen);
-        break;
-    case TG_TASK_TAG: rc = cli_tag_load(d, s, text, len, known, valid_fraction, err, errlen); break;
-    case TG_TASK_TREE:
-        rc = cli_trees_load(d, s, text, len, known, valid_fraction, err, errlen);
-        break;
-    case TG_TASK_SEQ2SEQ:
-        rc = cli_pairs_load(d, s, text, len, known, valid_fraction, err, errlen);
-        break;
-    default: rc = cli_regress_load(d, s, text, len, valid_fraction, err, errlen); break;
-    }
+    d->reader = reader_of(s);
+    int rc = d->reader
+                 ? d->reader->load(d, s, text, len, known, valid_fraction, err, errlen)
+                 : cli_fail(err, errlen, "%s: task %s has no reader", path, tg_task_name(s->task));
     free(text);
     if (rc) cli_data_free(d);
     return rc;
@@ -437,13 +199,4 @@ void cli_data_free(cli_data *d) {
     free(d->y);
     tg_treebank_free(d->bank);
     *d = (cli_data){0};
-}
-
-/* Sequences [0, n) split: the last valid_fraction held out, at least one
- * sequence kept for each side when there is any fraction at all. */
-int64_t cli_split(int64_t n, double valid_fraction) {
-    if (valid_fraction >= 1) return 0;
-    int64_t held = (int64_t)((double)n * valid_fraction + 0.5);
-    if (valid_fraction > 0 && held < 1 && n > 1) held = 1;
-    return n - held;
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_words.h"
 
 /* Each line's label and text ([p, eol) without trailing whitespace). */
 typedef struct line {
@@ -53,8 +53,8 @@ static int read_lines(const cli_data *d, char *text, int64_t len, line **out, in
     return 0;
 }
 
-int cli_cond_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
-                  double valid_fraction, char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
     line *ls = NULL;
     cli_strs seen = {0};
     int64_t n, total = 0;
@@ -121,3 +121,6 @@ done:
     cli_strs_free(&seen);
     return rc;
 }
+
+const cli_reader cli_cond_reader = {
+    .task = TG_TASK_LANGUAGE_MODEL, .conditioned = true, .load = load};

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_pairs.h"
+#include "data_words.h"
 
 /* Room for n symbols in s. */
 static int reserve(cli_syms *s, int64_t n) {
@@ -75,8 +76,8 @@ static int targets_build(cli_vocab *v, const char *path, const cli_syms *tgt, ch
     return rc;
 }
 
-int cli_pairs_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
-                   double valid_fraction, char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
     const tg_seq2seq_spec *q = &s->seq2seq;
     cli_syms src = {0}, tgt = {0}, all_src = {0}, all_tgt = {0};
     cli_strs sources = {0};
@@ -165,8 +166,9 @@ done:
     return rc;
 }
 
-int cli_pairs_fill(const cli_data *d, const int64_t *idx, int64_t B, cli_batch *b, char *err,
-                   size_t errlen) {
+static int fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
+                char *err, size_t errlen) {
+    (void)s;
     int64_t S = 1, T = 1;
     for (int64_t j = 0; j < B; j++) {
         const cli_seq *q = &d->seqs[idx[j]];
@@ -189,3 +191,5 @@ int cli_pairs_fill(const cli_data *d, const int64_t *idx, int64_t B, cli_batch *
     b->lengths = b->len_buf;
     return 0;
 }
+
+const cli_reader cli_pairs_reader = {.task = TG_TASK_SEQ2SEQ, .load = load, .fill = fill};

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_words.h"
 
 /* Parses the numbers of one row into out (up to cap); returns how many, or
  * -1 when a field is not a finite number. */
@@ -52,8 +52,9 @@ static int windows(cli_data *d, int64_t a, int64_t b, int64_t K, int64_t *cap) {
     return 0;
 }
 
-int cli_regress_load(cli_data *d, const tg_spec *s, char *text, int64_t len, double valid_fraction,
-                     char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
+    (void)known; /* numbers have no vocabulary */
     int64_t I = s->input_size, O = s->output_size, W = I + O, cap_rows = 0;
     int64_t *starts = NULL, n_starts = 0, cap_starts = 0; /* first row of each series */
     double *vals = malloc((size_t)W * sizeof *vals);
@@ -134,3 +135,5 @@ done:
     free(starts);
     return rc;
 }
+
+const cli_reader cli_regress_reader = {.task = TG_TASK_REGRESS, .load = load};

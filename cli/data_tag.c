@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_words.h"
 
-int cli_tag_load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
-                 double valid_fraction, char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
     cli_words w = {0};
     cli_strs seen = {0};
     int rc = -1;
@@ -51,3 +51,5 @@ done:
     cli_strs_free(&seen);
     return rc;
 }
+
+const cli_reader cli_tag_reader = {.task = TG_TASK_TAG, .load = load};

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_util.h"
 
 /* B streams of L bytes read K at a time, nc chunks; 0 when the region is
  * too short for a single target. */
@@ -41,29 +41,29 @@ static int chunk(const cli_data *d, const tg_spec *s, int64_t first, int64_t n, 
     return 0;
 }
 
-void cli_text_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
-                       int64_t *index) {
+static void position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
+                     int64_t *index) {
     int64_t B, K, L, nc = layout(d->n_train, s, &B, &K, &L);
     *epoch = nc ? step / nc : 0, *index = nc ? step % nc : 0;
 }
 
-int cli_text_train_batch(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b) {
+static int train_batch(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b) {
     int64_t epoch, index;
-    cli_text_position(d, s, step, &epoch, &index);
+    position(d, s, step, &epoch, &index);
     return chunk(d, s, 0, d->n_train, index, b);
 }
 
-int64_t cli_text_eval_count(const cli_data *d, const tg_spec *s) {
+static int64_t eval_count(const cli_data *d, const tg_spec *s) {
     int64_t B, K, L;
     return layout(d->n_ids - d->n_train, s, &B, &K, &L);
 }
 
-int cli_text_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b) {
+static int eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b) {
     return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, b);
 }
 
-int cli_text_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
-                  const cli_vocab *known, double valid_fraction, char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
     (void)s;
     const unsigned char *u = (const unsigned char *)text;
     int id[256];
@@ -99,3 +99,10 @@ int cli_text_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
     }
     return 0;
 }
+
+const cli_reader cli_text_reader = {.task = TG_TASK_LANGUAGE_MODEL,
+                                    .load = load,
+                                    .stream_batch = train_batch,
+                                    .stream_eval_count = eval_count,
+                                    .stream_eval_batch = eval_batch,
+                                    .stream_position = position};

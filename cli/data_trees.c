@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_util.h"
 
 static int fail_at(char *err, size_t errlen, const cli_data *d, const tg_tree *tr, int64_t node,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -97,8 +97,8 @@ static int check_trees(const cli_data *d, const tg_spec *s, char *err, size_t er
     return 0;
 }
 
-int cli_trees_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
-                   const cli_vocab *known, double valid_fraction, char *err, size_t errlen) {
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
     tg_tree_read_options o = {.leaf_labels_optional = true};
     if (!(d->bank = tg_treebank_parse(text, (size_t)len, d->path, &o, err, errlen))) return -1;
     d->n_seqs = d->bank->n;
@@ -115,8 +115,8 @@ int cli_trees_load(cli_data *d, const tg_spec *s, const char *text, int64_t len,
     return check_trees(d, s, err, errlen);
 }
 
-int cli_trees_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
-                   char *err, size_t errlen) {
+static int fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
+                char *err, size_t errlen) {
     const tg_tree **trees = malloc((size_t)B * sizeof *trees);
     if (!trees) return snprintf(err, errlen, "out of memory"), -1;
     for (int64_t j = 0; j < B; j++) trees[j] = d->bank->trees[idx[j]];
@@ -132,3 +132,5 @@ int cli_trees_fill(const cli_data *d, const tg_spec *s, const int64_t *idx, int6
         for (int64_t i = 0; i < t->n_nodes; i++) b->count += t->label[i] != TG_TREE_NO_LABEL;
     return 0;
 }
+
+const cli_reader cli_trees_reader = {.task = TG_TASK_TREE, .load = load, .fill = fill};

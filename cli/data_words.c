@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data_words.h"
 
 /* *p (of n elements) to room for cap of size bytes each. */
 static int resize(void *pp, int64_t cap, size_t size) {

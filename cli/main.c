@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "../core/jsoncheck.h" /* tg_json_nearest */
 
 int cli_train(int argc, char **argv);
 int cli_sample(int argc, char **argv);

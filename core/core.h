@@ -55,6 +55,15 @@ typedef struct tg_tensor {
  * which). With max > 0 it stops once more than max bytes are in (*len then
  * says so), for readers that refuse files too large to be theirs. */
 char *tg_read_stream(FILE *f, size_t max, size_t *len);
+/* Why tg_read_file gave no buffer: the file would not open, reading it
+ * failed (errnum: errno then), or memory ran out (errnum 0). */
+typedef struct tg_read_error {
+    enum { TG_READ_OPEN = 1, TG_READ_IO, TG_READ_MEMORY } what;
+    int errnum;
+} tg_read_error;
+/* The whole file at path, as tg_read_stream reads a stream (max and *len
+ * the same); NULL with *why filled in. Callers word the message. */
+char *tg_read_file(const char *path, size_t max, size_t *len, tg_read_error *why);
 
 /* ---- errors without a tape -------------------------------------------- */
 /* Functions that can fail without a tape take `char *err, size_t errlen`

@@ -1,4 +1,5 @@
 /* Whole files into memory, for the readers of specs, trees and data. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,5 +18,20 @@ char *tg_read_stream(FILE *f, size_t max, size_t *len) {
     if (buf && ferror(f)) free(buf), buf = NULL;
     if (buf) buf[n] = '\0';
     *len = n;
+    return buf;
+}
+
+char *tg_read_file(const char *path, size_t max, size_t *len, tg_read_error *why) {
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = (tg_read_error){TG_READ_OPEN, errno};
+        return NULL;
+    }
+    char *buf = tg_read_stream(f, max, len);
+    bool io = ferror(f);
+    int errnum = io ? errno : 0;
+    fclose(f);
+    if (!buf) *why = (tg_read_error){io ? TG_READ_IO : TG_READ_MEMORY, errnum};
     return buf;
 }

@@ -8,9 +8,9 @@ static tg_tensor *one_hot(tg_tape *t, const int64_t *cond, int64_t T, int64_t B,
     return y;
 }
 
-/* Per direction and layer an h0 (and a c0 for an LSTM). */
+/* Per direction and layer an h0 (and a c0 for a cell with two states). */
 static int64_t states(const tg_rnn *rnn) {
-    return (int64_t)rnn->opt.num_layers * rnn->dirs * (rnn->opt.mode == TG_LSTM ? 2 : 1);
+    return (int64_t)rnn->opt.num_layers * rnn->dirs * rnn->cell->n_states;
 }
 
 tg_linear_layer *tg_condition_new(int64_t C, const tg_rnn *rnn, tg_rng *init) {
@@ -31,6 +31,6 @@ int tg_condition_initial(tg_tape *t, tg_linear_layer *map, const tg_rnn *rnn, co
     tg_tensor *all =
         tg_contiguous(t, tg_transpose(t, tg_reshape(t, z, TG_SHAPE(B, states(rnn), H)), 0, 1));
     *h0 = tg_tanh(t, tg_narrow(t, all, 0, 0, n));
-    if (rnn->opt.mode == TG_LSTM) *c0 = tg_narrow(t, all, 0, n, n); /* contiguous already */
+    if (rnn->cell->n_states > 1) *c0 = tg_narrow(t, all, 0, n, n); /* contiguous already */
     return tg_tape_error(t) ? -1 : 0;
 }

@@ -2,7 +2,7 @@
  * one-to-many shape): the class enters the first recurrent layer as a
  * one-hot vector, either as its initial state (h0 = tanh(W c + b), and for
  * an LSTM c0 from the same linear map) or appended to its input at every
- * step. Internal to nn/model.c. */
+ * step. Used by the models of model/ (layer_rnn.c, build.c). */
 #ifndef TG_NN_CONDITION_H
 #define TG_NN_CONDITION_H
 

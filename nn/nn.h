@@ -14,6 +14,5 @@
 #include "tbptt.h"
 #include "attention.h"
 #include "seq2seq.h"
-#include "spec.h"
 
 #endif

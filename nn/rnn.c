@@ -1,4 +1,6 @@
-/* Recurrent cells and layers, composed from tape ops. */
+/* The recurrent layer around any cell (cell.h): the input product for all
+ * steps, the step loop, directions, stacks, lengths, the token path; and
+ * the public one-step cells of the built-in rows. */
 #include "rnn.h"
 #include "seq_loss.h"
 
@@ -6,144 +8,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int gates_of(tg_rnn_mode mode) {
-    return mode == TG_LSTM ? 4 : mode == TG_GRU ? 3 : 1;
-}
-
-/* The composed LSTM cell from its summed pre-activations pre [B, 4H]. */
-static void lstm_composed(tg_tape *t, tg_tensor *pre, tg_tensor *c, tg_tensor **h_out,
-                          tg_tensor **c_out) {
-    tg_tensor *g[4];
-    if (tg_chunk(t, pre, 4, 1, g) != 4) return;
-    tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
-    tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
-    tg_label(t, i, "input_gate");
-    tg_label(t, f, "forget_gate");
-    tg_label(t, cand, "cell_candidate");
-    tg_label(t, o, "output_gate");
-    *c_out = tg_add(t, tg_mul(t, f, c), tg_mul(t, i, cand));
-    *h_out = tg_mul(t, o, tg_tanh(t, *c_out));
-}
-
-/* The composed GRU cell from the two shares gx, gh [B, 3H]. */
-static tg_tensor *gru_composed(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h) {
-    tg_tensor *x3[3], *h3[3];
-    if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return NULL;
-    tg_tensor *r = tg_sigmoid(t, tg_add(t, x3[0], h3[0]));
-    tg_tensor *z = tg_sigmoid(t, tg_add(t, x3[1], h3[1]));
-    tg_tensor *n = tg_tanh(t, tg_add(t, x3[2], tg_mul(t, r, h3[2])));
-    tg_label(t, r, "reset_gate");
-    tg_label(t, z, "update_gate");
-    tg_label(t, n, "new_gate");
-    return tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n))); /* (1-z)*n + z*h */
-}
-
-/* One step from the input's share of the gates, gx = x W_ih^T + b_ih
- * [B, G*H], so that a layer can compute gx for every step in one GEMM.
- * LSTM and GRU use the fused kernels unless `composed` asks for the
- * reference built from elementary ops (every gate then shows on the tape).
- * Fused, an LSTM step is one node (tg_lstm_step) and an Elman step
- * accumulates its product onto gx (tg_linear_add); a GRU needs the hidden
- * product gh on its own. */
-static int step(tg_tape *t, tg_rnn_mode mode, bool composed, tg_tensor *gx, tg_tensor *h,
-                tg_tensor *c, tg_tensor *w_hh, tg_tensor *b_hh, tg_tensor **h_out,
-                tg_tensor **c_out) {
-    if (mode == TG_LSTM && !composed) {
-        tg_tensor *hc = tg_lstm_step(t, gx, h, w_hh, b_hh, c); /* [2, B, H] */
-        tg_label(t, hc, "step");
-        if (!hc) return -1;
-        tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);
-        *h_out = tg_reshape(t, tg_narrow(t, hc, 0, 0, 1), bh);
-        *c_out = tg_reshape(t, tg_narrow(t, hc, 0, 1, 1), bh);
-    } else if (mode == TG_GRU) {
-        tg_tensor *gh = tg_linear(t, h, w_hh, b_hh); /* [B, 3H] */
-        tg_label(t, gh, "recurrent");
-        *h_out = composed ? gru_composed(t, gx, gh, h) : tg_gru_gates(t, gx, gh, h);
-    } else { /* pre = gx + h W_hh^T + b_hh */
-        tg_tensor *pre;
-        if (composed) {
-            tg_tensor *gh = tg_linear(t, h, w_hh, b_hh);
-            tg_label(t, gh, "recurrent");
-            pre = tg_add(t, gx, gh);
-        } else {
-            pre = tg_linear_add(t, gx, h, w_hh, b_hh);
-            tg_label(t, pre, "recurrent");
-        }
-        if (mode == TG_LSTM)
-            lstm_composed(t, pre, c, h_out, c_out);
-        else
-            *h_out = mode == TG_RNN_RELU ? tg_relu(t, pre) : tg_tanh(t, pre);
-    }
-    tg_label(t, *h_out, "hidden");
-    if (c_out) tg_label(t, *c_out, "cell");
-    return tg_tape_error(t) ? -1 : 0;
-}
-
-/* The public cells check their arguments against each other, so a wrong
- * weight is named rather than the op it would break. */
-static bool check_cell(tg_tape *t, const char *fn, int G, tg_tensor *x, tg_tensor *h, tg_tensor *c,
-                       tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh) {
-    if (tg_tape_error(t)) return false;
-    if (!x || !h || !w_ih || !w_hh || (G == 4 && !c)) {
-        tg_tape_fail(t, "%s: x, h%s, w_ih and w_hh are required", fn, G == 4 ? ", c" : "");
-        return false;
-    }
-    if (x->ndim != 2 || h->ndim != 2 || x->shape[0] != h->shape[0]) {
-        char sx[TG_SHAPE_STR_MAX], sh[TG_SHAPE_STR_MAX];
-        tg_tape_fail(t, "%s: x %s and h %s: expected [B, input] and [B, hidden]", fn,
-                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
-                     tg_shape_str(tg_tensor_shape(h), sh, sizeof sh));
-        return false;
-    }
-    int64_t H = h->shape[1];
-    struct {
-        const char *name;
-        tg_tensor *p;
-        tg_shape want;
-    } args[] = {{"c", G == 4 ? c : NULL, tg_tensor_shape(h)},
-                {"w_ih", w_ih, TG_SHAPE(G * H, x->shape[1])},
-                {"w_hh", w_hh, TG_SHAPE(G * H, H)},
-                {"b_ih", b_ih, TG_SHAPE(G * H)},
-                {"b_hh", b_hh, TG_SHAPE(G * H)}};
-    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
-        tg_shape want = args[i].want;
-        tg_tensor *p = args[i].p;
-        if (!p) continue;
-        bool ok = p->ndim == want.ndim;
-        for (int d = 0; ok && d < want.ndim; d++) ok = p->shape[d] == want.dim[d];
-        if (!ok) {
-            char got[TG_SHAPE_STR_MAX], exp[TG_SHAPE_STR_MAX];
-            tg_tape_fail(t, "%s: %s %s: expected %s", fn, args[i].name,
-                         tg_shape_str(tg_tensor_shape(p), got, sizeof got),
-                         tg_shape_str(want, exp, sizeof exp));
-            return false;
-        }
-    }
-    return true;
+/* The public cells: one checked step of a built-in row from x. */
+static int cell_from_x(tg_tape *t, const char *fn, tg_rnn_mode mode, tg_tensor *x, tg_tensor *h,
+                       tg_tensor *c, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
+                       tg_tensor *b_hh, tg_tensor **h_out, tg_tensor **c_out) {
+    tg_cell_io io = {.w_hh = w_hh, .b_hh = b_hh, .state = {h, c}};
+    int status = tg__cell_forward(t, fn, tg_cell_builtin(mode), x, w_ih, b_ih, &io);
+    *h_out = io.next[0];
+    if (c_out) *c_out = io.next[1];
+    return status;
 }
 
 tg_tensor *tg_rnn_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
                        tg_tensor *b_ih, tg_tensor *b_hh, bool relu) {
-    tg_tensor *h_out = NULL;
-    if (check_cell(t, "tg_rnn_cell", 1, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
-        step(t, relu ? TG_RNN_RELU : TG_RNN_TANH, false, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh,
-             b_hh, &h_out, NULL);
+    tg_tensor *h_out;
+    cell_from_x(t, "tg_rnn_cell", relu ? TG_RNN_RELU : TG_RNN_TANH, x, h, NULL, w_ih, w_hh, b_ih,
+                b_hh, &h_out, NULL);
     return h_out;
 }
 
 int tg_lstm_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih,
                  tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh, tg_tensor **h_out,
                  tg_tensor **c_out) {
-    *h_out = *c_out = NULL;
-    if (!check_cell(t, "tg_lstm_cell", 4, x, h, c, w_ih, w_hh, b_ih, b_hh)) return -1;
-    return step(t, TG_LSTM, false, tg_linear(t, x, w_ih, b_ih), h, c, w_hh, b_hh, h_out, c_out);
+    return cell_from_x(t, "tg_lstm_cell", TG_LSTM, x, h, c, w_ih, w_hh, b_ih, b_hh, h_out, c_out);
 }
 
 tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh,
                        tg_tensor *b_ih, tg_tensor *b_hh) {
-    tg_tensor *h_out = NULL;
-    if (check_cell(t, "tg_gru_cell", 3, x, h, NULL, w_ih, w_hh, b_ih, b_hh))
-        step(t, TG_GRU, false, tg_linear(t, x, w_ih, b_ih), h, NULL, w_hh, b_hh, &h_out, NULL);
+    tg_tensor *h_out;
+    cell_from_x(t, "tg_gru_cell", TG_GRU, x, h, NULL, w_ih, w_hh, b_ih, b_hh, &h_out, NULL);
     return h_out;
 }
 
@@ -161,7 +54,10 @@ static void rnn_destroy(tg_module *base) {
 
 tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.num_layers == 0) o.num_layers = 1;
-    if (o.mode < TG_RNN_TANH || o.mode > TG_GRU) return FAIL("rnn: unknown mode %d", (int)o.mode);
+    const tg_cell *cell = o.cell ? o.cell : tg_cell_builtin(o.mode);
+    if (!cell) return FAIL("rnn: unknown mode %d", (int)o.mode);
+    const char *bad = tg_cell_invalid(cell);
+    if (bad) return FAIL("rnn: cell \"%s\": %s", cell->name ? cell->name : "?", bad);
     if (o.input_size <= 0)
         return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
     if (o.hidden_size <= 0)
@@ -177,10 +73,11 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     m->base.training = true;
     m->base.destroy = rnn_destroy;
     m->opt = o;
+    m->cell = cell;
     m->dirs = o.bidirectional ? 2 : 1;
     tg_rng_seed(&m->rng, o.seed);
     int n = o.num_layers * m->dirs;
-    int64_t H = o.hidden_size, G = gates_of(o.mode);
+    int64_t H = o.hidden_size, G = cell->gates;
     m->w_ih = calloc((size_t)n, sizeof *m->w_ih);
     m->w_hh = calloc((size_t)n, sizeof *m->w_hh);
     m->b_ih = calloc((size_t)n, sizeof *m->b_ih);
@@ -243,7 +140,7 @@ static bool check_inputs(tg_tape *t, const tg_rnn *m, tg_shape xs, const tg_tens
             return false;
         }
     }
-    if (c0 && o->mode != TG_LSTM) {
+    if (c0 && m->cell->n_states < 2) {
         tg_tape_fail(t, "tg_rnn_forward: c0 given, but only an LSTM has a cell state");
         return false;
     }
@@ -271,12 +168,13 @@ typedef struct layer_input {
     int64_t T, B;
 } layer_input;
 
-/* One direction of one layer over the whole sequence: in -> [T, B, H]; *h
- * and *c come in as the initial and leave as the final state. */
+/* One direction of one layer over the whole sequence: in -> [T, B, H];
+ * state[0..n_states) come in as the initial and leave as the final state. */
 static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse,
-                                const layer_input *in, tg_tensor **masks, tg_tensor **h,
-                                tg_tensor **c, tg_tensor **steps) {
+                                const layer_input *in, tg_tensor **masks, tg_tensor **state,
+                                tg_tensor **steps) {
     int64_t T = in->T, B = in->B, GH = m->w_hh[k]->shape[0];
+    int S = m->cell->n_states;
     /* The input's share of the gates for all steps in one GEMM. Tokens
      * from a vocabulary smaller than the batch's T*B: the product of each
      * vocabulary entry (one row per entry), whose rows each step picks. */
@@ -293,38 +191,33 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
         char name[32];
         snprintf(name, sizeof name, "t%lld", (long long)tt);
         tg_scope_push(t, name); /* a picture groups each time step */
-        tg_tensor *gxt = per_entry ? tg_index_select(t, gx, 0, in->ids + tt * B, B)
-                                   : tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
-        tg_label(t, gxt, "input");
-        tg_tensor *hn = NULL, *cn = NULL;
-        int status =
-            step(t, m->opt.mode, m->opt.composed, gxt, *h, *c, m->w_hh[k], m->b_hh[k], &hn, &cn);
+        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k]};
+        io.gx = per_entry ? tg_index_select(t, gx, 0, in->ids + tt * B, B)
+                          : tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
+        tg_label(t, io.gx, "input");
+        for (int j = 0; j < S; j++) io.state[j] = state[j];
+        int status = tg_cell_step(t, m->cell, m->opt.composed, &io);
         tg_scope_pop(t);
         if (status != 0) break;
-        if (masks) { /* past its end a sequence keeps its state and outputs 0 */
-            *h = tg_where(t, masks[tt], hn, *h);
-            if (cn) *c = tg_where(t, masks[tt], cn, *c);
-            steps[tt] = tg_mul(t, hn, masks[tt]);
-        } else {
-            *h = hn;
-            if (cn) *c = cn;
-            steps[tt] = hn;
-        }
+        /* past its end a sequence keeps its state and outputs 0 */
+        for (int j = 0; j < S; j++)
+            state[j] = masks ? tg_where(t, masks[tt], io.next[j], state[j]) : io.next[j];
+        steps[tt] = masks ? tg_mul(t, io.next[0], masks[tt]) : io.next[0];
     }
     return tg_tape_error(t) ? NULL : tg_stack(t, (int)T, steps, 0);
 }
 
-/* Both entries: in is x (batch-major when batch_first) or the tokens. */
-static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *h0, tg_tensor *c0,
+/* Both entries: in is x (batch-major when batch_first) or the tokens;
+ * init[j] is the initial state j of every layer and direction (h0, c0) or
+ * NULL. */
+static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *const *init,
                    const int64_t *lengths, tg_rnn_result *res) {
     int64_t T = in.T, B = in.B, H = m->opt.hidden_size;
-    int L = m->opt.num_layers, D = m->dirs;
-    bool lstm = m->opt.mode == TG_LSTM;
+    int L = m->opt.num_layers, D = m->dirs, S = m->cell->n_states;
     tg_tensor **masks = lengths ? calloc((size_t)T, sizeof *masks) : NULL;
     tg_tensor **steps = calloc((size_t)T, sizeof *steps);
-    tg_tensor **hs = calloc((size_t)(L * D), sizeof *hs),
-              **cs = calloc((size_t)(L * D), sizeof *cs);
-    if ((lengths && !masks) || !steps || !hs || !cs) {
+    tg_tensor **fin = calloc((size_t)(S * L * D), sizeof *fin); /* [state][layer * D + dir] */
+    if ((lengths && !masks) || !steps || !fin) {
         tg_tape_fail(t, "tg_rnn_forward: out of memory");
         goto done;
     }
@@ -333,8 +226,7 @@ static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *h0, tg_tens
         if (!masks[tt]) goto done;
         for (int64_t b = 0; b < B; b++) masks[tt]->data[b] = tt < lengths[b];
     }
-    static const char *kind[] = {"rnn", "rnn", "lstm", "gru"}; /* by mode */
-    tg_scope_push(t, kind[m->opt.mode]); /* so nodes read "lstm.l0.t3.forget_gate" */
+    tg_scope_push(t, m->cell->scope); /* so nodes read "lstm.l0.t3.forget_gate" */
     if (in.x && m->opt.batch_first) in.x = tg_transpose(t, in.x, 0, 1);
     for (int l = 0; l < L && !tg_tape_error(t); l++) {
         tg_tensor *outs[2] = {NULL, NULL};
@@ -343,11 +235,14 @@ static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *h0, tg_tens
             char name[32];
             snprintf(name, sizeof name, "l%d%s", l, d ? "_reverse" : "");
             tg_scope_push(t, name);
-            hs[k] = initial_state(t, h0, k, B, H);
-            cs[k] = lstm ? initial_state(t, c0, k, B, H) : NULL;
-            if (!h0 && hs[k]) hs[k]->name = "h0"; /* the zeros, in pictures of the tape */
-            if (!c0 && cs[k]) cs[k]->name = "c0";
-            outs[d] = run_direction(t, m, k, d == 1, &in, masks, &hs[k], &cs[k], steps);
+            tg_tensor *state[TG_CELL_MAX_STATES];
+            for (int j = 0; j < S; j++) {
+                state[j] = initial_state(t, init[j], k, B, H);
+                if (!init[j] && state[j]) /* the zeros, in pictures of the tape */
+                    state[j]->name = m->cell->state[j].initial;
+            }
+            outs[d] = run_direction(t, m, k, d == 1, &in, masks, state, steps);
+            for (int j = 0; j < S; j++) fin[j * L * D + k] = state[j];
             tg_scope_pop(t);
         }
         in = (layer_input){.x = D == 2 ? tg_concat(t, 2, outs, 2) : outs[0], .T = T, .B = B};
@@ -356,15 +251,14 @@ static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *h0, tg_tens
     }
     if (!tg_tape_error(t)) {
         res->output = m->opt.batch_first ? tg_transpose(t, in.x, 0, 1) : in.x;
-        res->h_n = tg_stack(t, L * D, hs, 0);
-        res->c_n = lstm ? tg_stack(t, L * D, cs, 0) : NULL;
+        res->h_n = tg_stack(t, L * D, fin, 0);
+        res->c_n = S > 1 ? tg_stack(t, L * D, fin + L * D, 0) : NULL;
     }
     tg_scope_pop(t);
 done:
     free(masks);
     free(steps);
-    free(hs);
-    free(cs);
+    free(fin);
     if (tg_tape_error(t)) {
         *res = (tg_rnn_result){0};
         return -1;
@@ -382,7 +276,8 @@ int tg_rnn_forward(tg_tape *t, tg_rnn *m, tg_tensor *x, tg_tensor *h0, tg_tensor
     }
     layer_input in = {.x = x};
     if (!check_inputs(t, m, tg_tensor_shape(x), h0, c0, lengths, &in.T, &in.B)) return -1;
-    return forward(t, m, in, h0, c0, lengths, res);
+    tg_tensor *init[TG_CELL_MAX_STATES] = {h0, c0};
+    return forward(t, m, in, init, lengths, res);
 }
 
 int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_t *ids,
@@ -415,7 +310,8 @@ int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_
         if (!time_major) return -1;
         in.ids = time_major;
     }
-    int status = forward(t, m, in, h0, c0, lengths, res);
+    tg_tensor *init[TG_CELL_MAX_STATES] = {h0, c0};
+    int status = forward(t, m, in, init, lengths, res);
     free(time_major);
     return status;
 }

@@ -2,19 +2,15 @@
  * unrolls them over a sequence exactly as PyTorch's nn.RNN, nn.LSTM and
  * nn.GRU do (parameter names, shapes, gate order, outputs, final states,
  * packed variable-length batches). Backpropagation through time is just the
- * tape's backward over the unrolled ops. */
+ * tape's backward over the unrolled ops. The cells themselves are rows of
+ * a table (cell.h); tg_rnn_mode names the built-in ones: TG_RNN_TANH,
+ * TG_RNN_RELU (Elman), TG_LSTM, TG_GRU. */
 #ifndef TG_RNN_H
 #define TG_RNN_H
 
+#include "cell.h"
 #include "linear.h"
 #include "module.h"
-
-typedef enum tg_rnn_mode {
-    TG_RNN_TANH, /* Elman: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
-    TG_RNN_RELU, /* the same with relu */
-    TG_LSTM,     /* gates i, f, g, o (PyTorch's order) */
-    TG_GRU,      /* gates r, z, n (PyTorch's order) */
-} tg_rnn_mode;
 
 /* ---- cells: one step, from tape ops ------------------------------------ */
 /* x [B, I], h [B, H], w_ih [G*H, I], w_hh [G*H, H], b_ih and b_hh [G*H] or
@@ -45,6 +41,9 @@ typedef struct tg_rnn_options {
     bool composed;      /* LSTM/GRU gates from elementary ops instead of the
                            fused kernels: slower, the same numbers, and every
                            gate visible on the tape */
+    const tg_cell *cell; /* a cell to run instead of mode's built-in one (a row
+                            built at run time, or tg_cell_find's), or NULL;
+                            it must outlive the layer */
 } tg_rnn_options;
 
 /* Parameters per layer l and direction (suffix "" or "_reverse"), as
@@ -53,6 +52,7 @@ typedef struct tg_rnn_options {
 typedef struct tg_rnn {
     tg_module base;
     tg_rnn_options opt;
+    const tg_cell *cell; /* the row it runs: opt.cell, or mode's */
     int dirs;
     tg_tensor **w_ih, **w_hh, **b_ih, **b_hh; /* [layer * dirs + dir] */
     tg_rng rng;                               /* dropout masks */
@@ -64,10 +64,11 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen);
 typedef struct tg_rnn_result {
     tg_tensor *output; /* [T, B, dirs*H] (or [B, T, dirs*H]) */
     tg_tensor *h_n;    /* [layers*dirs, B, H] */
-    tg_tensor *c_n;    /* LSTM only, else NULL */
+    tg_tensor *c_n;    /* the second state (an LSTM's c), else NULL */
 } tg_rnn_result;
 
-/* x [T, B, I] (or [B, T, I]); h0, c0 [layers*dirs, B, H] or NULL (zeros);
+/* x [T, B, I] (or [B, T, I]); h0, c0 [layers*dirs, B, H] or NULL (zeros),
+ * c0 only for a cell with a second state (an LSTM's c);
  * lengths: NULL, or B sequence lengths in 1..T. With lengths, steps past a
  * sequence's end leave its state unchanged, output zeros and take no
  * gradient, and h_n/c_n hold each sequence's state at its own last step (the

@@ -44,7 +44,7 @@ tg_seq2seq *tg_seq2seq_new(tg_seq2seq_options o, tg_rng *init, char *err, size_t
     if (o.decoder_layers < 1 || o.decoder_layers > TG_S2S_MAX_LAYERS)
         return FAIL("seq2seq: decoder_layers must be in 1..%d, got %d", TG_S2S_MAX_LAYERS,
                     o.decoder_layers);
-    if (o.decoder_mode < TG_RNN_TANH || o.decoder_mode > TG_GRU)
+    if (!tg_cell_builtin(o.decoder_mode))
         return FAIL("seq2seq: unknown decoder_mode %d", (int)o.decoder_mode);
     if (!tg_attention_kind_name(o.attention))
         return FAIL("seq2seq: unknown attention kind %d", (int)o.attention);
@@ -214,7 +214,7 @@ int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
     for (int l = 0; l < L; l++) {
         st->h[l] =
             init ? (L == 1 ? init : tg_narrow(t, init, 1, l * H, H)) : tg_zeros(t, TG_SHAPE(B, H));
-        if (m->opt.decoder_mode == TG_LSTM) st->c[l] = tg_zeros(t, TG_SHAPE(B, H));
+        if (m->decoder->cell->n_states > 1) st->c[l] = tg_zeros(t, TG_SHAPE(B, H));
     }
     if (tg_tape_error(t)) {
         *st = (tg_s2s_state){0};
@@ -247,19 +247,10 @@ tg_tensor *tg_seq2seq_step(tg_tape *t, tg_seq2seq *m, tg_s2s_state *st, const in
     if (context_input(o)) x = tg_concat(t, 2, (tg_tensor *[]){x, ctx}, 1);
     const tg_rnn *d = m->decoder;
     for (int l = 0; l < L && !tg_tape_error(t); l++) {
-        switch (o->decoder_mode) {
-        case TG_LSTM:
-            tg_lstm_cell(t, x, st->h[l], st->c[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l],
-                         &st->h[l], &st->c[l]);
-            break;
-        case TG_GRU:
-            st->h[l] = tg_gru_cell(t, x, st->h[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l]);
-            break;
-        default:
-            st->h[l] = tg_rnn_cell(t, x, st->h[l], d->w_ih[l], d->w_hh[l], d->b_ih[l], d->b_hh[l],
-                                   o->decoder_mode == TG_RNN_RELU);
-            break;
-        }
+        tg_cell_io io = {.w_hh = d->w_hh[l], .b_hh = d->b_hh[l], .state = {st->h[l], st->c[l]}};
+        tg__cell_forward(t, fn, d->cell, x, d->w_ih[l], d->b_ih[l], &io);
+        st->h[l] = io.next[0];
+        if (d->cell->n_states > 1) st->c[l] = io.next[1];
         x = st->h[l];
         if (l < L - 1) x = tg_dropout(t, x, o->dropout, train, &m->rng);
     }

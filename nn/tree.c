@@ -4,7 +4,6 @@
 
 #include "../core/core.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,19 +345,14 @@ tg_treebank *tg_treebank_parse(const char *src, size_t len, const char *filename
 
 tg_treebank *tg_treebank_load(const char *path, const tg_tree_read_options *opt, char *err,
                               size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tg_error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
     size_t n;
-    char *buf = tg_read_stream(f, 0, &n);
-    bool read_error = ferror(f);
-    fclose(f);
-    if (!buf) {
-        tg_error_set(err, errlen, "%s: %s", path, read_error ? "read error" : "out of memory");
-        return NULL;
-    }
+    tg_read_error why;
+    char *buf = tg_read_file(path, 0, &n, &why);
+    if (!buf && why.what == TG_READ_OPEN)
+        return tg_error_set(err, errlen, "%s: cannot open: %s", path, strerror(why.errnum));
+    if (!buf)
+        return tg_error_set(err, errlen, "%s: %s", path,
+                            why.what == TG_READ_IO ? "read error" : "out of memory");
     tg_treebank *b = tg_treebank_parse(buf, n, path, opt, err, errlen);
     free(buf);
     return b;

@@ -226,7 +226,4 @@ double tg_schedule_lr(const tg_schedule *s, int epoch);
  * may be NULL), e.g. "tg_schedule: step_size must be >= 1, got 0". */
 int tg_schedule_check(const tg_schedule *s, char *err, size_t errlen);
 
-/* The "optimizer" section of spec files (needs the declarations above). */
-#include "spec.h"
-
 #endif

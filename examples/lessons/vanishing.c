@@ -60,11 +60,11 @@ static int run(tg_rnn *net, tg_tensor *const *x, int T, const tg_real *w, double
     tg_tensor *wih = net->w_ih[0], *whh = net->w_hh[0], *bih = net->b_ih[0], *bhh = net->b_hh[0];
     for (int s = 0; s < T; s++) {
         tg_tensor *xt = tg_from_array(t, TG_SHAPE(B, I), x[s]->data);
-        switch (net->opt.mode) {
-        case TG_LSTM: tg_lstm_cell(t, xt, h, c, wih, whh, bih, bhh, &h, &c); break;
-        case TG_GRU: h = tg_gru_cell(t, xt, h, wih, whh, bih, bhh); break;
-        default: h = tg_rnn_cell(t, xt, h, wih, whh, bih, bhh, false);
-        }
+        /* one step of the layer's cell (its row says whether it has a c) */
+        tg_cell_io io = {.w_hh = whh, .b_hh = bhh, .state = {h, c}};
+        tg_cell_forward(t, net->cell, xt, wih, bih, &io);
+        h = io.next[0];
+        if (net->cell->n_states > 1) c = io.next[1];
         hs[s] = h;
     }
     tg_tensor *wt = tg_from_array(t, TG_SHAPE(H, 1), w);

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Writes tests/nn/fixtures/model_<case>.safetensors: PyTorch reference values
+"""Writes tests/model/fixtures/model_<case>.safetensors: PyTorch reference values
 for models built from JSON specs (test_model.c).
 
 Run with Debian's python3-torch (float64 throughout):
-    /usr/bin/python3 tests/nn/gen_model_fixtures.py
+    /usr/bin/python3 tests/model/gen_model_fixtures.py
 
 Each case is the PyTorch version of one spec in test_model.c, written the
 way a user would: the layers as children "0", "1", ... of a plain module, so

@@ -2,7 +2,7 @@
  * mixed with the soft-target KL to a teacher's outputs on the same batch,
  * over the same counted targets (steps past a sequence's length are not
  * rows of the KL either). */
-#include "spec.h"
+#include "model_impl.h"
 
 #include <stdlib.h>
 

@@ -5,9 +5,10 @@
  *                   "clip_norm": 5.0,
  *                   "schedule": {"type": "cosine", "warmup": 100}}
  *
- * Parsing checks everything (with JSON paths in the messages) without any
- * parameters, so a bad section is reported before a model is built; building
- * then cannot fail but for memory. Keys, defaults (PyTorch's) and ranges:
+ * Parsing (inside the spec parser: model/model_impl.h) checks everything
+ * (with JSON paths in the messages) without any parameters, so a bad
+ * section is reported before a model is built; building then cannot fail
+ * but for memory. Keys, defaults (PyTorch's) and ranges:
  *
  *   type          "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw" (default adam)
  *   lr            >= 0; required for sgd; else 1e-2 (adagrad, rmsprop), 1e-3
@@ -33,11 +34,10 @@
  *                  linear: start_factor (0, 1] (1/3), end_factor [0, 1] (1),
  *                  total_iters >= 1 (5)}
  *                 The schedule's epoch is the optimizer step. */
-#ifndef TG_OPTIM_SPEC_H
-#define TG_OPTIM_SPEC_H
+#ifndef TG_MODEL_OPTIM_SPEC_H
+#define TG_MODEL_OPTIM_SPEC_H
 
-#include "../core/jsoncheck.h"
-#include "optim.h"
+#include "../optim/optim.h"
 
 typedef enum tg_optim_type {
     TG_OPTIM_SGD,
@@ -65,14 +65,6 @@ typedef struct tg_optim_spec {
  * a spec without an "optimizer" section gets. */
 tg_optim_spec tg_optim_spec_default(void);
 
-/* Reads section (a JSON object; path is its path for messages, e.g.
- * "optimizer"). default_t_max (> 0, or 0 for none) is a cosine schedule's
- * t_max when the section gives none. Returns 0, or -1 with the message in
- * c's buffer, e.g. "spec.json: optimizer.betas[1]: expected a number in
- * [0, 1), got 1". */
-int tg_optim_spec_parse(const tg_jctx *c, const cJSON *section, const char *path, int default_t_max,
-                        tg_optim_spec *out);
-
 /* The optimizer over params (see tg_optim_sgd and friends for what params
  * must be); NULL only when out of memory. Its lr starts at the schedule's
  * value for step 0. */
@@ -86,11 +78,5 @@ tg_optim *tg_optim_spec_build(const tg_optim_spec *s, tg_tensor *const *params, 
 int tg_optim_spec_prepare(const tg_optim_spec *s, tg_optim *o, int step, double *total_norm,
                           char *err, size_t errlen);
 
-/* Parse and build in one call: the optimizer, or NULL with a message in err
- * (file may be NULL; it only prefixes messages). spec_out (may be NULL)
- * receives the parsed section. */
-tg_optim *tg_optim_from_json(const cJSON *section, const char *file, const char *path,
-                             int default_t_max, tg_tensor *const *params, int n,
-                             tg_optim_spec *spec_out, char *err, size_t errlen);
 
 #endif

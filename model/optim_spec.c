@@ -1,6 +1,6 @@
 /* The "optimizer" section of a spec: parsed and checked into a
  * tg_optim_spec, then built into an optimizer and a schedule. */
-#include "spec.h"
+#include "model_impl.h"
 
 #include <limits.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* Models built from specs: parameter names and shapes (PyTorch state_dict
  * keys), outputs, losses and gradients against PyTorch models written the
- * plain way (tests/nn/gen_model_fixtures.py), training that lowers the loss
+ * plain way (tests/model/gen_model_fixtures.py), training that lowers the loss
  * for every task, batch layouts, padding, carried state and stepping,
  * gradchecks of whole models (double build), and errors. */
 #include <stdio.h>
@@ -160,13 +160,13 @@ static const struct {
 START_TEST(matches_pytorch) {
     const char *name = PT[_i].name;
     char path[128], err[512];
-    snprintf(path, sizeof path, "tests/nn/fixtures/model_%s.safetensors", name);
+    snprintf(path, sizeof path, "tests/model/fixtures/model_%s.safetensors", name);
     tg_model *m = model_of(PT[_i].spec, 99);
     const tg_params *p = tg_module_params(&m->base);
     /* the state_dict of the PyTorch model loads under our names as they are */
     ck_assert_msg(tg_params_load(p, path, err, sizeof err) == 0, "%s", err);
     tg_st_file *f = tg_safetensors_open(path, err, sizeof err);
-    ck_assert_msg(f != NULL, "%s (run /usr/bin/python3 tests/nn/gen_model_fixtures.py)", err);
+    ck_assert_msg(f != NULL, "%s (run /usr/bin/python3 tests/model/gen_model_fixtures.py)", err);
     int64_t n;
     tg_model_batch b = {.lengths = tg_safetensors_get_i64(f, "ref.lengths", &n)};
     ck_assert_int_eq(n, 3);

@@ -4,15 +4,7 @@
  * layers work on the [N, F] rows of the nodes as they do on a sequence's
  * steps. The rows of the roots are picked out at the end, so the loss and
  * the metrics can count every labelled node or the roots only. */
-#include "spec_tree.h"
-
-tg_module *tg_model_tree_layer_new(const tg_layer_spec *L, tg_rng *init, char *e, size_t elen) {
-    tg_treenet_options o = {.input_size = L->in, .hidden_size = L->hidden, .arity = L->arity};
-    o.cell = L->type == TG_LAYER_TREE_RNN ? TG_TREE_RNN
-             : L->arity                   ? TG_TREE_LSTM_NARY
-                                          : TG_TREE_LSTM_CHILD_SUM;
-    return (tg_module *)tg_treenet_new(o, init, e, elen);
-}
+#include "layer.h"
 
 int tg_model_tree_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_state *st,
                           tg_model_output *out) {
@@ -24,18 +16,8 @@ int tg_model_tree_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_m
         return -1;
     }
     tg_tensor *x = NULL;
-    for (int k = 0; k < m->n_layers && !tg_tape_error(t); k++) {
-        const tg_layer_spec *L = &m->layers[k];
-        if (L->type == TG_LAYER_EMBEDDING)
-            x = tg_tree_embed(t, (tg_embedding *)m->mods[k], tb);
-        else if (tg_spec_is_tree_layer(L->type)) {
-            tg_treenet_result r;
-            if (tg_treenet_forward(t, (tg_treenet *)m->mods[k], tb, x, &r) != 0) break;
-            x = r.h, out->h_n = r.root_h;
-            out->c_n = r.c ? tg_index_select(t, r.c, 0, tb->roots, tb->n_trees) : NULL;
-        } else
-            x = tg_model_row_layer(t, m, k, x);
-    }
+    for (int k = 0; k < m->n_layers && !tg_tape_error(t); k++)
+        x = tg__layer_row_of(m->layers[k].type)->tree(t, m, k, tb, x, out);
     if (!tg_tape_error(t)) out->roots = tg_index_select(t, x, 0, tb->roots, tb->n_trees);
     if (tg_tape_error(t)) {
         *out = (tg_model_output){0};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "model/model_impl.h" /* JSON sections fed directly */
 
 #define SPEC_HEAD "{\"tapegrad\": 1, "
 /* a valid tag model over vectors, to hang one mistake on */

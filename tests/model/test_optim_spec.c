@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "model/model_impl.h" /* JSON sections fed directly */
 
 static cJSON *json(const char *text) {
     cJSON *j = cJSON_Parse(text);

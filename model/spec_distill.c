@@ -1,6 +1,6 @@
 /* "distill": {"teacher": "teacher.json", "checkpoint": "teacher.safetensors",
  *             "temperature": 2.0, "alpha": 0.5} */
-#include "spec_distill.h"
+#include "model_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,9 +1,7 @@
-/* Spec files: parse, check and resolve sizes (docs/spec.md). The model
- * built from a spec is in model.c. */
-#include "spec.h"
-#include "spec_tree.h"
-#include "spec_seq2seq.h"
-#include "spec_distill.h"
+/* Spec files: parse, check and resolve sizes (docs/spec.md). Each layer's
+ * own keys and sizes are its row's (model/layer.h); the model built from a
+ * spec is in build.c. */
+#include "layer.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,24 +11,13 @@
 #include <string.h>
 
 #define MAX_LAYERS 1024             /* entries of model.layers */
-#define MAX_STACK 256               /* num_layers of one recurrent layer */
-#define MAX_DEPTH 64                /* deep_rnn depth */
 #define MAX_SEED ((int64_t)1 << 53) /* exact in a JSON number */
 #define MAX_FILE ((size_t)16 << 20) /* a spec is a few kilobytes */
 #define PATH TG_JSON_PATH_MAX
 #define LAYERS "model.layers"
 
-static const char *const TASKS[] = {"language_model", "classify", "tag", "regress",
-                                    "tree",           "seq2seq",  NULL};
-static const char *const INPUTS[] = {"tokens", "vectors", "trees", NULL};
 static const char *const SPLITS[] = {"words", "chars", NULL};
 static const char *const CONDITION_AS[] = {"initial_state", "input", NULL};
-static const char *const LAYER_TYPES[] = {
-    "embedding", "one_hot", "linear", "activation", "dropout",  "pool",      "rnn",
-    "lstm",      "gru",     "jordan", "deep_rnn",   "tree_rnn", "tree_lstm", NULL};
-static const char *const ACTIVATIONS[] = {"tanh", "relu", "sigmoid", NULL};
-static const char *const POOLS[] = {"last", "mean", "max", NULL};
-static const char *const NONLINEARITIES[] = {"tanh", "relu", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
 static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
@@ -48,45 +35,8 @@ static const char *const TRAIN_KEYS[] = {
     "log_every", "valid_fraction", "seed",  "sampling",   NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
-#define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
-static const char *const LAYER_KEYS[][12] = {
-    [TG_LAYER_EMBEDDING] = {"type", "name", "dim", "padding_idx", NULL},
-    [TG_LAYER_ONE_HOT] = {"type", "name", NULL},
-    [TG_LAYER_LINEAR] = {"type", "name", "input", "out", "bias", NULL},
-    [TG_LAYER_ACTIVATION] = {"type", "name", "input", "fn", NULL},
-    [TG_LAYER_DROPOUT] = {"type", "name", "input", "p", NULL},
-    [TG_LAYER_POOL] = {"type", "name", "input", "mode", NULL},
-    [TG_LAYER_RNN] = {"type", "name", RECURRENT, "nonlinearity", NULL},
-    [TG_LAYER_LSTM] = {"type", "name", RECURRENT, NULL},
-    [TG_LAYER_GRU] = {"type", "name", RECURRENT, NULL},
-    [TG_LAYER_JORDAN] = {"type", "name", "input", "hidden", "out", "nonlinearity", "batch_first",
-                         NULL},
-    [TG_LAYER_DEEP_RNN] = {"type", "name", "input", "hidden", "depth", "skip", "batch_first", NULL},
-    [TG_LAYER_TREE_RNN] = {"type", "name", "input", "hidden", "arity", NULL},
-    [TG_LAYER_TREE_LSTM] = {"type", "name", "input", "hidden", "arity", NULL},
-};
-
-const char *tg_task_name(tg_task task) {
-    return task >= 0 && task < (int)(sizeof TASKS / sizeof *TASKS) - 1 ? TASKS[task] : "?";
-}
-
-const char *tg_layer_type_name(tg_layer_type type) {
-    return type >= 0 && type < (int)(sizeof LAYER_TYPES / sizeof *LAYER_TYPES) - 1
-               ? LAYER_TYPES[type]
-               : "?";
-}
-
-bool tg_spec_is_recurrent_layer(tg_layer_type t) {
-    return t >= TG_LAYER_RNN && t <= TG_LAYER_DEEP_RNN;
-}
-
-bool tg_spec_is_rnn_layer(tg_layer_type t) {
-    return t == TG_LAYER_RNN || t == TG_LAYER_LSTM || t == TG_LAYER_GRU;
-}
-
 static bool has_params(tg_layer_type t) {
-    return t == TG_LAYER_EMBEDDING || t == TG_LAYER_LINEAR || tg_spec_is_recurrent_layer(t) ||
-           tg_spec_is_tree_layer(t);
+    return tg__layer_row_of(t)->build != NULL;
 }
 
 /* ---- layers ------------------------------------------------------------------ */
@@ -111,53 +61,6 @@ static int parse_name(const tg_jctx *c, const cJSON *obj, const char *path, tg_l
     return 1;
 }
 
-/* A linear (or jordan) layer's "out": a size, or "vocab" for token input. */
-static int parse_out(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
-                     tg_layer_spec *L, bool vocab_ok) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "out");
-    char p[PATH], d[64];
-    tg_json_path(p, path, "out");
-    if (vocab_ok && cJSON_IsString(v) && strcmp(v->valuestring, "vocab") == 0) {
-        if (s->input != TG_INPUT_TOKENS)
-            return tg_json_fail(c, p, "\"vocab\" needs token input, but input.type is \"%s\"",
-                                INPUTS[s->input]);
-        L->out_is_vocab = true;
-        return 0;
-    }
-    if (!v || (cJSON_IsString(v) && vocab_ok)) {
-        const char *what = vocab_ok ? "a positive integer or \"vocab\"" : "a positive integer";
-        if (!v) return tg_json_fail(c, p, "missing; expected %s", what);
-        return tg_json_fail(c, p, "expected %s, got %s", what, tg_json_describe(v, d, sizeof d));
-    }
-    return tg_json_int(c, obj, path, "out", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->out) < 0 ? -1 : 0;
-}
-
-/* The keys every recurrent type shares; `bf` checks batch_first. */
-static int parse_recurrent(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
-                           tg_layer_spec *L) {
-    char p[PATH];
-    int64_t n = 1;
-    bool bf = s->batch_first;
-    if (tg_json_int(c, obj, path, "hidden", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->hidden) < 0)
-        return -1;
-    int r = tg_json_bool(c, obj, path, "batch_first", TG_JSON_OPTIONAL, &bf);
-    if (r < 0) return -1;
-    if (r == 1 && bf != s->batch_first)
-        return tg_json_fail(c, tg_json_path(p, path, "batch_first"),
-                            "%s does not match input.batch_first (%s); the batch layout is set "
-                            "once, in input.batch_first",
-                            bf ? "true" : "false", s->batch_first ? "true" : "false");
-    if (L->type == TG_LAYER_JORDAN || L->type == TG_LAYER_DEEP_RNN) return 0;
-    if (tg_json_int(c, obj, path, "num_layers", TG_JSON_OPTIONAL, 1, MAX_STACK, &n) < 0 ||
-        tg_json_bool(c, obj, path, "bidirectional", TG_JSON_OPTIONAL, &L->bidirectional) < 0 ||
-        tg_json_number(c, obj, path, "dropout", TG_JSON_OPTIONAL, 0, false, 1, true, &L->dropout) <
-            0 ||
-        tg_json_bool(c, obj, path, "bias", TG_JSON_OPTIONAL, &L->bias) < 0)
-        return -1;
-    L->num_layers = (int)n;
-    return 0;
-}
-
 static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int i,
                        tg_layer_spec *L) {
     char path[PATH];
@@ -165,8 +68,9 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
     if (tg_json_expect_object(c, obj, path,
                               "a layer object such as {\"type\": \"lstm\", \"hidden\": 128}"))
         return -1;
-    int type, k;
-    if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", LAYER_TYPES, &type) < 0)
+    int type;
+    if (tg_json_enum(c, obj, path, "type", TG_JSON_REQUIRED, "layer type", tg__layer_names, &type) <
+        0)
         return -1;
     *L = (tg_layer_spec){.type = (tg_layer_type)type,
                          .index = i,
@@ -176,56 +80,11 @@ static int parse_layer(const tg_jctx *c, const tg_spec *s, const cJSON *obj, int
                          .depth = 1,
                          .p = 0.5};
     snprintf(L->name, sizeof L->name, "%d", i);
-    if (tg_json_check_keys(c, obj, path, LAYER_KEYS[type]) || parse_name(c, obj, path, L) < 0 ||
+    const tg__layer_row *row = tg__layer_row_of(L->type);
+    if (tg_json_check_keys(c, obj, path, row->keys) || parse_name(c, obj, path, L) < 0 ||
         tg_json_int(c, obj, path, "input", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &L->in_given) < 0)
         return -1;
-    int r = 0;
-    switch (L->type) {
-    case TG_LAYER_EMBEDDING:
-        r = tg_json_int(c, obj, path, "dim", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &L->dim) < 0 ||
-            tg_json_int(c, obj, path, "padding_idx", TG_JSON_OPTIONAL, 0, TG_SPEC_MAX_SIZE - 1,
-                        &L->padding_idx) < 0;
-        break;
-    case TG_LAYER_ONE_HOT: break;
-    case TG_LAYER_LINEAR:
-        r = parse_out(c, s, obj, path, L, true) ||
-            tg_json_bool(c, obj, path, "bias", TG_JSON_OPTIONAL, &L->bias) < 0;
-        break;
-    case TG_LAYER_ACTIVATION:
-        r = tg_json_enum(c, obj, path, "fn", TG_JSON_REQUIRED, "activation", ACTIVATIONS, &k) < 0;
-        L->fn = (tg_activation_fn)k;
-        break;
-    case TG_LAYER_DROPOUT:
-        r = tg_json_number(c, obj, path, "p", TG_JSON_OPTIONAL, 0, false, 1, true, &L->p) < 0;
-        break;
-    case TG_LAYER_POOL:
-        k = TG_POOL_LAST;
-        r = tg_json_enum(c, obj, path, "mode", TG_JSON_OPTIONAL, "pool mode", POOLS, &k) < 0;
-        L->pool = (tg_pool_mode)k;
-        break;
-    case TG_LAYER_RNN:
-    case TG_LAYER_JORDAN:
-        k = 0;
-        r = tg_json_enum(c, obj, path, "nonlinearity", TG_JSON_OPTIONAL, "nonlinearity",
-                         NONLINEARITIES, &k) < 0;
-        L->relu = k == 1;
-        if (!r) r = parse_recurrent(c, s, obj, path, L);
-        if (!r && L->type == TG_LAYER_JORDAN) r = parse_out(c, s, obj, path, L, false);
-        break;
-    case TG_LAYER_LSTM:
-    case TG_LAYER_GRU: r = parse_recurrent(c, s, obj, path, L); break;
-    case TG_LAYER_TREE_RNN:
-    case TG_LAYER_TREE_LSTM: r = tg_spec_tree_layer(c, obj, path, L); break;
-    case TG_LAYER_DEEP_RNN: {
-        int64_t depth = 1;
-        r = parse_recurrent(c, s, obj, path, L) ||
-            tg_json_int(c, obj, path, "depth", TG_JSON_OPTIONAL, 1, MAX_DEPTH, &depth) < 0 ||
-            tg_json_bool(c, obj, path, "skip", TG_JSON_OPTIONAL, &L->skip) < 0;
-        L->depth = (int)depth;
-        break;
-    }
-    }
-    return r ? -1 : 0;
+    return row->parse ? row->parse(c, s, obj, path, L) : 0;
 }
 
 /* Where a pool goes: the task decides whether one is allowed, needed, or
@@ -234,7 +93,7 @@ static int place_pool(const tg_jctx *c, tg_spec *s) {
     char p[PATH];
     int pool = -1, last_rec = -1;
     for (int k = 0; k < s->n_layers; k++) {
-        if (s->layers[k].type == TG_LAYER_POOL && pool < 0) pool = k;
+        if (tg__layer_is(s->layers[k].type, TG__LAYER_POOLS) && pool < 0) pool = k;
         if (tg_spec_is_recurrent_layer(s->layers[k].type)) last_rec = k;
     }
     bool per_step = s->task == TG_TASK_LANGUAGE_MODEL || s->task == TG_TASK_TAG;
@@ -242,7 +101,7 @@ static int place_pool(const tg_jctx *c, tg_spec *s) {
         return tg_json_fail(c, tg_json_path_index(p, LAYERS, pool),
                             "a pool layer makes one output per sequence, but task %s needs one "
                             "per step",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     if (pool >= 0 || s->task != TG_TASK_CLASSIFY) return 0;
     if (last_rec < 0)
         return tg_json_fail(c, LAYERS,
@@ -274,93 +133,94 @@ static int check_names(const tg_jctx *c, const tg_spec *s, const cJSON *layers) 
     return 0;
 }
 
-/* Chains the sizes from the input through every layer and checks them,
- * and the head against the task. Runs again when the vocabulary becomes
- * known; sizes that depend on an unknown vocabulary stay 0 (unchecked). */
-static int resolve(const tg_jctx *c, tg_spec *s) {
+/* Where layer k stands: ids only at layers[0], a sequence where it needs
+ * one, its "input" equal to what comes in (feat, from layers[prev]). Sets
+ * L->in and, at the first recurrent layer of a conditioned model,
+ * s->cond_layer. p: the layer's path. */
+static int place_layer(const tg_jctx *c, tg_spec *s, int k, int64_t feat, int prev,
+                       const tg__sizing *z, const char *p) {
+    char p2[PATH];
+    tg_layer_spec *L = &s->layers[k];
+    bool tokens = s->input != TG_INPUT_VECTORS; /* ids: tokens or trees */
+    const char *type = tg__layer_names[L->type];
+    if (tg__layer_is(L->type, TG__LAYER_IDS)) {
+        if (!tokens)
+            return tg_json_fail(c, p,
+                                "%s layers read token ids, but input.type is "
+                                "\"vectors\"",
+                                type);
+        if (k > 0)
+            return tg_json_fail(c, p,
+                                "%s layers read the token ids, so one can only be "
+                                "layers[0]",
+                                type);
+    } else if (k == 0 && tokens) {
+        return tg_json_fail(c, p,
+                            "token input needs an embedding or one_hot layer first, "
+                            "got %s",
+                            type);
+    }
+    if (tg__layer_is(L->type, TG__LAYER_NEEDS_SEQ) && !z->seq)
+        return tg_json_fail(c, p,
+                            "%s layers need a sequence, but the pool at layers[%d] "
+                            "already made one vector per sequence",
+                            type, z->pooled_by);
+    L->in = tokens && k == 0 ? s->vocab : feat; /* an embedding reads one of vocab ids */
+    L->sequence = z->seq;
+    if (L->in_given && feat && L->in_given != feat) {
+        tg_json_path(p2, p, "input");
+        if (prev >= 0)
+            return tg_json_fail(c, p2, "%lld does not match layers[%d] output %lld",
+                                (long long)L->in_given, prev, (long long)feat);
+        return tg_json_fail(c, p2, "%lld does not match input.size %lld", (long long)L->in_given,
+                            (long long)feat);
+    }
+    if (s->cond_size && s->cond_layer < 0 && tg_spec_is_recurrent_layer(L->type)) {
+        if (!tg_spec_is_rnn_layer(L->type))
+            return tg_json_fail(c, "input.condition",
+                                "enters the first recurrent layer, which must be an rnn, "
+                                "lstm or gru; %s is a %s",
+                                p, type);
+        s->cond_layer = k; /* its input grows by the one-hot when it enters there */
+        if (s->cond_as == TG_COND_INPUT) L->in += s->cond_size;
+    }
+    return 0;
+}
+
+/* A language model's last layer gives the vocabulary's size (when known). */
+static int check_head(const tg_jctx *c, const tg_spec *s, int64_t feat) {
     char p[PATH], p2[PATH];
-    bool tokens = s->input != TG_INPUT_VECTORS, seq = true; /* ids: tokens or trees */
-    int64_t feat = tokens ? 0 : s->input_size, split = 0;
-    int prev = -1, pooled_by = -1;
+    const tg_layer_spec *last = &s->layers[s->n_layers - 1];
+    if (s->task != TG_TASK_LANGUAGE_MODEL || !s->vocab || !feat || feat == s->vocab) return 0;
+    tg_json_path_index(p, LAYERS, last->index);
+    const char *from = s->vocab_given ? "input.vocab" : "from the data";
+    if (last->type == TG_LAYER_LINEAR)
+        return tg_json_fail(c, tg_json_path(p2, p, "out"),
+                            "%lld does not match the vocabulary size %lld (%s)", (long long)feat,
+                            (long long)s->vocab, from);
+    return tg_json_fail(c, p,
+                        "a language model's last layer must output the vocabulary "
+                        "size %lld (%s), but this %s layer outputs %lld; end with "
+                        "{\"type\": \"linear\", \"out\": \"vocab\"}",
+                        (long long)s->vocab, from, tg__layer_names[last->type], (long long)feat);
+}
+
+/* Chains the sizes from the input through every layer (each sized by its
+ * row) and checks them, and the head against the task. Runs again when
+ * the vocabulary becomes known; sizes that depend on an unknown vocabulary
+ * stay 0 (unchecked). */
+static int resolve(const tg_jctx *c, tg_spec *s) {
+    char p[PATH];
+    int64_t feat = s->input != TG_INPUT_VECTORS ? 0 : s->input_size;
+    int prev = -1;
+    tg__sizing z = {.split = 0, .seq = true, .pooled_by = -1};
     s->cond_layer = -1;
     for (int k = 0; k < s->n_layers; k++) {
         tg_layer_spec *L = &s->layers[k];
-        const char *type = LAYER_TYPES[L->type];
         tg_json_path_index(p, LAYERS, L->index);
-        if (L->type == TG_LAYER_EMBEDDING || L->type == TG_LAYER_ONE_HOT) {
-            if (!tokens)
-                return tg_json_fail(c, p,
-                                    "%s layers read token ids, but input.type is "
-                                    "\"vectors\"",
-                                    type);
-            if (k > 0)
-                return tg_json_fail(c, p,
-                                    "%s layers read the token ids, so one can only be "
-                                    "layers[0]",
-                                    type);
-        } else if (k == 0 && tokens) {
-            return tg_json_fail(c, p,
-                                "token input needs an embedding or one_hot layer first, "
-                                "got %s",
-                                type);
-        }
-        if ((tg_spec_is_recurrent_layer(L->type) || L->type == TG_LAYER_POOL) && !seq)
-            return tg_json_fail(c, p,
-                                "%s layers need a sequence, but the pool at layers[%d] "
-                                "already made one vector per sequence",
-                                type, pooled_by);
-        L->in = tokens && k == 0 ? s->vocab : feat; /* an embedding reads one of vocab ids */
-        L->sequence = seq;
-        if (L->in_given && feat && L->in_given != feat) {
-            tg_json_path(p2, p, "input");
-            if (prev >= 0)
-                return tg_json_fail(c, p2, "%lld does not match layers[%d] output %lld",
-                                    (long long)L->in_given, prev, (long long)feat);
-            return tg_json_fail(c, p2, "%lld does not match input.size %lld",
-                                (long long)L->in_given, (long long)feat);
-        }
-        if (s->cond_size && s->cond_layer < 0 && tg_spec_is_recurrent_layer(L->type)) {
-            if (L->type == TG_LAYER_JORDAN || L->type == TG_LAYER_DEEP_RNN)
-                return tg_json_fail(c, "input.condition",
-                                    "enters the first recurrent layer, which must be an rnn, "
-                                    "lstm or gru; %s is a %s",
-                                    p, type);
-            s->cond_layer = k; /* its input grows by the one-hot when it enters there */
-            if (s->cond_as == TG_COND_INPUT) L->in += s->cond_size;
-        }
-        switch (L->type) {
-        case TG_LAYER_EMBEDDING:
-            L->out = L->dim;
-            if (s->vocab && L->padding_idx >= s->vocab)
-                return tg_json_fail(c, tg_json_path(p2, p, "padding_idx"),
-                                    "%lld is not below the vocabulary size %lld",
-                                    (long long)L->padding_idx, (long long)s->vocab);
-            split = 0;
-            break;
-        case TG_LAYER_ONE_HOT: L->out = s->vocab, split = 0; break;
-        case TG_LAYER_LINEAR:
-            if (L->out_is_vocab) L->out = s->vocab;
-            split = 0;
-            break;
-        case TG_LAYER_ACTIVATION:
-        case TG_LAYER_DROPOUT: L->out = feat; break;
-        case TG_LAYER_POOL:
-            L->out = feat, L->split = L->pool == TG_POOL_LAST ? split : 0;
-            seq = false, pooled_by = L->index;
-            break;
-        case TG_LAYER_RNN:
-        case TG_LAYER_LSTM:
-        case TG_LAYER_GRU:
-            L->out = (L->bidirectional ? 2 : 1) * L->hidden;
-            split = L->bidirectional ? L->hidden : 0;
-            break;
-        case TG_LAYER_JORDAN: split = 0; break; /* out as given */
-        case TG_LAYER_DEEP_RNN: L->out = L->hidden, split = 0; break;
-        case TG_LAYER_TREE_RNN:
-        case TG_LAYER_TREE_LSTM:
-            if (tg_spec_tree_sizes(c, p, L, feat)) return -1;
-            break;
-        }
+        if (place_layer(c, s, k, feat, prev, &z, p) ||
+            tg__layer_row_of(L->type)->size(c, s, p, L, &z))
+            return -1;
         feat = L->out;
         if (L->index >= 0) prev = L->index;
     }
@@ -368,22 +228,8 @@ static int resolve(const tg_jctx *c, tg_spec *s) {
         return tg_json_fail(c, "input.condition",
                             "needs a recurrent layer (rnn, lstm or gru) to enter");
     s->output_size = feat;
-    s->pooled = !seq;
-    const tg_layer_spec *last = &s->layers[s->n_layers - 1];
-    if (s->task == TG_TASK_LANGUAGE_MODEL && s->vocab && feat && feat != s->vocab) {
-        tg_json_path_index(p, LAYERS, last->index);
-        const char *from = s->vocab_given ? "input.vocab" : "from the data";
-        if (last->type == TG_LAYER_LINEAR)
-            return tg_json_fail(c, tg_json_path(p2, p, "out"),
-                                "%lld does not match the vocabulary size %lld (%s)",
-                                (long long)feat, (long long)s->vocab, from);
-        return tg_json_fail(c, p,
-                            "a language model's last layer must output the vocabulary "
-                            "size %lld (%s), but this %s layer outputs %lld; end with "
-                            "{\"type\": \"linear\", \"out\": \"vocab\"}",
-                            (long long)s->vocab, from, LAYER_TYPES[last->type], (long long)feat);
-    }
-    return 0;
+    s->pooled = !z.seq;
+    return check_head(c, s, feat);
 }
 
 /* ---- sections ---------------------------------------------------------------- */
@@ -418,7 +264,7 @@ static int parse_split(const tg_jctx *c, const cJSON *in, tg_spec *s) {
         return tg_json_fail(c, "input.split",
                             "\"chars\" is for task classify (a language model reads "
                             "characters already), got task %s",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     s->split_chars = split == 1;
     return 0;
 }
@@ -431,12 +277,13 @@ static int parse_condition(const tg_jctx *c, const cJSON *in, tg_spec *s) {
     if (!cond) return 0;
     if (s->task != TG_TASK_LANGUAGE_MODEL)
         return tg_json_fail(c, path, "only a language_model can be conditioned, got task %s",
-                            TASKS[s->task]);
+                            tg__task_names[s->task]);
     int as;
     if (tg_json_expect_object(c, cond, path,
                               "an object such as {\"size\": 10, \"as\": \"initial_state\"}") ||
         tg_json_check_keys(c, cond, path, CONDITION_KEYS) ||
-        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->cond_size) < 0 ||
+        tg_json_int(c, cond, path, "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->cond_size) <
+            0 ||
         tg_json_enum(c, cond, path, "as", TG_JSON_REQUIRED, "conditioning", CONDITION_AS, &as) < 0)
         return -1;
     s->cond_as = as == 0 ? TG_COND_INITIAL_STATE : TG_COND_INPUT;
@@ -452,7 +299,8 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     if (tg_json_expect_object(c, in, "input", "an object such as {\"type\": \"tokens\"}"))
         return -1;
     int type;
-    if (tg_json_enum(c, in, "input", "type", TG_JSON_REQUIRED, "input type", INPUTS, &type) < 0 ||
+    if (tg_json_enum(c, in, "input", "type", TG_JSON_REQUIRED, "input type", tg__input_names,
+                     &type) < 0 ||
         tg_json_check_keys(c, in, "input", INPUT_KEYS[type]) ||
         tg_json_bool(c, in, "input", "batch_first", TG_JSON_OPTIONAL, &s->batch_first) < 0)
         return -1;
@@ -462,14 +310,14 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                             "task language_model reads \"tokens\", got "
                             "\"vectors\"");
     if ((s->task == TG_TASK_TREE) != (s->input == TG_INPUT_TREES))
-        return tg_json_fail(c, "input.type",
-                            s->input == TG_INPUT_TREES
-                                ? "\"trees\" is the input of task tree, not %s"
-                                : "task tree reads \"trees\", got \"%s\"",
-                            s->input == TG_INPUT_TREES ? TASKS[s->task] : INPUTS[s->input]);
+        return tg_json_fail(
+            c, "input.type",
+            s->input == TG_INPUT_TREES ? "\"trees\" is the input of task tree, not %s"
+                                       : "task tree reads \"trees\", got \"%s\"",
+            s->input == TG_INPUT_TREES ? tg__task_names[s->task] : tg__input_names[s->input]);
     if (s->input == TG_INPUT_VECTORS)
-        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE, &s->input_size) <
-                       0
+        return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE,
+                           &s->input_size) < 0
                    ? -1
                    : 0;
     int r = tg_json_int(c, in, "input", "vocab", TG_JSON_OPTIONAL, 1, TG_SPEC_MAX_SIZE, &s->vocab);
@@ -520,7 +368,7 @@ static int parse_loss(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_spec_tree_target(c, loss, s))
         return -1;
     if ((tg_loss_type)type != s->loss)
-        return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", TASKS[s->task],
+        return tg_json_fail(c, "loss.type", "task %s uses %s, got \"%s\"", tg__task_names[s->task],
                             LOSSES[s->loss], LOSSES[type]);
     return 0;
 }
@@ -572,7 +420,8 @@ static int parse_sample(const tg_jctx *c, const cJSON *root, tg_spec *s) {
             tg_json_int(c, sa, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
             return -1;
         if (s->task != TG_TASK_LANGUAGE_MODEL)
-            return tg_json_fail(c, P, "sampling needs task language_model, not %s", TASKS[s->task]);
+            return tg_json_fail(c, P, "sampling needs task language_model, not %s",
+                                tg__task_names[s->task]);
     }
     t->seed = (uint64_t)seed;
     t->prime = malloc(strlen(prime) + 1);
@@ -593,7 +442,8 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_string(c, root, "", "description", 0, &desc) < 0)
         return -1;
     int task;
-    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", TASKS, &task) < 0) return -1;
+    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", tg__task_names, &task) < 0)
+        return -1;
     s->task = (tg_task)task;
     if (s->task == TG_TASK_SEQ2SEQ ? tg_spec_parse_seq2seq(c, root, s)
                                    : parse_input(c, root, s) || parse_model(c, root, s))

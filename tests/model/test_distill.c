@@ -1,5 +1,5 @@
-/* The "distill" section of specs (nn/spec_distill.c) and
- * tg_model_distill_loss (nn/model_distill.c): defaults, paths beside the
+/* The "distill" section of specs (model/spec_distill.c) and
+ * tg_model_distill_loss (model/model_distill.c): defaults, paths beside the
  * spec, messages; the loss's mix, its rows (steps past a length left out,
  * batch-first or not), and its errors. */
 #include <check.h>

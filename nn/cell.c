@@ -1,0 +1,122 @@
+/* The cell table (cells.def) and what every cell's step shares: running
+ * the fused or composed form, the recurrent product, and the checked step
+ * from an input x that the public cells and the decoder take. */
+#include "cell.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define TG_CELL(id, row) extern const tg_cell row;
+#include "cells.def"
+#undef TG_CELL
+
+static const tg_cell *const builtin[] = {
+#define TG_CELL(id, row) [id] = &row,
+#include "cells.def"
+#undef TG_CELL
+};
+enum { N_BUILTIN = sizeof builtin / sizeof builtin[0] };
+
+const tg_cell *tg_cell_builtin(int mode) {
+    return mode >= 0 && mode < N_BUILTIN ? builtin[mode] : NULL;
+}
+
+const tg_cell *tg_cell_find(const char *name) {
+    for (int i = 0; name && i < N_BUILTIN; i++)
+        if (strcmp(builtin[i]->name, name) == 0) return builtin[i];
+    return NULL;
+}
+
+const char *tg_cell_invalid(const tg_cell *row) {
+    if (!row) return "no cell";
+    if (!row->name || !row->scope) return "a cell needs a name and a scope";
+    if (row->gates < 1) return "a cell needs at least one gate";
+    if (row->n_states < 1 || row->n_states > TG_CELL_MAX_STATES)
+        return "a cell has 1 to " STR(TG_CELL_MAX_STATES) " states";
+    for (int k = 0; k < row->n_states; k++)
+        if (!row->state[k].name || !row->state[k].label || !row->state[k].initial)
+            return "each state of a cell needs a name, a label and an initial name";
+    if (!row->composed) return "a cell needs its step as tape ops (composed)";
+    return NULL;
+}
+
+int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io) {
+    tg_cell_step_fn step = composed || !cell->fused ? cell->composed : cell->fused;
+    for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
+    if (step(t, cell, io) != 0 || tg_tape_error(t)) return -1;
+    for (int k = 0; k < cell->n_states; k++) tg_label(t, io->next[k], cell->state[k].label);
+    return tg_tape_error(t) ? -1 : 0;
+}
+
+tg_tensor *tg_cell_recurrent(tg_tape *t, const tg_cell_io *io) {
+    tg_tensor *gh = tg_linear(t, io->state[0], io->w_hh, io->b_hh);
+    tg_label(t, gh, "recurrent");
+    return gh;
+}
+
+/* p's shape is want, or the tape says which argument of fn is not. */
+static bool check_shape(tg_tape *t, const char *fn, const char *name, const tg_tensor *p,
+                        tg_shape want) {
+    bool ok = p->ndim == want.ndim;
+    for (int d = 0; ok && d < want.ndim; d++) ok = p->shape[d] == want.dim[d];
+    if (!ok) {
+        char got[TG_SHAPE_STR_MAX], exp[TG_SHAPE_STR_MAX];
+        tg_tape_fail(t, "%s: %s %s: expected %s", fn, name,
+                     tg_shape_str(tg_tensor_shape(p), got, sizeof got),
+                     tg_shape_str(want, exp, sizeof exp));
+    }
+    return ok;
+}
+
+/* The arguments of a step from x checked against each other, so a wrong
+ * weight is named rather than the op it would break. */
+static bool check_step(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x,
+                       tg_tensor *w_ih, tg_tensor *b_ih, const tg_cell_io *io) {
+    tg_tensor *h = io->state[0];
+    bool given = x && h && w_ih && io->w_hh;
+    char more[64] = ""; /* ", c" */
+    for (int k = 1; k < cell->n_states; k++) {
+        given = given && io->state[k];
+        size_t n = strlen(more);
+        snprintf(more + n, sizeof more - n, ", %s", cell->state[k].name);
+    }
+    if (!given) {
+        tg_tape_fail(t, "%s: x, h%s, w_ih and w_hh are required", fn, more);
+        return false;
+    }
+    if (x->ndim != 2 || h->ndim != 2 || x->shape[0] != h->shape[0]) {
+        char sx[TG_SHAPE_STR_MAX], sh[TG_SHAPE_STR_MAX];
+        tg_tape_fail(t, "%s: x %s and h %s: expected [B, input] and [B, hidden]", fn,
+                     tg_shape_str(tg_tensor_shape(x), sx, sizeof sx),
+                     tg_shape_str(tg_tensor_shape(h), sh, sizeof sh));
+        return false;
+    }
+    int64_t GH = cell->gates * h->shape[1];
+    for (int k = 1; k < cell->n_states; k++)
+        if (!check_shape(t, fn, cell->state[k].name, io->state[k], tg_tensor_shape(h)))
+            return false;
+    return check_shape(t, fn, "w_ih", w_ih, TG_SHAPE(GH, x->shape[1])) &&
+           check_shape(t, fn, "w_hh", io->w_hh, TG_SHAPE(GH, h->shape[1])) &&
+           (!b_ih || check_shape(t, fn, "b_ih", b_ih, TG_SHAPE(GH))) &&
+           (!io->b_hh || check_shape(t, fn, "b_hh", io->b_hh, TG_SHAPE(GH)));
+}
+
+int tg__cell_forward(tg_tape *t, const char *fn, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih,
+                     tg_tensor *b_ih, tg_cell_io *io) {
+    for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
+    if (tg_tape_error(t) || !check_step(t, fn, cell, x, w_ih, b_ih, io)) return -1;
+    io->gx = tg_linear(t, x, w_ih, b_ih);
+    return tg_cell_step(t, cell, false, io);
+}
+
+int tg_cell_forward(tg_tape *t, const tg_cell *cell, tg_tensor *x, tg_tensor *w_ih, tg_tensor *b_ih,
+                    tg_cell_io *io) {
+    if (!cell) {
+        tg_tape_fail(t, "tg_cell_forward: cell is NULL");
+        return -1;
+    }
+    return tg__cell_forward(t, "tg_cell_forward", cell, x, w_ih, b_ih, io);
+}
