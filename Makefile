@@ -219,8 +219,8 @@ examples/data/moby-dick.txt:
 # writes its CSV, SVG and DOT files there.
 LESSON_DIR := $(BUILD)/lessons
 LESSON_BIN := $(BUILD)/examples/lessons
-.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long
-lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long
+.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long lesson-rtrl
+lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long lesson-rtrl
 lesson-bptt: $(LESSON_BIN)/bptt_by_hand
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 lesson-step: $(LESSON_BIN)/bptt_by_hand
@@ -235,6 +235,12 @@ lesson-long: $(LESSON_BIN)/long_bptt
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 examples/data/us-births-1969-1988.csv:
 	sh examples/data/fetch-us-births.sh
+# Real-time recurrent learning: RTRL == BPTT, its O(H^4) cost, sunspots online
+lesson-rtrl: $(LESSON_BIN)/rtrl examples/sunspots/data/sunspots.csv
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/sunspots/data/sunspots.csv)
+examples/sunspots/data/sunspots.csv:
+	sh examples/sunspots/fetch.sh $@
+$(BUILD)/tests/test_examples: examples/lessons/rtrl.h
 
 # Tree-LSTM vs sequence LSTM on arithmetic expression trees (examples/treenet)
 TREENET_EPOCHS ?= 15
@@ -291,6 +297,13 @@ demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 readme-picture: $(BUILD)/tapegrad
 	$(BUILD)/tapegrad graph docs/unrolled-rnn.json --steps 3 --format dot --out docs/unrolled-rnn.dot
 	dot -Tsvg docs/unrolled-rnn.dot -o docs/unrolled-rnn.svg.tmp && mv docs/unrolled-rnn.svg.tmp docs/unrolled-rnn.svg
+
+# Knowledge distillation of the demo's LSTM 256 into an LSTM 64: bits per
+# character alone vs distilled, and the sampling speed-up
+# (examples/distill/README.md); outputs in $(BUILD)/distill/.
+.PHONY: distill
+distill: $(BUILD)/tapegrad examples/data/moby-dick.txt
+	sh examples/distill/run.sh $(BUILD)
 
 # ---- examples on real data (examples/langid, postag, sunspots, genword) ----
 # make langid | postag | sunspots | genword: fetch the data (checked by its

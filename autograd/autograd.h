@@ -233,6 +233,14 @@ tg_tensor *tg_mse(tg_tape *t, tg_tensor *a, tg_tensor *b, tg_reduction red);
 /* Binary cross-entropy on logits x with targets y in [0, 1], stable for
  * large |x| (torch.nn.functional.binary_cross_entropy_with_logits). */
 tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *y, tg_reduction red);
+/* Knowledge distillation's soft-target loss (Hinton, Vinyals and Dean
+ * 2015), a 0-d tensor: with p = softmax(teacher / T), q = softmax(student /
+ * T) per row of [N, C], T^2 / N * sum_r KL(p_r || q_r); PyTorch's
+ * F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1),
+ * reduction="batchmean") * T * T. T^2 keeps its gradient, (T / N)(q - p),
+ * on the scale of a hard-target loss's as T grows. T > 0 and finite. */
+tg_tensor *tg_soft_target_kl(tg_tape *t, tg_tensor *student, tg_tensor *teacher,
+                             double temperature);
 
 /* Inverted dropout: in training, each element is zeroed with probability p
  * and the rest scaled by 1/(1-p); in eval mode (training false) or at p = 0

@@ -206,6 +206,26 @@ void cli_last_good(const char *ckpt, int64_t saved_step);
 /* The name of the first parameter holding a NaN or an infinity, or NULL. */
 const char *cli_nonfinite_param(const cli_model *cm);
 
+/* ---- distillation (cli/distill.c) ------------------------------------------- */
+/* The teacher of a spec's "distill" section, in evaluation mode. */
+typedef struct cli_teacher {
+    tg_spec *spec; /* NULL: the spec does not distill */
+    cli_model cm;
+    tg_model_state *st; /* a language model's carried state (reset with the student's) */
+    cli_ckpt_info info;
+} cli_teacher;
+
+/* Loads s's teacher (nothing without a distill section): its spec and
+ * checkpoint, checked against the student's task, outputs and the data's
+ * vocabulary. Returns 0, or an exit code after a message. */
+int cli_teacher_load(const char *cmd, cli_teacher *t, const tg_spec *s, const cli_vocab *vocab);
+void cli_teacher_free(cli_teacher *t);
+/* A training step's loss: tg_model_loss, or with a teacher, its no-grad
+ * forward pass on the same batch and tg_model_distill_loss. reset: the
+ * batch starts the streams again. NULL with the tape's error set. */
+tg_tensor *cli_train_loss(tg_tape *tape, cli_teacher *t, const tg_spec *s, tg_model *m,
+                          const tg_model_batch *mb, const tg_model_output *out, bool reset);
+
 /* ---- evaluation (cli/evaluate.c) ---------------------------------------------- */
 typedef struct cli_metrics {
     double loss;     /* mean over the counted targets (nats, or MSE) */

@@ -237,6 +237,7 @@ int cli_train(int argc, char **argv) {
     tg_tape *tape = NULL;
     FILE *csv = NULL;
     cli_batch b = {0};
+    cli_teacher teacher = {0};
     int status = CLI_FAIL;
     if (resume) {
         if (cli_ckpt_info_read(resume, &info, err, sizeof err)) {
@@ -282,7 +283,8 @@ int cli_train(int argc, char **argv) {
                 "tapegrad train: warning: %s is not the data the checkpoint was trained on\n",
                 data_path);
     if ((status = cli_set_vocab(cmd, s, &d.vocab)) ||
-        (status = cli_model_build(cmd, &cm, s, (uint64_t)seed)))
+        (status = cli_model_build(cmd, &cm, s, (uint64_t)seed)) ||
+        (status = cli_teacher_load(cmd, &teacher, s, &d.vocab)))
         goto done;
     status = CLI_FAIL;
     opt = tg_optim_spec_build(&s->optim, cm.tensors, cm.n);
@@ -376,7 +378,7 @@ int cli_train(int argc, char **argv) {
         tg_tensor *loss = NULL;
         if (cli_batch_model(tape, s, &b, &mb) == 0 &&
             tg_model_forward(tape, cm.model, &mb, st, &out) == 0)
-            loss = tg_model_loss(tape, cm.model, &mb, &out);
+            loss = cli_train_loss(tape, &teacher, s, cm.model, &mb, &out, b.reset);
         tg_optim_zero_grad(opt);
         double lv = NAN;
         char why[sizeof err];
@@ -508,6 +510,7 @@ done_keep_vocab:
 done:
     if (csv) fclose(csv);
     cli_batch_free(&b);
+    cli_teacher_free(&teacher);
     tg_tape_free(tape);
     tg_model_state_free(st);
     tg_optim_free(opt);

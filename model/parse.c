@@ -23,7 +23,7 @@ static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
 static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
                                        "model",    "loss",   "optimizer",   "train",
-                                       "sample",   "decode", NULL};
+                                       "sample",   "decode", "distill", NULL};
 static const char *const INPUT_KEYS[][6] = {
     {"type", "vocab", "batch_first", "split", "condition", NULL},
     {"type", "size", "batch_first", NULL},
@@ -468,7 +468,7 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     }
     if (bad) return -1; /* the rest reads what those set */
     if (parse_loss(c, root, s) || parse_train(c, root, s) ||
-        tg_spec_parse_seq2seq_extras(c, root, s))
+        tg_spec_parse_seq2seq_extras(c, root, s) || tg_spec_parse_distill(c, root, s))
         return -1;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     s->has_optimizer = opt != NULL;
@@ -538,6 +538,7 @@ void tg_spec_free(tg_spec *s) {
     free(s->file);
     free(s->layers);
     free(s->sample.prime);
+    tg_spec_free_distill(s);
     free(s);
 }
 

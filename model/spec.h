@@ -141,6 +141,16 @@ typedef struct tg_seq2seq_spec {
                                     * max_len 0 (each batch: 2 S + 5) */
 } tg_seq2seq_spec;
 
+/* "distill": train against a teacher's softened outputs (model/spec_distill.c;
+ * the loss is tg_model_distill_loss's, model/model.h). */
+typedef struct tg_distill_spec {
+    char *teacher;      /* the teacher's spec file, NULL: no distillation; a path
+                         * relative to the spec file's directory, resolved */
+    char *checkpoint;   /* the teacher's weights (safetensors), resolved likewise */
+    double temperature; /* > 0 (2) */
+    double alpha;       /* the soft targets' weight in [0, 1] (0.5) */
+} tg_distill_spec;
+
 /* A checked spec. Read its fields freely; change them only through
  * tg_spec_set_vocab. */
 typedef struct tg_spec {
@@ -172,6 +182,7 @@ typedef struct tg_spec {
     int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
     tg_condition_mode cond_as; /* condition.as */
     int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
+    tg_distill_spec distill;   /* language_model, classify, tag */
     bool task_unknown;         /* while parsing: "task" was missing or bad */
 } tg_spec;
 

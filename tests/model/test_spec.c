@@ -389,7 +389,7 @@ static const struct {
     {SPEC_HEAD "\"task\": \"tag\", \"task\": \"classify\"}", "spec.json: task: duplicate key"},
     {SPEC_HEAD "\"epochs\": 3}",
      "spec.json: epochs: unknown key; valid keys: tapegrad, task, description, input, model, "
-     "loss, optimizer, train, sample, decode"},
+     "loss, optimizer, train, sample, decode, distill"},
     {"{\"tapegrad\": 1}",
      "spec.json: task: missing; expected a task (language_model, classify, tag, regress, tree, "
      "seq2seq)"},
@@ -421,7 +421,7 @@ static const struct {
     /* the layer list */
     {SPEC_HEAD VEC "\"x\": 1}",
      "spec.json: x: unknown key; valid keys: tapegrad, task, "
-     "description, input, model, loss, optimizer, train, sample, decode"},
+     "description, input, model, loss, optimizer, train, sample, decode, distill"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": []}}",
      "spec.json: model.layers: expected a non-empty array of layers, got []"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": {}}}",
@@ -663,7 +663,7 @@ START_TEST(json_corners) {
     ck_assert_spec_error(longkey,
                          "spec.json: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...: unknown key; "
                          "valid keys: tapegrad, task, description, input, model, loss, "
-                         "optimizer, train, sample, decode");
+                         "optimizer, train, sample, decode, distill");
     /* an escaped key is still the key it spells */
     tg_spec *s = parse_ok(SPEC_HEAD "\"t\\u0061sk\": \"tag\", \"input\": {\"type\": \"vectors\", "
                                     "\"size\": 3}, " GRU "}");
