@@ -38,12 +38,6 @@ typedef void (*prim_bwd)(int64_t w, tg_real k, const tg_real *a, const tg_real *
         if (db) LOOP db[i] += (db_expr);                                                           \
     }
 
-static tg_real sigmoid1(tg_real v) { /* as tg_sigmoid: no overflow */
-    if (v >= 0) return 1 / (1 + exp(-v));
-    tg_real e = exp(v);
-    return e / (1 + e);
-}
-
 FWD(add, a[i] + b[i])
 BWD(add, g[i], g[i])
 FWD(sub, a[i] - b[i])
@@ -67,7 +61,12 @@ static void tanh_f(int64_t w, tg_real k, const tg_real *a, const tg_real *b, tg_
     tg_tanh_n(y, a, w);
 }
 BWD(tanh, g[i] * (1 - y[i] * y[i]), 0)
-FWD(sigmoid, sigmoid1(a[i]))
+/* as the fused kernels (ops_rnn.c), not tg_sigmoid's exact libm form: the
+ * difference is rounding, the time a third of a fused LSTM step */
+static void sigmoid_f(int64_t w, tg_real k, const tg_real *a, const tg_real *b, tg_real *y) {
+    (void)k, (void)b;
+    tg_sigmoid_n(y, a, w);
+}
 BWD(sigmoid, g[i] * y[i] * (1 - y[i]), 0)
 FWD(relu, a[i] < 0 ? 0 : a[i])
 BWD(relu, y[i] > 0 ? g[i] : 0, 0)
@@ -103,8 +102,12 @@ static const prim prims[TG_OP_COUNT] = {
     PRIM(ABS, abs, 1),
 };
 
-/* A value's slot in a row's workspace. */
+/* Where a value of a row lives: in input src's row (read in place, and
+ * its adjoint added straight into that input's gradient), or with src WS
+ * in the row's workspace. */
+enum { MAX_IN = 8, WS = MAX_IN };
 typedef struct slot {
+    int src;
     int64_t off, w;
 } slot;
 
@@ -119,7 +122,8 @@ struct tg__fusion {
     int n_in, n_out, n_code;
     slot *in, *out;
     instr *code;
-    int64_t width; /* the workspace per row */
+    int64_t width; /* the workspace per row: the instructions' results */
+    int64_t in_w;  /* the widest input */
 };
 
 const char *tg__fusion_why(const tg__fusion *f) {
@@ -172,7 +176,7 @@ static const char *view_slot(const tracer *tr, const tg_node *n, slot *s) {
         return "a view that does not keep rows";
     int64_t d = y->data - x->data;
     if (d < 0 || d + y->shape[1] > a->w) return "a view that does not keep rows";
-    *s = (slot){a->off + d, y->shape[1]};
+    *s = (slot){a->src, a->off + d, y->shape[1]};
     return NULL;
 }
 
@@ -191,7 +195,7 @@ static const char *trace_node(tracer *tr, const tg_node *n, instr *ins, bool *is
     int64_t w = n->out->shape[1];
     if (!a || a->w != w || (p->arity == 2 && (!b || b->w != w)))
         return "an operand from outside the step, or broadcast";
-    *ins = (instr){.op = n->op, .a = *a, .b = b ? *b : (slot){0, 0}, .k = (tg_real)n->f[0]};
+    *ins = (instr){.op = n->op, .a = *a, .b = b ? *b : (slot){WS, 0, 0}, .k = (tg_real)n->f[0]};
     *is_instr = true;
     return NULL;
 }
@@ -216,15 +220,14 @@ static bool emit(code_buf *c, instr i) {
 /* Walks `from`'s nodes into tr and c; the width of the workspace in *width.
  * NULL, or why the step cannot be fused. */
 static const char *trace_nodes(const tg_tape *from, const tg_tensor *ext_x, tracer *tr, code_buf *c,
-                               int64_t *width, slot *ext, int *n_ext) {
+                               int n_in, int64_t *width, slot *ext, int *n_ext) {
     size_t N = tg_tape_node_count(from);
     for (size_t k = 0; k < N; k++) {
         const tg_node *n = tg__node(from, k);
         if (n->op == TG_OP_LINEAR && ext_x && n->in[0] == ext_x && !*n_ext) {
             if (!row_shaped(n->out)) return "a recurrent product not [B, w]";
-            *ext = (slot){*width, n->out->shape[1]};
+            *ext = (slot){n_in, 0, n->out->shape[1]};
             if (!put(tr, n->out, *ext)) return "out of memory";
-            *width += n->out->shape[1];
             *n_ext = 1;
             continue;
         }
@@ -233,7 +236,7 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *ext_x, trac
         const char *why = trace_node(tr, n, &ins, &is_instr);
         if (why) return why;
         if (!is_instr) continue;
-        ins.y = (slot){*width, n->out->shape[1]};
+        ins.y = (slot){WS, *width, n->out->shape[1]};
         *width += ins.y.w;
         if (!put(tr, n->out, ins.y) || !emit(c, ins)) return "out of memory";
     }
@@ -256,14 +259,15 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     tracer tr = {0};
     code_buf c = {0};
     const char *why = NULL;
+    if (n_in + 1 > MAX_IN) why = "too many inputs";
     for (int i = 0; i < n_in && !why; i++) {
         if (!row_shaped(in[i])) why = "an input not [B, w]";
-        io[i] = (slot){f->width, in[i]->shape[1]};
-        f->width += io[i].w;
+        io[i] = (slot){i, 0, in[i]->shape[1]};
         if (!why && !put(&tr, in[i], io[i])) why = "out of memory";
     }
     int n_ext = 0;
-    if (!why) why = trace_nodes(from, ext_x, &tr, &c, &f->width, &io[n_in], &n_ext);
+    if (!why) why = trace_nodes(from, ext_x, &tr, &c, n_in, &f->width, &io[n_in], &n_ext);
+    for (int i = 0; i < n_in + n_ext; i++) f->in_w = io[i].w > f->in_w ? io[i].w : f->in_w;
     for (int k = 0; k < n_out && !why; k++) {
         const slot *s = out[k] ? find(&tr, out[k]) : NULL;
         if (!s || s->w != find(&tr, out[0])->w)
@@ -296,63 +300,79 @@ typedef struct fused_job {
     bool no_memory;
 } fused_job;
 
-/* Row r's inputs into ws, then the program forward. */
-static void run_row(const tg__fusion *f, const tg_real *const *in, int64_t r, tg_real *ws) {
-    for (int i = 0; i < f->n_in; i++)
-        memcpy(ws + f->in[i].off, in[i] + r * f->in[i].w, (size_t)f->in[i].w * sizeof *ws);
+/* Row r's value pointers: each input's row, then the workspace. */
+static void row_bases(const tg__fusion *f, const tg_real *const *in, int64_t r, tg_real *ws,
+                      const tg_real **base) {
+    for (int i = 0; i < f->n_in; i++) base[i] = in[i] + r * f->in[i].w;
+    base[WS] = ws;
+}
+
+#define AT(base, s) ((base)[(s).src] + (s).off)
+
+/* The program forward over one row, its results in ws. */
+static void run_row(const tg__fusion *f, const tg_real *const *base, tg_real *ws) {
     for (int k = 0; k < f->n_code; k++) {
         const instr *c = &f->code[k];
-        prims[c->op].fwd(c->y.w, c->k, ws + c->a.off, c->b.w ? ws + c->b.off : NULL, ws + c->y.off);
+        prims[c->op].fwd(c->y.w, c->k, AT(base, c->a), c->b.w ? AT(base, c->b) : NULL,
+                         ws + c->y.off);
     }
 }
 
 static void forward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
     const tg__fusion *f = j->sv->f;
-    tg_real *ws = malloc((size_t)f->width * sizeof *ws);
+    tg_real *ws = malloc((size_t)(f->width + 1) * sizeof *ws);
     if (!ws) {
         j->no_memory = true;
         return;
     }
     int64_t w = f->out[0].w;
+    const tg_real *base[MAX_IN + 1];
     for (int64_t r = lo; r < hi; r++) {
-        run_row(f, j->sv->in, r, ws);
+        row_bases(f, j->sv->in, r, ws, base);
+        run_row(f, base, ws);
         for (int k = 0; k < f->n_out; k++)
-            memcpy(j->out + (k * j->B + r) * w, ws + f->out[k].off, (size_t)w * sizeof *ws);
+            memcpy(j->out + (k * j->B + r) * w, AT(base, f->out[k]), (size_t)w * sizeof *ws);
     }
     free(ws);
 }
 
-/* Row r's adjoint: values recomputed, the results' gradient seeded, each
- * instruction's rule in reverse, then the inputs' share added out. */
-static void adjoint_row(const fused_job *j, int64_t r, tg_real *ws, tg_real *adj) {
+/* Row r's adjoint: values recomputed, the results' gradient seeded, then
+ * each instruction's rule in reverse. An input's adjoint is its gradient's
+ * row itself (the rules only add into it), or a scratch row (dummy) when
+ * the input wants none. */
+static void adjoint_row(const fused_job *j, int64_t r, tg_real *ws, tg_real *adj, tg_real *dummy) {
     const tg__fusion *f = j->sv->f;
     int64_t w = f->out[0].w;
-    run_row(f, j->sv->in, r, ws);
+    const tg_real *base[MAX_IN + 1];
+    tg_real *abase[MAX_IN + 1];
+    row_bases(f, j->sv->in, r, ws, base);
+    run_row(f, base, ws);
+    for (int i = 0; i < f->n_in; i++) abase[i] = j->gin[i] ? j->gin[i] + r * f->in[i].w : dummy;
+    abase[WS] = adj;
     memset(adj, 0, (size_t)f->width * sizeof *adj);
-    for (int k = 0; k < f->n_out; k++)
-        for (int64_t e = 0; e < w; e++) adj[f->out[k].off + e] += j->gout[(k * j->B + r) * w + e];
+    for (int k = 0; k < f->n_out; k++) {
+        tg_real *a = AT(abase, f->out[k]);
+        const tg_real *g = j->gout + (k * j->B + r) * w;
+        for (int64_t e = 0; e < w; e++) a[e] += g[e];
+    }
     for (int k = f->n_code - 1; k >= 0; k--) {
         const instr *c = &f->code[k];
         bool two = c->b.w != 0;
-        prims[c->op].bwd(c->y.w, c->k, ws + c->a.off, two ? ws + c->b.off : NULL, ws + c->y.off,
-                         adj + c->y.off, adj + c->a.off, two ? adj + c->b.off : NULL);
+        prims[c->op].bwd(c->y.w, c->k, AT(base, c->a), two ? AT(base, c->b) : NULL, ws + c->y.off,
+                         adj + c->y.off, AT(abase, c->a), two ? AT(abase, c->b) : NULL);
     }
-    for (int i = 0; i < f->n_in; i++)
-        if (j->gin[i])
-            for (int64_t e = 0; e < f->in[i].w; e++)
-                j->gin[i][r * f->in[i].w + e] += adj[f->in[i].off + e];
 }
 
 static void backward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
-    int64_t width = j->sv->f->width;
-    tg_real *ws = malloc(2 * (size_t)width * sizeof *ws);
+    const tg__fusion *f = j->sv->f;
+    tg_real *ws = malloc((size_t)(2 * f->width + f->in_w + 1) * sizeof *ws);
     if (!ws) {
         j->no_memory = true;
         return;
     }
-    for (int64_t r = lo; r < hi; r++) adjoint_row(j, r, ws, ws + width);
+    for (int64_t r = lo; r < hi; r++) adjoint_row(j, r, ws, ws + f->width, ws + 2 * f->width);
     free(ws);
 }
 
