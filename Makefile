@@ -1,21 +1,30 @@
 # tapegrad: plain GNU make.
 #   make                 libtapegrad.a and libtapegrad.so (float) in build/float
+#   make install         library, headers, tapegrad.pc, command, man pages, docs
+#                        (PREFIX=/usr/local, DESTDIR, LIBDIR, ...: mk/install.mk)
 #   make PRECISION=double  the same sources in double, in build/double
-#   make test            every Check suite, in float and in double (gradchecks)
+#   make test            every Check suite, in float and in double (gradchecks),
+#                        then make test-install
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
 #   make deps            apt-get install the Debian packages we need
 #   make format          clang-format every C file
+#   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
+#   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
+#                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
+#   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
+#   make bench-dist      data-parallel figures: 1 process x 2 threads vs 2 x 1
 
 PRECISION ?= float
 SAN ?=
 BUILD_ROOT ?= build
-BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)
+MPI ?=
+BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)$(if $(MPI),-mpi)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc libopenmpi-dev openmpi-bin
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -30,21 +39,33 @@ CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O2 -g -fPIC \
 CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
 SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS_SAN := $(if $(SAN),$(SAN_FLAGS))
-ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CFLAGS)
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_PREC) $(CFLAGS_SAN) -I. $(CPPFLAGS) $(CFLAGS)
 LIBS := -lblis -lcjson -lm -lpthread -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-LIB_DIRS := core autograd nn optim model
-LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+LIB_DIRS := core autograd nn optim model dist
+# dist/: MPI=1 takes dist_mpi.c (OpenMPI's flags from pkg-config ompi-c),
+# the default build dist_none.c (one process, no MPI anywhere).
+LIB_SRCS := $(filter-out dist/dist_$(if $(MPI),none,mpi).c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+MPI_CFLAGS := $(if $(MPI),$(shell pkg-config --cflags ompi-c))
+LIBS += $(if $(MPI),$(shell pkg-config --libs ompi-c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 HEADERS := tapegrad.h $(wildcard $(addsuffix /*.h,$(LIB_DIRS))) $(wildcard $(addsuffix /*.def,$(LIB_DIRS)))
 
-TEST_DIRS := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c))))
+TEST_DIRS := $(filter-out $(if $(MPI),,mpi),$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/test_*.c)))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
-.PHONY: all lib test test-one test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
+.PHONY: bench-dist
+.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
+
+# The version's three numbers, from core/version.h (the one place they live).
+tg_version_part = $(shell sed -n 's/^\#define TG_VERSION_$(1) \([0-9]*\)$$/\1/p' core/version.h)
+TG_VERSION_MAJOR := $(call tg_version_part,MAJOR)
+TG_VERSION := $(TG_VERSION_MAJOR).$(call tg_version_part,MINOR).$(call tg_version_part,PATCH)
+SO_NAME := libtapegrad.so.$(TG_VERSION_MAJOR)
+SO_REAL := libtapegrad.so.$(TG_VERSION)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -53,6 +74,8 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # The fused recurrent kernels and the fast sigmoid/tanh are the hottest
 # elementwise code: -O3 there.
 $(BUILD)/autograd/ops_rnn.o $(BUILD)/autograd/fuse.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
+
+$(BUILD)/dist/dist_mpi.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 # Splits elementwise work over BLIS's own OpenMP threads (libgomp).
 $(BUILD)/core/parallel.o: ALL_CFLAGS += -fopenmp
@@ -71,8 +94,19 @@ $(BUILD)/libtapegrad.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libtapegrad.so: $(LIB_OBJS)
-	$(CC) $(CFLAGS_SAN) -shared -o $@ $^ $(LIBS)
+# The shared library: soname libtapegrad.so.MAJOR, the real file named with
+# the whole version, and the usual links. It exports the functions
+# tapegrad.h declares and nothing else (mk/version-script.sh).
+$(BUILD)/tapegrad.map: $(HEADERS) mk/version-script.sh
+	@mkdir -p $(dir $@)
+	sh mk/version-script.sh '$(CC)' > $@
+$(BUILD)/$(SO_REAL): $(LIB_OBJS) $(BUILD)/tapegrad.map
+	$(CC) $(CFLAGS_SAN) $(LDFLAGS) -shared -Wl,-soname,$(SO_NAME) \
+	  -Wl,--version-script=$(BUILD)/tapegrad.map -o $@ $(LIB_OBJS) $(LIBS)
+$(BUILD)/$(SO_NAME): $(BUILD)/$(SO_REAL)
+	ln -sf $(SO_REAL) $@
+$(BUILD)/libtapegrad.so: $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
 
 # Each tests/<dir>/test_<name>.c defines `TCase *tcase_<name>(void)`; the
 # suite's main is generated from the file names, so adding a test file
@@ -92,9 +126,20 @@ test-one: $(TEST_BINS)
 test:
 	$(MAKE) test-one PRECISION=float
 	$(MAKE) test-one PRECISION=double
+	$(MAKE) test-install
 
 # Only the web page in headless Chromium (tests/cli/test_graph_html.c, also
 # part of make test): skipped without chromium, failed so when CI is set.
+# tests/mpi (only with MPI=1): tapegrad train under mpirun, 2 processes
+# against 1, in both precisions. As root OpenMPI also needs
+# OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM); the test sets them.
+MPIRUN ?= mpirun --oversubscribe
+test-mpi:
+	$(MAKE) MPI=1 PRECISION=float $(BUILD_ROOT)/float-mpi/tests/test_mpi
+	$(BUILD_ROOT)/float-mpi/tests/test_mpi
+	$(MAKE) MPI=1 PRECISION=double $(BUILD_ROOT)/double-mpi/tests/test_mpi
+	$(BUILD_ROOT)/double-mpi/tests/test_mpi
+
 test-browser: $(BUILD)/tests/test_cli
 	CK_RUN_CASE=graph_html $<
 
@@ -113,6 +158,15 @@ deps:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# The API reference from the public headers' comments (mk/doxygen): fails
+# on an undocumented public function or a malformed comment.
+.PHONY: docs
+docs:
+	@rm -rf $(BUILD_ROOT)/docs && mkdir -p $(BUILD_ROOT)/docs
+	TG_DOCS_VERSION=$(TG_VERSION) TG_DOCS_OUT=$(BUILD_ROOT)/docs \
+	  TG_DOCS_INPUT="$$(sh mk/public-headers.sh '$(CC)' | tr '\n' ' ')" doxygen mk/doxygen/Doxyfile
+	sh mk/doxygen/check.sh $(BUILD_ROOT)/docs/warnings.log
+
 bench-tape: $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 
@@ -120,6 +174,11 @@ bench-tape: $(BUILD)/bench/bench_tape
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 	sh bench/run.sh $(BUILD)/bench/bench_rnn
+
+# data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
+bench-dist:
+	$(MAKE) MPI=1 PRECISION=$(PRECISION) $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
+	sh bench/dist.sh $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
@@ -187,12 +246,15 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 tapegrad: $(BUILD)/tapegrad
 $(CLI_OBJS): $(wildcard cli/*.h)
 $(BUILD)/tapegrad: $(CLI_OBJS) $(BUILD)/libtapegrad.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
 
 # tests/cli runs the binary of its own build (private: not passed on to the
 # library's objects).
 $(BUILD)/tests/test_cli: $(BUILD)/tapegrad tests/cli/cli_util.h
 $(BUILD)/tests/test_cli: private ALL_CFLAGS += -DTAPEGRAD_BIN='"$(abspath $(BUILD)/tapegrad)"'
+$(BUILD)/tests/test_mpi: $(BUILD)/tapegrad tests/cli/cli_util.c tests/cli/cli_util.h
+$(BUILD)/tests/test_mpi: private ALL_CFLAGS += -Itests/cli -DTAPEGRAD_BIN='"$(abspath $(BUILD)/tapegrad)"' \
+                                              -DMPIRUN='"$(MPIRUN)"'
 
 # The main demo: a character-level LSTM on Moby Dick, a few minutes on a
 # 2-core machine, then samples at two temperatures (examples/charlm/README.md).
@@ -220,3 +282,5 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+
+include mk/install.mk

@@ -3,13 +3,12 @@
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
 
-#define TG_VERSION "0.1.0"
-
 #include "core/core.h"
 #include "core/safetensors.h"
 #include "autograd/autograd.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "model/model.h"
+#include "dist/dist.h"
 
 #endif

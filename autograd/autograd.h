@@ -16,7 +16,9 @@
 typedef struct tg_tape tg_tape;
 
 /* ---- the tape ---------------------------------------------------------- */
+/* A new, empty tape (NULL when out of memory). */
 tg_tape *tg_tape_new(void);
+/* Frees the tape and everything on it. */
 void tg_tape_free(tg_tape *t);
 /* Frees every tensor, gradient and node of the step at once (O(1); the
  * memory is kept for the next step) and clears any error. */
@@ -26,10 +28,11 @@ const char *tg_tape_error(const tg_tape *t);
 /* Puts the tape in error with a message (printf-style), for code built on
  * the ops (modules, your own layers); a tape keeps its first error. */
 void tg_tape_fail(tg_tape *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Nodes recorded since the last reset. */
 size_t tg_tape_node_count(const tg_tape *t);
-/* Bytes the tape holds from the system (its high-water mark), and the most
- * it has handed out within one step. */
+/* Bytes the tape holds from the system (its high-water mark). */
 size_t tg_tape_capacity(const tg_tape *t);
+/* The most bytes it has handed out within one step. */
 size_t tg_tape_peak(const tg_tape *t);
 
 /* Gradient recording on or off (off: ops compute but record no nodes, as in
@@ -37,6 +40,7 @@ size_t tg_tape_peak(const tg_tape *t);
  *     bool was = tg_set_grad_enabled(tape, false); ...;
  *     tg_set_grad_enabled(tape, was); */
 bool tg_set_grad_enabled(tg_tape *t, bool on);
+/* Whether ops on t record nodes (tg_set_grad_enabled). */
 bool tg_grad_enabled(const tg_tape *t);
 
 /* Reverse-mode differentiation from a one-element tensor: walks the tape
@@ -47,32 +51,52 @@ int tg_backward(tg_tape *t, tg_tensor *loss);
 /* The same from any tensor y, seeding its gradient with grad_y (y's numel
  * values, row-major), as torch.autograd.backward(y, grad_y). */
 int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y);
+/* fn(ctx, x) is called during every later tg_backward on t, once for each
+ * heap tensor x (a parameter) the moment its gradient is final for this
+ * backward (the walk has passed the earliest node that reads it and its
+ * deferred weight products are done), so a caller can start sending it
+ * while the rest of backward runs (dist/ overlaps its gradient exchange
+ * this way). A leaf no gradient reaches may still be notified; fn NULL
+ * turns it off. Not called by the stepper's node-by-node replay. */
+typedef void (*tg_grad_ready_fn)(void *ctx, tg_tensor *x);
+void tg_tape_on_grad_ready(tg_tape *t, tg_grad_ready_fn fn, void *ctx);
 
 /* ---- scopes and labels, for looking at the tape ---------------------------
  * Ops recorded between tg_scope_push(t, "t3") and tg_scope_pop(t) carry the
  * scope path ("lstm.l0.t3" when nested); tg_label names the node that made
  * x ("forget_gate"). Both only annotate: they change no value. */
+/* Enters a scope named name (nested in the current one), for the ops
+ * recorded until the matching tg_scope_pop. */
 void tg_scope_push(tg_tape *t, const char *name);
+/* Leaves the innermost scope. */
 void tg_scope_pop(tg_tape *t);
+/* The current scope path ("lstm.l0.t3"; "" at the top). */
 const char *tg_scope(const tg_tape *t);
+/* Names the node that made x ("forget_gate"), in prints and drawings. */
 void tg_label(tg_tape *t, tg_tensor *x, const char *label);
 
 /* ---- tensors on the tape (leaves: requires_grad false; set it to make a
  * leaf whose gradient you want) ----------------------------------------- */
 tg_tensor *tg_empty(tg_tape *t, tg_shape s); /* uninitialised */
+/* Tensors of shape s on the tape, filled with 0 (zeros) or 1 (ones). */
 tg_tensor *tg_zeros(tg_tape *t, tg_shape s);
 tg_tensor *tg_ones(tg_tape *t, tg_shape s);
+/* The same, filled with v. */
 tg_tensor *tg_full(tg_tape *t, tg_shape s, tg_real v);
 /* Copies numel values from a row-major C array. */
 tg_tensor *tg_from_array(tg_tape *t, tg_shape s, const tg_real *data);
 /* [start, stop) in steps of `step`, like torch.arange. */
 tg_tensor *tg_arange(tg_tape *t, double start, double stop, double step);
+/* A tensor of shape s drawn from U(lo, hi) with r. */
 tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *r, tg_shape s, double lo, double hi);
+/* A tensor of shape s drawn from N(mean, std) with r. */
 tg_tensor *tg_randn(tg_tape *t, tg_rng *r, tg_shape s, double mean, double std);
 /* A view of x that shares its data but carries no gradient back. */
 tg_tensor *tg_detach(tg_tape *t, tg_tensor *x);
 
 /* ---- elementwise (binary ops broadcast as NumPy does) ------------------ */
+/* Elementwise a + b (add), a - b (sub), a * b (mul) and a / b (div),
+ * broadcasting as NumPy does. */
 tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b);
@@ -80,18 +104,23 @@ tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b);
 /* mask ? a : b elementwise (mask nonzero = true, never differentiated);
  * all three broadcast together. */
 tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b);
+/* -x. */
 tg_tensor *tg_neg(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_scale(tg_tape *t, tg_tensor *x, double s);      /* s * x */
 tg_tensor *tg_add_scalar(tg_tape *t, tg_tensor *x, double s); /* x + s */
+/* Elementwise exp, log, tanh, sigmoid and relu. */
 tg_tensor *tg_exp(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_log(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
+/* x^p elementwise. */
 tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double p);
+/* Elementwise square, sqrt and abs (|x|). */
 tg_tensor *tg_square(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x);
 tg_tensor *tg_abs(tg_tape *t, tg_tensor *x);
+/* min(max(x, lo), hi), as torch.clamp (+-INFINITY for one side). */
 tg_tensor *tg_clamp(tg_tape *t, tg_tensor *x, double lo, double hi);
 
 /* ---- reductions -------------------------------------------------------- */
@@ -99,6 +128,7 @@ tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);  /* all elements -> 0-d */
 tg_tensor *tg_mean(tg_tape *t, tg_tensor *x); /* all elements -> 0-d */
 /* Along one axis (negative counts from the end); keepdim keeps it as 1. */
 tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+/* The mean along one axis, as tg_sum_axis. */
 tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 /* Maximum along an axis; the gradient goes to the first maximal element. */
 tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
@@ -118,7 +148,10 @@ tg_tensor *tg_linear_add(tg_tape *t, tg_tensor *z, tg_tensor *x, tg_tensor *w, t
 /* ---- shapes (views share storage where the layout allows) --------------- */
 /* One dimension may be -1 (inferred). Copies only if x is not contiguous. */
 tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s);
+/* Dimensions d0 and d1 swapped (a view). */
 tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x, int d0, int d1);
+/* Dimensions reordered: dimension i of the result is perm[i] of x (a
+ * view). */
 tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, const int *perm);
 /* x[..., start:start+len, ...] along axis (a view). */
 tg_tensor *tg_narrow(tg_tape *t, tg_tensor *x, int axis, int64_t start, int64_t len);
@@ -126,6 +159,8 @@ tg_tensor *tg_narrow(tg_tape *t, tg_tensor *x, int axis, int64_t start, int64_t 
 tg_tensor *tg_expand(tg_tape *t, tg_tensor *x, tg_shape s);
 /* A contiguous copy (or x itself if already contiguous). */
 tg_tensor *tg_contiguous(tg_tape *t, tg_tensor *x);
+/* The n tensors joined along an existing axis (concat) or a new one
+ * (stack), as torch.cat and torch.stack. */
 tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis);
 tg_tensor *tg_stack(tg_tape *t, int n, tg_tensor *const *xs, int axis);
 /* Splits into n pieces of the given sizes (which must add up to the axis
@@ -162,6 +197,7 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
 tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h);
 
 /* ---- softmax and losses -------------------------------------------------- */
+/* softmax(x) and log(softmax(x)) along an axis. */
 tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
 tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
 
@@ -272,6 +308,7 @@ typedef struct tg_stepper tg_stepper;
 /* NULL with a message in err for a NULL tape, a tape in error or out of
  * memory. The stepper borrows the tape: use it before the tape is reset. */
 tg_stepper *tg_stepper_new(tg_tape *t, char *err, size_t errlen);
+/* Frees the stepper (not the tape). */
 void tg_stepper_free(tg_stepper *s);
 /* Shows the current screen, then runs the commands in script ("n n n b"),
  * writing every screen they show. Returns 0, or -1 on a write error. */

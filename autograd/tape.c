@@ -17,7 +17,9 @@ struct tg_tape {
     size_t n_scopes, cap_scopes;
     tg__weight_grad *deferred; /* weight gradients gathered during backward */
     size_t n_deferred, cap_deferred;
-    bool gathering; /* inside tg_backward (not a node-by-node replay) */
+    bool gathering;            /* inside tg_backward (not a node-by-node replay) */
+    tg_grad_ready_fn on_ready; /* told when a leaf's gradient is final (dist/) */
+    void *on_ready_ctx;
     char error[512];
 };
 
@@ -366,6 +368,12 @@ void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int6
  * and the buffers stay small next to the tape. */
 #define TG_GATHER_MAX ((int64_t)1 << 19)
 
+static bool has_deferred(const tg_tape *t, const tg_tensor *w) {
+    for (size_t i = 0; i < t->n_deferred; i++)
+        if (t->deferred[i].w == w) return true;
+    return false;
+}
+
 static void flush_weight_grads(tg_tape *t) {
     for (size_t i = 0; i < t->n_deferred; i++) {
         tg_tensor *w = t->deferred[i].w;
@@ -394,8 +402,50 @@ static void flush_weight_grads(tg_tape *t) {
             r += e->rows;
         }
         if (r) tg__weight_grad_now(w, dy, x, r);
+        if (t->on_ready && w->on_heap) t->on_ready(t->on_ready_ctx, w); /* all nodes passed */
     }
     t->n_deferred = 0;
+}
+
+void tg_tape_on_grad_ready(tg_tape *t, tg_grad_ready_fn fn, void *ctx) {
+    if (!t) return;
+    t->on_ready = fn, t->on_ready_ctx = ctx;
+}
+
+/* first[i]: node i is the earliest reader of the heap leaves listed from
+ * it (next[] chains them), so once backward has run node i their
+ * gradients are final, unless a weight product is still deferred. False
+ * (the tape in error) when memory runs out. */
+typedef struct ready_list {
+    int32_t *first; /* [n_nodes]: index into leaf[], -1 none */
+    int32_t *next;
+    tg_tensor **leaf;
+} ready_list;
+
+static bool ready_plan(tg_tape *t, size_t end, ready_list *r) {
+    size_t n_in = 0, n_leaf = 0, slots = 16;
+    for (size_t i = 0; i < end; i++) n_in += (size_t)t->nodes[i].n_in;
+    while (slots < 2 * n_in) slots *= 2;
+    r->first = tg__alloc(t, end * sizeof *r->first);
+    r->next = tg__alloc(t, (n_in + 1) * sizeof *r->next);
+    r->leaf = tg__alloc(t, (n_in + 1) * sizeof *r->leaf);
+    tg_tensor **seen = tg__alloc(t, slots * sizeof *seen); /* open addressing by pointer */
+    if (!r->first || !r->next || !r->leaf || !seen) return false;
+    memset(seen, 0, slots * sizeof *seen);
+    for (size_t i = 0; i < end; i++) {
+        tg_node *n = &t->nodes[i];
+        r->first[i] = -1;
+        for (int k = 0; k < n->n_in; k++) {
+            tg_tensor *x = n->in[k];
+            if (!x->on_heap || !x->requires_grad) continue;
+            size_t h = ((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull & (slots - 1);
+            while (seen[h] && seen[h] != x) h = (h + 1) & (slots - 1);
+            if (seen[h]) continue;
+            seen[h] = x;
+            r->leaf[n_leaf] = x, r->next[n_leaf] = r->first[i], r->first[i] = (int32_t)n_leaf++;
+        }
+    }
+    return true;
 }
 
 int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
@@ -418,13 +468,18 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
     t->n_deferred = 0;
+    ready_list rl = {0};
+    bool notify = t->on_ready && ready_plan(t, (size_t)y->node + 1, &rl);
     t->gathering = true;
     for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
         tg_node *n = &t->nodes[i];
-        if (!n->out->grad) continue; /* nothing flowed into this node */
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
-        if (!tg__failed(t)) op_table[n->op].backward(t, n);
+        if (n->out->grad) { /* else nothing flowed into this node */
+            for (int k = 0; k < n->n_in; k++)
+                if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
+            if (!tg__failed(t)) op_table[n->op].backward(t, n);
+        }
+        for (int32_t j = notify ? rl.first[i] : -1; j >= 0 && !tg__failed(t); j = rl.next[j])
+            if (!has_deferred(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
     }
     t->gathering = false;
     if (tg__failed(t)) return -1;

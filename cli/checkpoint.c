@@ -112,7 +112,7 @@ static int rng_parse(const char *text, tg_rng *r) {
 /* The generators a run depends on: the model's (dropout layers) and each
  * recurrent layer's (dropout between stacked layers); for seq2seq the
  * encoder-decoder's (dropout, scheduled sampling) and its encoder's. */
-static int rngs(const tg_model *m, tg_rng **out, char (*names)[64]) {
+int cli_model_rngs(const tg_model *m, tg_rng **out, char (*names)[64]) {
     int n = 0;
     out[n] = (tg_rng *)&m->rng;
     snprintf(names[n++], 64, M_RNG "model");
@@ -184,7 +184,7 @@ int cli_ckpt_save(const char *path, const cli_model *cm, tg_optim *opt, const tg
     if (info->vocab.n_bytes) META(M_VOCAB_BYTES, vb);
     if (info->vocab.words.n) META(M_WORDS, vw);
     if (info->vocab.labels.n) META(M_LABELS, vl);
-    int nr = rngs(m, rp, rng_names);
+    int nr = cli_model_rngs(m, rp, rng_names);
     for (int i = 0; i < nr; i++) {
         rng_text(rp[i], rng_vals[i], sizeof rng_vals[i]);
         META(rng_names[i], rng_vals[i]);
@@ -277,7 +277,7 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
         goto done;
     }
     /* everything that can fail is read aside first */
-    int nr = opt ? rngs(m, rp, names) : 0;
+    int nr = opt ? cli_model_rngs(m, rp, names) : 0;
     for (int i = 0; i < nr; i++)
         if (rng_parse(tg_safetensors_meta(f, names[i]), &vals[i])) {
             cli_fail(err, errlen, "%s: no valid %s in the metadata", path, names[i]);

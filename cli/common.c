@@ -1,4 +1,5 @@
 /* Shared by the subcommands: messages, options, the model of a spec. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,35 @@ static int set_value(const char *cmd, cli_option *o, const char *v) {
     return 0;
 }
 
+/* Whether help names every option of the parser's table and no other (a
+ * word "--name" in it), so that the two cannot drift apart: after --help,
+ * a mismatch is reported (tests/cli/test_usage.c runs every --help). */
+static bool help_matches(const char *cmd, const cli_option *opts, int n_opts, const char *help) {
+    bool ok = true;
+    for (int k = 0; k < n_opts; k++) {
+        const char *p = help;
+        size_t len = strlen(opts[k].name);
+        while ((p = strstr(p, opts[k].name)) && (p[len] == '-' || isalnum((unsigned char)p[len])))
+            p += len;
+        if (!p) {
+            cli_error(cmd, "internal: --help does not describe %s", opts[k].name);
+            ok = false;
+        }
+    }
+    for (const char *p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+        size_t len = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+        bool known = len == 6 && strncmp(p, "--help", 6) == 0;
+        for (int k = 0; k < n_opts && !known; k++)
+            known = strlen(opts[k].name) == len && strncmp(opts[k].name, p, len) == 0;
+        if (!known && len > 2) {
+            cli_error(cmd, "internal: --help describes %.*s, which the parser does not take",
+                      (int)len, p);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_opts,
               const char **pos, int n_pos, int *got, const char *help) {
     int n = 0;
@@ -70,7 +100,7 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_op
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(help, stdout);
-            return -1;
+            return help_matches(cmd, opts, n_opts, help) ? -1 : CLI_FAIL;
         }
         const char *eq = strchr(a, '=');
         size_t len = eq ? (size_t)(eq - a) : strlen(a);

@@ -40,7 +40,8 @@ typedef struct cli_option {
 /* Parses argv[1..argc) (argv[0] is the command's name) into opts and the
  * positional arguments (at most n_pos; *got receives the count: the
  * command says which are missing). "--help" prints help to
- * stdout and returns -1. Returns 0, or CLI_USAGE after a message naming the
+ * stdout and returns -1 (CLI_FAIL after a message if help does not name
+ * exactly the options of opts). Returns 0, or CLI_USAGE after a message naming the
  * bad argument (with the nearest option suggested). */
 int cli_parse(const char *cmd, int argc, char **argv, cli_option *opts, int n_opts,
               const char **pos, int n_pos, int *got, const char *help);
@@ -124,6 +125,47 @@ int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state
 int cli_model_load(const char *cmd, cli_model *cm, tg_spec *s, const char *ckpt,
                    cli_ckpt_info *info);
 
+/* The random generators a run depends on (at most 3 + layers), with their
+ * names in checkpoints. */
+int cli_model_rngs(const tg_model *m, tg_rng **out, char (*names)[64]);
+
+/* ---- several processes (cli/dist_train.c) -------------------------------------------
+ * train under mpirun: without MPI (or on one process) each is a no-op or
+ * the one-process path. */
+typedef struct cli_dist {
+    tg_dist *d;
+    int rank, size;
+    int64_t lo, n;    /* this rank's streams in the carried state */
+    tg_dist_grads *g; /* made at the first step */
+    int64_t steps;    /* exchanged, for the report */
+    double wait_s, exchange_s, early;
+} cli_dist;
+
+/* Joins the job; stdout goes to /dev/null on ranks other than 0. An exit
+ * code after a message, or 0. */
+int cli_dist_start(cli_dist *x, const char *cmd);
+/* Leaves it; after a failure (status) with several ranks, stops them all. */
+void cli_dist_end(cli_dist *x, int status);
+/* Once the model is built (and resumed): rank 0's weights everywhere, the
+ * rank's own dropout generators, its part of a resumed carried state. B:
+ * the global batch. 0, or -1 with a message. */
+int cli_dist_setup(cli_dist *x, cli_model *cm, tg_model_state *st, int64_t B, char *err,
+                   size_t errlen);
+/* Whether any rank was interrupted (every rank stops at the same step). */
+bool cli_dist_stop(cli_dist *x, bool interrupted);
+/* Backward of this rank's loss (over count targets) with the gradients
+ * summed over ranks, each weighted by its share of the targets; *loss_value
+ * the whole batch's loss, *tokens (this rank's) the whole batch's. 0, or -1
+ * with a message. */
+int cli_dist_backward(cli_dist *x, cli_model *cm, tg_tape *t, tg_tensor *loss, int64_t count,
+                      int64_t *tokens, double *loss_value, char *err, size_t errlen);
+/* cli_ckpt_save from rank 0, with every rank's carried state (B streams). */
+int cli_dist_save(cli_dist *x, const char *path, const cli_model *cm, tg_optim *opt,
+                  const tg_model_state *st, const cli_ckpt_info *info, int64_t B, char *err,
+                  size_t errlen);
+/* The exchange's figures per step on stdout (several ranks only). */
+void cli_dist_report(const cli_dist *x);
+
 /* ---- evaluation (cli/evaluate.c) ---------------------------------------------- */
 typedef struct cli_metrics {
     double loss;     /* mean over the counted targets (nats, or MSE) */
@@ -142,10 +184,11 @@ typedef struct cli_metrics {
 } cli_metrics;
 
 /* Runs the model (evaluation mode, no gradients) over every held-out batch
- * of d. Returns 0, or -1 with a message. The model is left in training
- * mode iff it was. */
-int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
-                 char *err, size_t errlen);
+ * of d (dist: with several processes, each runs its part and the figures
+ * are summed; NULL: this process alone). Returns 0, or -1 with a message. The model is left in
+ * training mode iff it was. */
+int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
+                 cli_metrics *out, char *err, size_t errlen);
 
 /* ---- seq2seq (cli/evaluate_s2s.c) ------------------------------------------------ */
 /* Decodes B sources (ids [B, S] row-major, lengths) as the spec's decode

@@ -94,21 +94,40 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
     *epoch = per ? step / per : 0, *index = per ? step % per : 0;
 }
 
+void cli_dist_share(int64_t B, int rank, int size, int64_t *lo, int64_t *n) {
+    int64_t q = B / size, r = B % size;
+    *n = q + (rank < r);
+    *lo = rank * q + (rank < r ? rank : r);
+}
+
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen) {
+    return cli_data_train_part(d, s, step, seed, 0, 1, b, err, errlen);
+}
+
+int64_t cli_data_batch_size(const cli_data *d, const tg_spec *s) {
+    int64_t B, per;
+    if (d->reader->stream_batch_size) return d->reader->stream_batch_size(d, s);
+    seq_layout(d, s, &B, &per);
+    return per ? B : 0;
+}
+
+int cli_data_train_part(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed, int rank,
+                        int size, cli_batch *b, char *err, size_t errlen) {
+    int64_t B = cli_data_batch_size(d, s), per, epoch, index, lo, n;
+    cli_dist_share(B, rank, size, &lo, &n);
     if (d->reader->stream_batch) {
-        if (d->reader->stream_batch(d, s, step, b) == 0) return 0;
+        if (B && d->reader->stream_batch(d, s, step, lo, n, b) == 0) return 0;
         return cli_fail(err, errlen, "%s: too little training text (%lld characters)", d->path,
                         (long long)d->n_train);
     }
-    int64_t B, per, epoch, index;
     seq_layout(d, s, &B, &per);
     if (!per) return cli_fail(err, errlen, "%s: no training sequences", d->path);
     cli_data_position(d, s, step, &epoch, &index);
     int64_t *perm = malloc((size_t)d->n_train * sizeof *perm);
     if (!perm) return cli_fail(err, errlen, "out of memory");
     shuffle(perm, d->n_train, seed, epoch);
-    int rc = fill(d, s, perm + index * B, B, b, err, errlen);
+    int rc = fill(d, s, perm + index * B + lo, n, b, err, errlen);
     free(perm);
     return rc;
 }
@@ -121,12 +140,23 @@ int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s) {
 
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen) {
+    return cli_data_eval_part(d, s, i, 0, 1, b, err, errlen);
+}
+
+int cli_data_eval_part(const cli_data *d, const tg_spec *s, int64_t i, int rank, int size,
+                       cli_batch *b, char *err, size_t errlen) {
     if (d->reader->stream_eval_batch) {
-        d->reader->stream_eval_batch(d, s, i, b);
+        int64_t lo, n;
+        cli_dist_share(d->reader->stream_eval_size(d, s), rank, size, &lo, &n);
+        b->B = 0;
+        if (n) d->reader->stream_eval_batch(d, s, i, lo, n, b);
         return 0;
     }
-    int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first;
+    int64_t first = d->n_train + i * s->train.batch, n = d->n_seqs - first, lo;
     if (n > s->train.batch) n = s->train.batch;
+    cli_dist_share(n, rank, size, &lo, &n);
+    first += lo, b->B = 0;
+    if (!n) return 0;
     int64_t *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return cli_fail(err, errlen, "out of memory");
     for (int64_t j = 0; j < n; j++) idx[j] = first + j;

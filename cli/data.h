@@ -34,6 +34,16 @@ void cli_data_free(cli_data *d);
  * -1 with a message (no training data). */
 int cli_data_train_batch(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed,
                          cli_batch *b, char *err, size_t errlen);
+/* The rule that splits a batch of B sequences (or streams) over `size`
+ * processes: rank r takes n = B/size of them, one more when r < B mod
+ * size, starting at lo (the parts in rank order make the batch). */
+void cli_dist_share(int64_t B, int rank, int size, int64_t *lo, int64_t *n);
+/* Part `rank` of `size` of that batch: its sequences (or streams) in
+ * [lo, lo+n) as cli_dist_share splits the batch (cli/dist_train.c). */
+int cli_data_train_part(const cli_data *d, const tg_spec *s, int64_t step, uint64_t seed, int rank,
+                        int size, cli_batch *b, char *err, size_t errlen);
+/* The sequences (or streams) in every training batch. */
+int64_t cli_data_batch_size(const cli_data *d, const tg_spec *s);
 /* Where step falls: the pass over the training data and the batch in it. */
 void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                        int64_t *index);
@@ -41,6 +51,9 @@ void cli_data_position(const cli_data *d, const tg_spec *s, int64_t step, int64_
 int64_t cli_data_eval_count(const cli_data *d, const tg_spec *s);
 int cli_data_eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b, char *err,
                         size_t errlen);
+/* Part `rank` of `size` of it (cli_dist_share; b->B 0 when the part is empty). */
+int cli_data_eval_part(const cli_data *d, const tg_spec *s, int64_t i, int rank, int size,
+                       cli_batch *b, char *err, size_t errlen);
 /* A tg_model_batch for b, with x and target on the tape. Returns 0 or -1
  * (the tape in error). */
 int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_batch *mb);

@@ -26,19 +26,29 @@ static int64_t layout(int64_t n, const tg_spec *s, int64_t *B, int64_t *K, int64
     return *L / *K;
 }
 
-/* Chunk i of the region starting at ids + first. */
+/* Chunk i of the region starting at ids + first: of its streams, the
+ * part [lo, lo+nb) (nb <= 0: all of them; a process's share under mpirun). */
 static int chunk(const cli_data *d, const tg_spec *s, int64_t first, int64_t n, int64_t i,
-                 cli_batch *b) {
-    int64_t B, K, L;
-    if (!layout(n, s, &B, &K, &L) || cli_batch_reserve(b, K, B, 0, 0)) return -1;
+                 int64_t lo, int64_t nb, cli_batch *b) {
+    int64_t all, K, L, B;
+    if (!layout(n, s, &all, &K, &L)) return -1;
+    B = nb > 0 ? nb : all, lo = nb > 0 ? lo : 0;
+    if (lo + B > all || cli_batch_reserve(b, K, B, 0, 0)) return -1;
     b->T = K, b->B = B, b->lengths = NULL, b->reset = i == 0, b->count = K * B;
     for (int64_t j = 0; j < B; j++)
         for (int64_t t = 0; t < K; t++) {
-            int64_t p = cli_pos(s, K, B, t, j), src = first + j * L + i * K + t;
+            int64_t p = cli_pos(s, K, B, t, j), src = first + (lo + j) * L + i * K + t;
             b->ids[p] = d->ids[src];
             b->targets[p] = d->ids[src + 1];
         }
     return 0;
+}
+
+/* How many streams a region of n bytes is cut into (0: too short). */
+static int64_t streams(int64_t n, const tg_spec *s) {
+    int64_t B = 0, K, L;
+    layout(n, s, &B, &K, &L);
+    return B;
 }
 
 static void position(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
@@ -47,19 +57,27 @@ static void position(const cli_data *d, const tg_spec *s, int64_t step, int64_t 
     *epoch = nc ? step / nc : 0, *index = nc ? step % nc : 0;
 }
 
-static int train_batch(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b) {
+static int train_batch(const cli_data *d, const tg_spec *s, int64_t step, int64_t lo, int64_t n,
+                       cli_batch *b) {
     int64_t epoch, index;
     position(d, s, step, &epoch, &index);
-    return chunk(d, s, 0, d->n_train, index, b);
+    return chunk(d, s, 0, d->n_train, index, lo, n, b);
 }
+
+static int64_t batch_size(const cli_data *d, const tg_spec *s) { return streams(d->n_train, s); }
 
 static int64_t eval_count(const cli_data *d, const tg_spec *s) {
     int64_t B, K, L;
     return layout(d->n_ids - d->n_train, s, &B, &K, &L);
 }
 
-static int eval_batch(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b) {
-    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, b);
+static int eval_batch(const cli_data *d, const tg_spec *s, int64_t i, int64_t lo, int64_t n,
+                      cli_batch *b) {
+    return chunk(d, s, d->n_train, d->n_ids - d->n_train, i, lo, n, b);
+}
+
+static int64_t eval_size(const cli_data *d, const tg_spec *s) {
+    return streams(d->n_ids - d->n_train, s);
 }
 
 static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
@@ -103,6 +121,8 @@ static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cl
 const cli_reader cli_text_reader = {.task = TG_TASK_LANGUAGE_MODEL,
                                     .load = load,
                                     .stream_batch = train_batch,
+                                    .stream_batch_size = batch_size,
                                     .stream_eval_count = eval_count,
                                     .stream_eval_batch = eval_batch,
+                                    .stream_eval_size = eval_size,
                                     .stream_position = position};

@@ -146,10 +146,16 @@ typedef struct cli_reader {
     int (*fill)(const cli_data *d, const tg_spec *s, const int64_t *idx, int64_t B, cli_batch *b,
                 char *err, size_t errlen);
     /* A stream read in chunks by step (a language model), instead of
-     * shuffled sequences: its batches; NULL for sequence readers. */
-    int (*stream_batch)(const cli_data *d, const tg_spec *s, int64_t step, cli_batch *b);
+     * shuffled sequences: its batches; NULL for sequence readers.
+     * The batches' functions read the streams [lo, lo+n) of all (n 0: all;
+     * a process's share under mpirun), the sizes say how many there are. */
+    int (*stream_batch)(const cli_data *d, const tg_spec *s, int64_t step, int64_t lo, int64_t n,
+                        cli_batch *b);
+    int64_t (*stream_batch_size)(const cli_data *d, const tg_spec *s);
     int64_t (*stream_eval_count)(const cli_data *d, const tg_spec *s);
-    int (*stream_eval_batch)(const cli_data *d, const tg_spec *s, int64_t i, cli_batch *b);
+    int (*stream_eval_batch)(const cli_data *d, const tg_spec *s, int64_t i, int64_t lo, int64_t n,
+                             cli_batch *b);
+    int64_t (*stream_eval_size)(const cli_data *d, const tg_spec *s);
     void (*stream_position)(const cli_data *d, const tg_spec *s, int64_t step, int64_t *epoch,
                             int64_t *index);
 } cli_reader;

@@ -68,7 +68,7 @@ int cli_eval(int argc, char **argv) {
     if (held_out && d.hash != info.data_hash)
         fprintf(stderr, "tapegrad eval: warning: %s has changed since training\n", data_path);
     cli_metrics m;
-    if (!(tape = tg_tape_new()) || cli_evaluate(tape, cm.model, s, &d, &m, err, sizeof err)) {
+    if (!(tape = tg_tape_new()) || cli_evaluate(tape, cm.model, s, &d, NULL, &m, err, sizeof err)) {
         cli_error(cmd, "%s", tape ? err : "out of memory");
         goto done;
     }

@@ -51,8 +51,31 @@ static double ratio(double a, int64_t b) {
     return b ? a / (double)b : NAN;
 }
 
-int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_metrics *out,
-                 char *err, size_t errlen) {
+/* Under mpirun every rank evaluates its part (whole batches in turn, or
+ * for a language model's streams its share of every chunk) and the sums
+ * are added up. */
+static int sum_ranks(cli_dist *x, double *sum, int64_t *count, int64_t *hits, double *tree_sum,
+                     int64_t *tree_hits, int64_t *tree_n, char *err, size_t errlen) {
+    double v[9] = {*sum,
+                   (double)*count,
+                   (double)*hits,
+                   tree_sum[0],
+                   tree_sum[1],
+                   (double)tree_hits[0],
+                   (double)tree_hits[1],
+                   (double)tree_n[0],
+                   (double)tree_n[1]};
+    if (!x || x->size == 1) return 0;
+    if (tg_dist_sum(x->d, v, 9, err, errlen)) return -1;
+    *sum = v[0], *count = (int64_t)v[1], *hits = (int64_t)v[2];
+    tree_sum[0] = v[3], tree_sum[1] = v[4], tree_hits[0] = (int64_t)v[5];
+    tree_hits[1] = (int64_t)v[6], tree_n[0] = (int64_t)v[7], tree_n[1] = (int64_t)v[8];
+    return 0;
+}
+
+int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
+                 cli_metrics *out, char *err, size_t errlen) {
+    int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
     int64_t n = cli_data_eval_count(d, s), count = 0, hits = 0, tree_hits[2] = {0}, tree_n[2] = {0};
     double tree_sum[2] = {0};
     *out = (cli_metrics){.loss = NAN, .accuracy = NAN, .error_rate = NAN};
@@ -67,11 +90,14 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
     double sum = 0;
     int rc = 0;
     for (int64_t i = 0; i < n && rc == 0; i++) {
+        bool streams = cli_streams(s);
+        if (!streams && i % size != rank) continue;
         tg_tape_reset(t);
-        if (cli_data_eval_batch(d, s, i, &b, err, errlen)) {
+        if (cli_data_eval_part(d, s, i, streams ? rank : 0, streams ? size : 1, &b, err, errlen)) {
             rc = -1;
             break;
         }
+        if (!b.B) continue; /* fewer streams than ranks */
         if (st && b.reset) tg_model_state_reset(st);
         tg_model_batch mb;
         tg_model_output o;
@@ -97,7 +123,8 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
     tg_tape_reset(t);
     tg_set_grad_enabled(t, grad);
     tg_module_train(&m->base, training);
-    if (rc) return rc;
+    if (rc || sum_ranks(dist, &sum, &count, &hits, tree_sum, tree_hits, tree_n, err, errlen))
+        return -1;
     if (s->task == TG_TASK_TREE) {
         hits = tree_hits[s->tree_target == TG_TREE_ROOTS];
         out->node_loss = ratio(tree_sum[0], tree_n[0]);

@@ -27,7 +27,7 @@ static const struct {
     {"translate", cli_translate, "a seq2seq model's output for every line of a file"},
     {"predict", cli_predict, "the most likely classes of texts, with a classify model"},
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
-    {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG or JSON"},
+    {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG, JSON or HTML"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(c, "--version") == 0) {
         int threads = tg_threads();
-        printf("tapegrad %s\n", TG_VERSION);
+        printf("tapegrad %s\n", tg_version());
         printf("precision: %s\n", TG_REAL_NAME);
         printf("blis kernels: %s\n", tg_blis_kernels());
         printf("threads: %d\n", threads);

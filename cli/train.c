@@ -37,7 +37,10 @@ static const char HELP[] =
     "\n"
     "A checkpoint is written every train.checkpoint_every steps and at the end;\n"
     "Ctrl-C writes one and exits with status 130. Exit status: 0 done, 1 failed,\n"
-    "2 bad usage or spec, 130 interrupted.\n";
+    "2 bad usage or spec, 130 interrupted.\n"
+    "\n"
+    "Built with MPI=1, 'mpirun -np N tapegrad train ...' trains on N processes,\n"
+    "train.batch being the global batch (docs/cli.md, \"Several processes\").\n";
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -166,10 +169,12 @@ int cli_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     if (threads) tg_set_threads((int)threads);
+    cli_dist dist;
+    if ((rc = cli_dist_start(&dist, cmd))) return rc;
 
     char err[1024], ckpt_buf[4096], log_buf[4096], data_buf[sizeof(cli_ckpt_info){0}.data];
     tg_spec *s = cli_load_spec(cmd, spec_path);
-    if (!s) return CLI_USAGE;
+    if (!s) return cli_dist_end(&dist, CLI_USAGE), CLI_USAGE;
     if (!cli_given(opts, nopt, "--steps")) steps = s->train.steps;
     if (!cli_given(opts, nopt, "--seed")) seed = (int64_t)s->train.seed;
     cli_ckpt_info info = {0};
@@ -227,6 +232,10 @@ int cli_train(int argc, char **argv) {
         }
         start = info.step;
     }
+    if (cli_dist_setup(&dist, &cm, st, cli_data_batch_size(&d, s), err, sizeof err)) {
+        cli_error(cmd, "%s", err);
+        goto done;
+    }
     if (!ckpt_path) {
         if (resume)
             ckpt_path = resume;
@@ -234,6 +243,7 @@ int cli_train(int argc, char **argv) {
             default_checkpoint(spec_path, ckpt_buf, sizeof ckpt_buf), ckpt_path = ckpt_buf;
     }
     if (!log_path) with_suffix(ckpt_path, ".csv", log_buf, sizeof log_buf), log_path = log_buf;
+    if (dist.rank != 0) log_path = "/dev/null"; /* rank 0 alone logs */
     if (!(csv = open_log(log_path, resume != NULL, start, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         goto done;
@@ -273,9 +283,10 @@ int cli_train(int argc, char **argv) {
     int64_t loss_n = 0, skipped = 0, done_steps = start;
     cli_metrics vm = {.loss = NAN};
     bool failed = false;
-    for (int64_t step = start; step < steps && !interrupted; step++) {
+    for (int64_t step = start; step < steps && !cli_dist_stop(&dist, interrupted); step++) {
         double t1 = cli_now();
-        if (cli_data_train_batch(&d, s, step, (uint64_t)seed, &b, err, sizeof err)) {
+        if (cli_data_train_part(&d, s, step, (uint64_t)seed, dist.rank, dist.size, &b, err,
+                                sizeof err)) {
             failed = true;
             break;
         }
@@ -289,12 +300,18 @@ int cli_train(int argc, char **argv) {
             tg_model_forward(tape, cm.model, &mb, st, &out) == 0)
             loss = tg_model_loss(tape, cm.model, &mb, &out);
         tg_optim_zero_grad(opt);
-        if (!loss || tg_backward(tape, loss)) {
-            snprintf(err, sizeof err, "step %lld: %s", (long long)step + 1, tg_tape_error(tape));
+        double lv = NAN;
+        char why[sizeof err];
+        int64_t tokens = b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
+        for (int64_t j = 0; b.lengths && j < b.B; j++) tokens += b.lengths[j];
+        if (!loss ||
+            cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why)) {
+            snprintf(err, sizeof err, "step %lld: %.900s", (long long)step + 1,
+                     loss ? why : tg_tape_error(tape));
             failed = true;
             break;
         }
-        double lv = (double)loss->data[0], gnorm = cli_grad_norm(&cm);
+        double gnorm = cli_grad_norm(&cm);
         int clip = tg_optim_spec_prepare(&s->optim, opt, (int)step, NULL, err, sizeof err);
         if (clip == TG_CLIP_OK)
             tg_optim_step(opt);
@@ -310,8 +327,7 @@ int cli_train(int argc, char **argv) {
         }
         done_steps = step + 1;
         pg.train_time += cli_now() - t1;
-        pg.tokens += b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
-        for (int64_t j = 0; b.lengths && j < b.B; j++) pg.tokens += b.lengths[j];
+        pg.tokens += tokens;
         loss_sum += lv, loss_n++;
         bool eval_now =
             n_valid &&
@@ -319,7 +335,7 @@ int cli_train(int argc, char **argv) {
         val = NAN;
         if (eval_now) {
             double t2 = cli_now();
-            if (cli_evaluate(tape, cm.model, s, &d, &vm, err, sizeof err)) {
+            if (cli_evaluate(tape, cm.model, s, &d, &dist, &vm, err, sizeof err)) {
                 failed = true;
                 break;
             }
@@ -345,7 +361,8 @@ int cli_train(int argc, char **argv) {
             info.step = done_steps;
             cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
             fflush(csv);
-            if (cli_ckpt_save(ckpt_path, &cm, opt, st, &info, err, sizeof err)) {
+            if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s),
+                              err, sizeof err)) {
                 failed = true;
                 break;
             }
@@ -360,7 +377,8 @@ int cli_train(int argc, char **argv) {
     }
     info.step = done_steps;
     cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
-    if (cli_ckpt_save(ckpt_path, &cm, opt, st, &info, err, sizeof err)) {
+    if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s), err,
+                      sizeof err)) {
         cli_error(cmd, "%s", err);
         status = CLI_FAIL;
         goto done_keep_vocab;
@@ -386,6 +404,7 @@ int cli_train(int argc, char **argv) {
         if (!isnan(vm.error_rate)) printf(", symbol error rate %.2f%%", 100 * vm.error_rate);
         printf("\n");
     }
+    cli_dist_report(&dist);
     status = CLI_OK;
 done_keep_vocab:
     info.vocab = (cli_vocab){0}; /* the data's, freed with it */
@@ -399,5 +418,6 @@ done:
     cli_data_free(&d);
     cli_ckpt_info_free(&info);
     tg_spec_free(s);
+    cli_dist_end(&dist, status);
     return status;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "version.h"
+
 /* One source, two builds: float by default, double with -DTG_DOUBLE so that
  * gradient checks by central differences can be tight. */
 #ifdef TG_DOUBLE
@@ -74,10 +76,16 @@ void *tg_error_set(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- shapes ---------------------------------------------------------- */
+/* The number of elements (1 for a scalar). */
 int64_t tg_shape_numel(tg_shape s);
+/* Whether s has 0 to TG_MAX_DIMS dimensions, none negative, and a
+ * number of elements that fits. */
 bool tg_shape_valid(tg_shape s);
+/* t's shape. */
 tg_shape tg_tensor_shape(const tg_tensor *t);
+/* Whether a and b have the same shape. */
 bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
+/* Whether t's data is dense in row-major order (no view's gaps). */
 bool tg_is_contiguous(const tg_tensor *t);
 /* Writes "[2,3,4]" into buf (always NUL-terminated); returns buf. */
 char *tg_shape_str(tg_shape s, char *buf, size_t n);
@@ -95,10 +103,14 @@ tg_real tg_at(const tg_tensor *t, int64_t linear);
 tg_tensor *tg_tensor_new(tg_shape s);
 /* A parameter: zeroed data, a zeroed grad buffer, requires_grad = true. */
 tg_tensor *tg_param_new(tg_shape s);
+/* Frees a heap tensor, its data and its gradient (a tape's tensor or
+ * NULL is left alone). */
 void tg_tensor_free(tg_tensor *t);
+/* Sets t's gradient (if it has one) to zero. */
 void tg_zero_grad(tg_tensor *t);
 
 /* ---- filling and copying (work on any tensor, heap or tape) ----------- */
+/* Sets every element to v. */
 void tg_fill(tg_tensor *t, tg_real v);
 /* Copies numel values in row-major order from a contiguous C array. */
 void tg_copy_from(tg_tensor *t, const tg_real *src);
@@ -115,21 +127,26 @@ typedef struct tg_rng {
     double spare;
 } tg_rng;
 
+/* Seeds the generator: the same seed gives the same numbers. */
 void tg_rng_seed(tg_rng *r, uint64_t seed);
+/* The next 64 random bits. */
 uint64_t tg_rng_u64(tg_rng *r);
 double tg_rng_uniform(tg_rng *r); /* [0, 1) */
 double tg_rng_normal(tg_rng *r);  /* mean 0, std 1 */
 /* Uniform integer in [0, n). */
 uint64_t tg_rng_below(tg_rng *r, uint64_t n);
 
+/* Fills t from U(lo, hi). */
 void tg_init_uniform(tg_tensor *t, tg_rng *r, double lo, double hi);
+/* Fills t from N(mean, std). */
 void tg_init_normal(tg_tensor *t, tg_rng *r, double mean, double std);
-/* fan_in / fan_out follow PyTorch: for a [out, in, ...] weight, fan_in is
- * in * receptive field, fan_out is out * receptive field. */
+/* PyTorch's xavier_uniform_ and xavier_normal_ with gain. fan_in /
+ * fan_out follow PyTorch: for a [out, in, ...] weight, fan_in is in *
+ * receptive field, fan_out is out * receptive field. */
 void tg_init_xavier_uniform(tg_tensor *t, tg_rng *r, double gain);
 void tg_init_xavier_normal(tg_tensor *t, tg_rng *r, double gain);
-/* PyTorch's kaiming_uniform_ with a = `a` and leaky-relu gain (Linear uses
- * a = sqrt(5)). */
+/* PyTorch's kaiming_uniform_ and kaiming_normal_ with a = `a` and
+ * leaky-relu gain (Linear uses a = sqrt(5)). */
 void tg_init_kaiming_uniform(tg_tensor *t, tg_rng *r, double a);
 void tg_init_kaiming_normal(tg_tensor *t, tg_rng *r, double a);
 
@@ -138,6 +155,7 @@ void tg_init_kaiming_normal(tg_tensor *t, tg_rng *r, double a);
  * default is every core, unless BLIS_NUM_THREADS or OMP_NUM_THREADS is set;
  * products too small to gain from threads use one anyway. */
 void tg_set_threads(int n);
+/* The thread count in use. */
 int tg_threads(void);
 /* The name of BLIS's kernel set in use ("skx", "zen3", "haswell", ...).
  * Where Debian's BLIS would fall back to "generic" on a CPU it does not

@@ -85,6 +85,7 @@ int tg_json_int(const tg_jctx *c, const cJSON *obj, const char *path, const char
  * "expected a number in [0, 1)", "expected a number > 0", ... */
 int tg_json_number(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
                    int required, double lo, bool lo_open, double hi, bool hi_open, double *out);
+/* Reads a boolean (true or false) key; otherwise as tg_json_number. */
 int tg_json_bool(const tg_jctx *c, const cJSON *obj, const char *path, const char *key,
                  int required, bool *out);
 /* Any string; *out points into the tree. */

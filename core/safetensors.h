@@ -53,6 +53,7 @@ typedef struct tg_st_file tg_st_file;
 
 /* Reads and checks the whole file. Returns NULL on failure. */
 tg_st_file *tg_safetensors_open(const char *path, char *err, size_t errlen);
+/* The number of tensors in the file. */
 int tg_safetensors_count(const tg_st_file *f);
 /* The i-th tensor's name, in the order of the file's header; NULL when i is
  * out of range. */
@@ -71,6 +72,7 @@ const tg_tensor *tg_safetensors_get(const tg_st_file *f, const char *name);
 const int64_t *tg_safetensors_get_i64(const tg_st_file *f, const char *name, int64_t *count);
 /* A "__metadata__" value; NULL if absent. */
 const char *tg_safetensors_meta(const tg_st_file *f, const char *key);
+/* Frees what tg_safetensors_open read. */
 void tg_safetensors_close(tg_st_file *f);
 
 #endif

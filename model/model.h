@@ -41,6 +41,7 @@ typedef struct tg_model {
  * model starts in training mode (tg_module_train(&m->base, false) turns
  * dropout off). */
 tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen);
+/* Frees the model and every parameter it owns. */
 void tg_model_free(tg_model *m);
 
 /* One batch. Sequences are laid out [T, B] (or [B, T] with batch_first). */
@@ -91,9 +92,11 @@ typedef struct tg_model_state {
     int64_t *cond, n_cond;
 } tg_model_state;
 
+/* A state for m, nothing carried yet (zeros). */
 tg_model_state *tg_model_state_new(const tg_model *m);
 /* Back to zeros (the start of a new stream). */
 void tg_model_state_reset(tg_model_state *s);
+/* Frees the state (NULL is fine). */
 void tg_model_state_free(tg_model_state *s);
 
 /* Runs the batch through every layer. state: NULL (start from zeros), or a

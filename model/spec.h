@@ -179,6 +179,7 @@ tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, c
                            size_t errlen);
 /* Reads and parses a file; messages are prefixed with path. */
 tg_spec *tg_spec_load(const char *path, char *err, size_t errlen);
+/* Frees a spec (NULL is fine). */
 void tg_spec_free(tg_spec *s);
 
 /* For token input: the vocabulary size taken from the data. Fills in a
@@ -195,8 +196,9 @@ int tg_spec_set_target_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen
  * training step `step` (train.sampling); 0 for other tasks. */
 double tg_spec_sampling_prob(const tg_spec *s, int64_t step);
 
-/* "language_model", "lstm", ... as written in spec files. */
+/* "language_model", ... as written in spec files. */
 const char *tg_task_name(tg_task task);
+/* "lstm", ... as written in spec files. */
 const char *tg_layer_type_name(tg_layer_type type);
 /* The largest size a spec accepts for any one size (vocab, hidden, dim, ...). */
 #define TG_SPEC_MAX_SIZE ((int64_t)1 << 24)

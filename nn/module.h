@@ -15,15 +15,18 @@ typedef struct tg_params {
     tg_named *items;
 } tg_params;
 
+/* An empty list (for a module's own parameters). */
 void tg_params_init(tg_params *p);
 /* Appends (name, t). Returns 0, or -1 for a duplicate name or no memory. */
 int tg_params_add(tg_params *p, const char *name, tg_tensor *t);
 /* Appends every entry of src as "prefix.name" (prefix "" adds them as they
  * are). Returns 0 or -1. */
 int tg_params_extend(tg_params *dst, const char *prefix, const tg_params *src);
+/* The tensor named name, or NULL. */
 tg_tensor *tg_params_find(const tg_params *p, const char *name);
 /* Number of scalars in all the tensors. */
 int64_t tg_params_numel(const tg_params *p);
+/* Sets every tensor's gradient to zero. */
 void tg_params_zero_grad(const tg_params *p);
 /* Frees the names and the list, not the tensors. */
 void tg_params_free(tg_params *p);
@@ -48,8 +51,11 @@ struct tg_module {
 
 /* Training mode (dropout active) or evaluation mode, for m and every child. */
 void tg_module_train(tg_module *m, bool on);
+/* m's parameters, its children's included (borrowed). */
 const tg_params *tg_module_params(const tg_module *m);
+/* The number of scalars in m's parameters. */
 int64_t tg_module_numel(const tg_module *m);
+/* Sets the gradients of m's parameters to zero. */
 void tg_module_zero_grad(tg_module *m);
 /* Frees the module, its children and every parameter it owns. */
 void tg_module_free(tg_module *m);
@@ -60,6 +66,7 @@ void tg_module_free(tg_module *m);
  * add a child once it is complete. The parent owns the child from the call
  * on, whatever it returns: a child it could not register is freed. */
 tg_tensor *tg_module_param(tg_module *m, const char *name, tg_shape s);
+/* Registers child under prefix; m owns it from here on (above). */
 int tg_module_add_child(tg_module *m, const char *prefix, tg_module *child);
 
 #endif

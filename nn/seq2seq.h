@@ -156,6 +156,7 @@ typedef struct tg_s2s_output {
                            end marker) was produced; unused rows are 0 */
 } tg_s2s_output;
 
+/* Frees what a decoder wrote into o (o itself is the caller's). */
 void tg_s2s_output_free(tg_s2s_output *o);
 
 /* Greedy decoding: at each step the most probable token, until every row

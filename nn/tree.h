@@ -38,8 +38,8 @@
 typedef struct tg_tree {
     int64_t n;           /* nodes, at least 1 */
     int64_t *label;      /* [n]: class, or TG_TREE_NO_LABEL */
-    int64_t *child_off;  /* [n + 1]: node i's children are child[child_off[i] ..
-                          * child_off[i + 1]), left to right */
+    int64_t *child_off;  /* [n + 1]: node i's children are child[k] for k in
+                          * [child_off[i], child_off[i + 1]), left to right */
     int64_t *child;      /* [n - 1] */
     int64_t *parent;     /* [n]: -1 at the root */
     const char **token;  /* [n]: the node's token, or NULL (owned by the tree) */
@@ -74,9 +74,11 @@ tg_treebank *tg_treebank_parse(const char *text, size_t len, const char *filenam
 /* The same for a file; messages start with the path. */
 tg_treebank *tg_treebank_load(const char *path, const tg_tree_read_options *opt, char *err,
                               size_t errlen);
+/* Frees the bank and its trees. */
 void tg_treebank_free(tg_treebank *b);
 /* Exactly one tree from a NUL-terminated string. */
 tg_tree *tg_tree_parse(const char *text, const tg_tree_read_options *opt, char *err, size_t errlen);
+/* Frees a tree from tg_tree_parse. */
 void tg_tree_free(tg_tree *tr);
 
 /* Writes the tree back in the bracketed format on one line (no newline):
@@ -93,7 +95,9 @@ typedef struct tg_tree_vocab tg_tree_vocab;
 
 /* A vocabulary holding only "<unk>", id 0. NULL when out of memory. */
 tg_tree_vocab *tg_tree_vocab_new(void);
+/* Frees the vocabulary. */
 void tg_tree_vocab_free(tg_tree_vocab *v);
+/* The number of ids, "<unk>" included. */
 int64_t tg_tree_vocab_size(const tg_tree_vocab *v);
 /* The id of token: with add, a new token gets the next id; without, an
  * unknown token is 0 (<unk>). -1 when out of memory. */
@@ -103,6 +107,7 @@ const char *tg_tree_vocab_token(const tg_tree_vocab *v, int64_t id);
 /* Sets tr->id at every node with a token (see tg_tree_vocab_id). Returns 0
  * or -1 (out of memory). */
 int tg_tree_set_ids(tg_tree *tr, tg_tree_vocab *v, bool add);
+/* The same for every tree of the bank. */
 int tg_treebank_set_ids(tg_treebank *b, tg_tree_vocab *v, bool add);
 
 /* ---- batches: many trees, scheduled level by level ------------------------
@@ -151,6 +156,7 @@ typedef struct tg_tree_batch {
  *     "tg_tree_batch_new: trees[2] line 1, column 4: token 'movie' has no id
  *      (map tokens with tg_tree_set_ids first)" */
 tg_tree_batch *tg_tree_batch_new(const tg_tree *const *trees, int n, char *err, size_t errlen);
+/* Frees the batch (not its trees). */
 void tg_tree_batch_free(tg_tree_batch *b);
 /* Where node i of the batch was read, as "trees[k] line L, column C", for
  * messages. */

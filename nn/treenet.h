@@ -131,6 +131,8 @@ typedef struct tg_tree_classifier {
     tg_linear_layer *head;
 } tg_tree_classifier;
 
+/* A tree net with a linear head over every node, or NULL with a message
+ * in err. */
 tg_tree_classifier *tg_tree_classifier_new(tg_tree_classifier_options o, tg_rng *init, char *err,
                                            size_t errlen);
 /* logits for opt.target ([N, C] or [n_trees, C]) into *logits, and, if loss

@@ -75,7 +75,7 @@ typedef struct tg_adam_options {
     bool amsgrad;        /* false */
 } tg_adam_options;
 
-/* Constructors. params: n >= 1 distinct, contiguous heap tensors
+/* Constructors (sgd, adagrad, rmsprop, adam). params: n >= 1 distinct, contiguous heap tensors
  * (tg_param_new); the optimizer keeps the pointers (not the tensors: free
  * the optimizer before its parameters) and allocates its state at once.
  * Returns NULL only when out of memory. Invalid options or parameters give
@@ -88,7 +88,10 @@ tg_optim *tg_optim_sgd(tg_tensor *const *params, int n, tg_sgd_options o);
 tg_optim *tg_optim_adagrad(tg_tensor *const *params, int n, tg_adagrad_options o);
 tg_optim *tg_optim_rmsprop(tg_tensor *const *params, int n, tg_rmsprop_options o);
 tg_optim *tg_optim_adam(tg_tensor *const *params, int n, tg_adam_options o);
+/* Adam with decoupled weight decay (AdamW: o.weight_decay defaults to
+ * 1e-2). */
 tg_optim *tg_optim_adamw(tg_tensor *const *params, int n, tg_adam_options o);
+/* Frees the optimizer and its state (not the parameters). */
 void tg_optim_free(tg_optim *o);
 
 /* One update of every parameter from its gradient. A parameter whose grad is
@@ -103,6 +106,7 @@ void tg_optim_zero_grad(tg_optim *o);
 /* The learning rate, which may change between steps (schedules). set_lr
  * returns 0, or -1 (lr unchanged) unless lr is finite and >= 0. */
 int tg_optim_set_lr(tg_optim *o, double lr);
+/* The learning rate the next step uses. */
 double tg_optim_lr(const tg_optim *o);
 /* Weight decay of one parameter (index i of the params array) instead of the
  * option's, as a PyTorch parameter group would have it, e.g. 0 for biases
@@ -210,10 +214,16 @@ typedef struct tg_schedule {
     double warmup_start_factor; /* in (0, 1] */
 } tg_schedule;
 
+/* A constant rate. These constructors give the schedules of the closed
+ * forms above without warm-up (tg_schedule_with_warmup adds one). */
 tg_schedule tg_schedule_constant(double base_lr);
+/* StepLR. */
 tg_schedule tg_schedule_step(double base_lr, int step_size, double gamma);
+/* ExponentialLR. */
 tg_schedule tg_schedule_exponential(double base_lr, double gamma);
+/* CosineAnnealingLR. */
 tg_schedule tg_schedule_cosine(double base_lr, int t_max, double eta_min);
+/* LinearLR. */
 tg_schedule tg_schedule_linear(double base_lr, double start_factor, double end_factor,
                                int total_iters);
 /* s with a linear warm-up of `warmup` epochs in front (see above). */
