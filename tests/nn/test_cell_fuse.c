@@ -143,18 +143,6 @@ static tg_cell many_ops_cell(bool fuse) {
                      .fuse = fuse};
 }
 
-typedef struct layer_ctx {
-    tg_rnn *m;
-    const int64_t *lengths;
-} layer_ctx;
-
-static tg_tensor *layer_loss(tg_tape *t, tg_tensor *const *in, void *ctx) {
-    layer_ctx *c = ctx;
-    tg_rnn_result r;
-    if (tg_rnn_forward(t, c->m, in[0], in[1], NULL, c->lengths, &r) != 0) return NULL;
-    return tg_add(t, tg_sum(t, tg_square(t, r.output)), tg_sum(t, tg_tanh(t, r.h_n)));
-}
-
 /* The fused many-op cell equals itself composed, and every gradient (x,
  * h0, each weight) passes gradcheck through the fused nodes. */
 START_TEST(fused_many_ops_gradcheck) {
@@ -178,8 +166,8 @@ START_TEST(fused_many_ops_gradcheck) {
     tg_tensor *out[2];
     tg_tape *t = tg_tape_new();
     for (int w = 0; w < 2; w++) {
-        layer_ctx c = {m[w], lens};
-        tg_tensor *loss = layer_loss(t, in, &c);
+        test_rnn_ctx c = {m[w], lens};
+        tg_tensor *loss = test_rnn_loss(t, in, &c);
         ck_assert_ptr_nonnull(loss);
         out[w] = loss;
     }
@@ -188,8 +176,8 @@ START_TEST(fused_many_ops_gradcheck) {
     tg_tape_free(t);
     const tg_params *p = tg_module_params(&m[1]->base);
     for (int k = 0; k < p->n; k++) in[2 + k] = p->items[k].tensor;
-    layer_ctx c = {m[1], lens};
-    ck_assert_gradcheck(layer_loss, &c, 2 + p->n, in);
+    test_rnn_ctx c = {m[1], lens};
+    ck_assert_gradcheck(test_rnn_loss, &c, 2 + p->n, in);
     tg_tensor_free(in[0]);
     tg_tensor_free(in[1]);
     for (int w = 0; w < 2; w++) tg_module_free(&m[w]->base);
