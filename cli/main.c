@@ -15,6 +15,7 @@ int cli_run(int argc, char **argv);
 int cli_graph(int argc, char **argv);
 int cli_step(int argc, char **argv);
 int cli_translate(int argc, char **argv);
+int cli_plot(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -29,6 +30,7 @@ static const struct {
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
     {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG, JSON or HTML"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},
+    {"plot", cli_plot, "draw training logs (train's CSV) as an SVG chart"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
@@ -44,7 +46,8 @@ static void usage(FILE *out) {
         fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].what);
     fprintf(out, "\n"
                  "Exit status: 0 success, 1 the run failed, 2 bad usage or a bad spec,\n"
-                 "130 training interrupted (its checkpoint saved).\n");
+                 "3 training stopped at a step that was not finite, 130 training\n"
+                 "interrupted (its checkpoint saved).\n");
 }
 
 int main(int argc, char **argv) {
