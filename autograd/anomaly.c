@@ -115,7 +115,7 @@ static const char *node_str(const tg_node *nd, int64_t i, char *buf, size_t n) {
     return buf;
 }
 
-int tg__anomaly_forward(tg_tape *t, int64_t last) {
+static int anomaly_forward(tg_tape *t, int64_t last) {
     for (int64_t i = 0; i <= last; i++) {
         tg_node *nd = tg__node(t, (size_t)i);
         /* a view's values are its input's, checked already (or a leaf's,
@@ -139,12 +139,12 @@ int tg__anomaly_forward(tg_tape *t, int64_t last) {
 
 /* A parameter whose whole gradient costs no more to check than the node's
  * own backward reads (its output's gradient) is checked after each use;
- * a larger one once, at the end (tg__anomaly_leaves). */
+ * a larger one once, at the end (anomaly_leaves). */
 static bool small_leaf(const tg_tensor *x, const tg_node *nd) {
     return x->numel <= nd->out->numel + 4096;
 }
 
-int tg__anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i) {
+static int anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i) {
     for (int k = 0; k < nd->n_in; k++) {
         const tg_tensor *x = nd->in[k];
         if (!x->requires_grad || !x->grad || (x->on_heap && !small_leaf(x, nd)) ||
@@ -169,7 +169,7 @@ int tg__anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i) {
  * after each of its uses would cost more than the backward. A non-finite
  * one then came from one of its uses, not necessarily the one named (the
  * first in backward order). */
-int tg__anomaly_leaves(tg_tape *t, int64_t last) {
+static int anomaly_leaves(tg_tape *t, int64_t last) {
     tg__ptrmap seen = {0};
     int rc = 0;
     for (int64_t i = last; i >= 0 && rc == 0; i--) {
@@ -196,4 +196,14 @@ int tg__anomaly_leaves(tg_tape *t, int64_t last) {
     }
     tg__ptrmap_free(&seen);
     return rc;
+}
+
+static const tg__tape_checks ANOMALY = {anomaly_forward, anomaly_backward, anomaly_leaves};
+
+bool tg_tape_set_detect_anomaly(tg_tape *t, bool on) {
+    return tg__tape_set_checks(t, on ? &ANOMALY : NULL) == &ANOMALY;
+}
+
+bool tg_tape_detect_anomaly(const tg_tape *t) {
+    return tg__tape_checks_of(t) == &ANOMALY;
 }

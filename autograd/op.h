@@ -23,9 +23,9 @@ typedef struct tg_node {
     int n_in;
     tg_tensor **in;
     tg_tensor *out;
-    int64_t i[4];  /* small integer arguments (axis, sizes, ...) */
-    double f[2];   /* small real arguments (scale, exponent, ...) */
-    void *saved;   /* arena memory the backward needs */
+    int64_t i[4];      /* small integer arguments (axis, sizes, ...) */
+    double f[2];       /* small real arguments (scale, exponent, ...) */
+    void *saved;       /* arena memory the backward needs */
     const char *scope; /* the scope path when recorded ("" at top level) */
     const char *label; /* a name given with tg_label, or NULL */
     /* Set by an op whose output's gradient is one contiguous run of its
@@ -71,9 +71,8 @@ tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
  * x->grad += dy W, W's += dy^T x (gathered for a parameter, see tape.c),
  * b's += the column sums of dy; each only if it requires grad. xd is x's
  * data as a dense [rows, in] array, wd W's with strides rsw, csw. */
-void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
-                      const tg_real *wd, int64_t rsw, int64_t csw, tg_tensor *b,
-                      const tg_real *dy, int64_t rows);
+void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w, const tg_real *wd,
+                      int64_t rsw, int64_t csw, tg_tensor *b, const tg_real *dy, int64_t rows);
 /* x (row-major) seen as [outer, len, inner] around axis ax: element k of
  * line (o, i) is at (o * len + k) * inner + i (reductions and softmax). */
 typedef struct tg__lines {
@@ -87,13 +86,20 @@ static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
     return l;
 }
 
-/* Anomaly detection (anomaly.c), called by tg_backward when it is on. Each
+/* Checks tg_backward runs when they are installed (anomaly detection,
+ * anomaly.c, installs its own: the tape knows only this table). Each
  * returns 0, or -1 after putting the tape in error with the report: the
  * forward outputs of nodes 0..last, the gradients node i (nd) added into
  * its inputs, and the parameters' gathered gradients. */
-int tg__anomaly_forward(tg_tape *t, int64_t last);
-int tg__anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i);
-int tg__anomaly_leaves(tg_tape *t, int64_t last);
+typedef struct tg__tape_checks {
+    int (*forward)(tg_tape *t, int64_t last);
+    int (*backward)(tg_tape *t, const tg_node *nd, int64_t i);
+    int (*leaves)(tg_tape *t, int64_t last);
+} tg__tape_checks;
+/* Installs checks (NULL: none); returns the ones installed before. */
+const tg__tape_checks *tg__tape_set_checks(tg_tape *t, const tg__tape_checks *checks);
+/* The checks installed, or NULL. */
+const tg__tape_checks *tg__tape_checks_of(const tg_tape *t);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
@@ -141,8 +147,8 @@ int tg__backward_since(tg_tape *t, tg__tape_mark m);
  * alias: the state's first tensor after a step is that step's output (the
  * same tensor). arg is read in backward too: it must live on the tape. */
 #define TG_SEGMENT_STATES 4
-typedef int (*tg__steps_fn)(tg_tape *t, const void *arg, int64_t s0, int64_t s1,
-                            tg_tensor **state, tg_tensor **outs);
+typedef int (*tg__steps_fn)(tg_tape *t, const void *arg, int64_t s0, int64_t s1, tg_tensor **state,
+                            tg_tensor **outs);
 typedef struct tg__segments {
     tg__steps_fn steps;
     const void *arg;

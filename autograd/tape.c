@@ -28,7 +28,8 @@ struct tg_tape {
     bool gathering;            /* inside tg_backward (not a node-by-node replay) */
     tg_grad_ready_fn on_ready; /* told when a leaf's gradient is final (dist/) */
     void *on_ready_ctx;
-    bool detect_anomaly, anomaly; /* the check is on; the error is its report */
+    const tg__tape_checks *checks; /* anomaly detection's, or NULL */
+    bool anomaly;                  /* the error is a check's report */
     char error[1024];
 };
 
@@ -109,15 +110,15 @@ bool tg_grad_enabled(const tg_tape *t) {
     return t && t->grad_enabled;
 }
 
-bool tg_tape_set_detect_anomaly(tg_tape *t, bool on) {
-    if (!t) return false;
-    bool was = t->detect_anomaly;
-    t->detect_anomaly = on;
+const tg__tape_checks *tg__tape_set_checks(tg_tape *t, const tg__tape_checks *checks) {
+    if (!t) return NULL;
+    const tg__tape_checks *was = t->checks;
+    t->checks = checks;
     return was;
 }
 
-bool tg_tape_detect_anomaly(const tg_tape *t) {
-    return t && t->detect_anomaly;
+const tg__tape_checks *tg__tape_checks_of(const tg_tape *t) {
+    return t ? t->checks : NULL;
 }
 
 bool tg_tape_error_is_anomaly(const tg_tape *t) {
@@ -559,21 +560,21 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
-    bool check = t->detect_anomaly;
-    if (check && tg__anomaly_forward(t, y->node)) return t->anomaly = true, -1;
+    const tg__tape_checks *check = t->checks;
+    if (check && check->forward(t, y->node)) return t->anomaly = true, -1;
     ready_list rl = {0};
     bool notify = t->on_ready && ready_plan(t, (size_t)y->node + 1, &rl);
     t->gathering = true;
     for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
         tg_node *n = &t->nodes[i];
         backward_node(t, n);
-        if (check && n->out->grad && !tg__failed(t) && tg__anomaly_backward(t, n, i))
+        if (check && n->out->grad && !tg__failed(t) && check->backward(t, n, i))
             t->anomaly = true;
         for (int32_t j = notify ? rl.first[i] : -1; j >= 0 && !tg__failed(t); j = rl.next[j])
             if (!gather_of(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
     }
     t->gathering = false;
     flush_weight_grads(t, !tg__failed(t));
-    if (!tg__failed(t) && check && tg__anomaly_leaves(t, y->node)) t->anomaly = true;
+    if (!tg__failed(t) && check && check->leaves(t, y->node)) t->anomaly = true;
     return tg__failed(t) ? -1 : 0;
 }
