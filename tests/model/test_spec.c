@@ -408,7 +408,7 @@ static const struct {
      "\"vectors\", \"size\": N}"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"token\", \"vocab\": 5}}",
      "spec.json: input.type: unknown input type 'token'; did you mean 'tokens'? (known: tokens, "
-     "vectors, trees)"},
+     "vectors, trees, image)"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\"}}",
      "spec.json: input.size: missing; expected a positive integer"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\", \"size\": 3, \"vocab\": 5}}",
