@@ -436,11 +436,11 @@ static const struct {
      "\"hidden\": 128}, got 3"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"hidden\": 3}]}}",
      "spec.json: model.layers[0].type: missing; expected a layer type (embedding, one_hot, "
-     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)"},
+     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstn\", \"hidden\": 8}]}}",
      "spec.json: model.layers[0].type: unknown layer type 'lstn'; did you mean 'lstm'? (known: "
      "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, "
-     "tree_rnn, tree_lstm)"},
+     "tree_rnn, tree_lstm, renet)"},
     /* values of layer keys */
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstm\", \"hiden\": 8}]}}",
      "spec.json: model.layers[0].hiden: unknown key; did you mean 'hidden'?"},
