@@ -260,7 +260,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 10); /* the one at the top and eight complete examples */
+    ck_assert_int_eq(parsed, 10); /* the one at the top and nine complete examples */
 }
 END_TEST
 
