@@ -7,7 +7,8 @@
 #                        then make test-install
 #   make test-browser    only the HTML page's test, in headless Chromium
 #   make test-asan       the suites under AddressSanitizer + UBSan
-#   make deps            apt-get install the Debian packages we need
+#   make deps            apt-get install the Debian packages we need (saying why)
+#   make readme-picture  redraw docs/unrolled-rnn.dot and .svg (the README's)
 #   make format          clang-format every C file
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
@@ -15,6 +16,7 @@
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
 #   make bench-dist      data-parallel figures: 1 process x 2 threads vs 2 x 1
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS each (tests/fuzz)
 
 PRECISION ?= float
 SAN ?=
@@ -24,7 +26,19 @@ BUILD := $(BUILD_ROOT)/$(PRECISION)$(if $(SAN),-san)$(if $(MPI),-mpi)
 
 CC ?= cc
 PKGS := check
-DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc libopenmpi-dev openmpi-bin
+DEPS_PKGS := libblis-dev libcjson-dev check pkg-config graphviz mandoc libopenmpi-dev openmpi-bin
+# What each is for: make deps says so before it installs anything.
+define DEPS_WHY
+libblis-dev: BLIS, the library the matrix products run on
+libcjson-dev: cJSON, the reader of JSON specs
+check: Check, the unit-test framework of make test
+pkg-config: finds the flags to link Check
+graphviz: dot, for tapegrad graph --format svg|png and the README's picture's test
+mandoc: lints the man pages in make test
+libopenmpi-dev: OpenMPI, for make MPI=1 (training on several processes)
+openmpi-bin: mpirun, for make test-mpi
+endef
+export DEPS_WHY
 # POSIX 2008 for blis.h's pthread types and for the CLI's signals. No errno
 # from math functions and no trapping floating point (we read neither), so
 # elementwise loops with selects vectorise; IEEE results are unchanged.
@@ -33,8 +47,11 @@ DEPS_PKGS := libblis-dev libcjson-dev check pkg-config mandoc libopenmpi-dev ope
 # elementwise loop. (GCC 12 has been seen folding a (double)(float)x round
 # trip away in a vectorised loop: tests/core/test_safetensors.c writes such
 # values out instead of computing them.)
+# (GCC's flags; clang, which make fuzz uses, vectorises at -O2 and has no
+# -fvect-cost-model.)
+VECT_FLAGS := $(if $(findstring clang,$(CC)),,-ftree-loop-vectorize -fvect-cost-model=dynamic)
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O2 -g -fPIC \
-               -ftree-loop-vectorize -fvect-cost-model=dynamic \
+               $(VECT_FLAGS) \
                -fno-math-errno -fno-trapping-math $(if $(WERROR),-Werror)
 CFLAGS_PREC := $(if $(filter double,$(PRECISION)),-DTG_DOUBLE)
 SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -56,7 +73,7 @@ TEST_DIRS := $(filter-out $(if $(MPI),,mpi),$(patsubst tests/%/,%,$(sort $(dir $
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
 .PHONY: bench-dist
-.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean
+.PHONY: all lib test test-one test-mpi test-browser test-asan deps format bench bench-tape examples min-char-rnn clean fuzz fuzz-build
 all: lib
 lib: $(BUILD)/libtapegrad.a $(BUILD)/libtapegrad.so
 
@@ -117,7 +134,7 @@ $(BUILD)/tests/main_%.c: $$(wildcard tests/%/test_*.c) tests/gen_main.sh
 	sh tests/gen_main.sh $* $(filter %.c,$^) > $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/main_%.c $$(wildcard tests/%/*.c) tests/testutil.h $(BUILD)/libtapegrad.a
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(filter %.c,$^) $(filter %.o,$^) $(BUILD)/libtapegrad.a $(LIBS) $(CHECK_LIBS)
 
 # Runs every suite of this precision; fails if any test fails.
 test-one: $(TEST_BINS)
@@ -151,6 +168,8 @@ deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
+	  echo "deps: these Debian packages are missing; apt-get update, then apt-get install:"; \
+	  for p in $$missing; do why=$$(printf '%s\n' "$$DEPS_WHY" | grep "^$$p:"); echo "  $${why:-$$p}"; done; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  else echo "please run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	else echo "deps: all installed ($(DEPS_PKGS))"; fi
@@ -200,8 +219,8 @@ examples/data/moby-dick.txt:
 # writes its CSV, SVG and DOT files there.
 LESSON_DIR := $(BUILD)/lessons
 LESSON_BIN := $(BUILD)/examples/lessons
-.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt
-lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt
+.PHONY: lessons lesson-bptt lesson-step lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long lesson-rtrl
+lessons: lesson-bptt lesson-vanishing lesson-teacher-forcing lesson-tbptt lesson-long lesson-rtrl
 lesson-bptt: $(LESSON_BIN)/bptt_by_hand
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 lesson-step: $(LESSON_BIN)/bptt_by_hand
@@ -212,8 +231,16 @@ lesson-teacher-forcing: $(LESSON_BIN)/teacher_forcing examples/data/us-births-19
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/data/us-births-1969-1988.csv)
 lesson-tbptt: $(LESSON_BIN)/truncated_bptt
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
+lesson-long: $(LESSON_BIN)/long_bptt
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<)
 examples/data/us-births-1969-1988.csv:
 	sh examples/data/fetch-us-births.sh
+# Real-time recurrent learning: RTRL == BPTT, its O(H^4) cost, sunspots online
+lesson-rtrl: $(LESSON_BIN)/rtrl examples/sunspots/data/sunspots.csv
+	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/sunspots/data/sunspots.csv)
+examples/sunspots/data/sunspots.csv:
+	sh examples/sunspots/fetch.sh $@
+$(BUILD)/tests/test_examples: examples/lessons/rtrl.h
 
 # Tree-LSTM vs sequence LSTM on arithmetic expression trees (examples/treenet)
 TREENET_EPOCHS ?= 15
@@ -262,6 +289,22 @@ DEMO_DIR ?= $(BUILD)/charlm
 demo: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/charlm/demo.sh $(BUILD)/tapegrad examples/data/moby-dick.txt $(DEMO_DIR)
 
+# The README's picture: the DOT source of the tape of
+# docs/unrolled-rnn.json (float build, default seed) and dot's SVG of it.
+# tests/cli/test_graph.c fails when the committed files drift from what this
+# would write now (make readme-picture, then commit both).
+.PHONY: readme-picture
+readme-picture: $(BUILD)/tapegrad
+	$(BUILD)/tapegrad graph docs/unrolled-rnn.json --steps 3 --format dot --out docs/unrolled-rnn.dot
+	dot -Tsvg docs/unrolled-rnn.dot -o docs/unrolled-rnn.svg.tmp && mv docs/unrolled-rnn.svg.tmp docs/unrolled-rnn.svg
+
+# Knowledge distillation of the demo's LSTM 256 into an LSTM 64: bits per
+# character alone vs distilled, and the sampling speed-up
+# (examples/distill/README.md); outputs in $(BUILD)/distill/.
+.PHONY: distill
+distill: $(BUILD)/tapegrad examples/data/moby-dick.txt
+	sh examples/distill/run.sh $(BUILD)
+
 # ---- examples on real data (examples/langid, postag, sunspots, genword, digits) ----
 # make langid | postag | sunspots | genword | digits: fetch the data (checked by its
 # sha256), train through tapegrad train (genword also samples through
@@ -284,5 +327,32 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# tests/fuzz's suite replays the regression corpus through the targets,
+# which reach the command's readers: it links cli/ (not its main).
+CLI_LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
+$(BUILD)/tests/test_fuzz: $(CLI_LIB_OBJS) tests/fuzz/fuzz.h
+$(BUILD)/tests/test_fuzz: private ALL_CFLAGS += -Icli -DFUZZ_SRC_DIR='"$(abspath .)"'
+
+# make fuzz: one libFuzzer binary per target (clang, ASan, UBSan), in
+# build/fuzz, each run for FUZZ_SECONDS on a corpus seeded from
+# tests/fuzz/seeds and the examples' specs (tests/fuzz/run.sh); a finding
+# fails the run and its input is copied to tests/fuzz/regress/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := spec safetensors trees text cond classify tag regress treedata pairs checkpoint
+FUZZ_DIR := $(BUILD_ROOT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang libclang-rt-14-dev"; exit 1; }
+	$(MAKE) BUILD=$(FUZZ_DIR) CC=clang PRECISION=float \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_SRCS := $(wildcard tests/fuzz/targets_*.c)
+$(BUILD)/fuzz_%: tests/fuzz/driver/libfuzzer.c $(FUZZ_SRCS) tests/fuzz/fuzz.h $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Icli -DFUZZ_TARGET=fuzz_$* \
+	  -DFUZZ_SRC_DIR='"$(abspath .)"' -o $@ $(filter %.c,$^) $(CLI_LIB_OBJS) $(BUILD)/libtapegrad.a $(LIBS)
 
 include mk/install.mk

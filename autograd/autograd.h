@@ -35,6 +35,23 @@ size_t tg_tape_capacity(const tg_tape *t);
 /* The most bytes it has handed out within one step. */
 size_t tg_tape_peak(const tg_tape *t);
 
+/* Anomaly detection, as torch.autograd.detect_anomaly (off by default).
+ * When on, tg_backward first checks every node's forward output, in
+ * execution order, then, as it runs, every gradient each node adds into
+ * its inputs, and last the parameters' gradients. The first non-finite
+ * value (a NaN; an infinity an op made from finite inputs, not one it
+ * passed on, such as a mask's -inf) stops it with the tape in error:
+ *   anomaly in forward: node 12 log (enc.t3.score) produced a non-finite
+ *   value, [-2, 0.5] (3 NaN, 0 inf of 8); input 1 (#11 sub) [-1, 2]
+ * the op, its scope and label, its inputs' ranges and the direction. It
+ * costs a pass over the tape's values and gradients. Returns the previous
+ * setting. */
+bool tg_tape_set_detect_anomaly(tg_tape *t, bool on);
+bool tg_tape_detect_anomaly(const tg_tape *t);
+/* Whether the tape's error is such a report (the last backward found a
+ * non-finite value), as opposed to a bad shape or no memory. */
+bool tg_tape_error_is_anomaly(const tg_tape *t);
+
 /* Gradient recording on or off (off: ops compute but record no nodes, as in
  * torch.no_grad()). Returns the previous setting so scopes nest:
  *     bool was = tg_set_grad_enabled(tape, false); ...;
@@ -216,6 +233,14 @@ tg_tensor *tg_mse(tg_tape *t, tg_tensor *a, tg_tensor *b, tg_reduction red);
 /* Binary cross-entropy on logits x with targets y in [0, 1], stable for
  * large |x| (torch.nn.functional.binary_cross_entropy_with_logits). */
 tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *y, tg_reduction red);
+/* Knowledge distillation's soft-target loss (Hinton, Vinyals and Dean
+ * 2015), a 0-d tensor: with p = softmax(teacher / T), q = softmax(student /
+ * T) per row of [N, C], T^2 / N * sum_r KL(p_r || q_r); PyTorch's
+ * F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1),
+ * reduction="batchmean") * T * T. T^2 keeps its gradient, (T / N)(q - p),
+ * on the scale of a hard-target loss's as T grows. T > 0 and finite. */
+tg_tensor *tg_soft_target_kl(tg_tape *t, tg_tensor *student, tg_tensor *teacher,
+                             double temperature);
 
 /* Inverted dropout: in training, each element is zeroed with probability p
  * and the rest scaled by 1/(1-p); in eval mode (training false) or at p = 0

@@ -87,6 +87,13 @@ static inline tg__lines tg__lines_of(const tg_tensor *x, int ax) {
     return l;
 }
 
+/* Anomaly detection (anomaly.c), called by tg_backward when it is on. Each
+ * returns 0, or -1 after putting the tape in error with the report: the
+ * forward outputs of nodes 0..last, the gradients node i (nd) added into
+ * its inputs, and the parameters' gathered gradients. */
+int tg__anomaly_forward(tg_tape *t, int64_t last);
+int tg__anomaly_backward(tg_tape *t, const tg_node *nd, int64_t i);
+int tg__anomaly_leaves(tg_tape *t, int64_t last);
 /* x's values as a contiguous row-major array: x->data itself when x is
  * contiguous, else a copy on the tape. */
 const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
@@ -97,16 +104,61 @@ const tg_real *tg__contig(tg_tape *t, const tg_tensor *x);
 tg_node *tg__record(tg_tape *t, int op, tg_tensor *out, int n, tg_tensor *const *in);
 
 /* Weight gradients w->grad [out, in] += dy^T x for a weight w (a heap
- * parameter) with dy [rows, out] and x [rows, in] contiguous and alive until
- * the end of backward: deferred, then gathered per weight into one GEMM. */
-typedef struct tg__weight_grad {
-    tg_tensor *w;
-    const tg_real *dy, *x;
-    int64_t rows;
-} tg__weight_grad;
+ * parameter) with dy [rows, out] and x [rows, in] contiguous: inside
+ * backward, gathered per weight into few large GEMMs (see tape.c); the
+ * rows are copied, so dy and x need only live until the call returns. */
+typedef struct tg__gather tg__gather;
 void tg__defer_weight_grad(tg_tape *t, tg_tensor *w, const tg_real *dy, const tg_real *x,
                            int64_t rows);
 void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int64_t rows);
+
+/* ---- segments recomputed inside backward (nn/rnn_recompute.c) ----------
+ * An op whose forward ran without recording (keeping little) records its
+ * ops again in its own backward, on a scratch region of the tape, runs
+ * backward over them and gives the region back. */
+typedef struct tg__tape_mark {
+    size_t n_nodes;
+    tg_arena_mark arena;
+    const char *scope;
+    size_t n_scopes;
+} tg__tape_mark;
+/* The tape's current end: nodes and arena memory. */
+tg__tape_mark tg__tape_mark_get(const tg_tape *t);
+/* Forgets the nodes and arena memory since m (their tensors are gone). */
+void tg__tape_release(tg_tape *t, tg__tape_mark m);
+/* Gives x a gradient buffer as backward would (a view's inside its
+ * input's) and copies g [x->numel] into it, or adds g to it. */
+bool tg__seed_grad(tg_tape *t, tg_tensor *x, const tg_real *g, bool copy);
+/* Backward over the nodes recorded since m, last first, exactly as
+ * tg_backward visits nodes. Returns 0, or -1 with the tape's error set. */
+int tg__backward_since(tg_tape *t, tg__tape_mark m);
+
+/* A chain of T steps run in segments of len steps (ops_recompute.c).
+ * steps(t, arg, s0, s1, state, outs) records steps s0 .. s1-1 as ordinary
+ * ops: state[0 .. n_states) comes in as the state before step s0 and
+ * leaves as the state after s1-1, and outs[tt] gets the output of time tt
+ * (tt = s, or T-1-s when reverse); every state and output has shape row.
+ * alias: the state's first tensor after a step is that step's output (the
+ * same tensor). arg is read in backward too: it must live on the tape. */
+#define TG_SEGMENT_STATES 4
+typedef int (*tg__steps_fn)(tg_tape *t, const void *arg, int64_t s0, int64_t s1,
+                            tg_tensor **state, tg_tensor **outs);
+typedef struct tg__segments {
+    tg__steps_fn steps;
+    const void *arg;
+    int64_t T, len;
+    bool reverse, alias;
+    int n_states;
+    tg_shape row;
+} tg__segments;
+/* Runs the chain from state0 without recording, keeping each segment's
+ * initial state, and records one RECOMPUTE node over `in` (every tensor the
+ * steps read whose gradient they add to) whose backward records each
+ * segment again, from the last, and backpropagates through it. Returns out
+ * [T + n_states, row...]: the outputs by time, then the final states; NULL
+ * with the tape's error set. */
+tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *const *state0,
+                            int n_in, tg_tensor *const *in);
 
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)

@@ -352,7 +352,15 @@ static void intro(const tg_stepper *s, FILE *f) {
 static const char *help_text =
     "commands: n next | p b prev back | fw forward (first forward screen) |\n"
     "          bw backward (first backward screen) | j X jump to node X (index, #index,\n"
-    "          a name or its end) | l list the tape | h help | q quit\n";
+    "          a name or its end), or to the next node that reads parameter X (its\n"
+    "          name, the end of it, or id: j weight_hh_l0 again and again visits each\n"
+    "          use) | l list the tape | h help | q quit\n";
+
+/* Whether name ends with ".part" ("lstm.t2.hidden" with "t2.hidden"). */
+static bool ends_with_part(const char *name, const char *part) {
+    size_t ln = strlen(name), lp = strlen(part);
+    return ln > lp && name[ln - lp - 1] == '.' && !strcmp(name + ln - lp, part);
+}
 
 /* A node by index ("5", "#5"), full name ("rnn.t2.hidden"), or the end of
  * one after a dot ("t2.hidden", "hidden"): the first such node. */
@@ -364,15 +372,43 @@ static int find_node(const tg_stepper *s, const char *arg) {
         if (!*end && isdigit((unsigned char)*p)) return v >= 0 && v < (long)s->look.n ? (int)v : -1;
     }
     char name[160];
-    size_t la = strlen(arg);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < s->look.n; i++) {
             const char *nm = tg__node_name(tg__node(s->tape, i), name, sizeof name);
-            size_t ln = strlen(nm);
-            if (pass == 0 ? !strcmp(nm, arg)
-                          : ln > la && nm[ln - la - 1] == '.' && !strcmp(nm + ln - la, arg))
-                return (int)i;
+            if (pass == 0 ? !strcmp(nm, arg) : ends_with_part(nm, arg)) return (int)i;
         }
+    return -1;
+}
+
+/* A leaf by id ("p3") or name ("1.weight_hh_l0"), or by the end of a name
+ * after a dot ("weight_hh_l0"). -1 if none; -2 if the end fits several
+ * (listed to f). */
+static int find_leaf(const tg_stepper *s, const char *arg, FILE *f) {
+    const tg__leaf *lf = s->look.leaf;
+    for (int k = 0; k < s->look.n_leaf; k++)
+        if (!strcmp(lf[k].id, arg) || (lf[k].x->name && !strcmp(lf[k].x->name, arg))) return k;
+    int found = -1, n = 0;
+    for (int k = 0; k < s->look.n_leaf; k++)
+        if (lf[k].x->name && ends_with_part(lf[k].x->name, arg)) found = n++ ? found : k;
+    if (n < 2) return found;
+    fprintf(f, "'%s' names %d parameters:", arg, n);
+    for (int k = 0; k < s->look.n_leaf; k++)
+        if (lf[k].x->name && ends_with_part(lf[k].x->name, arg)) fprintf(f, " %s", lf[k].x->name);
+    fputs(" (give one)\n", f);
+    return -2;
+}
+
+/* The screen of the next node after the current one, in this direction,
+ * that reads x (from the first again after the last), or -1: jumping to a
+ * parameter again and again visits each of its uses. */
+static int next_use(const tg_stepper *s, const tg_tensor *x, bool backward) {
+    int n = (int)s->look.n, count = backward ? s->n_bw : n, here = backward ? s->pos - n : s->pos;
+    for (int step = 1; step <= count; step++) {
+        int k = (here + step) % count;
+        const tg_node *nd = tg__node(s->tape, (size_t)(backward ? s->bw[k] : k));
+        for (int a = 0; a < nd->n_in; a++)
+            if (nd->in[a] == x) return backward ? n + k : k;
+    }
     return -1;
 }
 
@@ -412,11 +448,19 @@ static bool run(tg_stepper *s, const char *line, FILE *f) {
                 s->pos = n, show(s, f);
         } else if (is(w, "j", "jump") || is(w, "g", "goto")) {
             char *arg = strtok_r(NULL, " \t\r\n;", &save);
-            int i = arg ? find_node(s, arg) : -1;
+            int i = arg ? find_node(s, arg) : -1, k = arg && i < 0 ? find_leaf(s, arg, f) : -1;
             if (!arg)
-                fprintf(f, "jump where? (an index, #index, a name or a label)\n");
+                fprintf(f, "jump where? (an index, #index, a name, a label or a parameter)\n");
+            else if (k >= 0 && (i = next_use(s, s->look.leaf[k].x, backward)) >= 0)
+                s->pos = i, show(s, f);
+            else if (k >= 0)
+                fprintf(f, "%s is read by no node%s\n",
+                        s->look.leaf[k].x->name ? s->look.leaf[k].x->name : arg,
+                        backward ? " that passed a gradient back" : "");
+            else if (i < 0 && k == -1)
+                fprintf(f, "no node '%s' (nor a parameter of that name)\n", arg);
             else if (i < 0)
-                fprintf(f, "no node '%s'\n", arg);
+                ; /* several parameters fit: listed */
             else if (backward && s->bw_pos[i] < 0)
                 fprintf(f, "node #%d received no gradient\n", i);
             else

@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One weight's gathered gradient rows (see gathered weight gradients). */
+struct tg__gather {
+    tg_tensor *w;           /* NULL: a free slot (its buffers stay for reuse) */
+    tg_real *dy, *x;        /* rows [rows, out] and [rows, in] */
+    int64_t rows;           /* rows held */
+    size_t dy_room, x_room; /* values the buffers can hold */
+};
+
 struct tg_tape {
     tg_arena arena;
     tg_node *nodes; /* kept across resets: grows to the longest step seen */
@@ -15,12 +23,13 @@ struct tg_tape {
     const char *scope;   /* current scope path on the arena ("" at top) */
     const char **scopes; /* enclosing paths, for tg_scope_pop; kept across resets */
     size_t n_scopes, cap_scopes;
-    tg__weight_grad *deferred; /* weight gradients gathered during backward */
-    size_t n_deferred, cap_deferred;
+    tg__gather *gathers; /* weight gradients gathered during backward, per weight */
+    size_t n_gathers, cap_gathers;
     bool gathering;            /* inside tg_backward (not a node-by-node replay) */
     tg_grad_ready_fn on_ready; /* told when a leaf's gradient is final (dist/) */
     void *on_ready_ctx;
-    char error[512];
+    bool detect_anomaly, anomaly; /* the check is on; the error is its report */
+    char error[1024];
 };
 
 static const struct {
@@ -53,7 +62,11 @@ void tg_tape_free(tg_tape *t) {
     tg_arena_free(&t->arena);
     free(t->nodes);
     free(t->scopes);
-    free(t->deferred);
+    for (size_t i = 0; i < t->n_gathers; i++) {
+        free(t->gathers[i].dy);
+        free(t->gathers[i].x);
+    }
+    free(t->gathers);
     free(t);
 }
 
@@ -64,6 +77,7 @@ void tg_tape_reset(tg_tape *t) {
     t->scope = "";
     t->n_scopes = 0;
     t->error[0] = '\0';
+    t->anomaly = false;
 }
 
 const char *tg_tape_error(const tg_tape *t) {
@@ -93,6 +107,21 @@ bool tg_set_grad_enabled(tg_tape *t, bool on) {
 
 bool tg_grad_enabled(const tg_tape *t) {
     return t && t->grad_enabled;
+}
+
+bool tg_tape_set_detect_anomaly(tg_tape *t, bool on) {
+    if (!t) return false;
+    bool was = t->detect_anomaly;
+    t->detect_anomaly = on;
+    return was;
+}
+
+bool tg_tape_detect_anomaly(const tg_tape *t) {
+    return t && t->detect_anomaly;
+}
+
+bool tg_tape_error_is_anomaly(const tg_tape *t) {
+    return t && t->error[0] && t->anomaly;
 }
 
 /* ---- helpers for op implementations ----------------------------------- */
@@ -335,27 +364,18 @@ int tg_backward(tg_tape *t, tg_tensor *loss) {
 
 /* ---- gathered weight gradients ----------------------------------------------
  * A weight used at every step of an unrolled net gets one small product
- * dW += dy_t^T x_t per step. Backward defers them and, at its end, does one
- * GEMM per weight over all its uses stacked (a large, efficient product),
- * instead of T small ones. */
+ * dW += dy_t^T x_t per step. Backward gathers each weight's uses, in the
+ * order they come, into a buffer of at most TG_GATHER_MAX values (dy and x
+ * rows together) and does one GEMM per full buffer and one at the end,
+ * instead of T small ones; a use larger than the buffer is its own GEMM at
+ * once. The rows are copied as they come, so a use's dy and x may be
+ * scratch that is gone before backward ends (recomputed segments), and the
+ * products, hence the bits, depend only on the uses' order, never on when
+ * their memory is freed. */
 
-void tg__defer_weight_grad(tg_tape *t, tg_tensor *w, const tg_real *dy, const tg_real *x,
-                           int64_t rows) {
-    if (!t->gathering) { /* a replay one node at a time sees every += at once */
-        tg__weight_grad_now(w, dy, x, rows);
-        return;
-    }
-    if (t->n_deferred == t->cap_deferred) {
-        size_t cap = t->cap_deferred ? t->cap_deferred * 2 : 64;
-        tg__weight_grad *d = realloc(t->deferred, cap * sizeof *d);
-        if (!d) { /* no room to defer: do it now */
-            tg__weight_grad_now(w, dy, x, rows);
-            return;
-        }
-        t->deferred = d, t->cap_deferred = cap;
-    }
-    t->deferred[t->n_deferred++] = (tg__weight_grad){w, dy, x, rows};
-}
+/* Products with a few hundred rows are already efficient, and the buffers
+ * stay small next to the tape. */
+#define TG_GATHER_MAX ((int64_t)1 << 19)
 
 void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int64_t rows) {
     int64_t nout = w->shape[0], nin = w->shape[1];
@@ -363,48 +383,120 @@ void tg__weight_grad_now(tg_tensor *w, const tg_real *dy, const tg_real *x, int6
     tg_gemm(nout, nin, rows, 1, dy, 1, nout, x, nin, 1, 1, w->grad, nin, 1);
 }
 
-/* Uses are gathered into buffers of at most this many values (dy and x
- * rows together): products with a few hundred rows are already efficient,
- * and the buffers stay small next to the tape. */
-#define TG_GATHER_MAX ((int64_t)1 << 19)
-
-static bool has_deferred(const tg_tape *t, const tg_tensor *w) {
-    for (size_t i = 0; i < t->n_deferred; i++)
-        if (t->deferred[i].w == w) return true;
-    return false;
+static void gather_flush(tg__gather *g) {
+    if (g->w && g->rows) tg__weight_grad_now(g->w, g->dy, g->x, g->rows);
+    g->rows = 0;
 }
 
-static void flush_weight_grads(tg_tape *t) {
-    for (size_t i = 0; i < t->n_deferred; i++) {
-        tg_tensor *w = t->deferred[i].w;
-        if (!w) continue; /* already gathered with an earlier use */
-        int64_t nout = w->shape[0], nin = w->shape[1], total = 0,
-                cap = TG_GATHER_MAX / (nout + nin);
-        size_t uses = 0;
-        for (size_t j = i; j < t->n_deferred; j++)
-            if (t->deferred[j].w == w) total += t->deferred[j].rows, uses++;
-        if (cap > total) cap = total;
-        tg_real *dy =
-            uses > 1 && cap > 0 ? tg__alloc(t, (size_t)(cap * nout) * sizeof(tg_real)) : NULL;
-        tg_real *x = dy ? tg__alloc(t, (size_t)(cap * nin) * sizeof(tg_real)) : NULL;
-        int64_t r = 0; /* rows gathered so far */
-        for (size_t j = i; j < t->n_deferred; j++) {
-            tg__weight_grad *e = &t->deferred[j];
-            if (e->w != w) continue;
-            e->w = NULL;
-            if (!x || e->rows > cap) { /* large enough alone, or no buffers */
-                tg__weight_grad_now(w, e->dy, e->x, e->rows);
-                continue;
-            }
-            if (r + e->rows > cap) tg__weight_grad_now(w, dy, x, r), r = 0;
-            memcpy(dy + r * nout, e->dy, (size_t)(e->rows * nout) * sizeof(tg_real));
-            memcpy(x + r * nin, e->x, (size_t)(e->rows * nin) * sizeof(tg_real));
-            r += e->rows;
-        }
-        if (r) tg__weight_grad_now(w, dy, x, r);
-        if (t->on_ready && w->on_heap) t->on_ready(t->on_ready_ctx, w); /* all nodes passed */
+/* w's slot, taken (a free one, or a new one) if w has none; NULL when out
+ * of memory. */
+static tg__gather *gather_slot(tg_tape *t, tg_tensor *w) {
+    tg__gather *free_slot = NULL;
+    for (size_t i = 0; i < t->n_gathers; i++) {
+        if (t->gathers[i].w == w) return &t->gathers[i];
+        if (!t->gathers[i].w && !free_slot) free_slot = &t->gathers[i];
     }
-    t->n_deferred = 0;
+    if (!free_slot) {
+        if (t->n_gathers == t->cap_gathers) {
+            size_t n = t->cap_gathers ? t->cap_gathers * 2 : 16;
+            tg__gather *more = realloc(t->gathers, n * sizeof *more);
+            if (!more) return NULL;
+            memset(more + t->cap_gathers, 0, (n - t->cap_gathers) * sizeof *more);
+            t->gathers = more, t->cap_gathers = n;
+        }
+        free_slot = &t->gathers[t->n_gathers++];
+    }
+    free_slot->w = w, free_slot->rows = 0;
+    return free_slot;
+}
+
+/* Room for n values in *buf (grown by doubling); false when out of memory. */
+static bool room(tg_real **buf, size_t *have, size_t n) {
+    if (n <= *have) return true;
+    size_t want = *have * 2 > n ? *have * 2 : n;
+    tg_real *p = realloc(*buf, want * sizeof *p);
+    if (!p) return false;
+    *buf = p, *have = want;
+    return true;
+}
+
+void tg__defer_weight_grad(tg_tape *t, tg_tensor *w, const tg_real *dy, const tg_real *x,
+                           int64_t rows) {
+    int64_t nout = w->shape[0], nin = w->shape[1], cap = TG_GATHER_MAX / (nout + nin);
+    /* a replay one node at a time sees every += at once; a use larger
+     * than a buffer is large enough alone */
+    tg__gather *g = t->gathering && rows <= cap ? gather_slot(t, w) : NULL;
+    if (g && g->rows + rows > cap) gather_flush(g);
+    if (g && (!room(&g->dy, &g->dy_room, (size_t)((g->rows + rows) * nout)) ||
+              !room(&g->x, &g->x_room, (size_t)((g->rows + rows) * nin))))
+        gather_flush(g), g = NULL; /* out of memory: at once, in the same order */
+    if (!g) {
+        tg__weight_grad_now(w, dy, x, rows);
+        return;
+    }
+    memcpy(g->dy + g->rows * nout, dy, (size_t)(rows * nout) * sizeof(tg_real));
+    memcpy(g->x + g->rows * nin, x, (size_t)(rows * nin) * sizeof(tg_real));
+    g->rows += rows;
+}
+
+/* w's slot, or NULL: w has no gathered products pending. */
+static tg__gather *gather_of(const tg_tape *t, const tg_tensor *w) {
+    for (size_t i = 0; i < t->n_gathers; i++)
+        if (t->gathers[i].w == w) return &t->gathers[i];
+    return NULL;
+}
+
+/* The products still held (or, after an error, drops them); a gathered
+ * weight's gradient is final after its products (tg_tape_on_grad_ready). */
+static void flush_weight_grads(tg_tape *t, bool products) {
+    for (size_t i = 0; i < t->n_gathers; i++) {
+        tg_tensor *w = t->gathers[i].w;
+        if (products) gather_flush(&t->gathers[i]);
+        if (products && w && w->on_heap && t->on_ready) t->on_ready(t->on_ready_ctx, w);
+        t->gathers[i].rows = 0;
+        t->gathers[i].w = NULL;
+    }
+}
+
+/* Node n's backward, if its output received a gradient. */
+static void backward_node(tg_tape *t, tg_node *n) {
+    if (!n->out->grad) return; /* nothing flowed into this node */
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
+    if (!tg__failed(t)) op_table[n->op].backward(t, n);
+}
+
+/* Nodes [first, end) in reverse. */
+static void backward_nodes(tg_tape *t, size_t end, size_t first) {
+    for (size_t i = end; i-- > first && !tg__failed(t);) backward_node(t, &t->nodes[i]);
+}
+
+/* ---- segments recomputed inside backward ----------------------------------- */
+
+tg__tape_mark tg__tape_mark_get(const tg_tape *t) {
+    return (tg__tape_mark){t->n_nodes, tg_arena_mark_get(&t->arena), t->scope, t->n_scopes};
+}
+
+void tg__tape_release(tg_tape *t, tg__tape_mark m) {
+    t->n_nodes = m.n_nodes;
+    tg_arena_release(&t->arena, m.arena);
+    t->scope = m.scope;
+    t->n_scopes = m.n_scopes;
+}
+
+bool tg__seed_grad(tg_tape *t, tg_tensor *x, const tg_real *g, bool copy) {
+    if (tg__failed(t) || !ensure_grad(t, x)) return false;
+    if (copy)
+        memcpy(x->grad, g, (size_t)x->numel * sizeof(tg_real));
+    else
+        for (int64_t i = 0; i < x->numel; i++) x->grad[i] += g[i];
+    return true;
+}
+
+int tg__backward_since(tg_tape *t, tg__tape_mark m) {
+    if (tg__failed(t)) return -1;
+    backward_nodes(t, t->n_nodes, m.n_nodes);
+    return tg__failed(t) ? -1 : 0;
 }
 
 void tg_tape_on_grad_ready(tg_tape *t, tg_grad_ready_fn fn, void *ctx) {
@@ -467,22 +559,21 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
         if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
     if (!ensure_grad(t, y)) return -1;
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
-    t->n_deferred = 0;
+    bool check = t->detect_anomaly;
+    if (check && tg__anomaly_forward(t, y->node)) return t->anomaly = true, -1;
     ready_list rl = {0};
     bool notify = t->on_ready && ready_plan(t, (size_t)y->node + 1, &rl);
     t->gathering = true;
     for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
         tg_node *n = &t->nodes[i];
-        if (n->out->grad) { /* else nothing flowed into this node */
-            for (int k = 0; k < n->n_in; k++)
-                if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
-            if (!tg__failed(t)) op_table[n->op].backward(t, n);
-        }
+        backward_node(t, n);
+        if (check && n->out->grad && !tg__failed(t) && tg__anomaly_backward(t, n, i))
+            t->anomaly = true;
         for (int32_t j = notify ? rl.first[i] : -1; j >= 0 && !tg__failed(t); j = rl.next[j])
-            if (!has_deferred(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
+            if (!gather_of(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
     }
     t->gathering = false;
-    if (tg__failed(t)) return -1;
-    flush_weight_grads(t);
+    flush_weight_grads(t, !tg__failed(t));
+    if (!tg__failed(t) && check && tg__anomaly_leaves(t, y->node)) t->anomaly = true;
     return tg__failed(t) ? -1 : 0;
 }

@@ -2,14 +2,21 @@
  * A character model: embedding -> recurrent layer(s) -> linear head ->
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
- *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
+ *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
+ *             [--recompute [K]] [--detect-anomaly] [--check-finite]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
- * median ms per step after warm-up, tokens/s, GFLOP/s of the model's matrix
- * products (counted as PyTorch computes them), peak RSS, and the BLIS
- * kernels and threads used. */
+ * median ms per step after warm-up (3 steps unless --warmup) and the median
+ * CPU ms of this process per step, tokens/s, GFLOP/s of the model's matrix
+ * products (counted as PyTorch computes them), peak RSS and the tape's
+ * peak, and the BLIS kernels and threads used. --recompute trains the
+ * recurrent layers with memory.recompute (segments of K steps, by default
+ * the k of least memory). --detect-anomaly turns the tape's anomaly
+ * detection on; --check-finite adds what `tapegrad train` does every step
+ * (the loss and the gradients' norm checked for NaN/Inf), for their costs. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +30,14 @@ enum { VOCAB = 65, EMBED = 64, BATCH = 32 };
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+/* This process's CPU time: on a shared machine, less at the mercy of the
+ * other processes than the wall clock. */
+static double cpu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
 }
 
@@ -57,23 +72,44 @@ static int sgemm(int threads) {
     return 0;
 }
 
+/* The loss and the gradients' 2-norm are finite (tapegrad train's check,
+ * cli/anomaly.c: the norm is the pass the CSV log already makes). */
+static bool finite_step(const tg_tensor *loss, tg_tensor *const *params, int n) {
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        for (int64_t k = 0; params[i]->grad && k < params[i]->numel; k++)
+            sum += (double)params[i]->grad[k] * params[i]->grad[k];
+    return isfinite((double)loss->data[0]) && isfinite(sum);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
+                "[--warmup N] [--recompute [K]] [--detect-anomaly] [--check-finite]\n",
+                argv[0]);
         return 2;
     }
     tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
                        : strcmp(argv[1], "gru") == 0 ? TG_GRU
                                                      : TG_RNN_TANH;
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
-    int layers = atoi(argv[3]), threads = 1, steps = 20;
-    bool infer = false;
+    int layers = atoi(argv[3]), threads = 1, steps = 20, warmup = 3;
+    bool infer = false, anomaly = false, check_finite = false;
+    tg_rnn_memory memory = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--detect-anomaly") == 0) anomaly = true;
+        else if (strcmp(argv[i], "--check-finite") == 0) check_finite = true;
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--recompute") == 0) {
+            memory.recompute = true;
+            if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
+        }
     }
     tg_set_threads(threads);
     tg_rng r;
@@ -81,7 +117,7 @@ int main(int argc, char **argv) {
     char err[256];
     tg_embedding *emb = tg_embedding_new(VOCAB, EMBED, -1, &r);
     tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .input_size = EMBED, .hidden_size = H,
-                                              .num_layers = layers},
+                                              .num_layers = layers, .memory = memory},
                              &r, err, sizeof err);
     tg_linear_layer *head = tg_linear_layer_new(H, VOCAB, true, &r);
     if (!emb || !rnn || !head) {
@@ -98,10 +134,11 @@ int main(int argc, char **argv) {
     int64_t *ids = malloc((size_t)(T + 1) * BATCH * sizeof *ids);
     for (int64_t i = 0; i < (T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
     tg_tape *t = tg_tape_new();
-    int warmup = 3;
+    tg_tape_set_detect_anomaly(t, anomaly);
     double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
+    double *cpu = malloc((size_t)(steps + warmup) * sizeof *cpu);
     for (int s = 0; s < steps + warmup; s++) {
-        double t0 = now_ms();
+        double t0 = now_ms(), c0 = cpu_ms();
         tg_tape_reset(t);
         tg_set_grad_enabled(t, !infer);
         tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
@@ -112,6 +149,10 @@ int main(int argc, char **argv) {
         if (!infer) {
             tg_optim_zero_grad(opt);
             tg_backward(t, loss);
+            if (check_finite && !finite_step(loss, params, np)) {
+                fprintf(stderr, "bench_rnn: step %d is not finite\n", s);
+                return 1;
+            }
             tg_optim_step(opt);
         }
         if (tg_tape_error(t)) {
@@ -119,9 +160,14 @@ int main(int argc, char **argv) {
             return 1;
         }
         ms[s] = now_ms() - t0;
+        cpu[s] = cpu_ms() - c0;
     }
     qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
     double med = ms[warmup + steps / 2];
+    qsort(cpu + warmup, (size_t)steps, sizeof *cpu, cmp);
+    char rec[32] = "off"; /* the segment length, or auto (the default) */
+    if (memory.recompute && memory.segment) snprintf(rec, sizeof rec, "%lld", (long long)memory.segment);
+    else if (memory.recompute) snprintf(rec, sizeof rec, "auto");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* multiply-adds of the model's matrix products as PyTorch computes them:
@@ -134,9 +180,11 @@ int main(int argc, char **argv) {
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);
     flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
     if (!infer) flop *= 3;
-    printf("ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f kernels=%s threads=%d\n", med,
-           (double)(T * BATCH) / med * 1e3, flop / med * 1e-6, (double)ru.ru_maxrss / 1024,
-           tg_blis_kernels(), tg_threads());
+    printf("ms=%.2f cpu_ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f tape_peak_mb=%.1f "
+           "kernels=%s threads=%d recompute=%s\n",
+           med, cpu[warmup + steps / 2], (double)(T * BATCH) / med * 1e3, flop / med * 1e-6,
+           (double)ru.ru_maxrss / 1024,
+           (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(), tg_threads(), rec);
     tg_optim_free(opt);
     tg_module_free(&emb->base);
     tg_module_free(&rnn->base);
@@ -144,5 +192,6 @@ int main(int argc, char **argv) {
     tg_tape_free(t);
     free(ids);
     free(ms);
+    free(cpu);
     return 0;
 }

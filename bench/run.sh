@@ -60,6 +60,30 @@ for th in $THREADS; do
     done
 done
 
+# Memory as a choice: config (a) at long T, keeping every step against
+# recomputing segments (memory.recompute, the default k), by turns, one
+# thread, the median of 2 steps after 1 (figures of memory more than time;
+# the full tape at T = 16384 needs about 12 GB and is left out).
+MEMORY_T=${MEMORY_T:-"1024 4096 16384"}
+if [ -n "$MEMORY_T" ]; then
+    echo
+    echo "== memory: (a) lstm 256 1 T, full tape against --recompute (1 thread; median of 2 steps)"
+    printf '%-8s %12s %12s %14s %14s %9s %9s\n' T "full ms" "recomp. ms" "full RSS MB" "recomp. RSS MB" "time x" "RSS /"
+    for T in $MEMORY_T; do
+        full=-; fms=-; frss=-
+        if [ "$T" -le 4096 ]; then
+            full=$(BLIS_ARCH_TYPE=$arch_id "$B" lstm 256 1 "$T" --threads 1 --steps 2 --warmup 1)
+            fms=$(field "$full" ms); frss=$(field "$full" peak_rss_mb)
+        fi
+        rc=$(BLIS_ARCH_TYPE=$arch_id "$B" lstm 256 1 "$T" --threads 1 --steps 2 --warmup 1 --recompute)
+        rms=$(field "$rc" ms); rrss=$(field "$rc" peak_rss_mb)
+        tx=-; rx=-
+        [ "$fms" = - ] || tx=$(awk -v a="$rms" -v b="$fms" 'BEGIN { printf "%.2f", a / b }')
+        [ "$frss" = - ] || rx=$(awk -v a="$frss" -v b="$rrss" 'BEGIN { printf "%.1f", a / b }')
+        printf '%-8s %12s %12s %14s %14s %9s %9s\n' "$T" "$fms" "$rms" "$frss" "$rrss" "$tx" "$rx"
+    done
+fi
+
 if [ $have_torch = yes ]; then
     echo
     echo "== PyTorch (default): its own threads and BLIS's own kernel choice"

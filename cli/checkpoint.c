@@ -12,10 +12,15 @@
  * any byte), and the dropout generators of the model and of each recurrent
  * layer. Together that is everything a run depends on, so a resumed run
  * continues bit for bit. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -30,6 +35,7 @@
 #define M_LABELS "tapegrad.cli.labels"
 #define M_SEED "tapegrad.cli.seed"
 #define M_RNG "tapegrad.cli.rng."
+#define M_MODEL "tapegrad.cli.model"
 
 /* ---- metadata encodings --------------------------------------------------------- */
 
@@ -184,6 +190,7 @@ int cli_ckpt_save(const char *path, const cli_model *cm, tg_optim *opt, const tg
     if (info->vocab.n_bytes) META(M_VOCAB_BYTES, vb);
     if (info->vocab.words.n) META(M_WORDS, vw);
     if (info->vocab.labels.n) META(M_LABELS, vl);
+    if (info->model) META(M_MODEL, info->model);
     int nr = cli_model_rngs(m, rp, rng_names);
     for (int i = 0; i < nr; i++) {
         rng_text(rp[i], rng_vals[i], sizeof rng_vals[i]);
@@ -230,6 +237,9 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
     snprintf(info->data, sizeof info->data, "%s", data);
     info->data_hash = strtoull(hash, NULL, 16);
     info->seed = strtoull(seed, NULL, 10);
+    const char *model = tg_safetensors_meta(f, M_MODEL);
+    if (model && !(info->model = strdup(model)))
+        return cli_fail(err, errlen, "%s: out of memory", path);
     const char *vb = tg_safetensors_meta(f, M_VOCAB_BYTES), *vw = tg_safetensors_meta(f, M_WORDS),
                *vl = tg_safetensors_meta(f, M_LABELS);
     if (vb) {
@@ -237,6 +247,7 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
         unsigned char *p = unhex(vb, &n);
         if (!p || n > 256) {
             free(p);
+            cli_ckpt_info_free(info);
             return cli_fail(err, errlen, "%s: bad %s in the metadata", path, M_VOCAB_BYTES);
         }
         memcpy(info->vocab.bytes, p, n);
@@ -244,7 +255,7 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
         free(p);
     }
     if ((vw && unhex_list(vw, &info->vocab.words)) || (vl && unhex_list(vl, &info->vocab.labels))) {
-        cli_vocab_free(&info->vocab);
+        cli_ckpt_info_free(info);
         return cli_fail(err, errlen, "%s: bad vocabulary in the metadata", path);
     }
     return 0;
@@ -260,6 +271,8 @@ int cli_ckpt_info_read(const char *path, cli_ckpt_info *info, char *err, size_t 
 
 void cli_ckpt_info_free(cli_ckpt_info *info) {
     cli_vocab_free(&info->vocab);
+    free(info->model);
+    info->model = NULL;
 }
 
 int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state *st, char *err,
@@ -321,4 +334,45 @@ done:
     free(names);
     tg_safetensors_close(f);
     return rc;
+}
+
+/* ---- stale temporary files ---------------------------------------------------------- */
+
+/* Whether name is "<base>.tmp.<pid>" (what tg_safetensors_save writes
+ * before its rename) for a process that no longer exists; *pid gets it. */
+static bool stale_tmp(const char *name, const char *base, long *pid) {
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0) return false;
+    const char *digits = name + n + 5;
+    char *end;
+    if (!isdigit((unsigned char)*digits)) return false;
+    errno = 0;
+    *pid = strtol(digits, &end, 10);
+    if (*end || errno || *pid <= 0 || *pid == (long)getpid()) return false;
+    return kill((pid_t)*pid, 0) != 0 && errno == ESRCH;
+}
+
+int cli_ckpt_clean_stale(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = opendir(dir);
+    int removed = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid;
+        char file[8192];
+        if (!stale_tmp(e->d_name, base, &pid)) continue;
+        snprintf(file, sizeof file, "%s%s%s", dir, slash ? "" : "/", e->d_name);
+        if (remove(file) == 0) {
+            fprintf(stderr,
+                    "tapegrad train: removed %s, left by process %ld (killed while it saved a "
+                    "checkpoint)\n",
+                    file, pid);
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
 }

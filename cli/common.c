@@ -144,9 +144,12 @@ bool cli_given(const cli_option *opts, int n_opts, const char *name) {
 /* ---- the model of a spec ------------------------------------------------------------ */
 
 tg_spec *cli_load_spec(const char *cmd, const char *path) {
-    char err[1024];
+    char err[TG_SPEC_MAX_ERRORS * 512];
     tg_spec *s = tg_spec_load(path, err, sizeof err);
-    if (!s) cli_error(cmd, "%s", err);
+    for (char *line = s ? NULL : err, *nl; line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n'))) *nl = '\0'; /* every error, each with the prefix */
+        cli_error(cmd, "%s", line);
+    }
     return s;
 }
 

@@ -19,6 +19,7 @@ enum {
     CLI_OK = 0,
     CLI_FAIL = 1,         /* the run failed: files, data, numbers */
     CLI_USAGE = 2,        /* bad usage or a bad spec */
+    CLI_NONFINITE = 3,    /* train: a step's loss or gradient was not finite */
     CLI_INTERRUPTED = 130 /* Ctrl-C during training, after its checkpoint was saved */
 };
 
@@ -102,6 +103,8 @@ typedef struct cli_ckpt_info {
     int64_t data_bytes;
     uint64_t seed;   /* batch order (and the initial weights) */
     cli_vocab vocab; /* how the data maps to ids (owned) */
+    char *model;     /* the spec's task, input and model as JSON (owned; NULL in
+                      * checkpoints from before it was saved) */
 } cli_ckpt_info;
 
 /* Writes the model's parameters, the optimizer's state (when opt), the
@@ -118,6 +121,19 @@ void cli_ckpt_info_free(cli_ckpt_info *info);
  * Either everything loads or the error says what did not. */
 int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state *st, char *err,
                   size_t errlen);
+
+/* The task, input and model sections of the spec file as one JSON object
+ * (malloc'd), or NULL if it cannot be read (cli/resume.c). */
+char *cli_model_json(const char *spec_path);
+/* Compares two such objects (the checkpoint's, the current spec's): -1
+ * with "model.layers[1].hidden: 32 in the checkpoint's spec, 64 now" in err
+ * at the first difference, else 0. */
+int cli_model_differs(const char *was, const char *now, char *err, size_t errlen);
+
+/* Removes the temporary files of checkpoint saves next to path
+ * ("path.tmp.<pid>") whose process is gone (killed during a save), saying
+ * so on stderr; nothing else is touched. Returns how many. */
+int cli_ckpt_clean_stale(const char *path);
 
 /* For sample and eval: the model of spec s with the weights of checkpoint
  * ckpt (its vocabulary and labels in info), in evaluation mode. Returns 0,
@@ -165,6 +181,50 @@ int cli_dist_save(cli_dist *x, const char *path, const cli_model *cm, tg_optim *
                   size_t errlen);
 /* The exchange's figures per step on stdout (several ranks only). */
 void cli_dist_report(const cli_dist *x);
+
+/* ---- non-finite steps (cli/anomaly.c) ---------------------------------------- */
+typedef struct cli_guard {
+    int64_t skipped;  /* steps skipped in the whole run */
+    int64_t in_a_row; /* the current run of skipped steps */
+} cli_guard;
+enum { CLI_GUARD_OK, CLI_GUARD_SKIP, CLI_GUARD_STOP };
+
+/* Step `step` (from 1) is done with this loss and gradient norm (report:
+ * the tape's anomaly report under --detect-anomaly, else NULL). Returns
+ * CLI_GUARD_OK when both are finite and there is no report; else, with a
+ * message naming the step and the quantity in err, CLI_GUARD_SKIP or
+ * CLI_GUARD_STOP as the spec's train.on_nonfinite and train.max_skips say. */
+int cli_guard_step(cli_guard *g, const tg_spec *s, int64_t step, double loss, double gnorm,
+                   const char *report, char *err, size_t errlen);
+/* Prints why the run stopped (err from cli_guard_step) and which
+ * checkpoint holds the last good state (saved_step < 0: none). */
+void cli_guard_stopped(const char *cmd, const cli_guard *g, const tg_spec *s, const char *err,
+                       const char *ckpt, int64_t saved_step);
+/* The end of that message: "the last good checkpoint is CKPT (step N)"
+ * (saved_step < 0: "no checkpoint was written"), and a newline. */
+void cli_last_good(const char *ckpt, int64_t saved_step);
+/* The name of the first parameter holding a NaN or an infinity, or NULL. */
+const char *cli_nonfinite_param(const cli_model *cm);
+
+/* ---- distillation (cli/distill.c) ------------------------------------------- */
+/* The teacher of a spec's "distill" section, in evaluation mode. */
+typedef struct cli_teacher {
+    tg_spec *spec; /* NULL: the spec does not distill */
+    cli_model cm;
+    tg_model_state *st; /* a language model's carried state (reset with the student's) */
+    cli_ckpt_info info;
+} cli_teacher;
+
+/* Loads s's teacher (nothing without a distill section): its spec and
+ * checkpoint, checked against the student's task, outputs and the data's
+ * vocabulary. Returns 0, or an exit code after a message. */
+int cli_teacher_load(const char *cmd, cli_teacher *t, const tg_spec *s, const cli_vocab *vocab);
+void cli_teacher_free(cli_teacher *t);
+/* A training step's loss: tg_model_loss, or with a teacher, its no-grad
+ * forward pass on the same batch and tg_model_distill_loss. reset: the
+ * batch starts the streams again. NULL with the tape's error set. */
+tg_tensor *cli_train_loss(tg_tape *tape, cli_teacher *t, const tg_spec *s, tg_model *m,
+                          const tg_model_batch *mb, const tg_model_output *out, bool reset);
 
 /* ---- evaluation (cli/evaluate.c) ---------------------------------------------- */
 typedef struct cli_metrics {

@@ -198,8 +198,57 @@ int cli_batch_model(tg_tape *t, const tg_spec *s, const cli_batch *b, tg_model_b
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static int utf8_len(const unsigned char *p, int64_t n) {
+    int len = p[0] < 0x80                   ? 1
+              : p[0] >= 0xC2 && p[0] < 0xE0 ? 2
+              : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
+              : p[0] >= 0xF0 && p[0] < 0xF5 ? 4
+                                            : 0;
+    if (len > n) return 0;
+    for (int k = 1; k < len; k++)
+        if ((p[k] & 0xC0) != 0x80) return 0;
+    return len;
+}
+
+/* Refuses what is not text: a NUL byte, or more than 10% of the bytes
+ * outside valid UTF-8 sequences (a Latin-1 text with its accents passes;
+ * a compressed file, a picture or a model, about half, does not). */
+static int text_check(const char *path, const char *text, int64_t len, char *err, size_t errlen) {
+    const unsigned char *u = (const unsigned char *)text;
+    const void *nul = memchr(text, 0, (size_t)len);
+    if (nul)
+        return cli_fail(err, errlen,
+                        "%s: not text: a NUL byte at offset %lld (--binary trains on it anyway)",
+                        path, (long long)((const char *)nul - text));
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < len;) {
+        int k = utf8_len(u + i, len - i);
+        if (!k && first < 0) first = i;
+        bad += !k, i += k ? k : 1;
+    }
+    if (bad * 10 > len)
+        return cli_fail(err, errlen,
+                        "%s: not text: %lld of its %lld bytes are not UTF-8 (the first at offset "
+                        "%lld; --binary trains on it anyway)",
+                        path, (long long)bad, (long long)len, (long long)first);
+    return 0;
+}
+
 int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_vocab *known,
-                  double valid_fraction, char *err, size_t errlen) {
+                  double valid_fraction, bool binary, char *err, size_t errlen) {
+    int64_t len;
+    char *text = cli_read_file(path, &len, err, errlen);
+    *d = (cli_data){.task = s->task, .path = path};
+    if (!text) return -1;
+    int rc = cli_data_parse(d, s, path, text, len, known, valid_fraction, binary, err, errlen);
+    free(text);
+    return rc;
+}
+
+int cli_data_parse(cli_data *d, const tg_spec *s, const char *path, char *text, int64_t len,
+                   const cli_vocab *known, double valid_fraction, bool binary, char *err,
+                   size_t errlen) {
     *d = (cli_data){.task = s->task, .path = path};
     if (s->task != TG_TASK_REGRESS && s->task != TG_TASK_TREE && s->input != TG_INPUT_TOKENS &&
         !s->image_patch)
@@ -208,9 +257,7 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
     if (s->task == TG_TASK_REGRESS && s->input != TG_INPUT_VECTORS)
         return cli_fail(err, errlen, "%s: task regress reads numbers, so it needs vector input",
                         path);
-    int64_t len;
-    char *text = cli_read_file(path, &len, err, errlen);
-    if (!text) return -1;
+    if (!binary && text_check(path, text, len, err, errlen)) return -1;
     d->hash = cli_fnv1a(text, (size_t)len), d->bytes = len;
     if (known) d->vocab = *known; /* borrowed: the copy's lists are never freed here */
     d->own_vocab = !known;
@@ -218,7 +265,6 @@ int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_voc
     int rc = d->reader
                  ? d->reader->load(d, s, text, len, known, valid_fraction, err, errlen)
                  : cli_fail(err, errlen, "%s: task %s has no reader", path, tg_task_name(s->task));
-    free(text);
     if (rc) cli_data_free(d);
     return rc;
 }

@@ -26,9 +26,16 @@
 /* Reads path for the spec's task. known: the vocabulary of a checkpoint
  * (ids must map the same way), or NULL to build it from the data.
  * valid_fraction: the share held out (1: everything, for eval --data).
- * Returns 0, or -1 with a message in err. */
+ * Unless binary, a file that is not text (a NUL byte, or more than 10% of
+ * its bytes outside valid UTF-8) is refused. Returns 0, or -1 with a
+ * message in err. */
 int cli_data_load(cli_data *d, const tg_spec *s, const char *path, const cli_vocab *known,
-                  double valid_fraction, char *err, size_t errlen);
+                  double valid_fraction, bool binary, char *err, size_t errlen);
+/* The same for the file's contents, text[0..len) (NUL-terminated; the
+ * readers may change it), read as path. */
+int cli_data_parse(cli_data *d, const tg_spec *s, const char *path, char *text, int64_t len,
+                   const cli_vocab *known, double valid_fraction, bool binary, char *err,
+                   size_t errlen);
 void cli_data_free(cli_data *d);
 
 /* The training batch of a step (batches repeat in epochs). Returns 0, or

@@ -60,7 +60,7 @@ int cli_eval(int argc, char **argv) {
     status = CLI_FAIL;
     bool held_out = !data_path;
     if (held_out) data_path = info.data;
-    if (cli_data_load(&d, s, data_path, &info.vocab, held_out ? s->train.valid_fraction : 1, err,
+    if (cli_data_load(&d, s, data_path, &info.vocab, held_out ? s->train.valid_fraction : 1, true, err,
                       sizeof err)) {
         cli_error(cmd, "%s", err);
         goto done;

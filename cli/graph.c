@@ -36,7 +36,8 @@ static const char STEP_HELP[] =
     "backward the incoming gradient and what it adds to each input's gradient\n"
     "(the += that sums a shared weight's gradient over time steps).\n"
     "Commands: n next, p previous, fw/bw first forward/backward screen,\n"
-    "j N|NAME jump, l list, h help, q quit. --script runs commands without a\n"
+    "j N|NAME jump (to a node, or to the next node that reads a parameter:\n"
+    "j weight_hh_l0), l list, h help, q quit. --script runs commands without a\n"
     "terminal; --dump prints every screen in both directions. Cells are shown\n"
     "gate by gate unless --fused (as in tapegrad graph).\n";
 

@@ -15,6 +15,7 @@ int cli_run(int argc, char **argv);
 int cli_graph(int argc, char **argv);
 int cli_step(int argc, char **argv);
 int cli_translate(int argc, char **argv);
+int cli_plot(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -29,6 +30,7 @@ static const struct {
     {"run", cli_run, "one batch with given weights: outputs, gradients, training steps"},
     {"graph", cli_graph, "draw the tape of one training step: DOT, SVG, PNG, JSON or HTML"},
     {"step", cli_step, "step through one training step's tape, forward then backward"},
+    {"plot", cli_plot, "draw training logs (train's CSV) as an SVG chart"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 

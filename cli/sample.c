@@ -48,6 +48,47 @@ static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng 
     return rank[n - 1].id; /* rounding */
 }
 
+/* The UTF-8 character of s[0..n) that byte i belongs to: where it starts,
+ * its length and code point. 0 if s is not well-formed UTF-8 there or the
+ * character is ASCII (a byte is then the character). */
+static int utf8_around(const unsigned char *s, size_t n, size_t i, size_t *start, uint32_t *cp) {
+    size_t j = i;
+    while (j > 0 && i - j < 3 && (s[j] & 0xC0) == 0x80) j--;
+    int len = s[j] >= 0xF0 && s[j] < 0xF5 ? 4 : s[j] >= 0xE0 ? 3 : s[j] >= 0xC2 ? 2 : 0;
+    if (s[j] >= 0xF5 || !len || j + (size_t)len > n || i >= j + (size_t)len) return 0;
+    uint32_t c = s[j] & (0x7F >> len);
+    for (int k = 1; k < len; k++) {
+        if ((s[j + k] & 0xC0) != 0x80) return 0;
+        c = c << 6 | (s[j + k] & 0x3F);
+    }
+    static const uint32_t LEAST[5] = {0, 0, 0x80, 0x800, 0x10000}; /* no overlong forms */
+    if (c < LEAST[len] || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) return 0;
+    *start = j, *cp = c;
+    return len;
+}
+
+/* The primer's byte i is not in the vocabulary: name the character it is
+ * part of when the primer is UTF-8 there, else the byte. */
+static void bad_prime(const char *cmd, const char *prime, size_t np, size_t i) {
+    const unsigned char *u = (const unsigned char *)prime;
+    size_t at;
+    uint32_t cp;
+    int len = utf8_around(u, np, i, &at, &cp);
+    if (!len) {
+        cli_error(cmd, "--prime: byte 0x%02X ('%c') is not in the model's vocabulary", u[i],
+                  u[i] >= 32 && u[i] < 127 ? u[i] : '?');
+        return;
+    }
+    char bytes[16] = "";
+    for (int k = 0; k < len; k++)
+        snprintf(bytes + strlen(bytes), sizeof bytes - strlen(bytes), "%s%02X", k ? " " : "",
+                 u[at + k]);
+    cli_error(cmd,
+              "--prime: '%.*s' (U+%04X, bytes %s) is not in the model's vocabulary (it has no "
+              "byte 0x%02X: the model reads the bytes of its training data)",
+              len, prime + at, (unsigned)cp, bytes, u[i]);
+}
+
 int cli_sample(int argc, char **argv) {
     const char *cmd = "sample", *spec_path = NULL, *ckpt = NULL, *prime = NULL, *cond_name = NULL;
     int64_t length = 0, top_k = 0, seed = 0, threads = 0, count = 1;
@@ -103,8 +144,7 @@ int cli_sample(int argc, char **argv) {
     size_t np = strlen(prime);
     for (size_t i = 0; i < np; i++)
         if (id_of[(unsigned char)prime[i]] < 0) {
-            cli_error(cmd, "--prime: byte 0x%02X ('%c') is not in the model's vocabulary",
-                      (unsigned char)prime[i], prime[i] >= 32 && prime[i] < 127 ? prime[i] : '?');
+            bad_prime(cmd, prime, np, i);
             status = CLI_USAGE;
             goto done;
         }

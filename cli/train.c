@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "plot.h"
 
 static const char HELP[] =
     "usage: tapegrad train SPEC [options]\n"
@@ -31,13 +32,23 @@ static const char HELP[] =
     "                     SPEC's name with .safetensors, in the current directory)\n"
     "  --log PATH         the CSV log (default: the checkpoint's path with .csv):\n"
     "                     step,train_loss,valid_loss,lr,grad_norm\n"
+    "                     (and at each validation, its chart as an SVG beside it:\n"
+    "                     run.csv -> run.svg; see tapegrad plot)\n"
     "  --threads N        threads for products and cells (default: every core)\n"
     "  --seed S           initial weights and batch order (default: train.seed)\n"
+    "  --detect-anomaly   check every op's output and gradient for NaN/Inf and name\n"
+    "                     the first op that made one (its scope, its inputs' ranges,\n"
+    "                     forward or backward); slower\n"
+    "  --binary           train on a file that is not text (NUL bytes, invalid\n"
+    "                     UTF-8), which is refused otherwise\n"
     "  --help             this text\n"
     "\n"
     "A checkpoint is written every train.checkpoint_every steps and at the end;\n"
-    "Ctrl-C writes one and exits with status 130. Exit status: 0 done, 1 failed,\n"
-    "2 bad usage or spec, 130 interrupted.\n"
+    "Ctrl-C writes one and exits with status 130. Every step's loss and gradient\n"
+    "norm are checked: a NaN or an infinity stops the run before the weights\n"
+    "change, keeping the last good checkpoint (train.on_nonfinite \"skip\" skips\n"
+    "such steps instead, up to train.max_skips in a row). Exit status: 0 done,\n"
+    "1 failed, 2 bad usage or spec, 3 a step was not finite, 130 interrupted.\n"
     "\n"
     "Built with MPI=1, 'mpirun -np N tapegrad train ...' trains on N processes,\n"
     "train.batch being the global batch (docs/cli.md, \"Several processes\").\n";
@@ -92,6 +103,22 @@ static FILE *open_log(const char *path, bool resume, int64_t step, char *err, si
     return f;
 }
 
+/* Writes a checkpoint, unless a weight went non-finite (an optimizer step
+ * with a finite but huge gradient): the file on disk is then the last good
+ * one. Returns 0, or CLI_FAIL or CLI_NONFINITE with a message in err. */
+static int save(cli_dist *dist, const char *path, const cli_model *cm, tg_optim *opt,
+                const tg_model_state *st, const cli_ckpt_info *info, int64_t B, char *err,
+                size_t errlen) {
+    const char *bad = cli_nonfinite_param(cm);
+    if (bad) {
+        snprintf(err, errlen,
+                 "step %lld: %s is not finite after the optimizer's step; %s was not written",
+                 (long long)info->step, bad, path);
+        return CLI_NONFINITE;
+    }
+    return cli_dist_save(dist, path, cm, opt, st, info, B, err, errlen) ? CLI_FAIL : CLI_OK;
+}
+
 /* The entropy of the training text's characters: the loss of a model that
  * knows their frequencies and nothing else. */
 static double unigram_bits(const cli_data *d) {
@@ -122,12 +149,34 @@ static void show(progress *p, int64_t done, int64_t steps, double loss, double v
     double per_step = ran ? p->train_time / (double)ran : 0;
     double per_eval = p->evals ? p->eval_time / p->evals : 0;
     double rate = p->train_time > 0 ? (double)p->tokens / p->train_time : 0;
+    double step_rate = p->train_time > 0 ? (double)ran / p->train_time : 0;
     if (!isnan(val)) snprintf(vbuf, sizeof vbuf, "%.4f", val);
     cli_duration((double)(steps - done) * per_step + per_eval, eta, sizeof eta);
-    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.0f tok/s  ETA %s%s", p->tty ? "\r" : "",
-           (long long)done, (long long)steps, loss, vbuf, lr, rate, eta, p->tty ? "\033[K" : "\n");
+    printf("%sstep %lld/%lld  loss %.4f  val %s  lr %.3g  %.3g steps/s  %.0f tok/s  ETA %s%s",
+           p->tty ? "\r" : "", (long long)done, (long long)steps, loss, vbuf, lr, step_rate, rate,
+           eta, p->tty ? "\033[K" : "\n");
     p->open = p->tty;
     fflush(stdout);
+}
+
+/* The log's chart (tapegrad plot) redrawn next to it; a chart that cannot
+ * be written is reported once and does not stop training. */
+static void redraw(FILE *csv, const char *log_path, bool *failed) {
+    char svg[4096], err[1024];
+    fflush(csv);
+    cli_plot_path(log_path, svg, sizeof svg);
+    if (cli_plot_file(log_path, svg, err, sizeof err) == 0) return;
+    if (!*failed) fprintf(stderr, "tapegrad train: warning: chart not drawn: %s\n", err);
+    *failed = true;
+}
+
+/* Seconds between progress lines in a log or pipe, whatever log_every is
+ * (a terminal's line is redrawn 4 times a second): TAPEGRAD_PROGRESS_SECONDS,
+ * default 5. */
+static double progress_seconds(void) {
+    const char *e = getenv("TAPEGRAD_PROGRESS_SECONDS");
+    double s = e ? atof(e) : 5;
+    return s > 0 ? s : 5;
 }
 
 /* The validation line, shared with the final report. */
@@ -148,6 +197,7 @@ int cli_train(int argc, char **argv) {
     const char *cmd = "train", *spec_path = NULL, *data_path = NULL, *resume = NULL,
                *ckpt_path = NULL, *log_path = NULL;
     int64_t steps = 0, threads = 0, seed = 0;
+    bool detect = false, binary = false;
     cli_option opts[] = {
         {"--data", CLI_STR, &data_path, 0, 0, false},
         {"--steps", CLI_INT, &steps, 1, 1e15, false},
@@ -156,6 +206,8 @@ int cli_train(int argc, char **argv) {
         {"--log", CLI_STR, &log_path, 0, 0, false},
         {"--threads", CLI_INT, &threads, 1, 1024, false},
         {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
+        {"--detect-anomaly", CLI_FLAG, &detect, 0, 0, false},
+        {"--binary", CLI_FLAG, &binary, 0, 0, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
     int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
@@ -185,6 +237,7 @@ int cli_train(int argc, char **argv) {
     tg_tape *tape = NULL;
     FILE *csv = NULL;
     cli_batch b = {0};
+    cli_teacher teacher = {0};
     int status = CLI_FAIL;
     if (resume) {
         if (cli_ckpt_info_read(resume, &info, err, sizeof err)) {
@@ -199,9 +252,25 @@ int cli_train(int argc, char **argv) {
                     (long long)seed, (unsigned long long)info.seed);
         else
             seed = (int64_t)info.seed;
+        char *now = info.model ? cli_model_json(spec_path) : NULL;
+        int changed = now && cli_model_differs(info.model, now, err, sizeof err);
+        free(now);
+        if (changed) {
+            cli_error(cmd, "%s: the spec builds another model than %s's: %s", spec_path, resume,
+                      err);
+            status = CLI_USAGE;
+            goto done;
+        }
+        if (steps < info.step) {
+            cli_error(cmd, "%s %lld is below the checkpoint's step %lld (%s): nothing to train",
+                      cli_given(opts, nopt, "--steps") ? "--steps" : "the spec's train.steps",
+                      (long long)steps, (long long)info.step, resume);
+            status = CLI_USAGE;
+            goto done;
+        }
     }
-    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction, err,
-                      sizeof err)) {
+    if (cli_data_load(&d, s, data_path, resume ? &info.vocab : NULL, s->train.valid_fraction,
+                      binary, err, sizeof err)) {
         cli_error(cmd, "%s", err);
         goto done;
     }
@@ -214,12 +283,14 @@ int cli_train(int argc, char **argv) {
                 "tapegrad train: warning: %s is not the data the checkpoint was trained on\n",
                 data_path);
     if ((status = cli_set_vocab(cmd, s, &d.vocab)) ||
-        (status = cli_model_build(cmd, &cm, s, (uint64_t)seed)))
+        (status = cli_model_build(cmd, &cm, s, (uint64_t)seed)) ||
+        (status = cli_teacher_load(cmd, &teacher, s, &d.vocab)))
         goto done;
     status = CLI_FAIL;
     opt = tg_optim_spec_build(&s->optim, cm.tensors, cm.n);
     st = cli_streams(s) ? tg_model_state_new(cm.model) : NULL;
     tape = tg_tape_new();
+    tg_tape_set_detect_anomaly(tape, detect);
     if (!opt || tg_optim_error(opt) || !tape || (cli_streams(s) && !st)) {
         cli_error(cmd, "%s", opt && tg_optim_error(opt) ? tg_optim_error(opt) : "out of memory");
         goto done;
@@ -243,13 +314,18 @@ int cli_train(int argc, char **argv) {
             default_checkpoint(spec_path, ckpt_buf, sizeof ckpt_buf), ckpt_path = ckpt_buf;
     }
     if (!log_path) with_suffix(ckpt_path, ".csv", log_buf, sizeof log_buf), log_path = log_buf;
-    if (dist.rank != 0) log_path = "/dev/null"; /* rank 0 alone logs */
+    if (dist.rank != 0) /* rank 0 alone logs and writes */
+        log_path = "/dev/null";
+    else /* the inputs are checked: this run will write */
+        cli_ckpt_clean_stale(ckpt_path);
     if (!(csv = open_log(log_path, resume != NULL, start, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         goto done;
     }
     /* what every checkpoint of this run records besides the tensors */
-    info = (cli_ckpt_info){.steps = steps,
+    free(info.model);
+    info = (cli_ckpt_info){.model = cli_model_json(spec_path),
+                           .steps = steps,
                            .data_hash = d.hash,
                            .data_bytes = d.bytes,
                            .seed = (uint64_t)seed,
@@ -279,10 +355,14 @@ int cli_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_sa);
 
     progress pg = {.tty = isatty(STDOUT_FILENO), .t0 = cli_now(), .first_step = start};
+    double every = pg.tty ? 0.25 : progress_seconds();
+    pg.shown = pg.t0;
     double loss_sum = 0, val = NAN;
-    int64_t loss_n = 0, skipped = 0, done_steps = start;
+    int64_t loss_n = 0, done_steps = start, saved_step = resume ? start : -1;
+    const char *saved_path = resume ? resume : ckpt_path;
     cli_metrics vm = {.loss = NAN};
-    bool failed = false;
+    cli_guard guard = {0};
+    bool failed = false, stopped = false, plot_failed = false;
     for (int64_t step = start; step < steps && !cli_dist_stop(&dist, interrupted); step++) {
         double t1 = cli_now();
         if (cli_data_train_part(&d, s, step, (uint64_t)seed, dist.rank, dist.size, &b, err,
@@ -298,32 +378,43 @@ int cli_train(int argc, char **argv) {
         tg_tensor *loss = NULL;
         if (cli_batch_model(tape, s, &b, &mb) == 0 &&
             tg_model_forward(tape, cm.model, &mb, st, &out) == 0)
-            loss = tg_model_loss(tape, cm.model, &mb, &out);
+            loss = cli_train_loss(tape, &teacher, s, cm.model, &mb, &out, b.reset);
         tg_optim_zero_grad(opt);
         double lv = NAN;
         char why[sizeof err];
         int64_t tokens = b.trees ? b.trees->n_nodes : b.lengths ? 0 : b.T * b.B;
         for (int64_t j = 0; b.lengths && j < b.B; j++) tokens += b.lengths[j];
         if (!loss ||
-            cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why)) {
+            (cli_dist_backward(&dist, &cm, tape, loss, b.count, &tokens, &lv, why, sizeof why) &&
+             !tg_tape_error_is_anomaly(tape))) {
             snprintf(err, sizeof err, "step %lld: %.900s", (long long)step + 1,
                      loss ? why : tg_tape_error(tape));
             failed = true;
             break;
         }
+        /* checked before the optimizer touches the weights */
         double gnorm = cli_grad_norm(&cm);
-        int clip = tg_optim_spec_prepare(&s->optim, opt, (int)step, NULL, err, sizeof err);
-        if (clip == TG_CLIP_OK)
-            tg_optim_step(opt);
-        else if (clip == TG_CLIP_NONFINITE) {
-            if (!skipped++) {
-                end_line(&pg);
-                fprintf(stderr, "tapegrad train: step %lld skipped: %s\n", (long long)step + 1,
-                        err);
+        const char *report = tg_tape_error_is_anomaly(tape) ? tg_tape_error(tape) : NULL;
+        int verdict = cli_guard_step(&guard, s, step + 1, lv, gnorm, report, err, sizeof err);
+        if (verdict == CLI_GUARD_OK) {
+            int clip = tg_optim_spec_prepare(&s->optim, opt, (int)step, NULL, why, sizeof why);
+            if (clip == TG_CLIP_OK)
+                tg_optim_step(opt);
+            else if (clip == TG_CLIP_NONFINITE) /* a clip norm of another order overflowed */
+                verdict = cli_guard_step(&guard, s, step + 1, lv, gnorm, why, err, sizeof err);
+            else {
+                snprintf(err, sizeof err, "%s", why);
+                failed = true;
+                break;
             }
-        } else {
-            failed = true;
+        }
+        if (verdict == CLI_GUARD_STOP) {
+            stopped = true;
             break;
+        }
+        if (verdict == CLI_GUARD_SKIP && guard.in_a_row == 1) {
+            end_line(&pg);
+            fprintf(stderr, "tapegrad train: %s; skipped (train.on_nonfinite \"skip\")\n", err);
         }
         done_steps = step + 1;
         pg.train_time += cli_now() - t1;
@@ -347,11 +438,14 @@ int cli_train(int argc, char **argv) {
         fprintf(csv, "%lld,%.6f,", (long long)done_steps, lv);
         if (!isnan(val)) fprintf(csv, "%.6f", val);
         fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
-        /* a log line every log_every steps; on a terminal the line also
-         * updates in place between them, a few times a second */
+        if (eval_now && dist.rank == 0) /* rank 0 alone writes files */
+            redraw(csv, log_path, &plot_failed);
+        /* a log line every log_every steps and, between them, every few
+         * seconds (on a terminal the line updates in place, a few times a
+         * second), so that slow steps are never silent */
         bool log_now =
             (s->train.log_every && done_steps % s->train.log_every == 0) || done_steps == steps;
-        if (log_now || (pg.tty && cli_now() - pg.shown > 0.25)) {
+        if (log_now || cli_now() - pg.shown > every) {
             show(&pg, done_steps, steps, loss_sum / (double)loss_n, vm.loss, tg_optim_lr(opt));
             pg.shown = cli_now();
         }
@@ -361,26 +455,31 @@ int cli_train(int argc, char **argv) {
             info.step = done_steps;
             cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
             fflush(csv);
-            if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s),
-                              err, sizeof err)) {
+            int saved = save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s), err,
+                             sizeof err);
+            if (saved) {
+                status = saved;
                 failed = true;
                 break;
             }
+            saved_step = done_steps, saved_path = ckpt_path;
         }
     }
     sigaction(SIGINT, &old_sa, NULL);
     end_line(&pg);
     fflush(csv);
-    if (failed) {
-        cli_error(cmd, "%s", err);
+    if (stopped) {
+        cli_guard_stopped(cmd, &guard, s, err, saved_path, saved_step);
+        status = CLI_NONFINITE;
         goto done_keep_vocab;
     }
     info.step = done_steps;
     cli_data_position(&d, s, done_steps, &info.epoch, &info.batch);
-    if (cli_dist_save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s), err,
-                      sizeof err)) {
+    if (failed || (status = save(&dist, ckpt_path, &cm, opt, st, &info, cli_data_batch_size(&d, s),
+                                 err, sizeof err))) {
         cli_error(cmd, "%s", err);
-        status = CLI_FAIL;
+        if (status == CLI_NONFINITE)
+            fputs("tapegrad train: ", stderr), cli_last_good(saved_path, saved_step);
         goto done_keep_vocab;
     }
     char took[32];
@@ -390,9 +489,9 @@ int cli_train(int argc, char **argv) {
         status = CLI_INTERRUPTED;
         goto done_keep_vocab;
     }
-    if (skipped)
-        fprintf(stderr, "tapegrad train: %lld steps skipped (gradients not finite)\n",
-                (long long)skipped);
+    if (guard.skipped)
+        fprintf(stderr, "tapegrad train: %lld steps skipped (loss or gradients not finite)\n",
+                (long long)guard.skipped);
     printf("done: %lld steps in %s; checkpoint %s, log %s\n", (long long)done_steps,
            cli_duration(cli_now() - pg.t0, took, sizeof took), ckpt_path, log_path);
     if (!isnan(vm.loss)) {
@@ -411,6 +510,7 @@ done_keep_vocab:
 done:
     if (csv) fclose(csv);
     cli_batch_free(&b);
+    cli_teacher_free(&teacher);
     tg_tape_free(tape);
     tg_model_state_free(st);
     tg_optim_free(opt);

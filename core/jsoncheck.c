@@ -2,6 +2,7 @@
  * (cJSON only says "somewhere near here" and accepts some non-JSON), then
  * cJSON for the tree, then typed readers with paths in their messages. */
 #include "jsoncheck.h"
+#include "jsonerrs.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@ int tg_json_fail(const tg_jctx *c, const char *path, const char *fmt, ...) {
     bool has_path = path && *path;
     snprintf(c->err, c->errlen, "%s%s%s%s%s", file ? file : "", file ? ": " : "",
              has_path ? path : "", has_path ? ": " : "", msg);
+    if (c->errs) tg__json_keep(c->errs, path, c->err);
     return -1;
 }
 
@@ -384,15 +386,12 @@ cJSON *tg_json_parse(const tg_jctx *c, const char *text, size_t len) {
         size_t line_start = 0;
         for (size_t k = 0; k < p.err_at && k < len; k++)
             if (text[k] == '\n') line++, line_start = k + 1;
-        char where[64];
-        snprintf(where, sizeof where, "%d:%zu", line, p.err_at - line_start + 1);
-        /* file:line:col, as compilers write it, so editors can jump there */
+        /* file:line:col, as compilers write it, so editors can jump there;
+         * line:col alone for text that has no file */
         tg_jctx at = *c;
         char file[TG_JSON_PATH_MAX];
-        if (c->file && *c->file)
-            snprintf(file, sizeof file, "%s:%s", c->file, where);
-        else
-            snprintf(file, sizeof file, "line %d, column %zu", line, p.err_at - line_start + 1);
+        snprintf(file, sizeof file, "%s%s%d:%zu", c->file ? c->file : "",
+                 c->file && *c->file ? ":" : "", line, p.err_at - line_start + 1);
         at.file = file;
         tg_json_fail(&at, NULL, "malformed JSON: %s", p.what);
         return NULL;

@@ -19,12 +19,33 @@
 
 #include <cjson/cJSON.h>
 
-/* Where messages go. file (may be NULL) prefixes every message. */
+typedef struct tg_jerrs tg_jerrs;
+
+/* Where messages go. file (may be NULL) prefixes every message. With errs
+ * (tg_json_collect), every message is kept instead of only the last one. */
 typedef struct tg_jctx {
     const char *file;
     char *err;
     size_t errlen;
+    tg_jerrs *errs;
 } tg_jctx;
+
+/* ---- every error at once --------------------------------------------------
+ * A reader that goes on after a failed value (the next layer, the next
+ * section) reports every problem of a document in one go:
+ *
+ *     tg_jerrs *e = tg_json_collect(&c, root, 20);
+ *     ... parse, each tg_json_fail adds a message ...
+ *     int n = tg_json_collected(&c);
+ *
+ * tg_json_collected writes the messages into c->err, one per line, in the
+ * order of the document (by the position of each message's path in root;
+ * a missing key counts as the end of its object), at most max of them,
+ * then "... and N more"; it frees the collection and returns how many
+ * there were. Out of memory, tg_json_collect returns NULL and
+ * messages go to c->err one at a time, as without it. */
+tg_jerrs *tg_json_collect(tg_jctx *c, const cJSON *root, int max);
+int tg_json_collected(tg_jctx *c);
 
 /* Room for any path this module builds (longer ones are cut with "..."). */
 #define TG_JSON_PATH_MAX 256
@@ -34,7 +55,8 @@ typedef struct tg_jctx {
 /* Parses len bytes of strict JSON (RFC 8259; a leading UTF-8 byte-order mark
  * is skipped). Returns the tree (free with cJSON_Delete) or NULL with
  * "file:LINE:COL: malformed JSON: <what was expected>, got <what was
- * there>" (line and column count from 1; the column counts bytes). Numbers
+ * there>" ("LINE:COL: ..." when c->file is NULL or empty; line and column
+ * count from 1; the column counts bytes). Numbers
  * too large for a double are refused here too. */
 cJSON *tg_json_parse(const tg_jctx *c, const char *text, size_t len);
 

@@ -15,7 +15,7 @@ static void model_destroy(tg_module *base) {
 }
 
 tg_model *tg_model_new(const tg_spec *s, tg_rng *init, char *err, size_t errlen) {
-    tg_jctx c = {s ? s->file : NULL, err, errlen};
+    tg_jctx c = {.file = s ? s->file : NULL, .err = err, .errlen = errlen};
     char p[TG_JSON_PATH_MAX], e[256];
     if (!s || !init) {
         tg_json_fail(&c, NULL, "tg_model_new: %s is NULL", s ? "init" : "spec");

@@ -27,7 +27,8 @@ static tg_module *deep_rnn_build(const tg_model *m, const tg_layer_spec *L, tg_r
                                  size_t elen) {
     (void)m;
     tg_deep_rnn_options o = {
-        .input_size = L->in, .hidden_size = L->hidden, .depth = L->depth, .skip = L->skip};
+        .input_size = L->in, .hidden_size = L->hidden, .depth = L->depth, .skip = L->skip,
+        .memory = L->memory};
     return (tg_module *)tg_deep_rnn_new(o, init, e, elen);
 }
 

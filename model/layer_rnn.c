@@ -46,7 +46,8 @@ static tg_module *build(const tg_layer_spec *L, tg_rnn_mode mode, tg_rng *init, 
                         .no_bias = !L->bias,
                         .bidirectional = L->bidirectional,
                         .dropout = L->dropout,
-                        .seed = tg_rng_u64(init)};
+                        .seed = tg_rng_u64(init),
+                        .memory = L->memory};
     return (tg_module *)tg_rnn_new(o, init, e, elen);
 }
 

@@ -113,6 +113,17 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
  * pass here (without state). NULL with the tape's error set on failure. */
 tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
                          const tg_model_output *out);
+/* Knowledge distillation (Hinton, Vinyals and Dean 2015) on a batch:
+ *     alpha * T^2 * KL(softmax(teacher / T) || softmax(output / T))
+ *     + (1 - alpha) * tg_model_loss(t, m, b, out)
+ * with the KL averaged over the counted targets (rows of the output; steps
+ * past a sequence's length left out). teacher: a teacher's output for the
+ * same batch, the shape of out->output (run it with grad recording off:
+ * tg_set_grad_enabled). Tasks language_model, classify and tag. NULL with
+ * the tape's error set on failure (model/model_distill.c). */
+tg_tensor *tg_model_distill_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
+                                 const tg_model_output *out, tg_tensor *teacher,
+                                 double temperature, double alpha);
 /* One step of B sequences (sampling a language model): ids (B ids, token
  * input) or x ([B, I], vector input) goes through every layer with the
  * state carried in `state` (required). Returns the output for this step,

@@ -34,6 +34,15 @@ int tg_model_seq2seq_build(tg_model *m, const tg_spec *s, tg_rng *init, char *er
 int tg_model_seq2seq_forward(tg_tape *t, tg_model *m, const tg_model_batch *b,
                              tg_model_output *out);
 
+/* ---- the "distill" section (model/spec_distill.c) ----------------------------- */
+
+/* Reads root's "distill" (absent: s->distill stays empty). Relative paths
+ * are taken from the directory of the spec file (s->file). Refused unless
+ * the task is language_model, classify or tag. 0, or -1 after
+ * tg_json_fail. */
+int tg_spec_parse_distill(const tg_jctx *c, const cJSON *root, tg_spec *s);
+void tg_spec_free_distill(tg_spec *s);
+
 /* ---- the "optimizer" section (model/optim_spec.c) ------------------------------ */
 
 /* Reads section (a JSON object; path is its path for messages, e.g.

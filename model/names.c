@@ -18,6 +18,7 @@ const char *const tg__layer_names[] = {
 #define RECURRENT TG__LAYER_RECURRENT
 #define RNN TG__LAYER_RNN
 #define TREE TG__LAYER_TREE
+#define RECOMPUTES TG__LAYER_RECOMPUTES
 static const unsigned FLAGS[] = {
 #define TG_LAYER(id, name, flags) [TG_LAYER_##id] = (flags),
 #include "layers.def"

@@ -20,7 +20,8 @@ enum {
     TG__LAYER_POOLS = 1 << 2,     /* one vector per sequence out */
     TG__LAYER_RECURRENT = 1 << 3, /* carries a state over the steps */
     TG__LAYER_RNN = 1 << 4,       /* a tg_rnn module (rnn, lstm, gru) */
-    TG__LAYER_TREE = 1 << 5       /* composes trees */
+    TG__LAYER_TREE = 1 << 5,      /* composes trees */
+    TG__LAYER_RECOMPUTES = 1 << 6 /* takes train.memory (tg_rnn_memory) */
 };
 bool tg__layer_is(tg_layer_type type, unsigned flag);
 

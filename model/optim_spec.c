@@ -270,7 +270,7 @@ int tg_optim_spec_prepare(const tg_optim_spec *s, tg_optim *o, int step, double 
 tg_optim *tg_optim_from_json(const cJSON *section, const char *file, const char *path,
                              int default_t_max, tg_tensor *const *params, int n,
                              tg_optim_spec *spec_out, char *err, size_t errlen) {
-    tg_jctx c = {file, err, errlen};
+    tg_jctx c = {.file = file, .err = err, .errlen = errlen};
     tg_optim_spec s;
     if (tg_optim_spec_parse(&c, section, path, default_t_max, &s) != 0) return NULL;
     tg_optim *o = tg_optim_spec_build(&s, params, n);

@@ -2,6 +2,7 @@
  * own keys and sizes are its row's (model/layer.h); the model built from a
  * spec is in build.c. */
 #include "layer.h"
+#include "spec_memory.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +23,7 @@ static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 
 static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "input",
                                        "model",    "loss",   "optimizer",   "train",
-                                       "sample",   "decode", NULL};
+                                       "sample",   "decode", "distill", NULL};
 static const char *const INPUT_KEYS[][6] = {
     {"type", "vocab", "batch_first", "split", "condition", NULL},
     {"type", "size", "batch_first", NULL},
@@ -33,7 +34,9 @@ static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
 static const char *const TRAIN_KEYS[] = {
     "batch",     "seq_len",        "steps", "eval_every", "checkpoint_every",
-    "log_every", "valid_fraction", "seed",  "sampling",   NULL};
+    "log_every", "valid_fraction", "seed",  "sampling",   "on_nonfinite",
+    "max_skips", "memory",         NULL};
+static const char *const NONFINITE_POLICIES[] = {"stop", "skip", NULL};
 static const char *const SAMPLE_KEYS[] = {"length", "temperature", "prime", "seed", NULL};
 
 static bool has_params(tg_layer_type t) {
@@ -363,11 +366,13 @@ static int parse_model(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         return tg_json_fail(c, LAYERS, "expected at most %d layers, got %d", MAX_LAYERS, n);
     s->layers = calloc((size_t)n + 1, sizeof *s->layers); /* + 1: room for a pool */
     if (!s->layers) return tg_json_fail(c, LAYERS, "out of memory");
-    int i = 0;
+    int i = 0, bad = 0;
     for (const cJSON *it = layers->child; it; it = it->next, i++) {
-        if (parse_layer(c, s, it, i, &s->layers[i])) return -1;
+        bad |= parse_layer(c, s, it, i, &s->layers[i]) != 0; /* each layer's errors */
         s->n_layers = i + 1;
     }
+    /* the checks across layers need every layer and a known task */
+    if (bad || s->task_unknown) return -1;
     if (tg_spec_tree_check(c, s) || place_pool(c, s) || check_names(c, s, layers) || resolve(c, s))
         return -1;
     bool any = false;
@@ -402,10 +407,12 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                          .eval_every = 100,
                          .log_every = 10,
                          .valid_fraction = 0.1,
-                         .seed = 1};
+                         .seed = 1,
+                         .max_skips = 10};
     s->has_train = tr != NULL;
     if (!tr) return 0;
     int64_t seed = 1;
+    int policy = 0;
     const char *P = "train";
     if (tg_json_expect_object(c, tr, P, "an object such as {\"steps\": 1000}") ||
         tg_json_check_keys(c, tr, P, TRAIN_KEYS) ||
@@ -416,9 +423,13 @@ static int parse_train(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_int(c, tr, P, "checkpoint_every", 0, 0, INT_MAX, &t->checkpoint_every) < 0 ||
         tg_json_int(c, tr, P, "log_every", 0, 0, INT_MAX, &t->log_every) < 0 ||
         tg_json_number(c, tr, P, "valid_fraction", 0, 0, false, 1, true, &t->valid_fraction) < 0 ||
-        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0)
+        tg_json_int(c, tr, P, "seed", 0, 0, MAX_SEED, &seed) < 0 ||
+        tg_json_enum(c, tr, P, "on_nonfinite", 0, "policy", NONFINITE_POLICIES, &policy) < 0 ||
+        tg_json_int(c, tr, P, "max_skips", 0, 1, INT_MAX, &t->max_skips) < 0 ||
+        tg_spec_parse_memory(c, tr, s))
         return -1;
     t->seed = (uint64_t)seed;
+    t->skip_nonfinite = policy == 1;
     return 0;
 }
 
@@ -458,18 +469,26 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
                             tg_json_describe(root, d, sizeof d));
     /* the version first: a file from a later version is reported as such,
      * not as a list of keys this build does not know */
-    if (parse_version(c, root, s) || tg_json_check_keys(c, root, "", TOP_KEYS) ||
-        tg_json_string(c, root, "", "description", 0, &desc) < 0)
-        return -1;
-    int task;
-    if (tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", tg__task_names, &task) < 0)
-        return -1;
+    if (parse_version(c, root, s)) return -1;
+    /* then every section, each after the others' errors (the collector
+     * orders them as the document does); with no known task, only what
+     * does not depend on it: the layers one by one */
+    int bad = tg_json_check_keys(c, root, "", TOP_KEYS) != 0;
+    bad |= tg_json_string(c, root, "", "description", 0, &desc) < 0;
+    int task = 0;
+    s->task_unknown =
+        tg_json_enum(c, root, "", "task", TG_JSON_REQUIRED, "task", tg__task_names, &task) < 0;
     s->task = (tg_task)task;
-    if (s->task == TG_TASK_SEQ2SEQ ? tg_spec_parse_seq2seq(c, root, s)
-                                   : parse_input(c, root, s) || parse_model(c, root, s))
-        return -1;
+    if (s->task_unknown) return parse_model(c, root, s), -1;
+    if (s->task == TG_TASK_SEQ2SEQ)
+        bad |= tg_spec_parse_seq2seq(c, root, s) != 0;
+    else {
+        bad |= parse_input(c, root, s) != 0;
+        bad |= parse_model(c, root, s) != 0;
+    }
+    if (bad) return -1; /* the rest reads what those set */
     if (parse_loss(c, root, s) || parse_train(c, root, s) ||
-        tg_spec_parse_seq2seq_extras(c, root, s))
+        tg_spec_parse_seq2seq_extras(c, root, s) || tg_spec_parse_distill(c, root, s))
         return -1;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     s->has_optimizer = opt != NULL;
@@ -481,7 +500,7 @@ static int parse_root(const tg_jctx *c, const cJSON *root, tg_spec *s) {
 
 tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, char *err,
                            size_t errlen) {
-    tg_jctx c = {filename, err, errlen};
+    tg_jctx c = {.file = filename, .err = err, .errlen = errlen};
     if (err && errlen) err[0] = '\0';
     tg_spec *s = calloc(1, sizeof *s);
     const char *name = filename ? filename : "";
@@ -492,7 +511,12 @@ tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, c
     }
     strcpy(s->file, name);
     cJSON *root = tg_json_parse(&c, json, len);
-    int status = root ? parse_root(&c, root, s) : -1;
+    int status = -1;
+    if (root) { /* every error at once, up to TG_SPEC_MAX_ERRORS, in document order */
+        tg_json_collect(&c, root, TG_SPEC_MAX_ERRORS);
+        status = parse_root(&c, root, s);
+        if (tg_json_collected(&c)) status = -1;
+    }
     cJSON_Delete(root);
     if (status != 0) {
         tg_spec_free(s);
@@ -506,7 +530,7 @@ tg_spec *tg_spec_parse(const char *json, const char *filename, char *err, size_t
 }
 
 tg_spec *tg_spec_load(const char *path, char *err, size_t errlen) {
-    tg_jctx c = {path, err, errlen};
+    tg_jctx c = {.file = path, .err = err, .errlen = errlen};
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f) {
         tg_json_fail(&c, NULL, "cannot open: %s", path ? strerror(errno) : "no path");
@@ -534,11 +558,12 @@ void tg_spec_free(tg_spec *s) {
     free(s->file);
     free(s->layers);
     free(s->sample.prime);
+    tg_spec_free_distill(s);
     free(s);
 }
 
 int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
-    tg_jctx c = {s ? s->file : NULL, err, errlen};
+    tg_jctx c = {.file = s ? s->file : NULL, .err = err, .errlen = errlen};
     if (!s) return tg_json_fail(&c, NULL, "tg_spec_set_vocab: spec is NULL");
     if (s->input == TG_INPUT_VECTORS)
         return tg_json_fail(&c, "input.type", "a vocabulary needs token input, got \"vectors\"");
@@ -554,7 +579,7 @@ int tg_spec_set_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
     s->vocab = vocab;
     if (s->task != TG_TASK_SEQ2SEQ && resolve(&c, s) != 0) { /* seq2seq: nothing depends on it */
         s->vocab = before;
-        tg_jctx quiet = {NULL, NULL, 0};
+        tg_jctx quiet = {0};
         resolve(&quiet, s); /* back to the sizes before: it passed with them */
         return -1;
     }

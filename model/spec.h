@@ -103,6 +103,7 @@ typedef struct tg_layer_spec {
                                    * direction's (read at step 0); 0: none */
     int arity;                    /* tree_rnn, tree_lstm: children per node; 0: any
                                    * (a child-sum Tree-LSTM) */
+    tg_rnn_memory memory;         /* RECOMPUTES layers (layers.def): train.memory */
     int cell;                     /* renet: "cell" as a tg_rnn_mode */
     int64_t grid_rows, grid_cols; /* renet: the image's patch grid */
 } tg_layer_spec;
@@ -116,6 +117,9 @@ typedef struct tg_train_spec {
     int64_t log_every;        /* steps between progress lines, 0: none (10) */
     double valid_fraction;    /* of the data held out for validation, [0, 1) (0.1) */
     uint64_t seed;            /* initial weights, batches, dropout (1) */
+    bool skip_nonfinite;      /* on_nonfinite "skip": a step whose loss or gradient is
+                               * not finite is skipped, not the end of the run ("stop") */
+    int64_t max_skips;        /* "skip": consecutive skipped steps that end the run (10) */
 } tg_train_spec;
 
 typedef struct tg_sample_spec {
@@ -138,6 +142,16 @@ typedef struct tg_seq2seq_spec {
     tg_beam_options decode;        /* decode: width 1 (greedy), length_penalty 1,
                                     * max_len 0 (each batch: 2 S + 5) */
 } tg_seq2seq_spec;
+
+/* "distill": train against a teacher's softened outputs (model/spec_distill.c;
+ * the loss is tg_model_distill_loss's, model/model.h). */
+typedef struct tg_distill_spec {
+    char *teacher;      /* the teacher's spec file, NULL: no distillation; a path
+                         * relative to the spec file's directory, resolved */
+    char *checkpoint;   /* the teacher's weights (safetensors), resolved likewise */
+    double temperature; /* > 0 (2) */
+    double alpha;       /* the soft targets' weight in [0, 1] (0.5) */
+} tg_distill_spec;
 
 /* A checked spec. Read its fields freely; change them only through
  * tg_spec_set_vocab. */
@@ -174,11 +188,21 @@ typedef struct tg_spec {
     int64_t cond_size;         /* condition.size: classes of the one-hot condition, 0: none */
     tg_condition_mode cond_as; /* condition.as */
     int cond_layer;            /* the layer it enters (the first rnn, lstm or gru) */
+    tg_distill_spec distill;   /* language_model, classify, tag */
+    bool task_unknown;         /* while parsing: "task" was missing or bad */
 } tg_spec;
 
+/* A bad spec reports this many errors at most (one per line). */
+#define TG_SPEC_MAX_ERRORS 20
+
 /* Parses and checks a spec from text (NUL-terminated); filename (may be
- * NULL) only prefixes messages. NULL on any error, with the message in err
- * (errlen bytes). */
+ * NULL) only prefixes messages. NULL on any error, with the messages in err
+ * (errlen bytes): every error found, one per line in the order of the
+ * document, at most TG_SPEC_MAX_ERRORS ("... and N more" after them).
+ * Each section is checked after another's error, and each layer after
+ * another layer's, but the checks across layers only when every layer is
+ * right, and a section that depends on the task not when the task is
+ * missing or unknown. */
 tg_spec *tg_spec_parse(const char *json, const char *filename, char *err, size_t errlen);
 /* The same for len bytes, which may hold a NUL (reported as malformed). */
 tg_spec *tg_spec_parse_len(const char *json, size_t len, const char *filename, char *err,

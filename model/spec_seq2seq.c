@@ -210,7 +210,7 @@ int tg_spec_parse_seq2seq_extras(const tg_jctx *c, const cJSON *root, tg_spec *s
 }
 
 int tg_spec_set_target_vocab(tg_spec *s, int64_t vocab, char *err, size_t errlen) {
-    tg_jctx c = {s ? s->file : NULL, err, errlen};
+    tg_jctx c = {.file = s ? s->file : NULL, .err = err, .errlen = errlen};
     if (!s || s->task != TG_TASK_SEQ2SEQ)
         return tg_json_fail(&c, "task", "a target vocabulary needs task seq2seq");
     if (vocab < 3 || vocab > TG_SPEC_MAX_SIZE)

@@ -1,5 +1,7 @@
 /* Deep-transition recurrent layer (with optional skip), from tape ops. */
 #include "deep_rnn.h"
+#include "../autograd/op.h"
+#include "rnn_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@ tg_deep_rnn *tg_deep_rnn_new(tg_deep_rnn_options o, tg_rng *init, char *err, siz
         return FAIL("deep_rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
     if (o.depth < 0) return FAIL("deep_rnn: depth must be at least 1, got %d", o.depth);
     if (!init) return FAIL("deep_rnn: no random generator for the initial weights");
+    if (tg__memory_check("deep_rnn", o.memory, err, errlen) != 0) return NULL;
     tg_deep_rnn *m = calloc(1, sizeof *m);
     if (!m) return FAIL("deep_rnn: out of memory");
     m->base.kind = "deep_rnn";
@@ -85,6 +88,53 @@ static tg_tensor *step(tg_tape *t, const tg_deep_rnn *m, tg_tensor *gx, tg_tenso
     return tg_tanh(t, pre);
 }
 
+/* Steps s0 .. s1-1 from the input's share gx [T, B, H] for all steps; *h
+ * in and out; hs[s] = h_s. (A tg__steps_fn, for memory.recompute.) */
+typedef struct steps_arg {
+    const tg_deep_rnn *m;
+    tg_tensor *gx;
+} steps_arg;
+
+static int steps_of(tg_tape *t, const void *arg, int64_t s0, int64_t s1, tg_tensor **h,
+                    tg_tensor **hs) {
+    const steps_arg *a = arg;
+    int64_t B = a->gx->shape[1], H = a->gx->shape[2];
+    for (int64_t s = s0; s < s1 && !tg_tape_error(t); s++)
+        *h = hs[s] = step(t, a->m, tg_reshape(t, tg_narrow(t, a->gx, 0, s, 1), TG_SHAPE(B, H)), *h);
+    return tg_tape_error(t) ? -1 : 0;
+}
+
+/* The steps in segments recomputed in backward (nn/rnn.h, tg_rnn_memory):
+ * the output [T, B, H]; *h leaves as h_{T-1}. */
+static tg_tensor *recomputed(tg_tape *t, const tg_deep_rnn *m, tg_tensor *gx, tg_tensor **h,
+                             int64_t T, int64_t B) {
+    int64_t H = m->opt.hidden_size;
+    steps_arg *a = tg_tape_error(t) ? NULL : tg__alloc(t, sizeof *a);
+    if (!a) return NULL;
+    *a = (steps_arg){m, gx};
+    /* a step's values per batch row and unit, roughly: per layer of the
+     * transition a product and its tanh, and their gradients */
+    double bytes = (double)(4 * (m->opt.depth + 2)) * (double)(B * H) * sizeof(tg_real);
+    tg__segments spec = {
+        .steps = steps_of,
+        .arg = a,
+        .T = T,
+        .len = tg__memory_segment(&m->opt.memory, T, bytes, (double)(B * H) * sizeof(tg_real)),
+        .alias = true,
+        .n_states = 1,
+        .row = TG_SHAPE(B, H)};
+    tg_tensor **in = tg__alloc(t, (size_t)(5 + 2 * m->opt.depth) * sizeof *in);
+    if (!in) return NULL;
+    int n = 0; /* every tensor whose gradient the steps add to */
+    in[n++] = gx, in[n++] = *h, in[n++] = m->w_hh, in[n++] = m->b_hh;
+    if (m->w_skip) in[n++] = m->w_skip;
+    for (int j = 0; j < m->opt.depth; j++) in[n++] = m->w_tr[j], in[n++] = m->b_tr[j];
+    tg_tensor *out = tg__segments_run(t, &spec, h, n, in);
+    tg_label(t, out, "segments");
+    *h = tg_reshape(t, tg_narrow(t, out, 0, T, 1), TG_SHAPE(B, H));
+    return tg_narrow(t, out, 0, 0, T);
+}
+
 int tg_deep_rnn_forward(tg_tape *t, tg_deep_rnn *m, tg_tensor *x, tg_tensor *h0,
                         tg_deep_rnn_result *res) {
     *res = (tg_deep_rnn_result){0};
@@ -104,9 +154,13 @@ int tg_deep_rnn_forward(tg_tape *t, tg_deep_rnn *m, tg_tensor *x, tg_tensor *h0,
     tg_tensor *h = h0 ? h0 : tg_zeros(t, TG_SHAPE(B, H));
     /* the input's share for all steps: one GEMM */
     tg_tensor *gx = tg_linear(t, bf ? tg_transpose(t, x, 0, 1) : x, m->w_ih, m->b_ih);
-    for (int64_t s = 0; s < T && !tg_tape_error(t); s++)
-        h = hs[s] = step(t, m, tg_reshape(t, tg_narrow(t, gx, 0, s, 1), TG_SHAPE(B, H)), h);
-    tg_tensor *out = tg_tape_error(t) ? NULL : tg_stack(t, (int)T, hs, 0);
+    tg_tensor *out = NULL;
+    if (m->opt.memory.recompute && tg_grad_enabled(t)) {
+        out = recomputed(t, m, gx, &h, T, B);
+    } else {
+        steps_of(t, &(steps_arg){m, gx}, 0, T, &h, hs);
+        out = tg_tape_error(t) ? NULL : tg_stack(t, (int)T, hs, 0);
+    }
     free(hs);
     if (out && bf) out = tg_transpose(t, out, 0, 1);
     if (!out) return -1;

@@ -25,6 +25,7 @@
 #define TG_DEEP_RNN_H
 
 #include "module.h"
+#include "rnn.h"
 
 /* Sizes must be positive; zero-initialised fields take the defaults. */
 typedef struct tg_deep_rnn_options {
@@ -33,6 +34,7 @@ typedef struct tg_deep_rnn_options {
     int depth;        /* transition layers, >= 1 (0 means the default, 1) */
     bool skip;        /* add W_skip h_{t-1}, fig. 10.13 (c) */
     bool batch_first; /* x and output [B, T, .] instead of [T, B, .] */
+    tg_rnn_memory memory; /* as tg_rnn_options.memory (nn/rnn.h); zero: keep every step */
 } tg_deep_rnn_options;
 
 typedef struct tg_deep_rnn {

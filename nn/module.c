@@ -110,5 +110,14 @@ int tg_module_add_child(tg_module *m, const char *prefix, tg_module *child) {
     }
     m->children = children;
     m->children[m->n_children++] = child;
-    return tg_params_extend(&m->params, prefix, &child->params);
+    int n0 = m->params.n;
+    if (tg_params_extend(&m->params, prefix, &child->params) != 0) return -1;
+    /* A parameter's label is its path in the model ("emb.weight", as in
+     * checkpoints), so pictures and messages tell a layer's "weight" from
+     * another's: each level up prefixes it again. */
+    for (int k = 0; k < child->params.n; k++) {
+        tg_tensor *t = child->params.items[k].tensor;
+        if (t->name == child->params.items[k].name) t->name = m->params.items[n0 + k].name;
+    }
+    return 0;
 }

@@ -63,8 +63,10 @@ void tg_module_free(tg_module *m);
 /* Helpers for module implementations: a new heap parameter registered under
  * name (NULL for a duplicate name or no memory), and a child registered
  * under a prefix. The child's parameter list is copied when it is added, so
- * add a child once it is complete. The parent owns the child from the call
- * on, whatever it returns: a child it could not register is freed. */
+ * add a child once it is complete; the child's parameters' tensor names
+ * become their paths in the parent ("prefix.weight"). The parent owns the
+ * child from the call on, whatever it returns: a child it could not
+ * register is freed. */
 tg_tensor *tg_module_param(tg_module *m, const char *name, tg_shape s);
 /* Registers child under prefix; m owns it from here on (above). */
 int tg_module_add_child(tg_module *m, const char *prefix, tg_module *child);

@@ -2,6 +2,7 @@
  * steps, the step loop, directions, stacks, lengths, the token path; and
  * the public one-step cells of the built-in rows. */
 #include "rnn.h"
+#include "rnn_impl.h"
 #include "seq_loss.h"
 
 #include <math.h>
@@ -67,6 +68,7 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (!(o.dropout >= 0 && o.dropout < 1))
         return FAIL("rnn: dropout must be in [0, 1), got %g", o.dropout);
     if (!init) return FAIL("rnn: no random generator for the initial weights");
+    if (tg__memory_check("rnn", o.memory, err, errlen) != 0) return NULL;
     tg_rnn *m = calloc(1, sizeof *m);
     if (!m) return FAIL("rnn: out of memory");
     m->base.kind = "rnn";
@@ -168,13 +170,38 @@ typedef struct layer_input {
     int64_t T, B;
 } layer_input;
 
+int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rnn_gates *g,
+                  tg_tensor *const *masks, int64_t s0, int64_t s1, tg_tensor **state,
+                  tg_tensor **steps) {
+    int64_t T = g->T, B = g->B, GH = m->w_hh[k]->shape[0];
+    int S = m->cell->n_states;
+    for (int64_t s = s0; s < s1 && !tg_tape_error(t); s++) {
+        int64_t tt = reverse ? T - 1 - s : s;
+        char name[32];
+        snprintf(name, sizeof name, "t%lld", (long long)tt);
+        tg_scope_push(t, name); /* a picture groups each time step */
+        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k]};
+        io.gx = g->per_entry ? tg_index_select(t, g->gx, 0, g->ids + tt * B, B)
+                             : tg_reshape(t, tg_narrow(t, g->gx, 0, tt, 1), TG_SHAPE(B, GH));
+        tg_label(t, io.gx, "input");
+        for (int j = 0; j < S; j++) io.state[j] = state[j];
+        int status = tg_cell_step(t, m->cell, m->opt.composed, &io);
+        tg_scope_pop(t);
+        if (status != 0) break;
+        /* past its end a sequence keeps its state and outputs 0 */
+        for (int j = 0; j < S; j++)
+            state[j] = masks ? tg_where(t, masks[tt], io.next[j], state[j]) : io.next[j];
+        steps[tt] = masks ? tg_mul(t, io.next[0], masks[tt]) : io.next[0];
+    }
+    return tg_tape_error(t) ? -1 : 0;
+}
+
 /* One direction of one layer over the whole sequence: in -> [T, B, H];
  * state[0..n_states) come in as the initial and leave as the final state. */
 static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                 const layer_input *in, tg_tensor **masks, tg_tensor **state,
                                 tg_tensor **steps) {
-    int64_t T = in->T, B = in->B, GH = m->w_hh[k]->shape[0];
-    int S = m->cell->n_states;
+    int64_t T = in->T, B = in->B;
     /* The input's share of the gates for all steps in one GEMM. Tokens
      * from a vocabulary smaller than the batch's T*B: the product of each
      * vocabulary entry (one row per entry), whose rows each step picks. */
@@ -186,25 +213,11 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
                                    TG_SHAPE(T, B, in->table->shape[1]));
     tg_tensor *gx = tg_linear(t, x, m->w_ih[k], m->b_ih[k]);
     tg_label(t, gx, per_entry ? "input_per_entry" : "input_all_steps");
-    for (int64_t s = 0; s < T && !tg_tape_error(t); s++) {
-        int64_t tt = reverse ? T - 1 - s : s;
-        char name[32];
-        snprintf(name, sizeof name, "t%lld", (long long)tt);
-        tg_scope_push(t, name); /* a picture groups each time step */
-        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k]};
-        io.gx = per_entry ? tg_index_select(t, gx, 0, in->ids + tt * B, B)
-                          : tg_reshape(t, tg_narrow(t, gx, 0, tt, 1), TG_SHAPE(B, GH));
-        tg_label(t, io.gx, "input");
-        for (int j = 0; j < S; j++) io.state[j] = state[j];
-        int status = tg_cell_step(t, m->cell, m->opt.composed, &io);
-        tg_scope_pop(t);
-        if (status != 0) break;
-        /* past its end a sequence keeps its state and outputs 0 */
-        for (int j = 0; j < S; j++)
-            state[j] = masks ? tg_where(t, masks[tt], io.next[j], state[j]) : io.next[j];
-        steps[tt] = masks ? tg_mul(t, io.next[0], masks[tt]) : io.next[0];
-    }
-    return tg_tape_error(t) ? NULL : tg_stack(t, (int)T, steps, 0);
+    tg__rnn_gates g = {gx, in->ids, per_entry, T, B};
+    if (m->opt.memory.recompute && tg_grad_enabled(t)) /* nn/rnn_recompute.c */
+        return tg__rnn_direction_recompute(t, m, k, reverse, &g, masks, state);
+    if (tg__rnn_steps(t, m, k, reverse, &g, masks, 0, T, state, steps) != 0) return NULL;
+    return tg_stack(t, (int)T, steps, 0);
 }
 
 /* Both entries: in is x (batch-major when batch_first) or the tokens;

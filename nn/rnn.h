@@ -27,6 +27,31 @@ tg_tensor *tg_gru_cell(tg_tape *t, tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, 
                        tg_tensor *b_ih, tg_tensor *b_hh);
 
 /* ---- layers ----------------------------------------------------------------- */
+/* How a layer pays for backpropagation through time. By default every step's
+ * activations stay on the tape until backward: memory grows with T. With
+ * `recompute`, forward keeps only the state at the start of every segment of
+ * k steps and the layer's outputs, and backward runs each segment's forward
+ * again on a scratch region of the tape and backpropagates through it,
+ * segment by segment from the end (Chen et al. 2016, Gruslys et al. 2016):
+ * about one more forward pass of time for O(T/k + k) memory per direction
+ * instead of O(T), and gradients bit for bit equal to the full tape's (the
+ * same float operations in the same order; inter-layer dropout is drawn once,
+ * outside the segments). The layer's outputs [T, B, dirs*H], their
+ * gradient, and the input product of a layer fed by a sequence (gx
+ * [T, B, G*H] and its gradient; not for token ids from a small vocabulary,
+ * whose product is per entry) remain O(T). Only with gradients recorded;
+ * without, nothing is kept anyway. */
+typedef struct tg_rnn_memory {
+    bool recompute;
+    int64_t segment;  /* k; 0: from budget_mb, or sqrt(T s / f) for a state of s
+                         and a recorded step of f values (the k of least memory:
+                         about sqrt(T) / 4 for an LSTM, 16 at T = 4096) */
+    double budget_mb; /* > 0 with segment 0: the largest k whose recomputed
+                         segment (about 7*G+4 values per step, batch row and
+                         hidden unit; three times that composed) fits in
+                         this many MB, at least 1 */
+} tg_rnn_memory;
+
 /* Zero-initialised fields take PyTorch's defaults (num_layers 1, with bias,
  * sequence-first, one direction, no dropout). */
 typedef struct tg_rnn_options {
@@ -44,6 +69,7 @@ typedef struct tg_rnn_options {
     const tg_cell *cell; /* a cell to run instead of mode's built-in one (a row
                             built at run time, or tg_cell_find's), or NULL;
                             it must outlive the layer */
+    tg_rnn_memory memory; /* zero: keep every step */
 } tg_rnn_options;
 
 /* Parameters per layer l and direction (suffix "" or "_reverse"), as

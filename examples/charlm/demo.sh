@@ -34,4 +34,4 @@ done
 
 bpc=$(sed -n 's/^bits_per_character //p' "$out/eval.txt")
 echo "== validation: $bpc bits per character; demo took $(($(date +%s) - start)) s" \
-     "(checkpoint $ckpt, log $out/charlm.csv)"
+     "(checkpoint $ckpt, log $out/charlm.csv, its chart $out/charlm.svg)"

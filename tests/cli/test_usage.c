@@ -31,6 +31,8 @@ START_TEST(help_and_version) {
            "usage: tapegrad eval SPEC --checkpoint CKPT", NULL);
     expect((const char *[]){"run", "--help", NULL}, 0, "  --train-steps N", NULL);
     expect((const char *[]){"help", "run", NULL}, 0, "usage: tapegrad run SPEC --weights", NULL);
+    expect((const char *[]){"--help", NULL}, 0, "  plot      draw training logs", NULL);
+    expect((const char *[]){"plot", "--help", NULL}, 0, "usage: tapegrad plot LOG.csv", NULL);
     char version[64];
     snprintf(version, sizeof version, "tapegrad %s\nprecision: %s\nblis kernels: ", TG_VERSION,
              TG_REAL_NAME);

@@ -37,6 +37,9 @@ static void expect_param(const tg_model *m, int i, const char *name, tg_shape sh
     const tg_params *p = tg_module_params(&m->base);
     ck_assert_int_lt(i, p->n);
     ck_assert_str_eq(p->items[i].name, name);
+    /* the tensor's own label (graphs, messages) is the same path */
+    ck_assert_ptr_nonnull(p->items[i].tensor->name);
+    ck_assert_str_eq(p->items[i].tensor->name, name);
     char got[TG_SHAPE_STR_MAX], want[TG_SHAPE_STR_MAX];
     ck_assert_str_eq(tg_shape_str(tg_tensor_shape(p->items[i].tensor), got, sizeof got),
                      tg_shape_str(shape, want, sizeof want));

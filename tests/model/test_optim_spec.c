@@ -16,7 +16,7 @@ static cJSON *json(const char *text) {
 
 static tg_optim_spec parse_ok(const char *text, int default_t_max) {
     char err[512] = "";
-    tg_jctx c = {"spec.json", err, sizeof err};
+    tg_jctx c = {.file = "spec.json", .err = err, .errlen = sizeof err};
     cJSON *j = json(text);
     tg_optim_spec s;
     ck_assert_msg(tg_optim_spec_parse(&c, j, "optimizer", default_t_max, &s) == 0, "%s", err);

@@ -325,8 +325,7 @@ START_TEST(load_errors) {
                           "byte 0x00");
     /* no file name: the position alone */
     ck_assert_ptr_null(tg_spec_parse("{,}", NULL, err, sizeof err));
-    ck_assert_str_eq(err,
-                     "line 1, column 2: malformed JSON: expected a key in double quotes, got ','");
+    ck_assert_str_eq(err, "1:2: malformed JSON: expected a key in double quotes, got ','");
     ck_assert_ptr_null(tg_spec_parse("[]", NULL, err, sizeof err));
     ck_assert_str_eq(err, "expected a JSON object at the top level, got an array");
     /* a small buffer gets a cut, terminated message */
@@ -390,7 +389,7 @@ static const struct {
     {SPEC_HEAD "\"task\": \"tag\", \"task\": \"classify\"}", "spec.json: task: duplicate key"},
     {SPEC_HEAD "\"epochs\": 3}",
      "spec.json: epochs: unknown key; valid keys: tapegrad, task, description, input, model, "
-     "loss, optimizer, train, sample, decode"},
+     "loss, optimizer, train, sample, decode, distill"},
     {"{\"tapegrad\": 1}",
      "spec.json: task: missing; expected a task (language_model, classify, tag, regress, tree, "
      "seq2seq)"},
@@ -422,7 +421,7 @@ static const struct {
     /* the layer list */
     {SPEC_HEAD VEC "\"x\": 1}",
      "spec.json: x: unknown key; valid keys: tapegrad, task, "
-     "description, input, model, loss, optimizer, train, sample, decode"},
+     "description, input, model, loss, optimizer, train, sample, decode, distill"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": []}}",
      "spec.json: model.layers: expected a non-empty array of layers, got []"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": {}}}",
@@ -624,7 +623,7 @@ static const struct {
      "spec.json: train.batch: expected a positive integer, got 0"},
     {OK_TAG ", \"train\": {\"epochs\": 3}}",
      "spec.json: train.epochs: unknown key; valid keys: batch, seq_len, steps, eval_every, "
-     "checkpoint_every, log_every, valid_fraction, seed, sampling"},
+     "checkpoint_every, log_every, valid_fraction, seed, sampling, on_nonfinite, max_skips, memory"},
     {OK_TAG ", \"train\": {\"valid_fraction\": 1}}",
      "spec.json: train.valid_fraction: expected a number in [0, 1), got 1"},
     {OK_TAG ", \"train\": {\"seed\": -1}}",
@@ -664,7 +663,7 @@ START_TEST(json_corners) {
     ck_assert_spec_error(longkey,
                          "spec.json: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...: unknown key; "
                          "valid keys: tapegrad, task, description, input, model, loss, "
-                         "optimizer, train, sample, decode");
+                         "optimizer, train, sample, decode, distill");
     /* an escaped key is still the key it spells */
     tg_spec *s = parse_ok(SPEC_HEAD "\"t\\u0061sk\": \"tag\", \"input\": {\"type\": \"vectors\", "
                                     "\"size\": 3}, " GRU "}");
@@ -718,6 +717,45 @@ START_TEST(no_crash_on_any_input) {
 }
 END_TEST
 
+/* Every error of a spec at once, in the order of the document, each with
+ * its path: a missing task does not hide the layers' errors. */
+START_TEST(every_error_at_once) {
+    char err[8192];
+    const char *spec =
+        "{\"tapegrad\": 1, \"input\": {\"type\": \"tokens\"},\n"
+        " \"model\": {\"layers\": [{\"type\": \"embeding\", \"dim\": 8},\n"
+        "   {\"type\": \"lstm\", \"hiden\": 16}, {\"type\": \"linear\", \"out\": -1}]},\n"
+        " \"trian\": {}}";
+    ck_assert_ptr_null(tg_spec_parse(spec, "spec.json", err, sizeof err));
+    ck_assert_str_eq(err,
+                     "spec.json: model.layers[0].type: unknown layer type 'embeding'; did you "
+                     "mean 'embedding'? (known: embedding, one_hot, linear, activation, dropout, "
+                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)\n"
+                     "spec.json: model.layers[1].hiden: unknown key; did you mean 'hidden'?\n"
+                     "spec.json: model.layers[2].out: expected a positive integer, got -1\n"
+                     "spec.json: trian: unknown key; valid keys: tapegrad, task, description, "
+                     "input, model, loss, optimizer, train, sample, decode\n"
+                     "spec.json: task: missing; expected a task (language_model, classify, tag, "
+                     "regress, tree, seq2seq)");
+    /* with a task: the input's error and the layers' */
+    const char *spec2 = "{\"tapegrad\": 1, \"task\": \"tag\", \"input\": {\"type\": \"tokens\", "
+                        "\"vocab\": 0}, \"model\": {\"layers\": [{\"type\": \"gru\"}]}}";
+    ck_assert_ptr_null(tg_spec_parse(spec2, "spec.json", err, sizeof err));
+    ck_assert_str_eq(err, "spec.json: input.vocab: expected a positive integer, got 0\n"
+                          "spec.json: model.layers[0].hidden: missing; expected a positive "
+                          "integer");
+    /* at most TG_SPEC_MAX_ERRORS, then how many more */
+    char big[8192] = "{\"tapegrad\": 1, \"task\": \"tag\", \"input\": {\"type\": \"tokens\"}, "
+                     "\"model\": {\"layers\": [";
+    for (int i = 0; i < 25; i++) strcat(big, i ? ", {\"type\": \"gru\"}" : "{\"type\": \"gru\"}");
+    strcat(big, "]}}");
+    ck_assert_ptr_null(tg_spec_parse(big, "spec.json", err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "spec.json: model.layers[19].hidden: missing"));
+    ck_assert_ptr_null(strstr(err, "layers[20]"));
+    ck_assert_ptr_nonnull(strstr(err, "\n... and 5 more"));
+}
+END_TEST
+
 TCase *tcase_spec(void) {
     TCase *tc = tcase_create("spec");
     tcase_add_test(tc, every_layer_type);
@@ -728,6 +766,7 @@ TCase *tcase_spec(void) {
     tcase_add_test(tc, load_errors);
     tcase_add_test(tc, malformed_table);
     tcase_add_test(tc, json_corners);
+    tcase_add_test(tc, every_error_at_once);
     tcase_add_test(tc, no_crash_on_any_input);
     return tc;
 }

@@ -1,0 +1,166 @@
+/* A chain of steps in bounded memory (a recurrent layer under
+ * memory.recompute): forward runs the steps without recording, one segment
+ * of k steps at a time on a scratch region of the tape, and keeps only the
+ * state at each segment's start and the steps' outputs; the node's backward
+ * records each segment again, from the last, backpropagates through it and
+ * gives its region back (Chen et al. 2016, Gruslys et al. 2016).
+ *
+ * The gradients equal the full tape's bit for bit. The segment's ops are
+ * the full tape's ops (the caller's steps function), visited in the same
+ * order; what remains is that every gradient buffer receives the same
+ * additions in the same order as on the full tape:
+ *   - a step's output first gets what came from outside the chain (the
+ *     caller's stack of outputs comes after every step on the full tape),
+ *     then what its next step sends back: seeded by adding out's gradient
+ *     row before the segment's backward runs;
+ *   - the state between two segments: its gradient is summed while the later
+ *     segment runs (on a leaf over the saved state) and copied into the
+ *     earlier one's final state as it stands. When that state is also the
+ *     last step's output (alias), the leaf gets the outside gradient first,
+ *     as on the full tape;
+ *   - weight gradients gathered over steps are copied into bounded buffers
+ *     as they come (tape.c), so their products do not depend on where
+ *     segments begin.
+ * out is [T + S, rows, cols]: the outputs by time, then the S final states. */
+#include "op.h"
+
+#include <string.h>
+
+typedef struct segments_ctx {
+    tg__segments spec;
+    tg_tensor *state0[TG_SEGMENT_STATES]; /* the state before step 0 */
+    int64_t n_seg;
+    tg_real *ckpt;     /* [n_seg, S, rows, cols]: each segment's initial state */
+    tg_tensor **outs;  /* [T], scratch for the steps function */
+} segments_ctx;
+
+/* A [rows, cols] tensor on the tape over saved state data (no copy). */
+static tg_tensor *state_leaf(tg_tape *t, tg_real *data, tg_shape row, bool grad) {
+    tg_tensor proto = {0};
+    tg_tensor_set_shape(&proto, row);
+    proto.data = data;
+    proto.node = -1;
+    tg_tensor *x = tg__view_of(t, &proto);
+    if (x) x->requires_grad = grad;
+    return x;
+}
+
+/* The state before segment j: the chain's initial one, or leaves over the
+ * saved one (which take gradients when `grad`). */
+static void segment_start(tg_tape *t, const segments_ctx *c, int64_t j, bool grad,
+                          tg_tensor **state) {
+    int S = c->spec.n_states;
+    int64_t n = tg_shape_numel(c->spec.row);
+    for (int i = 0; i < S; i++)
+        state[i] = j == 0 ? c->state0[i]
+                          : state_leaf(t, c->ckpt + (j * S + i) * n, c->spec.row, grad);
+}
+
+static int64_t time_of(const segments_ctx *c, int64_t s) {
+    return c->spec.reverse ? c->spec.T - 1 - s : s;
+}
+
+/* Steps s0 .. s1-1 of segment j. */
+static void segment_bounds(const segments_ctx *c, int64_t j, int64_t *s0, int64_t *s1) {
+    *s0 = j * c->spec.len;
+    *s1 = *s0 + c->spec.len < c->spec.T ? *s0 + c->spec.len : c->spec.T;
+}
+
+/* Seeds segment j's recorded ops with out's gradient dout and the carried
+ * gradient of its final state; in[] is its initial state when leaves. */
+static void seed_segment(tg_tape *t, const segments_ctx *c, int64_t j, const tg_real *dout,
+                         tg_real *const *carry, tg_tensor *const *in, tg_tensor *const *state) {
+    int64_t n = tg_shape_numel(c->spec.row), s0, s1;
+    segment_bounds(c, j, &s0, &s1);
+    bool alias = c->spec.alias;
+    if (alias && j > 0) tg__seed_grad(t, in[0], dout + time_of(c, s0 - 1) * n, false);
+    for (int i = 0; i < c->spec.n_states; i++) tg__seed_grad(t, state[i], carry[i], true);
+    for (int64_t s = s0; s < s1; s++) {
+        if (alias && s == s1 - 1 && j < c->n_seg - 1) continue; /* in the carry already */
+        int64_t tt = time_of(c, s);
+        tg__seed_grad(t, c->outs[tt], dout + tt * n, false);
+    }
+}
+
+/* Backward: segment by segment from the end. */
+void tg__recompute_backward(tg_tape *t, tg_node *node) {
+    const segments_ctx *c = node->saved;
+    int S = c->spec.n_states;
+    int64_t n = tg_shape_numel(c->spec.row);
+    const tg_real *dout = node->out->grad; /* (recording below may move the nodes) */
+    tg_real *carry[TG_SEGMENT_STATES], *buf = tg__alloc(t, (size_t)(S * n) * sizeof(tg_real));
+    if (!buf) return;
+    for (int i = 0; i < S; i++) carry[i] = buf + i * n;
+    memcpy(buf, dout + c->spec.T * n, (size_t)(S * n) * sizeof(tg_real));
+    bool was = tg_set_grad_enabled(t, true);
+    for (int64_t j = c->n_seg - 1; j >= 0 && !tg__failed(t); j--) {
+        tg__tape_mark mark = tg__tape_mark_get(t);
+        int64_t s0, s1;
+        segment_bounds(c, j, &s0, &s1);
+        tg_tensor *in[TG_SEGMENT_STATES], *state[TG_SEGMENT_STATES];
+        segment_start(t, c, j, true, in);
+        memcpy(state, in, sizeof in);
+        if (c->spec.steps(t, c->spec.arg, s0, s1, state, c->outs) == 0) {
+            seed_segment(t, c, j, dout, carry, in, state);
+            tg__backward_since(t, mark);
+        }
+        for (int i = 0; i < S && j > 0 && !tg__failed(t); i++) { /* on to segment j-1 */
+            if (in[i]->grad)
+                memcpy(carry[i], in[i]->grad, (size_t)n * sizeof(tg_real));
+            else
+                memset(carry[i], 0, (size_t)n * sizeof(tg_real));
+        }
+        tg__tape_release(t, mark);
+    }
+    tg_set_grad_enabled(t, was);
+}
+
+/* Forward without recording: fills out's rows and the checkpoints. */
+static int segments_forward(tg_tape *t, const segments_ctx *c, tg_tensor *out) {
+    int S = c->spec.n_states;
+    int64_t n = tg_shape_numel(c->spec.row), T = c->spec.T;
+    bool was = tg_set_grad_enabled(t, false);
+    for (int64_t j = 0; j < c->n_seg && !tg__failed(t); j++) {
+        tg__tape_mark mark = tg__tape_mark_get(t);
+        int64_t s0, s1;
+        segment_bounds(c, j, &s0, &s1);
+        tg_tensor *state[TG_SEGMENT_STATES];
+        segment_start(t, c, j, false, state);
+        if (c->spec.steps(t, c->spec.arg, s0, s1, state, c->outs) == 0) {
+            for (int64_t s = s0; s < s1; s++)
+                tg_copy_to(c->outs[time_of(c, s)], out->data + time_of(c, s) * n);
+            tg_real *next = j + 1 < c->n_seg ? c->ckpt + (j + 1) * S * n : out->data + T * n;
+            for (int i = 0; i < S; i++) tg_copy_to(state[i], next + i * n);
+        }
+        tg__tape_release(t, mark);
+    }
+    tg_set_grad_enabled(t, was);
+    return tg__failed(t) ? -1 : 0;
+}
+
+tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *const *state0,
+                            int n_in, tg_tensor *const *in) {
+    if (tg__failed(t)) return NULL;
+    if (spec->n_states < 1 || spec->n_states > TG_SEGMENT_STATES || spec->T < 1 ||
+        spec->len < 1) {
+        tg__fail(t, "tg__segments_run: %d states, %lld steps in segments of %lld",
+                 spec->n_states, (long long)spec->T, (long long)spec->len);
+        return NULL;
+    }
+    segments_ctx *c = tg__alloc(t, sizeof *c);
+    if (!c) return NULL;
+    *c = (segments_ctx){.spec = *spec, .n_seg = (spec->T + spec->len - 1) / spec->len};
+    int S = spec->n_states;
+    memcpy(c->state0, state0, (size_t)S * sizeof *state0);
+    int64_t n = tg_shape_numel(spec->row);
+    c->outs = tg__alloc(t, (size_t)spec->T * sizeof *c->outs);
+    c->ckpt = tg__alloc(t, (size_t)(c->n_seg * S * n) * sizeof(tg_real));
+    tg_shape os = spec->row;
+    memmove(os.dim + 1, os.dim, (size_t)os.ndim * sizeof os.dim[0]);
+    os.dim[0] = spec->T + S, os.ndim++;
+    tg_tensor *out = c->outs && c->ckpt ? tg__tensor(t, os) : NULL;
+    if (!out || segments_forward(t, c, out) != 0) return NULL;
+    tg_node *node = tg__record(t, TG_OP_RECOMPUTE, out, n_in, in);
+    if (node) node->saved = c;
+    return tg__failed(t) ? NULL : out;
+}
