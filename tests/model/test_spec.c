@@ -730,7 +730,7 @@ START_TEST(every_error_at_once) {
     ck_assert_str_eq(err,
                      "spec.json: model.layers[0].type: unknown layer type 'embeding'; did you "
                      "mean 'embedding'? (known: embedding, one_hot, linear, activation, dropout, "
-                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)\n"
+                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)\n"
                      "spec.json: model.layers[1].hiden: unknown key; did you mean 'hidden'?\n"
                      "spec.json: model.layers[2].out: expected a positive integer, got -1\n"
                      "spec.json: trian: unknown key; valid keys: tapegrad, task, description, "
