@@ -734,7 +734,7 @@ START_TEST(every_error_at_once) {
                      "spec.json: model.layers[1].hiden: unknown key; did you mean 'hidden'?\n"
                      "spec.json: model.layers[2].out: expected a positive integer, got -1\n"
                      "spec.json: trian: unknown key; valid keys: tapegrad, task, description, "
-                     "input, model, loss, optimizer, train, sample, decode\n"
+                     "input, model, loss, optimizer, train, sample, decode, distill\n"
                      "spec.json: task: missing; expected a task (language_model, classify, tag, "
                      "regress, tree, seq2seq)");
     /* with a task: the input's error and the layers' */
