@@ -46,7 +46,8 @@ static void usage(FILE *out) {
         fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].what);
     fprintf(out, "\n"
                  "Exit status: 0 success, 1 the run failed, 2 bad usage or a bad spec,\n"
-                 "130 training interrupted (its checkpoint saved).\n");
+                 "3 training stopped at a step that was not finite, 130 training\n"
+                 "interrupted (its checkpoint saved).\n");
 }
 
 int main(int argc, char **argv) {

@@ -45,7 +45,7 @@ static const char SGD_SPEC[] =
 #endif
 
 typedef struct rdir {
-    char dir[256], spec[300], data[300], ckpt[300], csv[300];
+    char dir[256], spec[300], data[300], ckpt[300], csv[300], svg[300];
 } rdir;
 
 static void setup(rdir *d, const char *lr, const char *train_keys) {
@@ -54,6 +54,7 @@ static void setup(rdir *d, const char *lr, const char *train_keys) {
     cli_path(d->data, sizeof d->data, d->dir, "text.txt");
     cli_path(d->ckpt, sizeof d->ckpt, d->dir, "sgd.safetensors");
     cli_path(d->csv, sizeof d->csv, d->dir, "sgd.csv");
+    cli_path(d->svg, sizeof d->svg, d->dir, "sgd.svg"); /* the log's chart */
     char spec[2048];
     snprintf(spec, sizeof spec, SGD_SPEC, lr, train_keys);
     cli_write(d->spec, spec);
@@ -189,7 +190,7 @@ START_TEST(detect_anomaly_names_op) {
     ck_assert_int_eq(r.status, 3);
     ck_assert_has(r.err, "tapegrad train: step 2: anomaly in forward: node 0 linear "
                          "(lstm.l0.input_per_entry) produced a non-finite value, ");
-    ck_assert_has(r.err, "; input 2 (weight_ih_l0) [");
+    ck_assert_has(r.err, "; input 2 (1.weight_ih_l0) [");
     cli_out_free(&r);
     /* a healthy run is not disturbed by it */
     setup(&d, "0.1", "");
@@ -257,7 +258,7 @@ START_TEST(not_text_refused) {
                                          "--steps", "1", "--threads", "1", NULL},
                         0);
     cli_out_free(&r);
-    remove(d.ckpt), remove(d.csv);
+    remove(d.ckpt), remove(d.csv), remove(d.svg);
     f = fopen(bin, "wb"); /* 1 in 4 is not */
     for (int i = 0; i < 4000; i++) fputc(i % 4 == 3 ? 0xE9 : 'a' + i % 26, f);
     fclose(f);
@@ -271,7 +272,7 @@ START_TEST(not_text_refused) {
                                  "--steps", "1", "--threads", "1", NULL},
                 0);
     cli_out_free(&r);
-    remove(d.ckpt), remove(d.csv);
+    remove(d.ckpt), remove(d.csv), remove(d.svg);
     /* other input failures: a missing file, a bad spec, resume of a non-checkpoint */
     cli_expect_err((const char *[]){"train", d.spec, "--data", "/nonexistent", NULL}, 1,
                    "/nonexistent");
@@ -308,7 +309,7 @@ START_TEST(stale_temps_removed) {
     listing(d.dir, names, sizeof names);
     snprintf(want, sizeof want,
              "notes.txt.tmp.%ld sgd.csv sgd.json sgd.safetensors "
-             "sgd.safetensors.tmp.%ld text.txt ",
+             "sgd.safetensors.tmp.%ld sgd.svg text.txt ",
              (long)child, (long)getpid());
     ck_assert_str_eq(names, want);
     cli_rmdir(d.dir);
@@ -346,7 +347,7 @@ START_TEST(save_hits_size_limit) {
     ck_assert(cli_same_file(d.ckpt, saved));
     remove(errpath), remove(saved);
     listing(d.dir, names, sizeof names);
-    ck_assert_str_eq(names, "sgd.csv sgd.json sgd.safetensors text.txt ");
+    ck_assert_str_eq(names, "sgd.csv sgd.json sgd.safetensors sgd.svg text.txt ");
     free(msg);
     cli_rmdir(d.dir);
 }
