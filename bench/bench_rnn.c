@@ -3,10 +3,13 @@
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
- *             [--recompute [K]] [--detect-anomaly] [--check-finite]
+ *             [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] [--composed]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
- * MODE is lstm, gru or tanh. Prints one line of key=value figures: the
+ * MODE is lstm, gru or tanh. --user runs the LSTM written here from tape
+ * ops as a user would (a tg_cell row with .fuse: one traced node per step)
+ * instead of the built-in one; --composed runs every gate as its own node
+ * (the layer's composed option). Prints one line of key=value figures: the
  * median ms per step after warm-up (3 steps unless --warmup) and the median
  * CPU ms of this process per step, tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS and the tape's
@@ -82,13 +85,34 @@ static bool finite_step(const tg_tensor *loss, tg_tensor *const *params, int n) 
     return isfinite((double)loss->data[0]) && isfinite(sum);
 }
 
+/* The LSTM as a user writes it: its step from ordinary tape ops. */
+static int user_lstm_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
+    (void)cell;
+    tg_tensor *pre = tg_add(t, io->gx, tg_cell_recurrent(t, io)), *g[4];
+    if (tg_chunk(t, pre, 4, 1, g) != 4) return -1;
+    tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
+    tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
+    io->next[1] = tg_add(t, tg_mul(t, f, io->state[1]), tg_mul(t, i, cand));
+    io->next[0] = tg_mul(t, o, tg_tanh(t, io->next[1]));
+    return io->next[0] ? 0 : -1;
+}
+
+static const tg_cell user_lstm = {.name = "user_lstm",
+                                  .scope = "user_lstm",
+                                  .gates = 4,
+                                  .n_states = 2,
+                                  .state = {{"h", "hidden", "h0"}, {"c", "cell", "c0"}},
+                                  .composed = user_lstm_step,
+                                  .fuse = true};
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     if (argc < 5) {
         fprintf(stderr,
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
-                "[--warmup N] [--recompute [K]] [--detect-anomaly] [--check-finite]\n",
+                "[--warmup N] [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] "
+                "[--composed]\n",
                 argv[0]);
         return 2;
     }
@@ -97,7 +121,7 @@ int main(int argc, char **argv) {
                                                      : TG_RNN_TANH;
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
     int layers = atoi(argv[3]), threads = 1, steps = 20, warmup = 3;
-    bool infer = false, anomaly = false, check_finite = false;
+    bool infer = false, anomaly = false, check_finite = false, user = false, composed = false;
     tg_rnn_memory memory = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
@@ -106,6 +130,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--detect-anomaly") == 0) anomaly = true;
         else if (strcmp(argv[i], "--check-finite") == 0) check_finite = true;
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--user") == 0) user = true;
+        else if (strcmp(argv[i], "--composed") == 0) composed = true;
         else if (strcmp(argv[i], "--recompute") == 0) {
             memory.recompute = true;
             if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
@@ -116,8 +142,10 @@ int main(int argc, char **argv) {
     tg_rng_seed(&r, 1);
     char err[256];
     tg_embedding *emb = tg_embedding_new(VOCAB, EMBED, -1, &r);
-    tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .input_size = EMBED, .hidden_size = H,
-                                              .num_layers = layers, .memory = memory},
+    tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .cell = user ? &user_lstm : NULL,
+                                              .composed = composed, .input_size = EMBED,
+                                              .hidden_size = H, .num_layers = layers,
+                                              .memory = memory},
                              &r, err, sizeof err);
     tg_linear_layer *head = tg_linear_layer_new(H, VOCAB, true, &r);
     if (!emb || !rnn || !head) {
@@ -174,7 +202,7 @@ int main(int argc, char **argv) {
      * input and recurrent products per layer, the head; backward does twice
      * the forward's. (tapegrad does fewer: its first layer's input product
      * is taken per vocabulary entry, not per token.) */
-    int64_t G = tg_cell_builtin(mode)->gates;
+    int64_t G = user ? user_lstm.gates : tg_cell_builtin(mode)->gates;
     double flop = 0;
     for (int l = 0; l < layers; l++)
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);

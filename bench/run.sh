@@ -84,6 +84,23 @@ if [ -n "$MEMORY_T" ]; then
     done
 fi
 
+echo
+echo "== a user's LSTM from tape ops (bench_rnn --user: a row with .fuse) against the built-in LSTM, 1 thread, by turns"
+printf '%-24s %9s %9s %8s %9s %9s %8s\n' config "lstm ms" "user ms" "ratio" "lstm MB" "user MB" "ratio"
+for H in 256 128; do
+    bi=""; us=""
+    for round in $(seq "$ROUNDS"); do
+        r=$(BLIS_ARCH_TYPE=$arch_id "$B" lstm "$H" 1 64 --threads 1 --steps "$STEPS")
+        if [ -z "$bi" ] || faster "$(field "$r" ms)" "$(field "$bi" ms)"; then bi=$r; fi
+        r=$(BLIS_ARCH_TYPE=$arch_id "$B" lstm "$H" 1 64 --user --threads 1 --steps "$STEPS")
+        if [ -z "$us" ] || faster "$(field "$r" ms)" "$(field "$us" ms)"; then us=$r; fi
+    done
+    printf '%-24s %9s %9s %8s %9s %9s %8s\n' "lstm $H 1 64" "$(field "$bi" ms)" "$(field "$us" ms)" \
+        "$(awk -v a="$(field "$us" ms)" -v b="$(field "$bi" ms)" 'BEGIN { printf "%.2f", a / b }')" \
+        "$(field "$bi" peak_rss_mb)" "$(field "$us" peak_rss_mb)" \
+        "$(awk -v a="$(field "$us" peak_rss_mb)" -v b="$(field "$bi" peak_rss_mb)" 'BEGIN { printf "%.2f", a / b }')"
+done
+
 if [ $have_torch = yes ]; then
     echo
     echo "== PyTorch (default): its own threads and BLIS's own kernel choice"

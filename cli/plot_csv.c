@@ -157,7 +157,7 @@ int cli_plot_read(const char *path, cli_plot_log *log, char *err, size_t errlen)
     if (!has_step || !has_loss) {
         cli_fail(err, errlen,
                  "%s:1: the header needs a 'step' column and 'train_loss' or 'valid_loss' "
-                 "(tapegrad train's log: step,train_loss,valid_loss,lr,grad_norm)",
+                 "(tapegrad train's log: step,train_loss,valid_loss,lr,grad_norm,...)",
                  path);
         goto done;
     }

@@ -31,7 +31,9 @@ static const char HELP[] =
     "  --checkpoint PATH  where checkpoints go (default: the --resume file, else\n"
     "                     SPEC's name with .safetensors, in the current directory)\n"
     "  --log PATH         the CSV log (default: the checkpoint's path with .csv):\n"
-    "                     step,train_loss,valid_loss,lr,grad_norm\n"
+    "                     step,train_loss,valid_loss,lr,grad_norm,valid_accuracy,\n"
+    "                     valid_bpc (the last two at validations, where the task\n"
+    "                     has them)\n"
     "                     (and at each validation, its chart as an SVG beside it:\n"
     "                     run.csv -> run.svg; see tapegrad plot)\n"
     "  --threads N        threads for products and cells (default: every core)\n"
@@ -79,7 +81,7 @@ static void with_suffix(const char *path, const char *suffix, char *out, size_t 
  * back to the rows up to `step` (a crash may have logged steps the
  * checkpoint never saw). */
 static FILE *open_log(const char *path, bool resume, int64_t step, char *err, size_t errlen) {
-    const char *header = "step,train_loss,valid_loss,lr,grad_norm\n";
+    const char *header = "step,train_loss,valid_loss,lr,grad_norm,valid_accuracy,valid_bpc\n";
     char *old = NULL;
     int64_t len = 0;
     if (resume) {
@@ -96,7 +98,12 @@ static FILE *open_log(const char *path, bool resume, int64_t step, char *err, si
     for (char *p = old, *end = old + len; old && p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
         long long s;
-        if (sscanf(p, "%lld,", &s) == 1 && s <= step) fprintf(f, "%.*s\n", (int)(eol - p), p);
+        if (sscanf(p, "%lld,", &s) == 1 && s <= step) {
+            /* a row of an older, narrower log gets the new columns empty */
+            int fields = 1;
+            for (const char *q = p; q < eol; q++) fields += *q == ',';
+            fprintf(f, "%.*s%.*s\n", (int)(eol - p), p, fields < 7 ? 7 - fields : 0, ",,,,,,");
+        }
         p = eol + 1;
     }
     free(old);
@@ -437,7 +444,11 @@ int cli_train(int argc, char **argv) {
         }
         fprintf(csv, "%lld,%.6f,", (long long)done_steps, lv);
         if (!isnan(val)) fprintf(csv, "%.6f", val);
-        fprintf(csv, ",%.6g,%.6g\n", tg_optim_lr(opt), gnorm);
+        fprintf(csv, ",%.6g,%.6g,", tg_optim_lr(opt), gnorm);
+        if (eval_now && !isnan(vm.accuracy)) fprintf(csv, "%.6f", vm.accuracy);
+        fputc(',', csv);
+        if (eval_now && s->task == TG_TASK_LANGUAGE_MODEL) fprintf(csv, "%.6f", vm.loss / log(2.0));
+        fputc('\n', csv);
         if (eval_now && dist.rank == 0) /* rank 0 alone writes files */
             redraw(csv, log_path, &plot_failed);
         /* a log line every log_every steps and, between them, every few

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "autograd/autograd.h"
-#include "core/core.h"
+#include "../autograd/autograd.h"
+#include "../core/core.h"
 
 typedef struct tg_dist tg_dist;
 

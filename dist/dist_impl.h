@@ -3,7 +3,7 @@
 #ifndef TG_DIST_IMPL_H
 #define TG_DIST_IMPL_H
 
-#include "dist/dist.h"
+#include "dist.h"
 
 struct tg_dist {
     int rank, size;

@@ -3,6 +3,8 @@
  * from an input x that the public cells and the decoder take. */
 #include "cell.h"
 
+#include "../autograd/fuse.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -43,8 +45,64 @@ const char *tg_cell_invalid(const tg_cell *row) {
     return NULL;
 }
 
+/* io->fusion when tracing found the step cannot fail but cannot fuse: the
+ * composed step then runs without tracing it again. */
+static const char composed_only = 0;
+
+/* cell's composed step traced on a scratch tape: inputs [2, w] with the
+ * real weights (the recurrent product is the program's last input). */
+static const void *trace(tg_tape *t, const tg_cell *cell, const tg_cell_io *io) {
+    tg_tape *s = tg_tape_new();
+    if (!s) {
+        tg_tape_fail(t, "%s: out of memory tracing the step", cell->name);
+        return NULL;
+    }
+    tg_cell_io sio = {.w_hh = io->w_hh, .b_hh = io->b_hh};
+    tg_tensor *in[1 + TG_CELL_MAX_STATES];
+    in[0] = sio.gx = tg_full(s, TG_SHAPE(2, io->gx->shape[1]), 0.5);
+    for (int k = 0; k < cell->n_states; k++)
+        in[1 + k] = sio.state[k] = tg_full(s, TG_SHAPE(2, io->state[k]->shape[1]), 0.5);
+    for (int k = 0; k <= cell->n_states && !tg_tape_error(s); k++) in[k]->requires_grad = true;
+    const void *f = &composed_only;
+    if (!tg_tape_error(s) && cell->composed(s, cell, &sio) == 0 && !tg_tape_error(s)) {
+        const tg__fusion *p =
+            tg__fuse_trace(t, s, 1 + cell->n_states, in, sio.state[0], cell->n_states, sio.next);
+        f = p && !tg__fusion_why(p) && tg__fusion_inputs(p) == 2 + cell->n_states ? p : f;
+    }
+    tg_tape_free(s);
+    return tg_tape_error(t) ? NULL : f;
+}
+
+/* The step as one node of its traced program: h W_hh^T + b_hh by GEMM,
+ * then the rest in one pass; 1 when it runs composed. */
+static int fused_program(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
+    if (!io->fusion) io->fusion = trace(t, cell, io);
+    if (!io->fusion) return -1;
+    if (io->fusion == &composed_only) return 1;
+    tg_tensor *in[2 + TG_CELL_MAX_STATES];
+    in[0] = io->gx;
+    for (int k = 0; k < cell->n_states; k++) in[1 + k] = io->state[k];
+    in[1 + cell->n_states] = tg_cell_recurrent(t, io);
+    tg_tensor *y = tg__fused(t, io->fusion, in); /* [S, B, H], or [B, H] for S = 1 */
+    tg_label(t, y, "step");
+    if (!y) return -1;
+    if (cell->n_states == 1) io->next[0] = y;
+    for (int k = 0; k < cell->n_states && cell->n_states > 1; k++)
+        io->next[k] = tg_reshape(t, tg_narrow(t, y, 0, k, 1), TG_SHAPE(y->shape[1], y->shape[2]));
+    return 0;
+}
+
 int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io) {
     tg_cell_step_fn step = composed || !cell->fused ? cell->composed : cell->fused;
+    if (!composed && !cell->fused && cell->fuse) {
+        for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
+        int rc = fused_program(t, cell, io);
+        if (rc < 0 || tg_tape_error(t)) return -1;
+        if (rc == 0) {
+            for (int k = 0; k < cell->n_states; k++) tg_label(t, io->next[k], cell->state[k].label);
+            return tg_tape_error(t) ? -1 : 0;
+        }
+    }
     for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
     if (step(t, cell, io) != 0 || tg_tape_error(t)) return -1;
     for (int k = 0; k < cell->n_states; k++) tg_label(t, io->next[k], cell->state[k].label);

@@ -29,6 +29,10 @@ typedef struct tg_cell_io {
     tg_tensor *b_hh; /* [G*H], or NULL */
     tg_tensor *state[TG_CELL_MAX_STATES]; /* the previous state, [B, H] each; [0] is h */
     tg_tensor *next[TG_CELL_MAX_STATES];  /* the new state, set by the step */
+    /* A row with .fuse: its step traced into a program (autograd/fuse.h),
+     * set by the first step and kept by the caller for the sequence's other
+     * steps so it is traced once; NULL before the first step. */
+    const void *fusion;
 } tg_cell_io;
 
 /* Sets io->next from the rest of io. Returns 0, or -1 with the tape's error
@@ -51,6 +55,11 @@ struct tg_cell {
     tg_cell_step_fn composed; /* the step from elementary ops: every gate on the tape */
     tg_cell_step_fn fused;    /* the same numbers from fused kernels, or NULL */
     const void *ctx;          /* the row's own data (a cell built at run time), or NULL */
+    /* Without a fused step: run the composed one as ONE node per step, its
+     * elementwise part traced into a program once per sequence (the
+     * recurrent product stays a GEMM). A step using an op the program has
+     * no rule for runs composed, as without this flag. */
+    bool fuse;
 };
 
 /* The built-in cell called name, or NULL. */
@@ -61,8 +70,9 @@ const tg_cell *tg_cell_builtin(int mode);
  * states each labelled and named, a composed step); NULL, or what is wrong. */
 const char *tg_cell_invalid(const tg_cell *row);
 
-/* One step of cell: its fused form, or the composed one when it has no
- * fused form or composed asks for the reference. Labels the new states. */
+/* One step of cell: its fused form (the row's, or its traced program with
+ * .fuse), or the composed one when it has neither or composed asks for the
+ * reference. Labels the new states. */
 int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io);
 /* h W_hh^T + b_hh [B, G*H] for io's h (labelled "recurrent"), for steps
  * that need the recurrent product apart from gx. */

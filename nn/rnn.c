@@ -175,17 +175,19 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
                   tg_tensor **steps) {
     int64_t T = g->T, B = g->B, GH = m->w_hh[k]->shape[0];
     int S = m->cell->n_states;
+    const void *fusion = NULL; /* a .fuse row's program, traced at the first step */
     for (int64_t s = s0; s < s1 && !tg_tape_error(t); s++) {
         int64_t tt = reverse ? T - 1 - s : s;
         char name[32];
         snprintf(name, sizeof name, "t%lld", (long long)tt);
         tg_scope_push(t, name); /* a picture groups each time step */
-        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k]};
+        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k], .fusion = fusion};
         io.gx = g->per_entry ? tg_index_select(t, g->gx, 0, g->ids + tt * B, B)
                              : tg_reshape(t, tg_narrow(t, g->gx, 0, tt, 1), TG_SHAPE(B, GH));
         tg_label(t, io.gx, "input");
         for (int j = 0; j < S; j++) io.state[j] = state[j];
         int status = tg_cell_step(t, m->cell, m->opt.composed, &io);
+        fusion = io.fusion;
         tg_scope_pop(t);
         if (status != 0) break;
         /* past its end a sequence keeps its state and outputs 0 */
@@ -300,12 +302,13 @@ int tg_rnn_forward_tokens(tg_tape *t, tg_rnn *m, tg_embedding *emb, const int64_
     if (tg_tape_error(t)) return -1;
     if (!m || !emb || !ids) {
         tg_tape_fail(t, "tg_rnn_forward_tokens: %s is NULL",
-                     !m ? "module" : !emb ? "embedding" : "ids");
+                     !m     ? "module"
+                     : !emb ? "embedding"
+                            : "ids");
         return -1;
     }
     if (emb->padding_idx >= 0 || shape.ndim != 2) /* the general path says what is wrong */
-        return tg_rnn_forward(t, m, tg_embedding_forward(t, emb, ids, shape), h0, c0, lengths,
-                              res);
+        return tg_rnn_forward(t, m, tg_embedding_forward(t, emb, ids, shape), h0, c0, lengths, res);
     int64_t V = emb->weight->shape[0];
     for (int64_t i = 0; i < tg_shape_numel(shape); i++)
         if (ids[i] < 0 || ids[i] >= V) {

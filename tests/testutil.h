@@ -54,6 +54,21 @@
 #define ck_assert_gradcheck(f, ctx, n, inputs) ((void)(f), (void)(ctx), (void)(n), (void)(inputs))
 #endif
 
+/* For ck_assert_gradcheck through a recurrent layer: ctx is a
+ * test_rnn_ctx; inputs x [T, B, I], h0, then the layer's parameters
+ * (already in the layer); the loss sums output^2 and tanh(h_n). */
+typedef struct test_rnn_ctx {
+    tg_rnn *m;
+    const int64_t *lengths;
+} test_rnn_ctx;
+
+static inline tg_tensor *test_rnn_loss(tg_tape *t, tg_tensor *const *in, void *ctx) {
+    test_rnn_ctx *c = ctx;
+    tg_rnn_result r;
+    if (tg_rnn_forward(t, c->m, in[0], in[1], NULL, c->lengths, &r) != 0) return NULL;
+    return tg_add(t, tg_sum(t, tg_square(t, r.output)), tg_sum(t, tg_tanh(t, r.h_n)));
+}
+
 /* For ck_assert_gradcheck of a whole model over its own parameters (the
  * inputs): ctx is a test_model_ctx, the result the loss of its batch. */
 typedef struct test_model_ctx {

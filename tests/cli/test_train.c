@@ -83,7 +83,8 @@ START_TEST(train_eval_sample) {
     /* the log: a header and one row per step, validation every 50 */
     char *csv = test_read_file(d.csv);
     ck_assert_ptr_nonnull(csv);
-    ck_assert(strncmp(csv, "step,train_loss,valid_loss,lr,grad_norm\n1,", 42) == 0);
+    const char *head = "step,train_loss,valid_loss,lr,grad_norm,valid_accuracy,valid_bpc\n1,";
+    ck_assert(strncmp(csv, head, strlen(head)) == 0);
     int rows = 0, with_valid = 0;
     for (char *p = strchr(csv, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
         long long step;
@@ -94,6 +95,12 @@ START_TEST(train_eval_sample) {
         if (sscanf(strchr(p, ',') + 1, "%*[^,],%lf", &vl) == 1) {
             with_valid++;
             ck_assert_int_eq(step % 50, 0);
+            /* the validation's accuracy and bits per character, the last two columns */
+            double acc, bpc;
+            ck_assert_int_eq(sscanf(p, "%*[^,],%*[^,],%*[^,],%*[^,],%*[^,],%lf,%lf", &acc, &bpc),
+                             2);
+            ck_assert_double_eq_tol(bpc, vl / log(2.0), 1e-5);
+            ck_assert(acc > 0 && acc <= 1);
         }
     }
     ck_assert_int_eq(rows, 150);

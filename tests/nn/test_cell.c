@@ -126,21 +126,6 @@ START_TEST(own_cell_one_step) {
 }
 END_TEST
 
-/* The layer's loss over a two-gate layer (bidirectional, 2 layers, with
- * lengths and h0), for gradcheck: inputs x [T, B, I], h0, then the
- * layer's parameters (already in the layer). */
-typedef struct layer_ctx {
-    tg_rnn *m;
-    const int64_t *lengths;
-} layer_ctx;
-
-static tg_tensor *layer_loss(tg_tape *t, tg_tensor *const *in, void *ctx) {
-    layer_ctx *c = ctx;
-    tg_rnn_result r;
-    if (tg_rnn_forward(t, c->m, in[0], in[1], NULL, c->lengths, &r) != 0) return NULL;
-    return tg_add(t, tg_sum(t, tg_square(t, r.output)), tg_sum(t, tg_tanh(t, r.h_n)));
-}
-
 START_TEST(own_cell_in_the_layer) {
     tg_cell cell = two_gate_cell(&SOFTSIGN_GATE);
     tg_rng r;
@@ -190,8 +175,8 @@ START_TEST(own_cell_in_the_layer) {
      * around the new cell */
     tg_tensor *in[18] = {test_param(&r, TG_SHAPE(5, 3, 3)), test_param(&r, TG_SHAPE(4, 3, 4))};
     for (int k = 0; k < p->n; k++) in[2 + k] = p->items[k].tensor;
-    layer_ctx c = {m, lens};
-    ck_assert_gradcheck(layer_loss, &c, 2 + p->n, in);
+    test_rnn_ctx c = {m, lens};
+    ck_assert_gradcheck(test_rnn_loss, &c, 2 + p->n, in);
     tg_tensor_free(in[0]);
     tg_tensor_free(in[1]);
     tg_module_free(&m->base);
