@@ -305,14 +305,16 @@ readme-picture: $(BUILD)/tapegrad
 distill: $(BUILD)/tapegrad examples/data/moby-dick.txt
 	sh examples/distill/run.sh $(BUILD)
 
-# ---- examples on real data (examples/langid, postag, sunspots, genword) ----
-# make langid | postag | sunspots | genword: fetch the data (checked by its
+# ---- examples on real data (examples/langid, postag, sunspots, genword, digits) ----
+# make langid | postag | sunspots | genword | digits: fetch the data (checked by its
 # sha256), train through tapegrad train (genword also samples through
 # tapegrad sample) and report; outputs go to $(BUILD)/<name>/ (see each
 # example's README.md).
-.PHONY: langid postag sunspots genword
+.PHONY: langid postag sunspots genword digits
 REAL_EXAMPLE_HDRS := $(wildcard examples/langid/*.h examples/postag/*.h examples/sunspots/*.h examples/genword/*.h)
 $(patsubst %.c,$(BUILD)/%,$(wildcard examples/langid/*.c examples/postag/*.c examples/sunspots/*.c examples/genword/*.c)): $(REAL_EXAMPLE_HDRS)
+digits: $(BUILD)/tapegrad
+	sh examples/digits/run.sh $(BUILD)
 langid: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare $(BUILD)/examples/langid/baseline $(BUILD)/examples/langid/report
 	sh examples/langid/run.sh $(BUILD)
 postag: $(BUILD)/tapegrad $(BUILD)/examples/postag/prepare $(BUILD)/examples/postag/report

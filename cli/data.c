@@ -8,17 +8,19 @@
 
 /* The readers, one row each in its own file (data_util.h's cli_reader). */
 extern const cli_reader cli_text_reader, cli_cond_reader, cli_classify_reader, cli_tag_reader,
-    cli_regress_reader, cli_trees_reader, cli_pairs_reader;
+    cli_regress_reader, cli_trees_reader, cli_pairs_reader, cli_image_reader;
 static const cli_reader *const readers[] = {
     &cli_text_reader,    &cli_cond_reader,  &cli_classify_reader, &cli_tag_reader,
-    &cli_regress_reader, &cli_trees_reader, &cli_pairs_reader,
+    &cli_regress_reader, &cli_trees_reader, &cli_pairs_reader, &cli_image_reader,
 };
 
 /* The row for the spec's task, or NULL. */
 static const cli_reader *reader_of(const tg_spec *s) {
     bool cond = s->task == TG_TASK_LANGUAGE_MODEL && s->cond_size;
     for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
-        if (readers[i]->task == s->task && readers[i]->conditioned == cond) return readers[i];
+        if (readers[i]->task == s->task && readers[i]->conditioned == cond &&
+            readers[i]->image == (s->image_patch > 0))
+            return readers[i];
     return NULL;
 }
 
@@ -248,7 +250,8 @@ int cli_data_parse(cli_data *d, const tg_spec *s, const char *path, char *text, 
                    const cli_vocab *known, double valid_fraction, bool binary, char *err,
                    size_t errlen) {
     *d = (cli_data){.task = s->task, .path = path};
-    if (s->task != TG_TASK_REGRESS && s->task != TG_TASK_TREE && s->input != TG_INPUT_TOKENS)
+    if (s->task != TG_TASK_REGRESS && s->task != TG_TASK_TREE && s->input != TG_INPUT_TOKENS &&
+        !s->image_patch)
         return cli_fail(err, errlen, "%s: task %s reads text, so it needs token input", path,
                         tg_task_name(s->task));
     if (s->task == TG_TASK_REGRESS && s->input != TG_INPUT_VECTORS)

@@ -8,6 +8,7 @@
  *   regress         cli/data_regress.c   CSV, one row per step
  *   tree            cli/data_trees.c     bracketed trees, "(3 (2 The) (4 good))"
  *   seq2seq         cli/data_pairs.c     lines "source<TAB>target"
+ *   classify, image cli/data_image.c     CSV, "label,pixel,...", one image per row
  *
  * Each reader is a row (cli_reader, data_util.h) of this front file's
  * table (data.c); the readers share data_util.c and never call back here.

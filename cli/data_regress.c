@@ -6,37 +6,12 @@
  * seq_len rows (the last may be shorter); a pooled model's target is the
  * target of a window's last row. The last valid_fraction of the rows is
  * held out (windows never straddle the split). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data_words.h"
-
-/* Parses the numbers of one row into out (up to cap); returns how many, or
- * -1 when a field is not a finite number. */
-static int64_t row(const char *p, const char *eol, double *out, int64_t cap) {
-    int64_t n = 0;
-    for (;;) {
-        char field[64];
-        const char *c = memchr(p, ',', (size_t)(eol - p)), *fe = c ? c : eol;
-        while (p < fe && (*p == ' ' || *p == '\t')) p++;
-        size_t len = (size_t)(fe - p);
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r')) len--;
-        if (!len || len >= sizeof field) return -1;
-        memcpy(field, p, len);
-        field[len] = '\0';
-        char *end;
-        errno = 0;
-        double v = strtod(field, &end);
-        if (*end || errno == ERANGE || !isfinite(v)) return -1;
-        if (n < cap) out[n] = v;
-        n++;
-        if (!c) return n;
-        p = c + 1;
-    }
-}
 
 /* Windows of at most K rows over rows [a, b). */
 static int windows(cli_data *d, int64_t a, int64_t b, int64_t K, int64_t *cap) {
@@ -69,7 +44,7 @@ static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cl
         if (cli_blank(p, eol)) {
             gap = true;
         } else if (*p != '#') {
-            int64_t n = row(p, eol, vals, W);
+            int64_t n = cli_csv_row(p, eol, vals, W);
             if (n < 0 && first) { /* a header */
                 first = false;
                 p = next;

@@ -1,6 +1,8 @@
 /* What the data readers share (data_util.h): messages, string tables,
  * vocabularies and labels, files, batch buffers and the held-out split. */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,4 +256,28 @@ int64_t cli_split(int64_t n, double valid_fraction) {
     int64_t held = (int64_t)((double)n * valid_fraction + 0.5);
     if (valid_fraction > 0 && held < 1 && n > 1) held = 1;
     return n - held;
+}
+
+/* Parses the numbers of one row into out (up to cap); returns how many, or
+ * -1 when a field is not a finite number. */
+int64_t cli_csv_row(const char *p, const char *eol, double *out, int64_t cap) {
+    int64_t n = 0;
+    for (;;) {
+        char field[64];
+        const char *c = memchr(p, ',', (size_t)(eol - p)), *fe = c ? c : eol;
+        while (p < fe && (*p == ' ' || *p == '\t')) p++;
+        size_t len = (size_t)(fe - p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r')) len--;
+        if (!len || len >= sizeof field) return -1;
+        memcpy(field, p, len);
+        field[len] = '\0';
+        char *end;
+        errno = 0;
+        double v = strtod(field, &end);
+        if (*end || errno == ERANGE || !isfinite(v)) return -1;
+        if (n < cap) out[n] = v;
+        n++;
+        if (!c) return n;
+        p = c + 1;
+    }
 }

@@ -133,10 +133,16 @@ static inline int64_t cli_pos(const tg_spec *s, int64_t T, int64_t B, int64_t t,
     return s->batch_first ? j * T + t : t * B + j;
 }
 
+/* The comma-separated numbers of one CSV row [p, eol) into out (up to
+ * cap): how many there are, or -1 when a field is not a finite number
+ * (regress and image data). */
+int64_t cli_csv_row(const char *p, const char *eol, double *out, int64_t cap);
+
 /* A reader: one row of data.c's table, defined in its own data_*.c. */
 typedef struct cli_reader {
     tg_task task;
     bool conditioned; /* a language model with input.condition */
+    bool image;       /* classify with input.type "image" */
     /* Reads the file's text (len bytes, NUL-terminated; the reader may
      * write into it) into d, which data.c has started (path, vocabulary). */
     int (*load)(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,

@@ -4,7 +4,7 @@
 
 const char *const tg__task_names[] = {"language_model", "classify", "tag", "regress",
                                       "tree",           "seq2seq",  NULL};
-const char *const tg__input_names[] = {"tokens", "vectors", "trees", NULL};
+const char *const tg__input_names[] = {"tokens", "vectors", "trees", "image", NULL};
 const char *const tg__layer_names[] = {
 #define TG_LAYER(id, name, flags) #name,
 #include "layers.def"

@@ -8,6 +8,9 @@
 /* NULL-terminated, in the order of their enums, as spec files write them. */
 extern const char *const tg__task_names[];
 extern const char *const tg__input_names[];
+/* tg__input_names' "image", which the parser turns into vector input
+ * (tg_spec's image_* fields) */
+#define TG__INPUT_IMAGE 3
 extern const char *const tg__layer_names[];
 
 /* What a layer type may do (model/layers.def gives each type its flags). */

@@ -27,7 +27,8 @@ static const char *const TOP_KEYS[] = {"tapegrad", "task",   "description", "inp
 static const char *const INPUT_KEYS[][6] = {
     {"type", "vocab", "batch_first", "split", "condition", NULL},
     {"type", "size", "batch_first", NULL},
-    {"type", "vocab", NULL}};
+    {"type", "vocab", NULL},
+    {"type", "height", "width", "patch", NULL}};
 static const char *const CONDITION_KEYS[] = {"size", "as", NULL};
 static const char *const MODEL_KEYS[] = {"layers", NULL};
 static const char *const LOSS_KEYS[] = {"type", "target", NULL};
@@ -293,6 +294,23 @@ static int parse_condition(const tg_jctx *c, const cJSON *in, tg_spec *s) {
     return 0;
 }
 
+/* input.type "image": the sizes, and the vectors it becomes (spec.h) */
+static int parse_image(const tg_jctx *c, const cJSON *in, tg_spec *s) {
+    int64_t *hwp[3] = {&s->image_height, &s->image_width, &s->image_patch};
+    static const char *const KEYS[3] = {"height", "width", "patch"};
+    for (int i = 0; i < 3; i++)
+        if (tg_json_int(c, in, "input", KEYS[i], TG_JSON_REQUIRED, 1, 4096, hwp[i]) < 0) return -1;
+    if (s->image_height % s->image_patch || s->image_width % s->image_patch)
+        return tg_json_fail(c, "input.patch", "%lld does not divide the image's %lld x %lld pixels",
+                            (long long)s->image_patch, (long long)s->image_height,
+                            (long long)s->image_width);
+    if (s->task != TG_TASK_CLASSIFY)
+        return tg_json_fail(c, "input.type", "\"image\" is the input of task classify, not %s",
+                            tg__task_names[s->task]);
+    s->input_size = s->image_patch * s->image_patch;
+    return 0;
+}
+
 static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     if (!in)
@@ -307,7 +325,8 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
         tg_json_check_keys(c, in, "input", INPUT_KEYS[type]) ||
         tg_json_bool(c, in, "input", "batch_first", TG_JSON_OPTIONAL, &s->batch_first) < 0)
         return -1;
-    s->input = (tg_input_type)type;
+    if (type == TG__INPUT_IMAGE && parse_image(c, in, s)) return -1;
+    s->input = type == TG__INPUT_IMAGE ? TG_INPUT_VECTORS : (tg_input_type)type;
     if (s->task == TG_TASK_LANGUAGE_MODEL && s->input != TG_INPUT_TOKENS)
         return tg_json_fail(c, "input.type",
                             "task language_model reads \"tokens\", got "
@@ -318,6 +337,7 @@ static int parse_input(const tg_jctx *c, const cJSON *root, tg_spec *s) {
             s->input == TG_INPUT_TREES ? "\"trees\" is the input of task tree, not %s"
                                        : "task tree reads \"trees\", got \"%s\"",
             s->input == TG_INPUT_TREES ? tg__task_names[s->task] : tg__input_names[s->input]);
+    if (s->image_patch) return 0; /* its input_size is set */
     if (s->input == TG_INPUT_VECTORS)
         return tg_json_int(c, in, "input", "size", TG_JSON_REQUIRED, 1, TG_SPEC_MAX_SIZE,
                            &s->input_size) < 0

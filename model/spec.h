@@ -104,6 +104,8 @@ typedef struct tg_layer_spec {
     int arity;                    /* tree_rnn, tree_lstm: children per node; 0: any
                                    * (a child-sum Tree-LSTM) */
     tg_rnn_memory memory;         /* RECOMPUTES layers (layers.def): train.memory */
+    int cell;                     /* renet: "cell" as a tg_rnn_mode */
+    int64_t grid_rows, grid_cols; /* renet: the image's patch grid */
 } tg_layer_spec;
 
 typedef struct tg_train_spec {
@@ -161,6 +163,10 @@ typedef struct tg_spec {
     int64_t vocab;      /* tokens, trees: the vocabulary size, 0 until known */
     bool vocab_given;   /* input.vocab was in the file (else it comes from the data) */
     int64_t input_size; /* vectors: features per step */
+    /* input.type "image": height, width and patch in pixels (0: not an
+     * image). An image is vector input of (height/patch) * (width/patch)
+     * steps, its patches row by row, of patch*patch features each. */
+    int64_t image_height, image_width, image_patch;
     bool batch_first;   /* batches are [B, T, ...] instead of [T, B, ...] */
     int n_layers;       /* including a pool the parser inserted */
     tg_layer_spec *layers;

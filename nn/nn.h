@@ -10,6 +10,7 @@
 #include "treenet.h"
 #include "jordan.h"
 #include "deep_rnn.h"
+#include "renet.h"
 #include "seq_loss.h"
 #include "tbptt.h"
 #include "attention.h"

@@ -260,7 +260,7 @@ START_TEST(docs_examples) {
         }
         p = end + 3;
     }
-    ck_assert_int_eq(parsed, 9); /* the one at the top and eight complete examples */
+    ck_assert_int_eq(parsed, 10); /* the one at the top and nine complete examples */
 }
 END_TEST
 
@@ -407,7 +407,7 @@ static const struct {
      "\"vectors\", \"size\": N}"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"token\", \"vocab\": 5}}",
      "spec.json: input.type: unknown input type 'token'; did you mean 'tokens'? (known: tokens, "
-     "vectors, trees)"},
+     "vectors, trees, image)"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\"}}",
      "spec.json: input.size: missing; expected a positive integer"},
     {SPEC_HEAD "\"task\": \"tag\", \"input\": {\"type\": \"vectors\", \"size\": 3, \"vocab\": 5}}",
@@ -435,11 +435,11 @@ static const struct {
      "\"hidden\": 128}, got 3"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"hidden\": 3}]}}",
      "spec.json: model.layers[0].type: missing; expected a layer type (embedding, one_hot, "
-     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)"},
+     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstn\", \"hidden\": 8}]}}",
      "spec.json: model.layers[0].type: unknown layer type 'lstn'; did you mean 'lstm'? (known: "
      "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, "
-     "tree_rnn, tree_lstm)"},
+     "tree_rnn, tree_lstm, renet)"},
     /* values of layer keys */
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstm\", \"hiden\": 8}]}}",
      "spec.json: model.layers[0].hiden: unknown key; did you mean 'hidden'?"},
@@ -730,7 +730,7 @@ START_TEST(every_error_at_once) {
     ck_assert_str_eq(err,
                      "spec.json: model.layers[0].type: unknown layer type 'embeding'; did you "
                      "mean 'embedding'? (known: embedding, one_hot, linear, activation, dropout, "
-                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm)\n"
+                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)\n"
                      "spec.json: model.layers[1].hiden: unknown key; did you mean 'hidden'?\n"
                      "spec.json: model.layers[2].out: expected a positive integer, got -1\n"
                      "spec.json: trian: unknown key; valid keys: tapegrad, task, description, "
