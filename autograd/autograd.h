@@ -47,6 +47,7 @@ size_t tg_tape_peak(const tg_tape *t);
  * costs a pass over the tape's values and gradients. Returns the previous
  * setting. */
 bool tg_tape_set_detect_anomaly(tg_tape *t, bool on);
+/* Whether anomaly detection is on. */
 bool tg_tape_detect_anomaly(const tg_tape *t);
 /* Whether the tape's error is such a report (the last backward found a
  * non-finite value), as opposed to a bad shape or no memory. */
@@ -76,6 +77,7 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y);
  * this way). A leaf no gradient reaches may still be notified; fn NULL
  * turns it off. Not called by the stepper's node-by-node replay. */
 typedef void (*tg_grad_ready_fn)(void *ctx, tg_tensor *x);
+/* Calls fn(ctx, x) as above from now on (fn NULL: no more). */
 void tg_tape_on_grad_ready(tg_tape *t, tg_grad_ready_fn fn, void *ctx);
 
 /* ---- scopes and labels, for looking at the tape ---------------------------

@@ -39,6 +39,7 @@ int tg_dist_size(const tg_dist *d);
 
 /* v[0..n) becomes the sum of every rank's v. 0, or -1 with a message. */
 int tg_dist_sum(tg_dist *d, double *v, int64_t n, char *err, size_t errlen);
+/* The same for tg_real values. */
 int tg_dist_sum_real(tg_dist *d, tg_real *v, int64_t n, char *err, size_t errlen);
 /* Every tensor's data (all ranks: the same list of the same shapes) becomes
  * rank 0's. */
@@ -47,6 +48,7 @@ int tg_dist_broadcast(tg_dist *d, tg_tensor *const *p, int n, char *err, size_t 
  * 1/size: the average). A NULL grad counts as zeros (and is allocated). */
 int tg_dist_reduce_grads(tg_dist *d, tg_tensor *const *p, int n, double weight, char *err,
                          size_t errlen);
+/* Returns once every rank has called it: 0, or -1 if MPI failed. */
 int tg_dist_barrier(tg_dist *d);
 /* Stops every rank: prints "tapegrad: rank R: msg" on stderr, then ends
  * the whole job with status (MPI_Abort). Not collective: the rank that hit
@@ -74,6 +76,8 @@ typedef struct tg_dist_stats {
  * with a message (out of memory). */
 tg_dist_grads *tg_dist_grads_new(tg_dist *d, tg_tensor *const *params, int n, size_t bucket_bytes,
                                  char *err, size_t errlen);
+/* Waits for any exchange still under way and frees g (NULL is fine); the
+ * tensors stay. */
 void tg_dist_grads_free(tg_dist_grads *g);
 /* Before backward: this rank's gradients will count weight times (its
  * share of the batch's targets); with t, buckets start during backward on
@@ -82,6 +86,7 @@ void tg_dist_grads_begin(tg_dist_grads *g, tg_tape *t, double weight);
 /* After backward: starts what has not started, waits for every bucket and
  * writes the sums into the grads; unhooks the tape. 0, or -1 with a message. */
 int tg_dist_grads_finish(tg_dist_grads *g, char *err, size_t errlen);
+/* The figures of the last step (buckets, bytes, times). */
 tg_dist_stats tg_dist_grads_stats(const tg_dist_grads *g);
 
 #endif
