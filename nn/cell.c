@@ -41,6 +41,11 @@ const char *tg_cell_invalid(const tg_cell *row) {
     for (int k = 0; k < row->n_states; k++)
         if (!row->state[k].name || !row->state[k].label || !row->state[k].initial)
             return "each state of a cell needs a name, a label and an initial name";
+    if (row->n_params < 0 || row->n_params > TG_CELL_MAX_PARAMS)
+        return "a cell has 0 to " STR(TG_CELL_MAX_PARAMS) " parameters of its own";
+    for (int p = 0; p < row->n_params; p++)
+        if (!row->param[p].name || row->param[p].width < 1)
+            return "each parameter of a cell needs a name and a width of at least 1";
     if (!row->composed) return "a cell needs its step as tape ops (composed)";
     return NULL;
 }
@@ -58,6 +63,7 @@ static const void *trace(tg_tape *t, const tg_cell *cell, const tg_cell_io *io) 
         return NULL;
     }
     tg_cell_io sio = {.w_hh = io->w_hh, .b_hh = io->b_hh};
+    for (int p = 0; p < cell->n_params; p++) sio.param[p] = io->param[p];
     tg_tensor *in[1 + TG_CELL_MAX_STATES];
     in[0] = sio.gx = tg_full(s, TG_SHAPE(2, io->gx->shape[1]), 0.5);
     for (int k = 0; k < cell->n_states; k++)
@@ -93,6 +99,11 @@ static int fused_program(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
 }
 
 int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io) {
+    for (int p = 0; p < cell->n_params; p++)
+        if (!io->param[p]) {
+            tg_tape_fail(t, "%s: parameter %s not given", cell->name, cell->param[p].name);
+            return -1;
+        }
     tg_cell_step_fn step = composed || !cell->fused ? cell->composed : cell->fused;
     if (!composed && !cell->fused && cell->fuse) {
         for (int k = 0; k < TG_CELL_MAX_STATES; k++) io->next[k] = NULL;
@@ -155,6 +166,10 @@ static bool check_step(tg_tape *t, const char *fn, const tg_cell *cell, tg_tenso
     int64_t GH = cell->gates * h->shape[1];
     for (int k = 1; k < cell->n_states; k++)
         if (!check_shape(t, fn, cell->state[k].name, io->state[k], tg_tensor_shape(h)))
+            return false;
+    for (int p = 0; p < cell->n_params; p++)
+        if (io->param[p] && !check_shape(t, fn, cell->param[p].name, io->param[p],
+                                         TG_SHAPE(cell->param[p].width * h->shape[1])))
             return false;
     return check_shape(t, fn, "w_ih", w_ih, TG_SHAPE(GH, x->shape[1])) &&
            check_shape(t, fn, "w_hh", io->w_hh, TG_SHAPE(GH, h->shape[1])) &&

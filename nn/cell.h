@@ -19,6 +19,17 @@ typedef enum tg_rnn_mode {
 } tg_rnn_mode;
 
 #define TG_CELL_MAX_STATES 2
+#define TG_CELL_MAX_PARAMS 8
+
+/* A parameter a cell has besides the weights and biases every cell has (a
+ * peephole's weights, a layer norm's gains): one vector per layer and
+ * direction, created by the layer and saved under name_l{l}[_reverse]. */
+typedef struct tg_cell_param {
+    const char *name; /* "weight_ci": weight_ci_l0, weight_ci_l0_reverse, ... */
+    int width;        /* its length in hidden units: 1 for [H], G for [G*H] */
+    bool uniform;     /* U(-1/sqrt(H), 1/sqrt(H)), as the weights; else init */
+    double init;      /* every entry's first value when not uniform */
+} tg_cell_param;
 
 typedef struct tg_cell tg_cell;
 
@@ -29,6 +40,8 @@ typedef struct tg_cell_io {
     tg_tensor *b_hh; /* [G*H], or NULL */
     tg_tensor *state[TG_CELL_MAX_STATES]; /* the previous state, [B, H] each; [0] is h */
     tg_tensor *next[TG_CELL_MAX_STATES];  /* the new state, set by the step */
+    tg_tensor *param[TG_CELL_MAX_PARAMS]; /* the cell's own parameters, in the
+                                             row's order, [width*H] each */
     /* A row with .fuse: its step traced into a program (autograd/fuse.h),
      * set by the first step and kept by the caller for the sequence's other
      * steps so it is traced once; NULL before the first step. */
@@ -52,6 +65,8 @@ struct tg_cell {
     int gates;         /* G: the weights are [G*H, in] and [G*H, H] */
     int n_states;      /* 1..TG_CELL_MAX_STATES: h, or h and c */
     tg_cell_state state[TG_CELL_MAX_STATES]; /* [0] is h, the output */
+    int n_params;      /* 0..TG_CELL_MAX_PARAMS parameters of the cell's own */
+    tg_cell_param param[TG_CELL_MAX_PARAMS];
     tg_cell_step_fn composed; /* the step from elementary ops: every gate on the tape */
     tg_cell_step_fn fused;    /* the same numbers from fused kernels, or NULL */
     const void *ctx;          /* the row's own data (a cell built at run time), or NULL */
@@ -67,7 +82,9 @@ const tg_cell *tg_cell_find(const char *name);
 /* The built-in cell of mode (also for listing them: NULL past the last). */
 const tg_cell *tg_cell_builtin(int mode);
 /* Whether row is usable (a name, 1 or more gates, 1..TG_CELL_MAX_STATES
- * states each labelled and named, a composed step); NULL, or what is wrong. */
+ * states each labelled and named, 0..TG_CELL_MAX_PARAMS parameters each
+ * named and at least 1 hidden unit wide, a composed step); NULL, or what is
+ * wrong. */
 const char *tg_cell_invalid(const tg_cell *row);
 
 /* One step of cell: its fused form (the row's, or its traced program with

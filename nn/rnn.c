@@ -49,9 +49,28 @@ static void rnn_destroy(tg_module *base) {
     free(m->w_hh);
     free(m->b_ih);
     free(m->b_hh);
+    free(m->cell_param);
 }
 
 #define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
+
+/* Every weight and bias U(-bound, bound) in the order they were made, as
+ * PyTorch draws them; a cell parameter that is not uniform takes its
+ * init value and draws nothing. */
+static void init_params(tg_rnn *m, tg_rng *init, double bound) {
+    int P = m->cell->n_params;
+    for (int i = 0; i < m->base.n_owned; i++) {
+        tg_tensor *w = m->base.owned[i];
+        const tg_cell_param *cp = NULL;
+        for (int k = 0; P && k < m->opt.num_layers * m->dirs && !cp; k++)
+            for (int p = 0; p < P && !cp; p++)
+                if (m->cell_param[k * P + p] == w) cp = &m->cell->param[p];
+        if (cp && !cp->uniform)
+            tg_fill(w, cp->init);
+        else
+            tg_init_uniform(w, init, -bound, bound);
+    }
+}
 
 tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     if (o.num_layers == 0) o.num_layers = 1;
@@ -84,7 +103,8 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     m->w_hh = calloc((size_t)n, sizeof *m->w_hh);
     m->b_ih = calloc((size_t)n, sizeof *m->b_ih);
     m->b_hh = calloc((size_t)n, sizeof *m->b_hh);
-    if (!m->w_ih || !m->w_hh || !m->b_ih || !m->b_hh) goto oom;
+    m->cell_param = calloc((size_t)n * (size_t)cell->n_params + 1, sizeof *m->cell_param);
+    if (!m->w_ih || !m->w_hh || !m->b_ih || !m->b_hh || !m->cell_param) goto oom;
     double bound = 1 / sqrt((double)H);
     for (int l = 0; l < o.num_layers; l++)
         for (int d = 0; d < m->dirs; d++) {
@@ -102,9 +122,14 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
                 snprintf(name, sizeof name, "bias_hh_l%d%s", l, sfx);
                 if (!(m->b_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
             }
+            for (int p = 0; p < cell->n_params; p++) {
+                const tg_cell_param *cp = &cell->param[p];
+                snprintf(name, sizeof name, "%s_l%d%s", cp->name, l, sfx);
+                tg_tensor *w = tg_module_param(&m->base, name, TG_SHAPE(cp->width * H));
+                if (!(m->cell_param[k * cell->n_params + p] = w)) goto oom;
+            }
         }
-    for (int i = 0; i < m->base.n_owned; i++)
-        tg_init_uniform(m->base.owned[i], init, -bound, bound);
+    init_params(m, init, bound);
     return m;
 oom:
     tg_module_free(&m->base);

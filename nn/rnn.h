@@ -74,13 +74,15 @@ typedef struct tg_rnn_options {
 
 /* Parameters per layer l and direction (suffix "" or "_reverse"), as
  * PyTorch names them: weight_ih_l{l}[_reverse] [G*H, in], weight_hh_l{l}
- * [G*H, H], bias_ih_l{l}, bias_hh_l{l} [G*H], all U(-1/sqrt(H), 1/sqrt(H)). */
+ * [G*H, H], bias_ih_l{l}, bias_hh_l{l} [G*H], all U(-1/sqrt(H), 1/sqrt(H));
+ * then the cell's own (tg_cell_param), {name}_l{l}[_reverse] [width*H]. */
 typedef struct tg_rnn {
     tg_module base;
     tg_rnn_options opt;
     const tg_cell *cell; /* the row it runs: opt.cell, or mode's */
     int dirs;
     tg_tensor **w_ih, **w_hh, **b_ih, **b_hh; /* [layer * dirs + dir] */
+    tg_tensor **cell_param; /* [(layer * dirs + dir) * cell->n_params + p] */
     tg_rng rng;                               /* dropout masks */
 } tg_rnn;
 

@@ -110,10 +110,11 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
                          .n_states = S,
                          .row = TG_SHAPE(B, H)};
     /* every tensor whose gradient a segment's backward adds to */
-    tg_tensor *in[3 + TG_CELL_MAX_STATES] = {g->gx, m->w_hh[k]};
+    tg_tensor *in[3 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS] = {g->gx, m->w_hh[k]};
     int n = 2;
     for (int j = 0; j < S; j++) in[n++] = state[j];
     if (m->b_hh[k]) in[n++] = m->b_hh[k];
+    for (int p = 0; p < m->cell->n_params; p++) in[n++] = m->cell_param[k * m->cell->n_params + p];
     tg_tensor *out = tg__segments_run(t, &spec, state, n, in);
     tg_label(t, out, "segments");
     for (int j = 0; j < S; j++)

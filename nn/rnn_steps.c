@@ -17,6 +17,8 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
         snprintf(name, sizeof name, "t%lld", (long long)tt);
         tg_scope_push(t, name); /* a picture groups each time step */
         tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k], .fusion = fusion};
+        for (int p = 0; p < m->cell->n_params; p++)
+            io.param[p] = m->cell_param[k * m->cell->n_params + p];
         io.gx = g->per_entry ? tg_index_select(t, g->gx, 0, g->ids + tt * B, B)
                              : tg_reshape(t, tg_narrow(t, g->gx, 0, tt, 1), TG_SHAPE(B, GH));
         tg_label(t, io.gx, "input");

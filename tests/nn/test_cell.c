@@ -279,6 +279,114 @@ static void expect_bad_row(tg_cell row, const char *msg) {
     ck_assert_str_eq(err, msg);
 }
 
+/* ---- a cell with parameters of its own ------------------------------------
+ * The two-gate cell with a peephole-like weight p on h in z and a gain on
+ * n's pre-activation (starting at 1):
+ *   z = sigmoid(gx_z + gh_z + p * h), n = tanh(gain * (gx_n + gh_n)) */
+static int own_params_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
+    (void)cell;
+    tg_tensor *gh = tg_cell_recurrent(t, io), *x2[2], *h2[2], *h = io->state[0];
+    if (tg_chunk(t, io->gx, 2, 1, x2) != 2 || tg_chunk(t, gh, 2, 1, h2) != 2) return -1;
+    tg_tensor *z = tg_sigmoid(t, tg_add(t, tg_add(t, x2[0], h2[0]), tg_mul(t, h, io->param[0])));
+    tg_tensor *n = tg_tanh(t, tg_mul(t, tg_add(t, x2[1], h2[1]), io->param[1]));
+    io->next[0] = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n)));
+    return io->next[0] ? 0 : -1;
+}
+
+static tg_cell own_params_cell(void) {
+    tg_cell c = two_gate_cell(&TANH_GATE);
+    c.name = c.scope = "own_params";
+    c.composed = own_params_step;
+    c.n_params = 2;
+    c.param[0] = (tg_cell_param){.name = "weight_ph", .width = 1, .uniform = true};
+    c.param[1] = (tg_cell_param){.name = "gain_n", .width = 1, .init = 1};
+    return c;
+}
+
+/* The layer makes a cell's own parameters per layer and direction, named
+ * and initialised as the row says; gradients reach them through every
+ * part of the layer, and recomputation gives the full tape's bit for bit. */
+START_TEST(cell_with_own_params) {
+    tg_cell cell = own_params_cell();
+    tg_rng r;
+    tg_rng_seed(&r, 5);
+    char err[200] = "";
+    tg_rnn_options o = {.cell = &cell,
+                        .input_size = 3,
+                        .hidden_size = 4,
+                        .num_layers = 2,
+                        .bidirectional = true};
+    tg_rnn *m = tg_rnn_new(o, &r, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    const tg_params *p = tg_module_params(&m->base);
+    ck_assert_int_eq(p->n, 24);
+    ck_assert_str_eq(p->items[4].name, "weight_ph_l0");
+    ck_assert_str_eq(p->items[5].name, "gain_n_l0");
+    ck_assert_str_eq(p->items[11].name, "gain_n_l0_reverse");
+    ck_assert_str_eq(p->items[23].name, "gain_n_l1_reverse");
+    ck_assert_int_eq(p->items[4].tensor->ndim, 1);
+    ck_assert_int_eq(p->items[4].tensor->shape[0], 4);
+    double bound = 0.5, spread = 0;
+    for (int64_t j = 0; j < 4; j++) {
+        ck_assert(tg_at(p->items[5].tensor, j) == 1);
+        ck_assert(fabs(tg_at(p->items[4].tensor, j)) <= bound);
+        spread += fabs(tg_at(p->items[4].tensor, j) - tg_at(p->items[4].tensor, 0));
+    }
+    ck_assert(spread > 0); /* drawn, not constant */
+    /* the gain matters: a changed gain changes the output */
+    for (int64_t j = 0; j < 4; j++) p->items[5].tensor->data[j] = (tg_real)(0.5 + 0.25 * j);
+    int64_t lens[3] = {5, 2, 4};
+    tg_tensor *in[26] = {test_param(&r, TG_SHAPE(5, 3, 3)), test_param(&r, TG_SHAPE(4, 3, 4))};
+    for (int k = 0; k < p->n; k++) in[2 + k] = p->items[k].tensor;
+    test_rnn_ctx c = {m, lens};
+    ck_assert_gradcheck(test_rnn_loss, &c, 2 + p->n, in);
+    /* recomputed segments of 2 steps give the same gradients bit for bit */
+    tg_real *full[26];
+    for (int pass = 0; pass < 2; pass++) {
+        m->opt.memory = (tg_rnn_memory){.recompute = pass == 1, .segment = 2};
+        for (int k = 0; k < 2 + p->n; k++) tg_zero_grad(in[k]);
+        tg_tape *t = tg_tape_new();
+        tg_rnn_result res;
+        ck_assert_int_eq(tg_rnn_forward(t, m, in[0], in[1], NULL, lens, &res), 0);
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_square(t, res.output))), 0);
+        for (int k = 0; k < 2 + p->n; k++) {
+            ck_assert_ptr_nonnull(in[k]->grad);
+            size_t bytes = (size_t)in[k]->numel * sizeof(tg_real);
+            if (pass == 0) full[k] = malloc(bytes), memcpy(full[k], in[k]->grad, bytes);
+            else
+                ck_assert_msg(memcmp(full[k], in[k]->grad, bytes) == 0, "gradient %d", k);
+        }
+        tg_tape_free(t);
+    }
+    for (int k = 0; k < 2 + p->n; k++) free(full[k]);
+    tg_tensor_free(in[0]);
+    tg_tensor_free(in[1]);
+    tg_module_free(&m->base);
+}
+END_TEST
+
+/* One step from x names a missing or misshapen parameter of the cell's. */
+START_TEST(cell_params_checked) {
+    tg_cell cell = own_params_cell();
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_zeros(t, TG_SHAPE(2, 3)), *h = tg_zeros(t, TG_SHAPE(2, 4));
+    tg_tensor *wih = tg_zeros(t, TG_SHAPE(8, 3)), *whh = tg_zeros(t, TG_SHAPE(8, 4));
+    tg_cell_io io = {.w_hh = whh, .state = {h}, .param = {tg_zeros(t, TG_SHAPE(4))}};
+    ck_assert_int_eq(tg_cell_forward(t, &cell, x, wih, NULL, &io), -1);
+    ck_assert_str_eq(tg_tape_error(t), "own_params: parameter gain_n not given");
+    tg_tape_free(t);
+    t = tg_tape_new();
+    x = tg_zeros(t, TG_SHAPE(2, 3)), h = tg_zeros(t, TG_SHAPE(2, 4));
+    wih = tg_zeros(t, TG_SHAPE(8, 3)), whh = tg_zeros(t, TG_SHAPE(8, 4));
+    io = (tg_cell_io){.w_hh = whh,
+                      .state = {h},
+                      .param = {tg_zeros(t, TG_SHAPE(4)), tg_zeros(t, TG_SHAPE(8))}};
+    ck_assert_int_eq(tg_cell_forward(t, &cell, x, wih, NULL, &io), -1);
+    ck_assert_str_eq(tg_tape_error(t), "tg_cell_forward: gain_n [8]: expected [4]");
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(bad_rows_are_named) {
     tg_cell ok = two_gate_cell(&TANH_GATE), row = ok;
     row.gates = 0;
@@ -292,6 +400,11 @@ START_TEST(bad_rows_are_named) {
                         "an initial name");
     row = ok, row.composed = NULL;
     expect_bad_row(row, "rnn: cell \"two_gate\": a cell needs its step as tape ops (composed)");
+    row = ok, row.n_params = 9;
+    expect_bad_row(row, "rnn: cell \"two_gate\": a cell has 0 to 8 parameters of its own");
+    row = own_params_cell(), row.param[1].width = 0;
+    expect_bad_row(row, "rnn: cell \"own_params\": each parameter of a cell needs a name and a "
+                        "width of at least 1");
     row = ok, row.name = NULL;
     expect_bad_row(row, "rnn: cell \"?\": a cell needs a name and a scope");
     ck_assert_str_eq(tg_cell_invalid(NULL), "no cell");
@@ -306,6 +419,8 @@ TCase *tcase_cell(void) {
     tcase_add_test(tc, own_cell_in_the_layer);
     tcase_add_test(tc, copied_row_equals_builtin);
     tcase_add_test(tc, cell_forward_checks);
+    tcase_add_test(tc, cell_with_own_params);
+    tcase_add_test(tc, cell_params_checked);
     tcase_add_test(tc, bad_rows_are_named);
     return tc;
 }
