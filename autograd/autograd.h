@@ -206,7 +206,9 @@ tg_tensor *tg_lstm_gates(tg_tape *t, tg_tensor *gates, tg_tensor *c);
 /* A whole LSTM step from the input's share of the gates, gx = x W_ih^T +
  * b_ih [B, 4H] (for all steps one GEMM before the loop): gates = gx +
  * h W_hh^T + b_hh (b_hh may be NULL), then tg_lstm_gates(gates, c), in one
- * node that keeps one [B, 4H] buffer per step. Returns hc [2, B, H]. */
+ * node that keeps one [B, 4H] buffer per step. h may be [B, P] with
+ * P <= H and w_hh [4H, P] (a projected LSTM's, whose h' = W_hr of the first
+ * half of hc). Returns hc [2, B, H]. */
 tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh,
                         tg_tensor *b_hh, tg_tensor *c);
 /* The GRU cell after its two products: gx = x W_ih^T + b_ih and

@@ -143,9 +143,11 @@ int tg__backward_since(tg_tape *t, tg__tape_mark m);
  * steps(t, arg, s0, s1, state, outs) records steps s0 .. s1-1 as ordinary
  * ops: state[0 .. n_states) comes in as the state before step s0 and
  * leaves as the state after s1-1, and outs[tt] gets the output of time tt
- * (tt = s, or T-1-s when reverse); every state and output has shape row.
- * alias: the state's first tensor after a step is that step's output (the
- * same tensor). arg is read in backward too: it must live on the tape. */
+ * (tt = s, or T-1-s when reverse); every output has shape row, state i
+ * shape state_row[i] (row where its ndim is 0: an LSTM with proj_size has
+ * h narrower than c). alias: the state's first tensor after a step is that
+ * step's output (the same tensor). arg is read in backward too: it must
+ * live on the tape. */
 #define TG_SEGMENT_STATES 4
 typedef int (*tg__steps_fn)(tg_tape *t, const void *arg, int64_t s0, int64_t s1, tg_tensor **state,
                             tg_tensor **outs);
@@ -156,15 +158,20 @@ typedef struct tg__segments {
     bool reverse, alias;
     int n_states;
     tg_shape row;
+    tg_shape state_row[TG_SEGMENT_STATES];
 } tg__segments;
 /* Runs the chain from state0 without recording, keeping each segment's
  * initial state, and records one RECOMPUTE node over `in` (every tensor the
  * steps read whose gradient they add to) whose backward records each
- * segment again, from the last, and backpropagates through it. Returns out
- * [T + n_states, row...]: the outputs by time, then the final states; NULL
- * with the tape's error set. */
+ * segment again, from the last, and backpropagates through it. Returns out,
+ * flat: the outputs by time, then the final states (read them with the two
+ * functions below); NULL with the tape's error set. */
 tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *const *state0,
                             int n_in, tg_tensor *const *in);
+/* Views of tg__segments_run's out: the outputs [T, row...], and final
+ * state i (state_row[i]). */
+tg_tensor *tg__segments_outputs(tg_tape *t, const tg__segments *spec, tg_tensor *out);
+tg_tensor *tg__segments_state(tg_tape *t, const tg__segments *spec, tg_tensor *out, int i);
 
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)

@@ -21,7 +21,8 @@
  *   - weight gradients gathered over steps are copied into bounded buffers
  *     as they come (tape.c), so their products do not depend on where
  *     segments begin.
- * out is [T + S, rows, cols]: the outputs by time, then the S final states. */
+ * out is flat: the T outputs [rows, cols] by time, then the S final states
+ * (each its own shape: an LSTM's h may be narrower than its c). */
 #include "op.h"
 
 #include <string.h>
@@ -30,7 +31,9 @@ typedef struct segments_ctx {
     tg__segments spec;
     tg_tensor *state0[TG_SEGMENT_STATES]; /* the state before step 0 */
     int64_t n_seg;
-    tg_real *ckpt;     /* [n_seg, S, rows, cols]: each segment's initial state */
+    int64_t sn[TG_SEGMENT_STATES], soff[TG_SEGMENT_STATES], SN; /* state i: numel,
+                          offset in a block of the S states; the block's size */
+    tg_real *ckpt;     /* [n_seg, SN]: each segment's initial state */
     tg_tensor **outs;  /* [T], scratch for the steps function */
 } segments_ctx;
 
@@ -49,11 +52,10 @@ static tg_tensor *state_leaf(tg_tape *t, tg_real *data, tg_shape row, bool grad)
  * saved one (which take gradients when `grad`). */
 static void segment_start(tg_tape *t, const segments_ctx *c, int64_t j, bool grad,
                           tg_tensor **state) {
-    int S = c->spec.n_states;
-    int64_t n = tg_shape_numel(c->spec.row);
-    for (int i = 0; i < S; i++)
+    for (int i = 0; i < c->spec.n_states; i++)
         state[i] = j == 0 ? c->state0[i]
-                          : state_leaf(t, c->ckpt + (j * S + i) * n, c->spec.row, grad);
+                          : state_leaf(t, c->ckpt + j * c->SN + c->soff[i],
+                                       c->spec.state_row[i], grad);
 }
 
 static int64_t time_of(const segments_ctx *c, int64_t s) {
@@ -88,10 +90,10 @@ void tg__recompute_backward(tg_tape *t, tg_node *node) {
     int S = c->spec.n_states;
     int64_t n = tg_shape_numel(c->spec.row);
     const tg_real *dout = node->out->grad; /* (recording below may move the nodes) */
-    tg_real *carry[TG_SEGMENT_STATES], *buf = tg__alloc(t, (size_t)(S * n) * sizeof(tg_real));
+    tg_real *carry[TG_SEGMENT_STATES], *buf = tg__alloc(t, (size_t)c->SN * sizeof(tg_real));
     if (!buf) return;
-    for (int i = 0; i < S; i++) carry[i] = buf + i * n;
-    memcpy(buf, dout + c->spec.T * n, (size_t)(S * n) * sizeof(tg_real));
+    for (int i = 0; i < S; i++) carry[i] = buf + c->soff[i];
+    memcpy(buf, dout + c->spec.T * n, (size_t)c->SN * sizeof(tg_real));
     bool was = tg_set_grad_enabled(t, true);
     for (int64_t j = c->n_seg - 1; j >= 0 && !tg__failed(t); j--) {
         tg__tape_mark mark = tg__tape_mark_get(t);
@@ -106,9 +108,9 @@ void tg__recompute_backward(tg_tape *t, tg_node *node) {
         }
         for (int i = 0; i < S && j > 0 && !tg__failed(t); i++) { /* on to segment j-1 */
             if (in[i]->grad)
-                memcpy(carry[i], in[i]->grad, (size_t)n * sizeof(tg_real));
+                memcpy(carry[i], in[i]->grad, (size_t)c->sn[i] * sizeof(tg_real));
             else
-                memset(carry[i], 0, (size_t)n * sizeof(tg_real));
+                memset(carry[i], 0, (size_t)c->sn[i] * sizeof(tg_real));
         }
         tg__tape_release(t, mark);
     }
@@ -129,8 +131,8 @@ static int segments_forward(tg_tape *t, const segments_ctx *c, tg_tensor *out) {
         if (c->spec.steps(t, c->spec.arg, s0, s1, state, c->outs) == 0) {
             for (int64_t s = s0; s < s1; s++)
                 tg_copy_to(c->outs[time_of(c, s)], out->data + time_of(c, s) * n);
-            tg_real *next = j + 1 < c->n_seg ? c->ckpt + (j + 1) * S * n : out->data + T * n;
-            for (int i = 0; i < S; i++) tg_copy_to(state[i], next + i * n);
+            tg_real *next = j + 1 < c->n_seg ? c->ckpt + (j + 1) * c->SN : out->data + T * n;
+            for (int i = 0; i < S; i++) tg_copy_to(state[i], next + c->soff[i]);
         }
         tg__tape_release(t, mark);
     }
@@ -152,15 +154,35 @@ tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *con
     *c = (segments_ctx){.spec = *spec, .n_seg = (spec->T + spec->len - 1) / spec->len};
     int S = spec->n_states;
     memcpy(c->state0, state0, (size_t)S * sizeof *state0);
+    for (int i = 0; i < S; i++) {
+        if (c->spec.state_row[i].ndim == 0) c->spec.state_row[i] = spec->row;
+        c->sn[i] = tg_shape_numel(c->spec.state_row[i]);
+        c->soff[i] = c->SN;
+        c->SN += c->sn[i];
+    }
     int64_t n = tg_shape_numel(spec->row);
     c->outs = tg__alloc(t, (size_t)spec->T * sizeof *c->outs);
-    c->ckpt = tg__alloc(t, (size_t)(c->n_seg * S * n) * sizeof(tg_real));
-    tg_shape os = spec->row;
-    memmove(os.dim + 1, os.dim, (size_t)os.ndim * sizeof os.dim[0]);
-    os.dim[0] = spec->T + S, os.ndim++;
-    tg_tensor *out = c->outs && c->ckpt ? tg__tensor(t, os) : NULL;
+    c->ckpt = tg__alloc(t, (size_t)(c->n_seg * c->SN) * sizeof(tg_real));
+    tg_tensor *out = c->outs && c->ckpt ? tg__tensor(t, TG_SHAPE(spec->T * n + c->SN)) : NULL;
     if (!out || segments_forward(t, c, out) != 0) return NULL;
     tg_node *node = tg__record(t, TG_OP_RECOMPUTE, out, n_in, in);
     if (node) node->saved = c;
     return tg__failed(t) ? NULL : out;
+}
+
+tg_tensor *tg__segments_outputs(tg_tape *t, const tg__segments *spec, tg_tensor *out) {
+    tg_shape os = spec->row;
+    memmove(os.dim + 1, os.dim, (size_t)os.ndim * sizeof os.dim[0]);
+    os.dim[0] = spec->T, os.ndim++;
+    return tg_reshape(t, tg_narrow(t, out, 0, 0, tg_shape_numel(os)), os);
+}
+
+tg_tensor *tg__segments_state(tg_tape *t, const tg__segments *spec, tg_tensor *out, int i) {
+    int64_t at = spec->T * tg_shape_numel(spec->row);
+    for (int j = 0; j <= i; j++) {
+        tg_shape sr = spec->state_row[j].ndim ? spec->state_row[j] : spec->row;
+        if (j == i) return tg_reshape(t, tg_narrow(t, out, 0, at, tg_shape_numel(sr)), sr);
+        at += tg_shape_numel(sr);
+    }
+    return NULL;
 }

@@ -128,16 +128,21 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
     tg_tensor *in[5] = {gx, h, w_hh, c, b_hh};
     if (!tg__begin(t, "tg_lstm_step", 4, in)) return NULL;
     char s1[TG_SHAPE_STR_MAX], s2[TG_SHAPE_STR_MAX];
-    if (c->ndim != 2 || h->ndim != 2 || h->shape[0] != c->shape[0] || h->shape[1] != c->shape[1]) {
+    if (c->ndim != 2 || h->ndim != 2 || h->shape[0] != c->shape[0]) {
         tg__fail(t, "tg_lstm_step: h %s and c %s: expected both [B,H]", TG_SHP(h, s1),
                  TG_SHP(c, s2));
         return NULL;
     }
-    int64_t B = c->shape[0], H = c->shape[1];
+    if (h->shape[1] > c->shape[1]) { /* narrower is a projected LSTM's (proj_size) h */
+        tg__fail(t, "tg_lstm_step: h %s is wider than c %s: expected [B,P] with P <= H",
+                 TG_SHP(h, s1), TG_SHP(c, s2));
+        return NULL;
+    }
+    int64_t B = c->shape[0], H = c->shape[1], P = h->shape[1];
     if (!check_gates(t, "tg_lstm_step", "gx", gx, B, 4 * H)) return NULL;
-    if (w_hh->ndim != 2 || w_hh->shape[0] != 4 * H || w_hh->shape[1] != H) {
+    if (w_hh->ndim != 2 || w_hh->shape[0] != 4 * H || w_hh->shape[1] != P) {
         tg__fail(t, "tg_lstm_step: w_hh %s: expected [%lld,%lld]", TG_SHP(w_hh, s1),
-                 (long long)(4 * H), (long long)H);
+                 (long long)(4 * H), (long long)P);
         return NULL;
     }
     if (b_hh && (b_hh->ndim != 1 || b_hh->shape[0] != 4 * H)) {
@@ -156,7 +161,7 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
     if (!gates || !hc || !cp || !hp || !wp || !gxp || (b_hh && !bp)) return NULL;
     lstm_rows(gates->data, gates->data, gxp, bp, hc->data, cp, B, H);
     lstm_record(t, TG_OP_LSTM_STEP, hc, b_hh ? 5 : 4, in,
-                (lstm_saved){gates->data, cp, hc->data + B * H, hp, wp, H, 1});
+                (lstm_saved){gates->data, cp, hc->data + B * H, hp, wp, P, 1});
     return hc;
 }
 

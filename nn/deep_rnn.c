@@ -131,8 +131,8 @@ static tg_tensor *recomputed(tg_tape *t, const tg_deep_rnn *m, tg_tensor *gx, tg
     for (int j = 0; j < m->opt.depth; j++) in[n++] = m->w_tr[j], in[n++] = m->b_tr[j];
     tg_tensor *out = tg__segments_run(t, &spec, h, n, in);
     tg_label(t, out, "segments");
-    *h = tg_reshape(t, tg_narrow(t, out, 0, T, 1), TG_SHAPE(B, H));
-    return tg_narrow(t, out, 0, 0, T);
+    *h = tg__segments_state(t, &spec, out, 0);
+    return tg__segments_outputs(t, &spec, out);
 }
 
 int tg_deep_rnn_forward(tg_tape *t, tg_deep_rnn *m, tg_tensor *x, tg_tensor *h0,

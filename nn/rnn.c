@@ -49,6 +49,7 @@ static void rnn_destroy(tg_module *base) {
     free(m->w_hh);
     free(m->b_ih);
     free(m->b_hh);
+    free(m->w_hr);
     free(m->cell_param);
 }
 
@@ -82,6 +83,13 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
         return FAIL("rnn: input_size must be positive, got %lld", (long long)o.input_size);
     if (o.hidden_size <= 0)
         return FAIL("rnn: hidden_size must be positive, got %lld", (long long)o.hidden_size);
+    if (o.proj_size < 0 || o.proj_size >= o.hidden_size)
+        return FAIL("rnn: proj_size must be 0 (off) or in 1..%lld (below hidden_size %lld), got "
+                    "%lld",
+                    (long long)o.hidden_size - 1, (long long)o.hidden_size,
+                    (long long)o.proj_size);
+    if (o.proj_size && cell != tg_cell_builtin(TG_LSTM))
+        return FAIL("rnn: proj_size is for the lstm cell only, not \"%s\"", cell->name);
     if (o.num_layers < 0 || o.num_layers > 4096)
         return FAIL("rnn: num_layers must be in 1..4096, got %d", o.num_layers);
     if (!(o.dropout >= 0 && o.dropout < 1))
@@ -98,29 +106,35 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
     m->dirs = o.bidirectional ? 2 : 1;
     tg_rng_seed(&m->rng, o.seed);
     int n = o.num_layers * m->dirs;
-    int64_t H = o.hidden_size, G = cell->gates;
+    int64_t H = o.hidden_size, G = cell->gates, R = o.proj_size ? o.proj_size : H;
     m->w_ih = calloc((size_t)n, sizeof *m->w_ih);
     m->w_hh = calloc((size_t)n, sizeof *m->w_hh);
     m->b_ih = calloc((size_t)n, sizeof *m->b_ih);
     m->b_hh = calloc((size_t)n, sizeof *m->b_hh);
+    m->w_hr = o.proj_size ? calloc((size_t)n, sizeof *m->w_hr) : NULL;
     m->cell_param = calloc((size_t)n * (size_t)cell->n_params + 1, sizeof *m->cell_param);
     if (!m->w_ih || !m->w_hh || !m->b_ih || !m->b_hh || !m->cell_param) goto oom;
+    if (o.proj_size && !m->w_hr) goto oom;
     double bound = 1 / sqrt((double)H);
     for (int l = 0; l < o.num_layers; l++)
         for (int d = 0; d < m->dirs; d++) {
             int k = l * m->dirs + d;
-            int64_t in = l == 0 ? o.input_size : m->dirs * H;
+            int64_t in = l == 0 ? o.input_size : m->dirs * R;
             const char *sfx = d ? "_reverse" : "";
             char name[64];
             snprintf(name, sizeof name, "weight_ih_l%d%s", l, sfx);
             if (!(m->w_ih[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H, in)))) goto oom;
             snprintf(name, sizeof name, "weight_hh_l%d%s", l, sfx);
-            if (!(m->w_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H, H)))) goto oom;
+            if (!(m->w_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H, R)))) goto oom;
             if (!o.no_bias) {
                 snprintf(name, sizeof name, "bias_ih_l%d%s", l, sfx);
                 if (!(m->b_ih[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
                 snprintf(name, sizeof name, "bias_hh_l%d%s", l, sfx);
                 if (!(m->b_hh[k] = tg_module_param(&m->base, name, TG_SHAPE(G * H)))) goto oom;
+            }
+            if (o.proj_size) { /* after the biases, as PyTorch orders them */
+                snprintf(name, sizeof name, "weight_hr_l%d%s", l, sfx);
+                if (!(m->w_hr[k] = tg_module_param(&m->base, name, TG_SHAPE(R, H)))) goto oom;
             }
             for (int p = 0; p < cell->n_params; p++) {
                 const tg_cell_param *cp = &cell->param[p];
@@ -134,6 +148,10 @@ tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen) {
 oom:
     tg_module_free(&m->base);
     return FAIL("rnn: out of memory");
+}
+
+int64_t tg_rnn_h_size(const tg_rnn *m) {
+    return m->opt.proj_size ? m->opt.proj_size : m->opt.hidden_size;
 }
 
 /* Checks the input's shape xs, h0, c0 and lengths against the layer; sets
@@ -158,12 +176,13 @@ static bool check_inputs(tg_tape *t, const tg_rnn *m, tg_shape xs, const tg_tens
     const tg_tensor *states[2] = {h0, c0};
     for (int k = 0; k < 2; k++) {
         const tg_tensor *s = states[k];
+        int64_t W = k ? o->hidden_size : tg_rnn_h_size(m); /* h is proj_size wide */
         if (!s) continue;
         if (s->ndim != 3 || s->shape[0] != o->num_layers * m->dirs || s->shape[1] != *B ||
-            s->shape[2] != o->hidden_size) {
+            s->shape[2] != W) {
             tg_tape_fail(t, "tg_rnn_forward: %s %s: expected [%d, %lld, %lld]", k ? "c0" : "h0",
                          tg_shape_str(tg_tensor_shape(s), sh, sizeof sh), o->num_layers * m->dirs,
-                         (long long)*B, (long long)o->hidden_size);
+                         (long long)*B, (long long)W);
             return false;
         }
     }
@@ -195,7 +214,8 @@ typedef struct layer_input {
     int64_t T, B;
 } layer_input;
 
-/* One direction of one layer over the whole sequence: in -> [T, B, H];
+/* One direction of one layer over the whole sequence: in -> [T, B, H]
+ * (P with proj_size);
  * state[0..n_states) come in as the initial and leave as the final state. */
 static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                 const layer_input *in, tg_tensor **masks, tg_tensor **state,
@@ -249,7 +269,7 @@ static int forward(tg_tape *t, tg_rnn *m, layer_input in, tg_tensor *const *init
             tg_scope_push(t, name);
             tg_tensor *state[TG_CELL_MAX_STATES];
             for (int j = 0; j < S; j++) {
-                state[j] = initial_state(t, init[j], k, B, H);
+                state[j] = initial_state(t, init[j], k, B, j ? H : tg_rnn_h_size(m));
                 if (!init[j] && state[j]) /* the zeros, in pictures of the tape */
                     state[j]->name = m->cell->state[j].initial;
             }

@@ -70,33 +70,46 @@ typedef struct tg_rnn_options {
                             built at run time, or tg_cell_find's), or NULL;
                             it must outlive the layer */
     tg_rnn_memory memory; /* zero: keep every step */
+    int64_t proj_size;    /* LSTM only, 0 (off) or in 1..hidden_size-1: h is
+                             projected to this width after every step,
+                             h' = W_hr (o * tanh(c')), as PyTorch's
+                             nn.LSTM(proj_size=...); h, the outputs and the
+                             next layer's input are proj_size wide, c stays
+                             hidden_size wide */
 } tg_rnn_options;
 
 /* Parameters per layer l and direction (suffix "" or "_reverse"), as
  * PyTorch names them: weight_ih_l{l}[_reverse] [G*H, in], weight_hh_l{l}
  * [G*H, H], bias_ih_l{l}, bias_hh_l{l} [G*H], all U(-1/sqrt(H), 1/sqrt(H));
- * then the cell's own (tg_cell_param), {name}_l{l}[_reverse] [width*H]. */
+ * then with proj_size P weight_hr_l{l}[_reverse] [P, H] (and weight_hh
+ * [G*H, P], the next layer's input dirs*P wide), then the cell's own
+ * (tg_cell_param), {name}_l{l}[_reverse] [width*H]. */
 typedef struct tg_rnn {
     tg_module base;
     tg_rnn_options opt;
     const tg_cell *cell; /* the row it runs: opt.cell, or mode's */
     int dirs;
     tg_tensor **w_ih, **w_hh, **b_ih, **b_hh; /* [layer * dirs + dir] */
+    tg_tensor **w_hr; /* [layer * dirs + dir] with proj_size, else NULL */
     tg_tensor **cell_param; /* [(layer * dirs + dir) * cell->n_params + p] */
     tg_rng rng;                               /* dropout masks */
 } tg_rnn;
 
 /* NULL with a message in err for bad options. */
 tg_rnn *tg_rnn_new(tg_rnn_options o, tg_rng *init, char *err, size_t errlen);
+/* The width of m's h, its outputs per direction and h0/h_n: proj_size when
+ * set, else hidden_size. */
+int64_t tg_rnn_h_size(const tg_rnn *m);
 
 typedef struct tg_rnn_result {
-    tg_tensor *output; /* [T, B, dirs*H] (or [B, T, dirs*H]) */
-    tg_tensor *h_n;    /* [layers*dirs, B, H] */
+    tg_tensor *output; /* [T, B, dirs*H] (or [B, T, dirs*H]); P for H with proj_size */
+    tg_tensor *h_n;    /* [layers*dirs, B, H] (P with proj_size) */
     tg_tensor *c_n;    /* the second state (an LSTM's c), else NULL */
 } tg_rnn_result;
 
 /* x [T, B, I] (or [B, T, I]); h0, c0 [layers*dirs, B, H] or NULL (zeros),
- * c0 only for a cell with a second state (an LSTM's c);
+ * c0 only for a cell with a second state (an LSTM's c); with proj_size P,
+ * h0 is [layers*dirs, B, P];
  * lengths: NULL, or B sequence lengths in 1..T. With lengths, steps past a
  * sequence's end leave its state unchanged, output zeros and take no
  * gradient, and h_n/c_n hold each sequence's state at its own last step (the

@@ -96,11 +96,11 @@ static direction *direction_new(tg_tape *t, const tg_rnn *m, int k, bool reverse
 tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                        const tg__rnn_gates *g, tg_tensor *const *masks,
                                        tg_tensor **state) {
-    int64_t T = g->T, B = g->B, H = m->opt.hidden_size;
+    int64_t T = g->T, B = g->B, H = m->opt.hidden_size, R = tg_rnn_h_size(m);
     int S = m->cell->n_states;
     direction *d = tg_tape_error(t) ? NULL : direction_new(t, m, k, reverse, g, masks);
     if (!d) return NULL;
-    double state_bytes = (double)S * (double)(B * H) * sizeof(tg_real);
+    double state_bytes = (double)(R + (S - 1) * H) * (double)B * sizeof(tg_real);
     tg__segments spec = {.steps = direction_steps,
                          .arg = d,
                          .T = T,
@@ -108,16 +108,17 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
                          .reverse = reverse,
                          .alias = !masks, /* with lengths the state is not the output */
                          .n_states = S,
-                         .row = TG_SHAPE(B, H)};
+                         .row = TG_SHAPE(B, R)}; /* h (R wide), then c (H wide) */
+    for (int j = 0; j < S; j++) spec.state_row[j] = TG_SHAPE(B, j ? H : R);
     /* every tensor whose gradient a segment's backward adds to */
-    tg_tensor *in[3 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS] = {g->gx, m->w_hh[k]};
+    tg_tensor *in[4 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS] = {g->gx, m->w_hh[k]};
     int n = 2;
     for (int j = 0; j < S; j++) in[n++] = state[j];
     if (m->b_hh[k]) in[n++] = m->b_hh[k];
+    if (m->w_hr) in[n++] = m->w_hr[k];
     for (int p = 0; p < m->cell->n_params; p++) in[n++] = m->cell_param[k * m->cell->n_params + p];
     tg_tensor *out = tg__segments_run(t, &spec, state, n, in);
     tg_label(t, out, "segments");
-    for (int j = 0; j < S; j++)
-        state[j] = tg_reshape(t, tg_narrow(t, out, 0, T + j, 1), TG_SHAPE(B, H));
-    return tg_narrow(t, out, 0, 0, T);
+    for (int j = 0; j < S; j++) state[j] = tg__segments_state(t, &spec, out, j);
+    return tg__segments_outputs(t, &spec, out);
 }

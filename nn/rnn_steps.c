@@ -25,6 +25,11 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
         for (int j = 0; j < S; j++) io.state[j] = state[j];
         int status = tg_cell_step(t, m->cell, m->opt.composed, &io);
         fusion = io.fusion;
+        if (status == 0 && m->w_hr) { /* proj_size: h' = W_hr (o * tanh(c')) */
+            io.next[0] = tg_linear(t, io.next[0], m->w_hr[k], NULL);
+            tg_label(t, io.next[0], "projection");
+            status = io.next[0] ? 0 : -1;
+        }
         tg_scope_pop(t);
         if (status != 0) break;
         /* past its end a sequence keeps its state and outputs 0 */
