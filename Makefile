@@ -12,6 +12,7 @@
 #   make format          clang-format every C file
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
+#   make bench           tapegrad against PyTorch (BENCH=quick: under 3 minutes)
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
@@ -189,15 +190,23 @@ docs:
 bench-tape: $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 
-# tapegrad against PyTorch on the recurrent configurations (bench/run.sh)
+# tapegrad against PyTorch on the recurrent configurations (bench/run.sh);
+# BENCH=quick for a run under 3 minutes
+BENCH ?= full
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
-	sh bench/run.sh $(BUILD)/bench/bench_rnn
+	BENCH=$(BENCH) sh bench/run.sh $(BUILD)/bench/bench_rnn
 
 # data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
 bench-dist:
 	$(MAKE) MPI=1 PRECISION=$(PRECISION) $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
 	sh bench/dist.sh $(BUILD_ROOT)/$(PRECISION)-mpi/tapegrad
+
+# bench_rnn carries the GEMM floor (bench/gemm_floor.c): it defines BLIS's
+# bli_?gemm_ex itself to record a step's products, so it links them first.
+$(BUILD)/bench/bench_rnn: bench/bench_rnn.c bench/gemm_floor.c bench/gemm_floor.h $(BUILD)/libtapegrad.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ bench/bench_rnn.c bench/gemm_floor.c $(BUILD)/libtapegrad.a $(LIBS) -ldl
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)

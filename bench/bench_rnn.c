@@ -4,6 +4,7 @@
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
  *             [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] [--composed]
+ *             [--floor]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. --user runs the LSTM written here from tape
@@ -17,7 +18,13 @@
  * recurrent layers with memory.recompute (segments of K steps, by default
  * the k of least memory). --detect-anomaly turns the tape's anomaly
  * detection on; --check-finite adds what `tapegrad train` does every step
- * (the loss and the gradients' norm checked for NaN/Inf), for their costs. */
+ * (the loss and the gradients' norm checked for NaN/Inf), for their costs.
+ * Also printed: p90_ms (of the steps after warm-up), faults_per_step (minor
+ * page faults per steady step, getrusage) and ms_all (every steady step,
+ * for bench/run.sh to pool rounds). --floor records each step's BLIS
+ * products and replays them through bare BLIS right after the step
+ * (gemm_floor.c), by turns with the steps: floor_ms is the replays' median
+ * and floor_ratio the step's median over it. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +34,7 @@
 #include <time.h>
 
 #include "tapegrad.h"
+#include "gemm_floor.h"
 
 enum { VOCAB = 65, EMBED = 64, BATCH = 32 };
 
@@ -85,6 +93,36 @@ static bool finite_step(const tg_tensor *loss, tg_tensor *const *params, int n) 
     return isfinite((double)loss->data[0]) && isfinite(sum);
 }
 
+/* The q-quantile (0..1) of n values, sorting them in place. */
+static double quantile(double *v, int n, double q) {
+    qsort(v, (size_t)n, sizeof *v, cmp);
+    int i = (int)(q * (n - 1) + 0.5);
+    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+/* This process's minor page faults so far. */
+static long minor_faults(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* The steady steps' figures that come with the median: p90, faults per
+ * step, every step's ms (in order) and, with --floor, the GEMM floor. */
+static void print_spread(double *ms, int n, long faults, double *floor_ms, double med) {
+    double *v = malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) v[i] = ms[i];
+    printf(" p90_ms=%.2f faults_per_step=%.1f ms_all=", quantile(v, n, 0.9),
+           (double)faults / (n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) printf("%s%.2f", i ? "," : "", ms[i]);
+    if (floor_ms) {
+        double f = quantile(floor_ms, n, 0.5);
+        printf(" floor_ms=%.2f floor_ratio=%.3f floor_calls=%zu floor_gflop=%.3f", f, med / f,
+               gemm_floor_calls(), gemm_floor_flop() * 1e-9);
+    }
+    free(v);
+}
+
 /* The LSTM as a user writes it: its step from ordinary tape ops. */
 static int user_lstm_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     (void)cell;
@@ -112,7 +150,7 @@ int main(int argc, char **argv) {
         fprintf(stderr,
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
                 "[--warmup N] [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] "
-                "[--composed]\n",
+                "[--composed] [--floor]\n",
                 argv[0]);
         return 2;
     }
@@ -122,6 +160,8 @@ int main(int argc, char **argv) {
     int64_t H = atoll(argv[2]), T = atoll(argv[4]);
     int layers = atoi(argv[3]), threads = 1, steps = 20, warmup = 3;
     bool infer = false, anomaly = false, check_finite = false, user = false, composed = false;
+    bool floor_on = false;
+    long faults = 0;
     tg_rnn_memory memory = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
@@ -132,6 +172,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (strcmp(argv[i], "--user") == 0) user = true;
         else if (strcmp(argv[i], "--composed") == 0) composed = true;
+        else if (strcmp(argv[i], "--floor") == 0) floor_on = true;
         else if (strcmp(argv[i], "--recompute") == 0) {
             memory.recompute = true;
             if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
@@ -165,7 +206,11 @@ int main(int argc, char **argv) {
     tg_tape_set_detect_anomaly(t, anomaly);
     double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
     double *cpu = malloc((size_t)(steps + warmup) * sizeof *cpu);
+    double *floor_ms = floor_on ? malloc((size_t)(steps + warmup) * sizeof *floor_ms) : NULL;
+    double *steady = malloc((size_t)steps * sizeof *steady);
     for (int s = 0; s < steps + warmup; s++) {
+        long f0 = minor_faults();
+        gemm_floor_record(floor_on);
         double t0 = now_ms(), c0 = cpu_ms();
         tg_tape_reset(t);
         tg_set_grad_enabled(t, !infer);
@@ -189,6 +234,9 @@ int main(int argc, char **argv) {
         }
         ms[s] = now_ms() - t0;
         cpu[s] = cpu_ms() - c0;
+        gemm_floor_record(false);
+        if (s >= warmup) faults += minor_faults() - f0, steady[s - warmup] = ms[s];
+        if (floor_ms) floor_ms[s] = gemm_floor_replay_ms(); /* by turns with the steps */
     }
     qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
     double med = ms[warmup + steps / 2];
@@ -209,10 +257,12 @@ int main(int argc, char **argv) {
     flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
     if (!infer) flop *= 3;
     printf("ms=%.2f cpu_ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f tape_peak_mb=%.1f "
-           "kernels=%s threads=%d recompute=%s\n",
+           "kernels=%s threads=%d recompute=%s",
            med, cpu[warmup + steps / 2], (double)(T * BATCH) / med * 1e3, flop / med * 1e-6,
            (double)ru.ru_maxrss / 1024,
            (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(), tg_threads(), rec);
+    print_spread(steady, steps, faults, floor_ms ? floor_ms + warmup : NULL, med);
+    printf("\n");
     tg_optim_free(opt);
     tg_module_free(&emb->base);
     tg_module_free(&rnn->base);
@@ -221,5 +271,7 @@ int main(int argc, char **argv) {
     free(ids);
     free(ms);
     free(cpu);
+    free(floor_ms);
+    free(steady);
     return 0;
 }

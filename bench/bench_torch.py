@@ -3,7 +3,9 @@ and step as bench/bench_rnn.c. Run with Debian's interpreter:
 
     /usr/bin/python3 bench/bench_torch.py MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N]
 
-Prints one line of key=value figures, like bench_rnn."""
+Prints one line of key=value figures, like bench_rnn: the median and p90 of
+the steps after warm-up, and every one of them (ms_all) for bench/run.sh to
+pool rounds."""
 import argparse
 import resource
 import statistics
@@ -46,10 +48,14 @@ def main():
                 loss.backward()
                 opt.step()
         times.append((time.perf_counter() - t0) * 1e3)
-    med = statistics.median(times[warmup:])
+    steady = times[warmup:]
+    med = statistics.median(steady)
+    srt = sorted(steady)
+    p90 = srt[int(0.9 * (len(srt) - 1) + 0.5)]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"ms={med:.2f} tokens_per_s={a.T * BATCH / med * 1e3:.0f} peak_rss_mb={rss:.1f} "
-          f"threads={torch.get_num_threads()}")
+          f"threads={torch.get_num_threads()} p90_ms={p90:.2f} "
+          f"ms_all={','.join(f'{x:.2f}' for x in steady)}")
 
 
 if __name__ == "__main__":
