@@ -173,6 +173,31 @@ tg_tensor *tg__segments_run(tg_tape *t, const tg__segments *spec, tg_tensor *con
 tg_tensor *tg__segments_outputs(tg_tape *t, const tg__segments *spec, tg_tensor *out);
 tg_tensor *tg__segments_state(tg_tape *t, const tg__segments *spec, tg_tensor *out, int i);
 
+/* A loss summed over n_seg segments of a chain (ops_segment_sum.c).
+ * run(t, arg, j, again, state) records segment j as ordinary ops:
+ * state[0 .. n_states) comes in as the state before it (at j = 0 the
+ * entries of state0, which may be NULL for zeros) and leaves as the state
+ * after it, each of shapes[i]; it returns the segment's 0-d loss. again:
+ * backward is running it a second time (what it drew at random must come
+ * out the same). arg is read in backward too: it must outlive backward. */
+typedef tg_tensor *(*tg__segment_fn)(tg_tape *t, const void *arg, int64_t j, bool again,
+                                     tg_tensor **state);
+typedef struct tg__segment_sum {
+    tg__segment_fn run;
+    const void *arg;
+    int64_t n_seg;
+    int n_states;
+    const tg_shape *shapes; /* [n_states] */
+} tg__segment_sum;
+/* Runs the segments without recording, keeping each one's initial state,
+ * and records one SEGMENT_SUM node over `in` (every tensor the segments
+ * read whose gradient they add to) whose backward records each segment
+ * again, from the last, and backpropagates through it. Returns the 0-d sum
+ * of the losses, and in final (if not NULL) the state after the last
+ * segment (constants on the tape); NULL with the tape's error set. */
+tg_tensor *tg__segment_sum_run(tg_tape *t, const tg__segment_sum *spec, tg_tensor *const *state0,
+                               int n_in, tg_tensor *const *in, tg_tensor **final);
+
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)
 /* Normalises a possibly negative axis; -1 if out of range. */

@@ -12,6 +12,7 @@
 #include "deep_rnn.h"
 #include "renet.h"
 #include "seq_loss.h"
+#include "seq_recompute.h"
 #include "tbptt.h"
 #include "attention.h"
 #include "seq2seq.h"
