@@ -3,8 +3,8 @@
  * cross-entropy, trained with Adam (or inference only), on random tokens.
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
- *             [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] [--composed]
- *             [--floor]
+ *             [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] [--check-finite]
+ *             [--user] [--composed] [--floor]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. --user runs the LSTM written here from tape
@@ -16,7 +16,9 @@
  * products (counted as PyTorch computes them), peak RSS and the tape's
  * peak, and the BLIS kernels and threads used. --recompute trains the
  * recurrent layers with memory.recompute (segments of K steps, by default
- * the k of least memory). --detect-anomaly turns the tape's anomaly
+ * the k of least memory); --stack-recompute runs the whole model (embedding,
+ * layers, head, loss) in segments instead (tg_seq_recompute_loss), so the
+ * layers' outputs and the logits are not kept whole. --detect-anomaly turns the tape's anomaly
  * detection on; --check-finite adds what `tapegrad train` does every step
  * (the loss and the gradients' norm checked for NaN/Inf), for their costs.
  * Also printed: p90_ms (of the steps after warm-up), faults_per_step (minor
@@ -149,8 +151,8 @@ int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr,
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
-                "[--warmup N] [--recompute [K]] [--detect-anomaly] [--check-finite] [--user] "
-                "[--composed] [--floor]\n",
+                "[--warmup N] [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] "
+                "[--check-finite] [--user] [--composed] [--floor]\n",
                 argv[0]);
         return 2;
     }
@@ -162,7 +164,7 @@ int main(int argc, char **argv) {
     bool infer = false, anomaly = false, check_finite = false, user = false, composed = false;
     bool floor_on = false;
     long faults = 0;
-    tg_rnn_memory memory = {0};
+    tg_rnn_memory memory = {0}, stack = {0};
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--infer") == 0) infer = true;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
@@ -176,6 +178,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--recompute") == 0) {
             memory.recompute = true;
             if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
+        } else if (strcmp(argv[i], "--stack-recompute") == 0) {
+            stack.recompute = true;
+            if (i + 1 < argc && argv[i + 1][0] != '-') stack.segment = atoll(argv[++i]);
         }
     }
     tg_set_threads(threads);
@@ -214,11 +219,18 @@ int main(int argc, char **argv) {
         double t0 = now_ms(), c0 = cpu_ms();
         tg_tape_reset(t);
         tg_set_grad_enabled(t, !infer);
-        tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
-        tg_rnn_forward_tokens(t, rnn, emb, ids, TG_SHAPE(T, BATCH), NULL, NULL, NULL, &res);
-        tg_tensor *logits = tg_linear_layer_forward(t, head, res.output); /* [T,B,V] */
-        tg_tensor *loss = tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(T * BATCH, VOCAB)),
-                                           ids + BATCH, TG_MEAN, TG_NO_IGNORE);
+        tg_tensor *loss;
+        if (stack.recompute) {
+            tg_seq_stack st = {emb, &rnn, 1, head};
+            loss = tg_seq_recompute_loss(t, &st, ids, ids + BATCH, T, BATCH, stack, NULL, NULL,
+                                         NULL, NULL);
+        } else {
+            tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
+            tg_rnn_forward_tokens(t, rnn, emb, ids, TG_SHAPE(T, BATCH), NULL, NULL, NULL, &res);
+            tg_tensor *logits = tg_linear_layer_forward(t, head, res.output); /* [T,B,V] */
+            loss = tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(T * BATCH, VOCAB)),
+                                    ids + BATCH, TG_MEAN, TG_NO_IGNORE);
+        }
         if (!infer) {
             tg_optim_zero_grad(opt);
             tg_backward(t, loss);
@@ -244,6 +256,9 @@ int main(int argc, char **argv) {
     char rec[32] = "off"; /* the segment length, or auto (the default) */
     if (memory.recompute && memory.segment) snprintf(rec, sizeof rec, "%lld", (long long)memory.segment);
     else if (memory.recompute) snprintf(rec, sizeof rec, "auto");
+    if (stack.recompute && stack.segment)
+        snprintf(rec, sizeof rec, "stack:%lld", (long long)stack.segment);
+    else if (stack.recompute) snprintf(rec, sizeof rec, "stack:auto");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* multiply-adds of the model's matrix products as PyTorch computes them:

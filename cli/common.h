@@ -220,11 +220,15 @@ typedef struct cli_teacher {
  * vocabulary. Returns 0, or an exit code after a message. */
 int cli_teacher_load(const char *cmd, cli_teacher *t, const tg_spec *s, const cli_vocab *vocab);
 void cli_teacher_free(cli_teacher *t);
-/* A training step's loss: tg_model_loss, or with a teacher, its no-grad
- * forward pass on the same batch and tg_model_distill_loss. reset: the
- * batch starts the streams again. NULL with the tape's error set. */
+/* A training step's forward pass and loss: tg_model_train_loss (which
+ * may run the whole model in segments under train.memory), or with a
+ * teacher, tg_model_forward, the teacher's no-grad forward pass on the
+ * same batch and tg_model_distill_loss. st: the carried state or NULL;
+ * reset: the batch starts the streams again. NULL with the tape's error
+ * set. */
 tg_tensor *cli_train_loss(tg_tape *tape, cli_teacher *t, const tg_spec *s, tg_model *m,
-                          const tg_model_batch *mb, const tg_model_output *out, bool reset);
+                          const tg_model_batch *mb, tg_model_state *st, tg_model_output *out,
+                          bool reset);
 
 /* ---- evaluation (cli/evaluate.c) ---------------------------------------------- */
 typedef struct cli_metrics {

@@ -94,8 +94,10 @@ void cli_teacher_free(cli_teacher *t) {
 }
 
 tg_tensor *cli_train_loss(tg_tape *tape, cli_teacher *t, const tg_spec *s, tg_model *m,
-                          const tg_model_batch *mb, const tg_model_output *out, bool reset) {
-    if (!t->spec) return tg_model_loss(tape, m, mb, out);
+                          const tg_model_batch *mb, tg_model_state *st, tg_model_output *out,
+                          bool reset) {
+    if (!t->spec) return tg_model_train_loss(tape, m, mb, st, out);
+    if (tg_model_forward(tape, m, mb, st, out) != 0) return NULL;
     if (t->st && reset) tg_model_state_reset(t->st);
     tg_model_output tout;
     bool was = tg_set_grad_enabled(tape, false); /* the teacher only gives targets */

@@ -383,9 +383,8 @@ int cli_train(int argc, char **argv) {
         tg_model_batch mb;
         tg_model_output out;
         tg_tensor *loss = NULL;
-        if (cli_batch_model(tape, s, &b, &mb) == 0 &&
-            tg_model_forward(tape, cm.model, &mb, st, &out) == 0)
-            loss = cli_train_loss(tape, &teacher, s, cm.model, &mb, &out, b.reset);
+        if (cli_batch_model(tape, s, &b, &mb) == 0)
+            loss = cli_train_loss(tape, &teacher, s, cm.model, &mb, st, &out, b.reset);
         tg_optim_zero_grad(opt);
         double lv = NAN;
         char why[sizeof err];

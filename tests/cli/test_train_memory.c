@@ -56,6 +56,35 @@ START_TEST(memory_recompute_same_checkpoint) {
 }
 END_TEST
 
+/* The whole-model path (an embedding, unidirectional recurrent layers, a
+ * linear head): a resumed run gives the bytes of an uninterrupted one. */
+#define STACK_SPEC(MEMORY)                                                                         \
+    "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},\n"         \
+    " \"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 8},\n"                           \
+    "   {\"type\": \"lstm\", \"hidden\": 16, \"num_layers\": 2, \"dropout\": 0.2},\n"              \
+    "   {\"type\": \"gru\", \"hidden\": 8},\n"                                                  \
+    "   {\"type\": \"linear\", \"out\": \"vocab\"}]},\n"                                           \
+    " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.01},\n"                                        \
+    " \"train\": {\"batch\": 4, \"seq_len\": 13, \"steps\": 12, \"eval_every\": 6,\n"              \
+    "   \"log_every\": 0, \"seed\": 3" MEMORY "}}\n"
+
+START_TEST(memory_stack_resumes) {
+    static const char *const specs[] = {STACK_SPEC(", \"memory\": \"recompute\""),
+                                        STACK_SPEC(", \"memory\": {\"segment\": 1}"),
+                                        STACK_SPEC(", \"memory\": {\"segment\": 40}")};
+    char dir[256], data[512], spec[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(data, sizeof data, dir, "text.txt");
+    cli_path(spec, sizeof spec, dir, "lm.json");
+    write_text(data);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        cli_write(spec, specs[i]);
+        ck_assert_msg(cli_resume_same(spec, data, dir, 5, 12), "spec %zu: resumed run differs", i);
+    }
+    cli_rmdir(dir);
+}
+END_TEST
+
 START_TEST(memory_bad_values) {
     static const struct {
         const char *memory, *err;
@@ -84,6 +113,7 @@ END_TEST
 TCase *tcase_train_memory(void) {
     TCase *tc = tcase_create("train_memory");
     tcase_add_test(tc, memory_recompute_same_checkpoint);
+    tcase_add_test(tc, memory_stack_resumes);
     tcase_add_test(tc, memory_bad_values);
     return tc;
 }
