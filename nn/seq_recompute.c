@@ -25,6 +25,11 @@ static int n_states(const tg_rnn *r) {
     return r->cell->n_states;
 }
 
+/* The width of h and of the layer's output (an LSTM's proj_size, if any). */
+static int64_t h_width(const tg_rnn *r) {
+    return r->opt.proj_size > 0 ? r->opt.proj_size : r->opt.hidden_size;
+}
+
 /* Segment j of the stack: state holds h (and c) per layer in order. The
  * layers run as copies with their own memory option off (the segment is
  * the bounded unit; nested segments would only cost time) and their
@@ -86,7 +91,7 @@ static int check_stack(tg_tape *t, const tg_seq_stack *s, int64_t T, int64_t B) 
                                                                          : "");
             return -1;
         }
-        in = r->opt.hidden_size;
+        in = h_width(r);
     }
     if (s->head->weight->shape[1] != in) {
         tg_tape_fail(t, "%s: the head takes %lld features, the last rnn gives %lld", F,
@@ -114,7 +119,8 @@ static int state_shapes(const tg_seq_stack *s, int64_t B, tg_shape *shapes) {
     int k = 0;
     for (int i = 0; i < s->n_rnn; i++)
         for (int q = 0; q < n_states(s->rnn[i]); q++)
-            shapes[k++] = TG_SHAPE(s->rnn[i]->opt.num_layers, B, s->rnn[i]->opt.hidden_size);
+            shapes[k++] = TG_SHAPE(s->rnn[i]->opt.num_layers, B,
+                                   q ? s->rnn[i]->opt.hidden_size : h_width(s->rnn[i]));
     return k;
 }
 
@@ -164,12 +170,20 @@ tg_tensor *tg_seq_recompute_loss(tg_tape *t, const tg_seq_stack *s, const int64_
     if (!shapes || !state0 || !c) return NULL;
     state_shapes(s, B, shapes);
     double state_bytes = 0;
+    for (int i = 0; i < S; i++) state_bytes += (double)tg_shape_numel(shapes[i]) * sizeof(tg_real);
     for (int i = 0, k = 0; i < n; i++) {
-        state_bytes += (double)(n_states(s->rnn[i]) * tg_shape_numel(shapes[k])) * sizeof(tg_real);
         state0[k++] = h0 ? h0[i] : NULL;
         if (n_states(s->rnn[i]) > 1) state0[k++] = c0 ? c0[i] : NULL;
     }
-    *c = (stack_ctx){.s = *s, .ids = ids, .targets = targets, .T = T, .B = B};
+    /* backward reads them after the caller may have freed its own */
+    tg_rnn **rnn = tg__alloc(t, (size_t)n * sizeof *rnn);
+    int64_t *own = tg__alloc(t, (size_t)(2 * T * B) * sizeof *own);
+    if (!rnn || !own) return NULL;
+    memcpy(rnn, s->rnn, (size_t)n * sizeof *rnn);
+    memcpy(own, ids, (size_t)(T * B) * sizeof *own);
+    memcpy(own + T * B, targets, (size_t)(T * B) * sizeof *own);
+    *c = (stack_ctx){.s = *s, .ids = own, .targets = own + T * B, .T = T, .B = B};
+    c->s.rnn = rnn;
     c->len = tg__memory_segment(&mem, T, step_bytes(s, B), state_bytes);
     int64_t n_seg = (T + c->len - 1) / c->len;
     c->rngs = tg__alloc(t, (size_t)((n_seg + 1) * n) * sizeof *c->rngs);
