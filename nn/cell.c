@@ -120,8 +120,12 @@ int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io)
     return tg_tape_error(t) ? -1 : 0;
 }
 
+tg_tensor *tg_cell_h_in(const tg_cell_io *io) {
+    return io->h_in ? io->h_in : io->state[0];
+}
+
 tg_tensor *tg_cell_recurrent(tg_tape *t, const tg_cell_io *io) {
-    tg_tensor *gh = tg_linear(t, io->state[0], io->w_hh, io->b_hh);
+    tg_tensor *gh = tg_linear(t, tg_cell_h_in(io), io->w_hh, io->b_hh);
     tg_label(t, gh, "recurrent");
     return gh;
 }

@@ -19,7 +19,7 @@ typedef enum tg_rnn_mode {
 } tg_rnn_mode;
 
 #define TG_CELL_MAX_STATES 2
-#define TG_CELL_MAX_PARAMS 8
+#define TG_CELL_MAX_PARAMS 12
 
 /* A parameter a cell has besides the weights and biases every cell has (a
  * peephole's weights, a layer norm's gains): one vector per layer and
@@ -42,6 +42,17 @@ typedef struct tg_cell_io {
     tg_tensor *next[TG_CELL_MAX_STATES];  /* the new state, set by the step */
     tg_tensor *param[TG_CELL_MAX_PARAMS]; /* the cell's own parameters, in the
                                              row's order, [width*H] each */
+    /* The h the recurrent product reads, or NULL for state[0]: a step that
+     * drops units of h from the product alone (recurrent dropout) sets it,
+     * the rest of the step still sees state[0]. */
+    tg_tensor *h_in;
+    /* Where the step is, for cells with random masks (zoneout, dropout):
+     * the masks are a hash of (seed, time, unit, row), so they are the same
+     * at any thread count and again when a segment is recomputed. The
+     * layer sets them; zero (a one-off step) is evaluation. */
+    int64_t time;
+    bool training;
+    uint64_t seed; /* the layer's seed mixed with the layer and direction */
     /* A row with .fuse: its step traced into a program (autograd/fuse.h),
      * set by the first step and kept by the caller for the sequence's other
      * steps so it is traced once; NULL before the first step. */
@@ -75,6 +86,12 @@ struct tg_cell {
      * recurrent product stays a GEMM). A step using an op the program has
      * no rule for runs composed, as without this flag. */
     bool fuse;
+    /* The layer's input x [T, B, in] before the input product, or NULL to
+     * take it as it is: a cell that drops input units (variational
+     * dropout) returns x with its masks applied; seed and training as in
+     * tg_cell_io. */
+    tg_tensor *(*input)(tg_tape *t, const tg_cell *cell, tg_tensor *x, bool training,
+                        uint64_t seed);
 };
 
 /* The built-in cell called name, or NULL. */
@@ -91,6 +108,8 @@ const char *tg_cell_invalid(const tg_cell *row);
  * .fuse), or the composed one when it has neither or composed asks for the
  * reference. Labels the new states. */
 int tg_cell_step(tg_tape *t, const tg_cell *cell, bool composed, tg_cell_io *io);
+/* The h io's recurrent product reads: io->h_in, or state[0]. */
+tg_tensor *tg_cell_h_in(const tg_cell_io *io);
 /* h W_hh^T + b_hh [B, G*H] for io's h (labelled "recurrent"), for steps
  * that need the recurrent product apart from gx. */
 tg_tensor *tg_cell_recurrent(tg_tape *t, const tg_cell_io *io);

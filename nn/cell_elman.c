@@ -21,7 +21,7 @@ static int elman_composed(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
  * op and no [B, H] sum of its own. */
 static int elman_fused(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     const elman *e = cell->ctx;
-    tg_tensor *pre = tg_linear_add(t, io->gx, io->state[0], io->w_hh, io->b_hh);
+    tg_tensor *pre = tg_linear_add(t, io->gx, tg_cell_h_in(io), io->w_hh, io->b_hh);
     tg_label(t, pre, "recurrent");
     io->next[0] = e->act(t, pre);
     return io->next[0] ? 0 : -1;

@@ -21,7 +21,7 @@ static int lstm_composed(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
 
 static int lstm_fused(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     (void)cell;
-    tg_tensor *hc = tg_lstm_step(t, io->gx, io->state[0], io->w_hh, io->b_hh, io->state[1]);
+    tg_tensor *hc = tg_lstm_step(t, io->gx, tg_cell_h_in(io), io->w_hh, io->b_hh, io->state[1]);
     tg_label(t, hc, "step"); /* [2, B, H]: h' and c' */
     if (!hc) return -1;
     tg_shape bh = TG_SHAPE(hc->shape[1], hc->shape[2]);

@@ -6,6 +6,8 @@
 #include "module.h"
 #include "linear.h"
 #include "rnn.h"
+#include "cell_activation.h"
+#include "cell_variant.h"
 #include "tree.h"
 #include "treenet.h"
 #include "jordan.h"

@@ -2,6 +2,7 @@
  * steps, the step loop, directions, stacks, lengths, the token path; and
  * the public one-step cells of the built-in rows. */
 #include "rnn.h"
+#include "mask_hash.h"
 #include "rnn_impl.h"
 #include "seq_loss.h"
 
@@ -224,15 +225,18 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
     /* The input's share of the gates for all steps in one GEMM. Tokens
      * from a vocabulary smaller than the batch's T*B: the product of each
      * vocabulary entry (one row per entry), whose rows each step picks. */
-    bool per_entry = in->table && in->table->shape[0] < T * B;
+    const tg_cell *cell = m->cell;
+    bool per_entry = in->table && in->table->shape[0] < T * B && !cell->input;
     tg_tensor *x = in->x;
     if (in->table)
         x = per_entry ? in->table
                       : tg_reshape(t, tg_index_select(t, in->table, 0, in->ids, T * B),
                                    TG_SHAPE(T, B, in->table->shape[1]));
+    if (cell->input) /* a cell's input masks, before the product for all steps */
+        x = cell->input(t, cell, x, m->base.training, tg__mix64(m->opt.seed ^ (uint64_t)k));
     tg_tensor *gx = tg_linear(t, x, m->w_ih[k], m->b_ih[k]);
     tg_label(t, gx, per_entry ? "input_per_entry" : "input_all_steps");
-    tg__rnn_gates g = {gx, in->ids, per_entry, T, B};
+    tg__rnn_gates g = {gx, in->ids, per_entry, T, B, m->base.training};
     if (m->opt.memory.recompute && tg_grad_enabled(t)) /* nn/rnn_recompute.c */
         return tg__rnn_direction_recompute(t, m, k, reverse, &g, masks, state);
     if (tg__rnn_steps(t, m, k, reverse, &g, masks, 0, T, state, steps) != 0) return NULL;

@@ -12,6 +12,7 @@ typedef struct tg__rnn_gates {
     const int64_t *ids;
     bool per_entry;
     int64_t T, B;
+    bool training; /* the module's mode at forward, for the cell's masks */
 } tg__rnn_gates;
 
 /* Steps s0 .. s1-1 of direction k (step s is time T-1-s in reverse):

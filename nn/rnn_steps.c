@@ -1,6 +1,7 @@
 /* The step loop of one direction of a recurrent layer, over any cell:
  * what the full tape (rnn.c) and the recomputed segments
  * (rnn_recompute.c) both run. */
+#include "mask_hash.h"
 #include "rnn_impl.h"
 
 #include <stdio.h>
@@ -16,7 +17,12 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
         char name[32];
         snprintf(name, sizeof name, "t%lld", (long long)tt);
         tg_scope_push(t, name); /* a picture groups each time step */
-        tg_cell_io io = {.w_hh = m->w_hh[k], .b_hh = m->b_hh[k], .fusion = fusion};
+        tg_cell_io io = {.w_hh = m->w_hh[k],
+                         .b_hh = m->b_hh[k],
+                         .fusion = fusion,
+                         .time = tt,
+                         .training = g->training,
+                         .seed = tg__mix64(m->opt.seed ^ (uint64_t)k)};
         for (int p = 0; p < m->cell->n_params; p++)
             io.param[p] = m->cell_param[k * m->cell->n_params + p];
         io.gx = g->per_entry ? tg_index_select(t, g->gx, 0, g->ids + tt * B, B)

@@ -400,8 +400,8 @@ START_TEST(bad_rows_are_named) {
                         "an initial name");
     row = ok, row.composed = NULL;
     expect_bad_row(row, "rnn: cell \"two_gate\": a cell needs its step as tape ops (composed)");
-    row = ok, row.n_params = 9;
-    expect_bad_row(row, "rnn: cell \"two_gate\": a cell has 0 to 8 parameters of its own");
+    row = ok, row.n_params = TG_CELL_MAX_PARAMS + 1;
+    expect_bad_row(row, "rnn: cell \"two_gate\": a cell has 0 to 12 parameters of its own");
     row = own_params_cell(), row.param[1].width = 0;
     expect_bad_row(row, "rnn: cell \"own_params\": each parameter of a cell needs a name and a "
                         "width of at least 1");
