@@ -5,7 +5,8 @@
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
 static const char *const RNN_KEYS[] = {"type", "name", RECURRENT, "nonlinearity", NULL};
-static const char *const LSTM_KEYS[] = {"type", "name", RECURRENT, NULL};
+static const char *const LSTM_KEYS[] = {"type", "name", RECURRENT, "proj_size", NULL};
+static const char *const GRU_KEYS[] = {"type", "name", RECURRENT, NULL};
 
 /* the keys every tg_rnn type shares */
 static int parse_stack(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
@@ -28,12 +29,30 @@ static int rnn_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const
                                                                                             : 0;
 }
 
-/* out: both directions' features side by side, the reverse's second */
+/* "proj_size": 0 (off) or below hidden, which the message names */
+static int lstm_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
+                      tg_layer_spec *L) {
+    if (parse_stack(c, s, obj, path, L) ||
+        tg_json_int(c, obj, path, "proj_size", TG_JSON_OPTIONAL, 0, TG_SPEC_MAX_SIZE,
+                    &L->proj_size) < 0)
+        return -1;
+    if (L->proj_size >= L->hidden) {
+        char at[256];
+        return tg_json_fail(c, tg_json_path(at, path, "proj_size"),
+                            "must be below hidden (%lld), got %lld", (long long)L->hidden,
+                            (long long)L->proj_size);
+    }
+    return 0;
+}
+
+/* out: both directions' features side by side, the reverse's second; each
+ * proj_size wide when projected */
 static int stack_size(const tg_jctx *c, const tg_spec *s, const char *path, tg_layer_spec *L,
                       tg__sizing *z) {
     (void)c, (void)s, (void)path;
-    L->out = (L->bidirectional ? 2 : 1) * L->hidden;
-    z->split = L->bidirectional ? L->hidden : 0;
+    int64_t h = L->proj_size ? L->proj_size : L->hidden;
+    L->out = (L->bidirectional ? 2 : 1) * h;
+    z->split = L->bidirectional ? h : 0;
     return 0;
 }
 
@@ -46,6 +65,7 @@ static tg_module *build(const tg_layer_spec *L, tg_rnn_mode mode, tg_rng *init, 
                         .no_bias = !L->bias,
                         .bidirectional = L->bidirectional,
                         .dropout = L->dropout,
+                        .proj_size = L->proj_size,
                         .seed = tg_rng_u64(init),
                         .memory = L->memory};
     return (tg_module *)tg_rnn_new(o, init, e, elen);
@@ -108,14 +128,14 @@ const tg__layer_row tg__layer_rnn = {
 
 const tg__layer_row tg__layer_lstm = {
     .keys = LSTM_KEYS,
-    .parse = parse_stack,
+    .parse = lstm_parse,
     .size = stack_size,
     .build = lstm_build,
     .forward = stack_forward,
 };
 
 const tg__layer_row tg__layer_gru = {
-    .keys = LSTM_KEYS, /* the same keys */
+    .keys = GRU_KEYS, /* lstm's but proj_size */
     .parse = parse_stack,
     .size = stack_size,
     .build = gru_build,

@@ -87,6 +87,7 @@ typedef struct tg_layer_spec {
     bool sequence;                /* its input is a sequence (not yet pooled) */
     bool bias;                    /* linear, rnn, lstm, gru */
     int64_t hidden;               /* rnn, lstm, gru, jordan, deep_rnn */
+    int64_t proj_size;            /* lstm: h projected to this width, 0: off */
     int num_layers;               /* rnn, lstm, gru */
     bool bidirectional;           /* rnn, lstm, gru */
     double dropout;               /* rnn, lstm, gru: between stacked layers */

@@ -13,7 +13,8 @@
 tg_linear_layer *tg_condition_new(int64_t C, const tg_rnn *rnn, tg_rng *init);
 /* x [T, B, F] with the one-hot of cond[b] (in [0, C)) appended: [T, B, F + C]. */
 tg_tensor *tg_condition_append(tg_tape *t, tg_tensor *x, const int64_t *cond, int64_t C);
-/* h0 (and, for an LSTM, c0), each [layers*dirs, B, H], for classes cond[B]. */
+/* h0 (and, for an LSTM, c0), each [layers*dirs, B, H] (h0 [layers*dirs, B,
+ * proj_size] for a projected LSTM), for classes cond[B]. */
 int tg_condition_initial(tg_tape *t, tg_linear_layer *map, const tg_rnn *rnn, const int64_t *cond,
                          int64_t B, int64_t C, tg_tensor **h0, tg_tensor **c0);
 
