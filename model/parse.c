@@ -556,6 +556,7 @@ tg_spec *tg_spec_load(const char *path, char *err, size_t errlen) {
 void tg_spec_free(tg_spec *s) {
     if (!s) return;
     free(s->file);
+    for (int k = 0; s->layers && k < s->n_layers; k++) free(s->layers[k].cell_def);
     free(s->layers);
     free(s->sample.prime);
     tg_spec_free_distill(s);

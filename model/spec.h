@@ -107,6 +107,8 @@ typedef struct tg_layer_spec {
     tg_rnn_memory memory;         /* RECOMPUTES layers (layers.def): train.memory */
     int cell;                     /* renet: "cell" as a tg_rnn_mode */
     int64_t grid_rows, grid_cols; /* renet: the image's patch grid */
+    struct tg__cell_def *cell_def; /* cell (and renet with a "cell" object): the
+                                    * parsed equations, owned by the spec */
 } tg_layer_spec;
 
 typedef struct tg_train_spec {
