@@ -268,7 +268,6 @@ static int atom(parser *p) {
         p->depth--;
         return e;
     }
-    if (!ch && at == 0) return fail(p, at, "empty equation");
     return fail(p, at, "expected a name, a number or '(', got %s", what_at(p, at, b, sizeof b));
 }
 
@@ -291,9 +290,10 @@ static int unary(parser *p) {
 /* a op b, or the number it folds to (in a's node, b's dropped) */
 static int binary(parser *p, int kind, int a, int b, size_t at) {
     tg__cx_node *x = &p->d->node[a], *y = &p->d->node[b];
+    if (kind == TG_CX_DIV && y->kind == TG_CX_NUM && y->num == 0)
+        return fail(p, at, "division by zero");
     if (x->kind != TG_CX_NUM || y->kind != TG_CX_NUM)
         return node(p, (tg__cx_node){.kind = kind, .a = a, .b = b}, at);
-    if (kind == TG_CX_DIV && y->num == 0) return fail(p, at, "division by zero");
     x->num = kind == TG_CX_ADD   ? x->num + y->num
              : kind == TG_CX_SUB ? x->num - y->num
              : kind == TG_CX_MUL ? x->num * y->num
@@ -331,6 +331,8 @@ static int expr(parser *p) {
 int tg__cx_parse(tg__cell_def *d, int e, const char *text, tg__cx_error *err) {
     parser p = {.d = d, .s = text, .first = d->n_nodes, .err = err};
     err->col = 0, err->msg[0] = 0;
+    skip_space(&p);
+    if (!p.s[p.pos]) return fail(&p, 0, "empty equation");
     int root = expr(&p);
     if (root < 0) return -1;
     skip_space(&p);
@@ -340,6 +342,12 @@ int tg__cx_parse(tg__cell_def *d, int e, const char *text, tg__cx_error *err) {
         return fail(&p, p.pos, "unexpected %s after the expression", what_at(&p, p.pos, b, sizeof b));
     if (d->node[root].kind == TG_CX_NUM)
         return fail(&p, 0, "the equation is a constant; it must depend on the step");
+    bool steps = false; /* reads a gate, a state or an equation, not only parameters */
+    for (int i = p.first; i <= root; i++)
+        steps = steps || (d->node[i].kind >= TG_CX_GATE && d->node[i].kind <= TG_CX_EQ);
+    if (!steps)
+        return fail(&p, 0, "the equation reads only parameters and numbers; it must depend on the "
+                           "step");
     d->eq[e].first = p.first, d->eq[e].root = root;
     return 0;
 }

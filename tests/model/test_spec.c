@@ -435,11 +435,12 @@ static const struct {
      "\"hidden\": 128}, got 3"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"hidden\": 3}]}}",
      "spec.json: model.layers[0].type: missing; expected a layer type (embedding, one_hot, "
-     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)"},
+     "linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, "
+     "renet, cell)"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstn\", \"hidden\": 8}]}}",
      "spec.json: model.layers[0].type: unknown layer type 'lstn'; did you mean 'lstm'? (known: "
      "embedding, one_hot, linear, activation, dropout, pool, rnn, lstm, gru, jordan, deep_rnn, "
-     "tree_rnn, tree_lstm, renet)"},
+     "tree_rnn, tree_lstm, renet, cell)"},
     /* values of layer keys */
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"lstm\", \"hiden\": 8}]}}",
      "spec.json: model.layers[0].hiden: unknown key; did you mean 'hidden'?"},
@@ -730,7 +731,7 @@ START_TEST(every_error_at_once) {
     ck_assert_str_eq(err,
                      "spec.json: model.layers[0].type: unknown layer type 'embeding'; did you "
                      "mean 'embedding'? (known: embedding, one_hot, linear, activation, dropout, "
-                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet)\n"
+                     "pool, rnn, lstm, gru, jordan, deep_rnn, tree_rnn, tree_lstm, renet, cell)\n"
                      "spec.json: model.layers[1].hiden: unknown key; did you mean 'hidden'?\n"
                      "spec.json: model.layers[2].out: expected a positive integer, got -1\n"
                      "spec.json: trian: unknown key; valid keys: tapegrad, task, description, "
