@@ -123,6 +123,26 @@ bool cli_same_file(const char *a, const char *b) {
     return same;
 }
 
+double cli_checkpoint_diff(const char *a, const char *b) {
+    char err[256];
+    tg_st_file *fa = tg_safetensors_open(a, err, sizeof err);
+    tg_st_file *fb = tg_safetensors_open(b, err, sizeof err);
+    double worst = fa && fb && tg_safetensors_count(fa) == tg_safetensors_count(fb) ? 0 : INFINITY;
+    for (int i = 0; worst < INFINITY && i < tg_safetensors_count(fa); i++) {
+        const char *name = tg_safetensors_name(fa, i);
+        const tg_tensor *x = tg_safetensors_get(fa, name), *y = tg_safetensors_get(fb, name);
+        if (!x && !y) continue; /* integers (steps, data position): cli_same_file's job */
+        if (!x || !y || x->numel != y->numel) {
+            worst = INFINITY;
+            break;
+        }
+        for (int64_t k = 0; k < x->numel; k++) worst = fmax(worst, fabs(x->data[k] - y->data[k]));
+    }
+    if (fa) tg_safetensors_close(fa);
+    if (fb) tg_safetensors_close(fb);
+    return worst;
+}
+
 bool cli_resume_same(const char *spec, const char *data, const char *dir, int first, int steps) {
     char a[512], b[512], n[16], k[16];
     cli_path(a, sizeof a, dir, "whole.safetensors");

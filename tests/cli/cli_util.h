@@ -43,6 +43,10 @@ const char *cli_path(char *buf, size_t n, const char *dir, const char *name);
 void cli_write(const char *path, const char *text);
 /* Whether two files have the same bytes. */
 bool cli_same_file(const char *a, const char *b);
+/* The largest |x - y| over the tensors of two checkpoints with the same
+ * names and shapes (INFINITY when either will not open or they differ in
+ * names or shapes). */
+double cli_checkpoint_diff(const char *a, const char *b);
 /* How many times needle occurs in text (without overlaps). */
 int cli_count(const char *text, const char *needle);
 /* Trains spec on data for `steps` steps in one run, and again in two (to
