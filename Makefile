@@ -91,7 +91,7 @@ $(BUILD)/%.o: %.c $(HEADERS)
 
 # The fused recurrent kernels and the fast sigmoid/tanh are the hottest
 # elementwise code: -O3 there.
-$(BUILD)/autograd/ops_rnn.o $(BUILD)/autograd/fuse.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
+$(BUILD)/autograd/ops_rnn.o $(BUILD)/autograd/fuse_run.o $(BUILD)/autograd/fuse_rules.o $(BUILD)/core/fastmath.o: ALL_CFLAGS += -O3
 
 $(BUILD)/dist/dist_mpi.o: ALL_CFLAGS += $(MPI_CFLAGS)
 

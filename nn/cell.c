@@ -64,16 +64,19 @@ static const void *trace(tg_tape *t, const tg_cell *cell, const tg_cell_io *io) 
     }
     tg_cell_io sio = {.w_hh = io->w_hh, .b_hh = io->b_hh};
     for (int p = 0; p < cell->n_params; p++) sio.param[p] = io->param[p];
-    tg_tensor *in[1 + TG_CELL_MAX_STATES];
+    tg_tensor *in[1 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS];
     in[0] = sio.gx = tg_full(s, TG_SHAPE(2, io->gx->shape[1]), 0.5);
     for (int k = 0; k < cell->n_states; k++)
         in[1 + k] = sio.state[k] = tg_full(s, TG_SHAPE(2, io->state[k]->shape[1]), 0.5);
     for (int k = 0; k <= cell->n_states && !tg_tape_error(s); k++) in[k]->requires_grad = true;
+    int n_in = 1 + cell->n_states + cell->n_params;
+    for (int p = 0; p < cell->n_params; p++) in[1 + cell->n_states + p] = io->param[p];
+    /* the recurrent product is matched by its x, W and b, not its place */
+    const tg_tensor *ext[3] = {sio.state[0], io->w_hh, io->b_hh};
     const void *f = &composed_only;
     if (!tg_tape_error(s) && cell->composed(s, cell, &sio) == 0 && !tg_tape_error(s)) {
-        const tg__fusion *p =
-            tg__fuse_trace(t, s, 1 + cell->n_states, in, sio.state[0], cell->n_states, sio.next);
-        f = p && !tg__fusion_why(p) && tg__fusion_inputs(p) == 2 + cell->n_states ? p : f;
+        const tg__fusion *p = tg__fuse_trace(t, s, n_in, in, ext, cell->n_states, sio.next);
+        f = p && !tg__fusion_why(p) && tg__fusion_inputs(p) == n_in + 1 ? p : f;
     }
     tg_tape_free(s);
     return tg_tape_error(t) ? NULL : f;
@@ -85,10 +88,12 @@ static int fused_program(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     if (!io->fusion) io->fusion = trace(t, cell, io);
     if (!io->fusion) return -1;
     if (io->fusion == &composed_only) return 1;
-    tg_tensor *in[2 + TG_CELL_MAX_STATES];
-    in[0] = io->gx;
-    for (int k = 0; k < cell->n_states; k++) in[1 + k] = io->state[k];
-    in[1 + cell->n_states] = tg_cell_recurrent(t, io);
+    tg_tensor *in[2 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS];
+    int n = 0;
+    in[n++] = io->gx;
+    for (int k = 0; k < cell->n_states; k++) in[n++] = io->state[k];
+    for (int p = 0; p < cell->n_params; p++) in[n++] = io->param[p];
+    in[n] = tg_cell_recurrent(t, io);
     tg_tensor *y = tg__fused(t, io->fusion, in); /* [S, B, H], or [B, H] for S = 1 */
     tg_label(t, y, "step");
     if (!y) return -1;

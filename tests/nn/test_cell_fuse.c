@@ -184,11 +184,12 @@ START_TEST(fused_many_ops_gradcheck) {
 }
 END_TEST
 
-/* A step with an op the program has no rule for (clamp) runs composed:
+/* A step with an op the program has no rule for (max_axis) runs composed:
  * the same numbers, no fused node. */
 static int clamp_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     (void)cell;
-    io->next[0] = tg_clamp(t, tg_add(t, io->gx, tg_cell_recurrent(t, io)), -0.5, 0.5);
+    tg_tensor *pre = tg_add(t, io->gx, tg_cell_recurrent(t, io));
+    io->next[0] = tg_tanh(t, tg_sub(t, pre, tg_max_axis(t, pre, 1, true)));
     return io->next[0] ? 0 : -1;
 }
 
@@ -210,7 +211,7 @@ START_TEST(unfusable_step_runs_composed) {
     tg_rnn_result res;
     ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, NULL, &res), 0);
     ck_assert(!has_fused_node(t));
-    ck_assert(fabs(tg_at(res.output, 0)) <= 0.5);
+    for (int64_t i = 0; i < res.output->numel; i++) ck_assert(res.output->data[i] <= 0);
     tg_tape_free(t);
     tg_module_free(&m->base);
 }

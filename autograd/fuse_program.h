@@ -1,0 +1,46 @@
+/* A fused program as fuse.c traces it and fuse_run.c runs it: what both
+ * halves share, internal to autograd.
+ *
+ * A program works on one row at a time. Every value of a row has a slot:
+ * in an input's row (read in place, its adjoint added straight into that
+ * input's gradient), in the per-row workspace (WS: each instruction's
+ * result), or in the program's constants (CONSTS: values the step made
+ * itself, such as a layer norm's epsilon as a tensor). An input is either
+ * per row ([B, w]) or broadcast ([w], the same for every row: a cell's own
+ * parameter; its gradient is the sum over rows). */
+#ifndef TG_FUSE_PROGRAM_H
+#define TG_FUSE_PROGRAM_H
+
+#include "fuse.h"
+#include "fuse_rules.h"
+
+/* the gx, up to 2 states, up to 8 parameters and the recurrent product */
+enum { FUSE_MAX_IN = 16, WS = FUSE_MAX_IN, CONSTS = FUSE_MAX_IN + 1, FUSE_BASES };
+
+typedef struct slot {
+    int src; /* an input, WS or CONSTS */
+    int64_t off, w;
+} slot;
+
+typedef struct instr {
+    const tg__fuse_rule *rule;
+    int64_t n, sa, sb; /* the loop's length; the operands' strides, 1 or 0 */
+    slot y, a, b;      /* b.w == 0 for unary */
+    double k[2];
+} instr;
+
+struct tg__fusion {
+    const char *why; /* NULL: it runs */
+    int n_in, n_out, n_code;
+    slot *in, *out;
+    bool *bcast; /* per input: the same [w] for every row */
+    instr *code;
+    tg_real *consts;
+    int64_t width;    /* the workspace per row: the instructions' results */
+    int64_t scratch;  /* the widest input or constant pool (a sink for adjoints) */
+    int64_t bcast_w;  /* the broadcast inputs' widths summed */
+};
+
+#define AT(base, s) ((base)[(s).src] + (s).off)
+
+#endif

@@ -1,0 +1,156 @@
+/* The fused program's primitives (fuse_rules.h): per op, its forward loop
+ * over a row and its derivative rule, written as the op files write them
+ * (ops_arith.c, ops_unary.c, ops_reduce.c) so fused numbers equal composed
+ * ones. In the expressions A and B are the operands, Y the result and G
+ * its adjoint at element i. */
+#include <tgmath.h>
+
+#include "../core/fastmath.h"
+#include "fuse_rules.h"
+#include "op.h"
+
+#define LOOP for (int64_t i = 0; i < n; i++)
+
+/* A binary rule. Its loops are written once with the strides as
+ * arguments and called with constant strides 1 for the common case, so
+ * the compiler vectorises that one. */
+#define BINARY(name, f_expr, da_expr, db_expr)                                                     \
+    static inline void name##_fl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
+                                 int64_t sb, tg_real *y) {                                         \
+        LOOP {                                                                                     \
+            const tg_real A = a[i * sa], B = b[i * sb];                                            \
+            y[i] = (f_expr);                                                                       \
+        }                                                                                          \
+    }                                                                                              \
+    static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+                         const tg_real *b, int64_t sb, tg_real *y) {                               \
+        (void)k;                                                                                   \
+        if (sa == 1 && sb == 1)                                                                    \
+            name##_fl(n, a, 1, b, 1, y);                                                           \
+        else                                                                                       \
+            name##_fl(n, a, sa, b, sb, y);                                                         \
+    }                                                                                              \
+    static inline void name##_bl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
+                                 int64_t sb, const tg_real *g, tg_real *da, tg_real *db) {         \
+        LOOP {                                                                                     \
+            const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
+            (void)A, (void)B;                                                                      \
+            da[i * sa] += (da_expr);                                                               \
+        }                                                                                          \
+        LOOP {                                                                                     \
+            const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
+            (void)A, (void)B;                                                                      \
+            db[i * sb] += (db_expr);                                                               \
+        }                                                                                          \
+    }                                                                                              \
+    static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
+                         tg_real *da, tg_real *db) {                                               \
+        (void)k, (void)y;                                                                          \
+        if (sa == 1 && sb == 1)                                                                    \
+            name##_bl(n, a, 1, b, 1, g, da, db);                                                   \
+        else                                                                                       \
+            name##_bl(n, a, sa, b, sb, g, da, db);                                                 \
+    }
+
+/* A unary rule: K and K2 are the op's scalars as tg_real. */
+#define UNARY_B(name, da_expr)                                                                     \
+    static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
+                         tg_real *da, tg_real *db) {                                               \
+        (void)sa, (void)b, (void)sb, (void)db;                                                     \
+        const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
+        (void)K, (void)K2, (void)a, (void)y;                                                       \
+        LOOP {                                                                                     \
+            const tg_real G = g[i];                                                                \
+            da[i] += (da_expr);                                                                    \
+        }                                                                                          \
+    }
+#define UNARY(name, f_expr, da_expr)                                                               \
+    static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+                         const tg_real *b, int64_t sb, tg_real *y) {                               \
+        (void)sa, (void)b, (void)sb;                                                               \
+        const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
+        (void)K, (void)K2;                                                                         \
+        LOOP y[i] = (f_expr);                                                                      \
+    }                                                                                              \
+    UNARY_B(name, da_expr)
+
+#define X a[i]
+#define Y y[i]
+
+BINARY(add, A + B, G, G)
+BINARY(sub, A - B, G, -G)
+BINARY(mul, A *B, G *B, G *A)
+BINARY(div, A / B, G / B, -(G * A / (B * B)))
+UNARY(neg, -X, -G)
+UNARY(scale, K *X, K *G)
+UNARY(add_scalar, X + K, G)
+UNARY(exp, exp(X), G *Y)
+UNARY(log, log(X), G / X)
+UNARY(relu, X < 0 ? 0 : X, Y > 0 ? G : 0)
+UNARY(square, X *X, 2 * X * G)
+UNARY(sqrt, sqrt(X), G / (2 * Y))
+UNARY(abs, fabs(X), X > 0 ? G : X < 0 ? -G : 0)
+/* as tg_pow: p = 0 has gradient 0 everywhere (p x^(p-1) would be 0 * inf at 0) */
+UNARY(pow, pow(X, K), K == 0 ? 0 : G * K * pow(X, K - 1))
+/* the gradient passes where lo <= x <= hi, bounds included (PyTorch) */
+UNARY(clamp, (X < K ? K : X) > K2 ? K2 : (X < K ? K : X), X >= K && X <= K2 ? G : 0)
+
+/* tanh and sigmoid as the fused kernels (ops_rnn.c): the vectorised forms
+ * of fastmath.h. The program's sigmoid is not tg_sigmoid's exact libm
+ * form: the difference is rounding, the time a third of an LSTM step. */
+static void tanh_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+                   int64_t sb, tg_real *y) {
+    (void)k, (void)sa, (void)b, (void)sb;
+    tg_tanh_n(y, a, n);
+}
+UNARY_B(tanh, G *(1 - Y * Y))
+static void sigmoid_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+                      int64_t sb, tg_real *y) {
+    (void)k, (void)sa, (void)b, (void)sb;
+    tg_sigmoid_n(y, a, n);
+}
+UNARY_B(sigmoid, G *Y *(1 - Y))
+
+/* The row's sum (k[0] = 1) or mean (k[0] = 1/n) as ops_reduce.c: summed in
+ * double, the mean divided by the count. */
+static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+                      int64_t sb, tg_real *y) {
+    (void)sa, (void)b, (void)sb;
+    double acc = 0;
+    LOOP acc += (double)a[i];
+    y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
+}
+static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+                      int64_t sb, const tg_real *y, const tg_real *g, tg_real *da, tg_real *db) {
+    (void)a, (void)sa, (void)b, (void)sb, (void)y, (void)db;
+    tg_real share = (tg_real)(g[0] * k[0]);
+    LOOP da[i] += share;
+}
+
+#define RULE(ID, name, n) [TG_OP_##ID] = {name##_f, name##_b, n, false}
+static const tg__fuse_rule rules[TG_OP_COUNT] = {
+    RULE(ADD, add, 2),
+    RULE(SUB, sub, 2),
+    RULE(MUL, mul, 2),
+    RULE(DIV, div, 2),
+    RULE(NEG, neg, 1),
+    RULE(SCALE, scale, 1),
+    RULE(ADD_SCALAR, add_scalar, 1),
+    RULE(EXP, exp, 1),
+    RULE(LOG, log, 1),
+    RULE(TANH, tanh, 1),
+    RULE(SIGMOID, sigmoid, 1),
+    RULE(RELU, relu, 1),
+    RULE(POW, pow, 1),
+    RULE(SQUARE, square, 1),
+    RULE(SQRT, sqrt, 1),
+    RULE(ABS, abs, 1),
+    RULE(CLAMP, clamp, 1),
+    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true},
+};
+
+const tg__fuse_rule *tg__fuse_rule_of(int op) {
+    return op >= 0 && op < TG_OP_COUNT && rules[op].fwd ? &rules[op] : NULL;
+}

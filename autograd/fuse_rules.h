@@ -1,0 +1,33 @@
+/* The fused program's primitives: one rule per op of ops.def that a traced
+ * step may use, its forward loop and its derivative (the adjoint) side by
+ * side in fuse_rules.c, as tinygrad's gradient.py keeps one line per
+ * primitive. Internal to autograd (fuse.c traces with them, fuse_run.c
+ * runs them). */
+#ifndef TG_FUSE_RULES_H
+#define TG_FUSE_RULES_H
+
+#include "../core/core.h"
+
+/* y = f(a, b) over one row. n is the loop's length (the widest operand; a
+ * reduction's input); sa, sb are the operands' strides: 1, or 0 for a
+ * one-wide value ([B,1], a row's mean) broadcast over the row. k holds the
+ * op's scalars (node->f). b is NULL for a unary rule. */
+typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                             const tg_real *b, int64_t sb, tg_real *y);
+/* da (and db) += the rule's share of the adjoint g, from a, b and y. A
+ * broadcast operand (stride 0) receives the sum over the row. */
+typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                             const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
+                             tg_real *da, tg_real *db);
+
+typedef struct tg__fuse_rule {
+    tg__fuse_fwd fwd;
+    tg__fuse_bwd bwd;
+    int arity;   /* 1 or 2 inputs */
+    bool reduce; /* the result is one value per row (sum/mean along the row) */
+} tg__fuse_rule;
+
+/* The rule of op (a TG_OP_ id), or NULL when a program cannot run it. */
+const tg__fuse_rule *tg__fuse_rule_of(int op);
+
+#endif
