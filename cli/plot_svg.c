@@ -4,16 +4,15 @@
  * a log has them; a legend under them. Every series is a polyline whose
  * panel <g> carries its pixel box and value ranges (data-px, data-py,
  * data-x, data-y, data-y2), so a program can read the numbers back. */
-#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "data.h" /* cli_fail */
 #include "plot.h"
+#include "../nn/svg_file.h"
 
 enum { W = 900, ML = 78, MR = 86, MT = 44, MAIN_H = 320, SUB_H = 150, GAP = 44, ROW = 20 };
 enum { MAX_POINTS = 1500 }; /* more rows than this are averaged in buckets */
@@ -86,16 +85,6 @@ static const char *tick_label(double v, double step, char *buf, size_t n) {
     else
         snprintf(buf, n, "%.4g", v);
     return buf;
-}
-
-static void put_escaped(FILE *f, const char *s) {
-    for (; *s; s++) switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
 }
 
 static double px(const panel *p, const axis *x, double v) {
@@ -204,7 +193,7 @@ static void stroke(FILE *f, int n, int l, int c, double width, double opacity) {
 static void polyline(FILE *f, const char *file, int c, const char *kind, int64_t bucket,
                      const double *X, const double *Y, int64_t m) {
     fprintf(f, "<polyline class=\"series\" data-file=\"");
-    put_escaped(f, file);
+    tg__svg_escape(f, file);
     fprintf(f,
             "\" data-column=\"%s\" data-kind=\"%s\" data-axis=\"%s\" data-scale=\"%g\" "
             "data-bucket=\"%lld\" points=\"",
@@ -250,7 +239,7 @@ static int series(FILE *f, const panel *p, const axis *x, const cli_plot_log *lo
     polyline(f, logs[l].name, c, "raw", k, X, Y, m);
     stroke(f, n, l, c, 0, smooth ? 0.3 : 0);
     fputs("><title>", f);
-    put_escaped(f, logs[l].name);
+    tg__svg_escape(f, logs[l].name);
     fprintf(f, ": %s</title></polyline>\n", cli_plot_col_label(c));
     for (int64_t i = 0; STYLE[c].dots && m <= 200 && i < m; i++)
         fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n", X[i], Y[i],
@@ -297,7 +286,7 @@ static int legend(FILE *f, const cli_plot_log *logs, int n, const bool *drawn, d
             else
                 stroke(f, n, l, c, 0, 1);
             fprintf(f, "/>\n<text x=\"%g\" y=\"%g\" class=\"legend\">", x + 34, Y);
-            put_escaped(f, text);
+            tg__svg_escape(f, text);
             fputs("</text>\n", f);
         }
         x += w;
@@ -320,7 +309,7 @@ static int chart(FILE *f, const cli_plot_log *logs, int n) {
             W, H, W, H, W, H);
     fprintf(f, "<text x=\"%d\" y=\"26\" font-size=\"15\" font-weight=\"bold\">", ML);
     if (n == 1)
-        put_escaped(f, logs[0].name);
+        tg__svg_escape(f, logs[0].name);
     else
         fprintf(f, "%d training runs", n);
     fputs("</text>\n", f);
@@ -349,27 +338,8 @@ static int chart(FILE *f, const cli_plot_log *logs, int n) {
 }
 
 int cli_plot_svg(const char *path, const cli_plot_log *logs, int n, char *err, size_t errlen) {
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) return cli_fail(err, errlen, "%s: out of memory", path);
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_fail(err, errlen, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    bool oom = chart(f, logs, n) != 0, ok = !ferror(f);
-    ok &= fclose(f) == 0;
-    if (oom || !ok || rename(tmp, path) != 0) {
-        cli_fail(err, errlen, "%s: %s", path,
-                 oom  ? "out of memory"
-                 : ok ? strerror(errno)
-                      : "write failed");
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    tg__svg_file out;
+    if (tg__svg_open(&out, path, err, errlen)) return -1;
+    bool oom = chart(out.f, logs, n) != 0;
+    return tg__svg_close(&out, oom, "out of memory", err, errlen);
 }

@@ -1,22 +1,8 @@
 /* Attention weights drawn as an SVG heat map. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "attention.h"
-
-static void put_escaped(FILE *f, const char *s) {
-    for (; s && *s; s++) switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default: fputc(*s, f);
-        }
-}
+#include "svg_file.h"
 
 enum { CELL = 28, LABEL = 64, FONT = 13 };
 
@@ -30,19 +16,9 @@ int tg_attention_svg(const char *path, int64_t n_src, const char *const *src_lab
                      (long long)n_tgt, (long long)n_src, (long long)stride);
         return -1;
     }
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        tg_error_set(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        tg_error_set(err, errlen, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    tg__svg_file out;
+    if (tg__svg_open(&out, path, err, errlen)) return -1;
+    FILE *f = out.f;
     long w = LABEL + (long)n_src * CELL + 8, h = LABEL + (long)n_tgt * CELL + 8;
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%ld\" height=\"%ld\" "
@@ -53,13 +29,13 @@ int tg_attention_svg(const char *path, int64_t n_src, const char *const *src_lab
         long x = LABEL + (long)j * CELL + CELL / 2 + FONT / 3;
         fprintf(f, "<text x=\"%ld\" y=\"%d\" transform=\"rotate(-90 %ld %d)\">", x, LABEL - 4, x,
                 LABEL - 4);
-        put_escaped(f, src_labels ? src_labels[j] : "");
+        tg__svg_escape(f, src_labels ? src_labels[j] : "");
         fputs("</text>\n", f);
     }
     for (int64_t i = 0; i < n_tgt; i++) {
         fprintf(f, "<text x=\"%d\" y=\"%ld\" text-anchor=\"end\">", LABEL - 4,
                 LABEL + (long)i * CELL + CELL / 2 + FONT / 3);
-        put_escaped(f, tgt_labels ? tgt_labels[i] : "");
+        tg__svg_escape(f, tgt_labels ? tgt_labels[i] : "");
         fputs("</text>\n", f);
         for (int64_t j = 0; j < n_src; j++) {
             double v = (double)weights[i * stride + j];
@@ -71,14 +47,5 @@ int tg_attention_svg(const char *path, int64_t n_src, const char *const *src_lab
         }
     }
     fputs("</svg>\n", f);
-    bool ok = !ferror(f);
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        tg_error_set(err, errlen, "%s: %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return tg__svg_close(&out, false, NULL, err, errlen);
 }

@@ -18,5 +18,6 @@
 #include "tbptt.h"
 #include "attention.h"
 #include "seq2seq.h"
+#include "confusion.h"
 
 #endif

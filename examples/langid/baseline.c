@@ -30,12 +30,15 @@ int main(int argc, char **argv) {
         }
         lid_nb nb;
         if (lid_nb_train(&nb, ns[k], &train) != 0) return 1;
-        lid_confusion c = {0};
+        tg_confusion *c = lid_confusion_new();
+        if (!c) return 1;
         double score[LID_NLANG];
         for (int i = 0; i < test.n; i++)
-            c.m[test.items[i].lang][lid_nb_predict(&nb, test.items[i].word, score)]++;
+            tg_confusion_add(c, lid_nb_predict(&nb, test.items[i].word, score),
+                             test.items[i].lang, NULL, 0);
         printf("naive Bayes, character %d-grams: accuracy %.1f%% on %d words\n", ns[k],
-               100 * lid_accuracy(&c), test.n);
+               100 * tg_confusion_accuracy(c), test.n);
+        tg_confusion_free(c);
         lid_nb_free(&nb);
     }
     lid_set_free(&train);

@@ -1,8 +1,9 @@
 /* Which language is this word? The parts of the langid programs that the
  * tests also use: the languages, word normalisation, the data files, a
- * character n-gram naive Bayes baseline, and the confusion matrix (text and
- * SVG heat map). Header-only (static functions) so that each program and
- * tests/examples/test_langid.c include it without a shared library. */
+ * character n-gram naive Bayes baseline, and the confusion matrix as text
+ * (the matrix itself and its SVG heat map are tapegrad's tg_confusion).
+ * Header-only (static functions) so that each program and
+ * tests/examples/test_langid.c include it. */
 #ifndef LANGID_H
 #define LANGID_H
 
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <wchar.h>
 #include <wctype.h>
+
+#include "tapegrad.h"
 
 #define LID_NLANG 10
 #define LID_MIN_CHARS 3
@@ -217,88 +220,36 @@ static inline void lid_nb_free(lid_nb *nb) {
 
 /* ---- confusion matrix ------------------------------------------------------- */
 
-typedef struct lid_confusion {
-    long m[LID_NLANG][LID_NLANG]; /* [true][guess] */
-} lid_confusion;
-
-static inline double lid_row_share(const lid_confusion *c, int t, int g) {
-    long n = 0;
-    for (int j = 0; j < LID_NLANG; j++) n += c->m[t][j];
-    return n ? (double)c->m[t][g] / n : 0;
-}
-
-static inline double lid_accuracy(const lid_confusion *c) {
-    long right = 0, n = 0;
-    for (int t = 0; t < LID_NLANG; t++)
-        for (int g = 0; g < LID_NLANG; g++) n += c->m[t][g], right += t == g ? c->m[t][g] : 0;
-    return n ? (double)right / n : 0;
+/* An empty matrix over the languages (tapegrad's tg_confusion: rows are
+ * the true language, columns the guess), or NULL with a message on
+ * stderr. */
+static inline tg_confusion *lid_confusion_new(void) {
+    const char *names[LID_NLANG];
+    char err[256];
+    for (int l = 0; l < LID_NLANG; l++) names[l] = lid_langs[l].name;
+    tg_confusion *c = tg_confusion_new(LID_NLANG, names, err, sizeof err);
+    if (!c) fprintf(stderr, "%s\n", err);
+    return c;
 }
 
 /* Rows = true language, columns = guess, each row normalised to 1 (so the
  * diagonal is each language's accuracy), in percent. */
-static inline void lid_confusion_print(FILE *f, const lid_confusion *c) {
+static inline void lid_confusion_print(FILE *f, const tg_confusion *c) {
     fprintf(f, "%-11s", "true\\guess");
     for (int g = 0; g < LID_NLANG; g++) fprintf(f, " %5.5s", lid_langs[g].name);
     fprintf(f, "   accuracy\n");
     for (int t = 0; t < LID_NLANG; t++) {
         fprintf(f, "%-11s", lid_langs[t].name);
         for (int g = 0; g < LID_NLANG; g++) {
-            double p = 100 * lid_row_share(c, t, g);
+            double p = 100 * tg_confusion_share(c, t, g);
             if (p < 0.05)
                 fprintf(f, "     .");
             else
                 fprintf(f, " %5.1f", p);
         }
-        fprintf(f, "   %6.1f%%\n", 100 * lid_row_share(c, t, t));
+        fprintf(f, "   %6.1f%%\n", 100 * tg_confusion_share(c, t, t));
     }
-    fprintf(f, "overall accuracy %.1f%%\n", 100 * lid_accuracy(c));
-}
-
-/* The same matrix as an SVG heat map (white 0 to dark blue 1, the share
- * written in each cell). Returns 0, or -1 if path cannot be written. */
-static inline int lid_confusion_svg(const char *path, const lid_confusion *c, const char *title) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    const int cell = 44, left = 110, top = 110, n = LID_NLANG;
-    const int w = left + n * cell + 30, h = top + n * cell + 50;
-    fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-            "<text x=\"%d\" y=\"22\" font-size=\"14\" text-anchor=\"middle\">%s</text>\n"
-            "<text x=\"%d\" y=\"44\" text-anchor=\"middle\">guess</text>\n"
-            "<text x=\"18\" y=\"%d\" text-anchor=\"middle\" "
-            "transform=\"rotate(-90 18 %d)\">true language</text>\n",
-            w, h, w / 2, title, left + n * cell / 2, top + n * cell / 2, top + n * cell / 2);
-    for (int g = 0; g < n; g++)
-        fprintf(f, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-50 %d %d)\">%s</text>\n",
-                left + g * cell + cell / 2, top - 6, left + g * cell + cell / 2, top - 6,
-                lid_langs[g].name);
-    for (int t = 0; t < n; t++) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", left - 6,
-                top + t * cell + cell / 2 + 4, lid_langs[t].name);
-        for (int g = 0; g < n; g++) {
-            double p = lid_row_share(c, t, g);
-            int shade = (int)lround(255 * (1 - p)); /* white -> #08306b-ish blue */
-            int r = 8 + (shade * 247) / 255, gr = 48 + (shade * 207) / 255,
-                b = 107 + (shade * 148) / 255;
-            fprintf(f,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
-                    "stroke=\"#ddd\"><title>%s as %s: %.1f%%</title></rect>\n",
-                    left + g * cell, top + t * cell, cell, cell, r, gr, b, lid_langs[t].name,
-                    lid_langs[g].name, 100 * p);
-            if (p >= 0.005)
-                fprintf(f,
-                        "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%.0f</text>\n",
-                        left + g * cell + cell / 2, top + t * cell + cell / 2 + 4,
-                        p > 0.5 ? "white" : "black", 100 * p);
-        }
-    }
-    fprintf(f,
-            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">cells: %% of each true language's "
-            "test words; overall accuracy %.1f%%</text>\n</svg>\n",
-            left + n * cell / 2, top + n * cell + 30, 100 * lid_accuracy(c));
-    return fclose(f) == 0 ? 0 : -1;
+    fprintf(f, "overall accuracy %.1f%%\n", 100 * tg_confusion_accuracy(c));
 }
 
 #endif

@@ -43,7 +43,8 @@ int main(int argc, char **argv) {
     double logp[LID_BATCH * LID_NLANG];
     lid_set test = {0};
     if (lid_set_load(&test, argv[3]) != 0) return 1;
-    lid_confusion conf = {0};
+    tg_confusion *conf = lid_confusion_new();
+    if (!conf) return 1;
     double nll = 0;
     for (int i = 0; i < test.n; i += LID_BATCH) {
         int B = test.n - i < LID_BATCH ? test.n - i : LID_BATCH;
@@ -54,23 +55,24 @@ int main(int argc, char **argv) {
             int best = 0, truth = test.items[i + b].lang;
             for (int k = 1; k < C; k++)
                 if (logp[b * C + k] > logp[b * C + best]) best = k;
-            conf.m[truth][lang_of[best]]++;
+            tg_confusion_add(conf, lang_of[best], truth, NULL, 0);
             for (int k = 0; k < C; k++)
                 if (lang_of[k] == truth) nll -= logp[b * C + k];
         }
     }
     printf("test: %d words, accuracy %.1f%%, cross-entropy %.3f nats\n\n", test.n,
-           100 * lid_accuracy(&conf), nll / test.n);
+           100 * tg_confusion_accuracy(conf), nll / test.n);
     printf("confusion matrix (rows: true language, columns: guess; %% of the row):\n");
-    lid_confusion_print(stdout, &conf);
+    lid_confusion_print(stdout, conf);
     if (argc >= 5) {
-        if (lid_confusion_svg(argv[4], &conf,
-                              "Which language is this word? (character GRU, test set)") != 0) {
-            fprintf(stderr, "report: cannot write %s\n", argv[4]);
+        if (tg_confusion_svg(conf, argv[4], "Which language is this word? (character GRU, test set)",
+                             err, sizeof err) != 0) {
+            fprintf(stderr, "report: %s\n", err);
             return 1;
         }
         printf("wrote %s\n", argv[4]);
     }
+    tg_confusion_free(conf);
     lid_set_free(&test);
     tg_tape_free(t);
     ex_ckpt_close(&c);

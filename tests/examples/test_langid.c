@@ -84,32 +84,35 @@ START_TEST(test_naive_bayes_order) {
 END_TEST
 
 START_TEST(test_confusion) {
-    lid_confusion c = {0};
-    c.m[0][0] = 3, c.m[0][1] = 1; /* english: 3 right, 1 taken for german */
-    c.m[1][1] = 2;
-    ck_assert_close(lid_row_share(&c, 0, 0), 0.75, 1e-12);
-    ck_assert_close(lid_row_share(&c, 0, 1), 0.25, 1e-12);
-    ck_assert_close(lid_row_share(&c, 5, 5), 0, 1e-12); /* an empty row */
-    ck_assert_close(lid_accuracy(&c), 5.0 / 6, 1e-12);
+    tg_confusion *c = lid_confusion_new();
+    ck_assert_ptr_nonnull(c);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(tg_confusion_add(c, 0, 0, NULL, 0), 0);
+    ck_assert_int_eq(tg_confusion_add(c, 1, 0, NULL, 0), 0); /* english taken for german */
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(tg_confusion_add(c, 1, 1, NULL, 0), 0);
+    ck_assert_str_eq(tg_confusion_label(c, 1), "german");
+    ck_assert_close(tg_confusion_accuracy(c), 5.0 / 6, 1e-12);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    lid_confusion_print(f, &c);
+    lid_confusion_print(f, c);
     fclose(f);
     ck_assert_ptr_nonnull(strstr(text, "english      75.0  25.0     .     ."));
     ck_assert_ptr_nonnull(strstr(text, "german          . 100.0     ."));
     ck_assert_ptr_nonnull(strstr(text, "overall accuracy 83.3%"));
     free(text);
-    char dir[256], path[512];
+    char dir[256], path[512], err[256];
     ex_tmpdir(dir, sizeof dir);
-    ck_assert_int_eq(lid_confusion_svg(ex_path(path, sizeof path, dir, "c.svg"), &c, "T"), 0);
+    ck_assert_int_eq(tg_confusion_svg(c, ex_path(path, sizeof path, dir, "c.svg"), "T", err,
+                                      sizeof err),
+                     0);
     char *svg = test_read_file(path);
     ck_assert_ptr_nonnull(svg);
     ck_assert_ptr_nonnull(strstr(svg, "<svg xmlns="));
-    ck_assert_ptr_nonnull(strstr(svg, "<title>english as german: 25.0%</title>"));
+    ck_assert_ptr_nonnull(strstr(svg, "<title>english as german: 1 (25.0% of the row)</title>"));
     ck_assert_ptr_nonnull(strstr(svg, "</svg>"));
     free(svg);
-    ck_assert_int_eq(lid_confusion_svg("/nonexistent-dir/c.svg", &c, "T"), -1);
+    ck_assert_int_eq(tg_confusion_svg(c, "/nonexistent-dir/c.svg", "T", err, sizeof err), -1);
+    tg_confusion_free(c);
     ex_rmdir(dir);
 }
 END_TEST
