@@ -13,6 +13,7 @@
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
 #   make bench           tapegrad against PyTorch (BENCH=quick: under 3 minutes)
+#   make bench-threads   1 vs 2 threads, OpenMP wait policies, beside a busy process
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
@@ -196,6 +197,12 @@ BENCH ?= full
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 	BENCH=$(BENCH) sh bench/run.sh $(BUILD)/bench/bench_rnn
+
+# 1 against 2 threads and OpenMP's wait policies beside a busy process
+# (bench/threads.sh): p50 and p95 per setting
+.PHONY: bench-threads
+bench-threads: $(BUILD)/bench/bench_rnn
+	sh bench/threads.sh $(BUILD)/bench/bench_rnn
 
 # data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
 bench-dist:
