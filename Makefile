@@ -211,9 +211,9 @@ bench-dist:
 
 # bench_rnn carries the GEMM floor (bench/gemm_floor.c): it defines BLIS's
 # bli_?gemm_ex itself to record a step's products, so it links them first.
-$(BUILD)/bench/bench_rnn: bench/bench_rnn.c bench/gemm_floor.c bench/gemm_floor.h $(BUILD)/libtapegrad.a
+$(BUILD)/bench/bench_rnn: bench/bench_rnn.c bench/bench_cells.c bench/bench_cells.h bench/gemm_floor.c bench/gemm_floor.h $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ibench -o $@ bench/bench_rnn.c bench/gemm_floor.c $(BUILD)/libtapegrad.a $(LIBS) -ldl
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ bench/bench_rnn.c bench/bench_cells.c bench/gemm_floor.c $(BUILD)/libtapegrad.a $(LIBS) -ldl
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)

@@ -4,13 +4,18 @@
  *
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
  *             [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] [--check-finite]
+ *             [--cell user|json|ln|peephole|zoneout|rdrop] [--cell-json PATH]
  *             [--user] [--composed] [--floor]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
- * MODE is lstm, gru or tanh. --user runs the LSTM written here from tape
- * ops as a user would (a tg_cell row with .fuse: one traced node per step)
- * instead of the built-in one; --composed runs every gate as its own node
- * (the layer's composed option). Prints one line of key=value figures: the
+ * MODE is lstm, gru or tanh. --cell runs another LSTM instead of the
+ * built-in one (bench_cells.c): user, the README's LSTM written from tape
+ * ops as a user would (a tg_cell row with .fuse: one traced node per step;
+ * --user is the same); json, the "cell" layer of the spec at --cell-json
+ * (default examples/cells/json/lstm.json), its equations traced the same
+ * way; ln, peephole, zoneout (0.1 on h and c), rdrop (recurrent dropout
+ * 0.25), the wishlist's variants (nn/cell_variant.h). --composed runs every
+ * gate as its own node (the layer's composed option). Prints one line of key=value figures: the
  * median ms per step after warm-up (3 steps unless --warmup) and the median
  * CPU ms of this process per step, tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS and the tape's
@@ -22,8 +27,9 @@
  * detection on; --check-finite adds what `tapegrad train` does every step
  * (the loss and the gradients' norm checked for NaN/Inf), for their costs.
  * Also printed: p90_ms (of the steps after warm-up), faults_per_step (minor
- * page faults per steady step, getrusage) and ms_all (every steady step,
- * for bench/run.sh to pool rounds). --floor records each step's BLIS
+ * page faults per steady step, getrusage), ms_all and cpu_all (every
+ * steady step's wall and CPU ms, for bench/run.sh and cells.sh to pool
+ * rounds). --floor records each step's BLIS
  * products and replays them through bare BLIS right after the step
  * (gemm_floor.c), by turns with the steps: floor_ms is the replays' median
  * and floor_ratio the step's median over it. */
@@ -36,6 +42,7 @@
 #include <time.h>
 
 #include "tapegrad.h"
+#include "bench_cells.h"
 #include "gemm_floor.h"
 
 enum { VOCAB = 65, EMBED = 64, BATCH = 32 };
@@ -110,13 +117,17 @@ static long minor_faults(void) {
 }
 
 /* The steady steps' figures that come with the median: p90, faults per
- * step, every step's ms (in order) and, with --floor, the GEMM floor. */
-static void print_spread(double *ms, int n, long faults, double *floor_ms, double med) {
+ * step, every step's wall and CPU ms (in order) and, with --floor, the
+ * GEMM floor. */
+static void print_spread(double *ms, const double *cpu, int n, long faults, double *floor_ms,
+                         double med) {
     double *v = malloc((size_t)n * sizeof *v);
     for (int i = 0; i < n; i++) v[i] = ms[i];
     printf(" p90_ms=%.2f faults_per_step=%.1f ms_all=", quantile(v, n, 0.9),
            (double)faults / (n > 0 ? n : 1));
     for (int i = 0; i < n; i++) printf("%s%.2f", i ? "," : "", ms[i]);
+    printf(" cpu_all=");
+    for (int i = 0; i < n; i++) printf("%s%.2f", i ? "," : "", cpu[i]);
     if (floor_ms) {
         double f = quantile(floor_ms, n, 0.5);
         printf(" floor_ms=%.2f floor_ratio=%.3f floor_calls=%zu floor_gflop=%.3f", f, med / f,
@@ -125,168 +136,242 @@ static void print_spread(double *ms, int n, long faults, double *floor_ms, doubl
     free(v);
 }
 
-/* The LSTM as a user writes it: its step from ordinary tape ops. */
-static int user_lstm_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
-    (void)cell;
-    tg_tensor *pre = tg_add(t, io->gx, tg_cell_recurrent(t, io)), *g[4];
-    if (tg_chunk(t, pre, 4, 1, g) != 4) return -1;
-    tg_tensor *i = tg_sigmoid(t, g[0]), *f = tg_sigmoid(t, g[1]);
-    tg_tensor *cand = tg_tanh(t, g[2]), *o = tg_sigmoid(t, g[3]);
-    io->next[1] = tg_add(t, tg_mul(t, f, io->state[1]), tg_mul(t, i, cand));
-    io->next[0] = tg_mul(t, o, tg_tanh(t, io->next[1]));
-    return io->next[0] ? 0 : -1;
+
+/* The command line. */
+typedef struct bench_opts {
+    tg_rnn_mode mode;
+    int64_t H, T;
+    int layers, threads, steps, warmup;
+    bool infer, anomaly, check_finite, composed, floor_on;
+    const char *cell;      /* --cell, or NULL: the built-in */
+    const char *cell_json; /* --cell-json */
+    tg_rnn_memory memory, stack;
+} bench_opts;
+
+/* A flag and, for those that take one, its value. Unknown ones are
+ * skipped, as always. */
+static void parse_flag(bench_opts *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    bool num = next && next[0] != '-'; /* an optional segment length follows */
+    if (strcmp(a, "--infer") == 0) o->infer = true;
+    else if (strcmp(a, "--threads") == 0 && next) o->threads = atoi(argv[++*i]);
+    else if (strcmp(a, "--steps") == 0 && next) o->steps = atoi(argv[++*i]);
+    else if (strcmp(a, "--detect-anomaly") == 0) o->anomaly = true;
+    else if (strcmp(a, "--check-finite") == 0) o->check_finite = true;
+    else if (strcmp(a, "--warmup") == 0 && next) o->warmup = atoi(argv[++*i]);
+    else if (strcmp(a, "--user") == 0) o->cell = "user";
+    else if (strcmp(a, "--cell") == 0 && next) o->cell = argv[++*i];
+    else if (strcmp(a, "--cell-json") == 0 && next) o->cell_json = argv[++*i];
+    else if (strcmp(a, "--composed") == 0) o->composed = true;
+    else if (strcmp(a, "--floor") == 0) o->floor_on = true;
+    else if (strcmp(a, "--recompute") == 0) {
+        o->memory.recompute = true;
+        if (num) o->memory.segment = atoll(argv[++*i]);
+    } else if (strcmp(a, "--stack-recompute") == 0) {
+        o->stack.recompute = true;
+        if (num) o->stack.segment = atoll(argv[++*i]);
+    }
 }
 
-static const tg_cell user_lstm = {.name = "user_lstm",
-                                  .scope = "user_lstm",
-                                  .gates = 4,
-                                  .n_states = 2,
-                                  .state = {{"h", "hidden", "h0"}, {"c", "cell", "c0"}},
-                                  .composed = user_lstm_step,
-                                  .fuse = true};
-
-int main(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
-        return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
+/* 0, or 2 after the usage line. */
+static int parse_args(int argc, char **argv, bench_opts *o) {
     if (argc < 5) {
         fprintf(stderr,
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
                 "[--warmup N] [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] "
-                "[--check-finite] [--user] [--composed] [--floor]\n",
+                "[--check-finite] [--cell " BENCH_CELL_NAMES "] [--cell-json PATH] [--user] "
+                "[--composed] [--floor]\n",
                 argv[0]);
         return 2;
     }
-    tg_rnn_mode mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
-                       : strcmp(argv[1], "gru") == 0 ? TG_GRU
-                                                     : TG_RNN_TANH;
-    int64_t H = atoll(argv[2]), T = atoll(argv[4]);
-    int layers = atoi(argv[3]), threads = 1, steps = 20, warmup = 3;
-    bool infer = false, anomaly = false, check_finite = false, user = false, composed = false;
-    bool floor_on = false;
-    long faults = 0;
-    tg_rnn_memory memory = {0}, stack = {0};
-    for (int i = 5; i < argc; i++) {
-        if (strcmp(argv[i], "--infer") == 0) infer = true;
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--detect-anomaly") == 0) anomaly = true;
-        else if (strcmp(argv[i], "--check-finite") == 0) check_finite = true;
-        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--user") == 0) user = true;
-        else if (strcmp(argv[i], "--composed") == 0) composed = true;
-        else if (strcmp(argv[i], "--floor") == 0) floor_on = true;
-        else if (strcmp(argv[i], "--recompute") == 0) {
-            memory.recompute = true;
-            if (i + 1 < argc && argv[i + 1][0] != '-') memory.segment = atoll(argv[++i]);
-        } else if (strcmp(argv[i], "--stack-recompute") == 0) {
-            stack.recompute = true;
-            if (i + 1 < argc && argv[i + 1][0] != '-') stack.segment = atoll(argv[++i]);
-        }
-    }
-    tg_set_threads(threads);
-    tg_rng r;
-    tg_rng_seed(&r, 1);
-    char err[256];
-    tg_embedding *emb = tg_embedding_new(VOCAB, EMBED, -1, &r);
-    tg_rnn *rnn = tg_rnn_new((tg_rnn_options){.mode = mode, .cell = user ? &user_lstm : NULL,
-                                              .composed = composed, .input_size = EMBED,
-                                              .hidden_size = H, .num_layers = layers,
-                                              .memory = memory},
-                             &r, err, sizeof err);
-    tg_linear_layer *head = tg_linear_layer_new(H, VOCAB, true, &r);
-    if (!emb || !rnn || !head) {
-        fprintf(stderr, "bench_rnn: %s\n", err);
-        return 1;
-    }
+    *o = (bench_opts){.mode = strcmp(argv[1], "lstm") == 0  ? TG_LSTM
+                              : strcmp(argv[1], "gru") == 0 ? TG_GRU
+                                                            : TG_RNN_TANH,
+                      .H = atoll(argv[2]),
+                      .T = atoll(argv[4]),
+                      .layers = atoi(argv[3]),
+                      .threads = 1,
+                      .steps = 20,
+                      .warmup = 3,
+                      .cell_json = "examples/cells/json/lstm.json"};
+    for (int i = 5; i < argc; i++) parse_flag(o, argc, argv, &i);
+    return 0;
+}
+
+/* The model and its optimizer. */
+typedef struct bench_model {
+    tg_embedding *emb;
+    tg_rnn *rnn;
+    tg_linear_layer *head;
+    bench_cell cell;
     tg_tensor *params[64];
-    int np = 0;
-    const tg_params *lists[3] = {tg_module_params(&emb->base), tg_module_params(&rnn->base),
-                                 tg_module_params(&head->base)};
+    int np;
+    tg_optim *opt;
+} bench_model;
+
+static int build_model(const bench_opts *o, tg_rng *r, bench_model *m) {
+    char err[256];
+    *m = (bench_model){0};
+    if (bench_cell_make(o->cell, o->cell_json, &m->cell, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_rnn: %s\n", err);
+        return -1;
+    }
+    m->emb = tg_embedding_new(VOCAB, EMBED, -1, r);
+    m->rnn = tg_rnn_new((tg_rnn_options){.mode = o->mode, .cell = m->cell.row,
+                                         .composed = o->composed, .input_size = EMBED,
+                                         .hidden_size = o->H, .num_layers = o->layers,
+                                         .memory = o->memory},
+                        r, err, sizeof err);
+    m->head = tg_linear_layer_new(o->H, VOCAB, true, r);
+    if (!m->emb || !m->rnn || !m->head) {
+        fprintf(stderr, "bench_rnn: %s\n", err);
+        return -1;
+    }
+    const tg_params *lists[3] = {tg_module_params(&m->emb->base), tg_module_params(&m->rnn->base),
+                                 tg_module_params(&m->head->base)};
     for (int l = 0; l < 3; l++)
-        for (int i = 0; i < lists[l]->n; i++) params[np++] = lists[l]->items[i].tensor;
-    tg_optim *opt = tg_optim_adam(params, np, (tg_adam_options){.lr = 1e-3});
-    int64_t *ids = malloc((size_t)(T + 1) * BATCH * sizeof *ids);
-    for (int64_t i = 0; i < (T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
-    tg_tape *t = tg_tape_new();
-    tg_tape_set_detect_anomaly(t, anomaly);
-    double *ms = malloc((size_t)(steps + warmup) * sizeof *ms);
-    double *cpu = malloc((size_t)(steps + warmup) * sizeof *cpu);
-    double *floor_ms = floor_on ? malloc((size_t)(steps + warmup) * sizeof *floor_ms) : NULL;
-    double *steady = malloc((size_t)steps * sizeof *steady);
-    for (int s = 0; s < steps + warmup; s++) {
-        long f0 = minor_faults();
-        gemm_floor_record(floor_on);
-        double t0 = now_ms(), c0 = cpu_ms();
-        tg_tape_reset(t);
-        tg_set_grad_enabled(t, !infer);
-        tg_tensor *loss;
-        if (stack.recompute) {
-            tg_seq_stack st = {emb, &rnn, 1, head};
-            loss = tg_seq_recompute_loss(t, &st, ids, ids + BATCH, T, BATCH, stack, NULL, NULL,
-                                         NULL, NULL);
-        } else {
-            tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
-            tg_rnn_forward_tokens(t, rnn, emb, ids, TG_SHAPE(T, BATCH), NULL, NULL, NULL, &res);
-            tg_tensor *logits = tg_linear_layer_forward(t, head, res.output); /* [T,B,V] */
-            loss = tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(T * BATCH, VOCAB)),
-                                    ids + BATCH, TG_MEAN, TG_NO_IGNORE);
-        }
-        if (!infer) {
-            tg_optim_zero_grad(opt);
-            tg_backward(t, loss);
-            if (check_finite && !finite_step(loss, params, np)) {
-                fprintf(stderr, "bench_rnn: step %d is not finite\n", s);
-                return 1;
-            }
-            tg_optim_step(opt);
-        }
-        if (tg_tape_error(t)) {
-            fprintf(stderr, "bench_rnn: %s\n", tg_tape_error(t));
+        for (int i = 0; i < lists[l]->n && m->np < 64; i++)
+            m->params[m->np++] = lists[l]->items[i].tensor;
+    m->opt = tg_optim_adam(m->params, m->np, (tg_adam_options){.lr = 1e-3});
+    return 0;
+}
+
+static void free_model(bench_model *m) {
+    if (m->opt) tg_optim_free(m->opt);
+    if (m->emb) tg_module_free(&m->emb->base);
+    if (m->rnn) tg_module_free(&m->rnn->base);
+    if (m->head) tg_module_free(&m->head->base);
+    bench_cell_free(&m->cell);
+}
+
+/* The step's loss: embedding, the recurrent layer(s), the head, cross-
+ * entropy against the next token (or the same in segments). */
+static tg_tensor *forward_loss(tg_tape *t, const bench_opts *o, bench_model *m,
+                               const int64_t *ids) {
+    if (o->stack.recompute) {
+        tg_seq_stack st = {m->emb, &m->rnn, 1, m->head};
+        return tg_seq_recompute_loss(t, &st, ids, ids + BATCH, o->T, BATCH, o->stack, NULL, NULL,
+                                     NULL, NULL);
+    }
+    tg_rnn_result res; /* the embedding's rows feed the LSTM's input product */
+    tg_rnn_forward_tokens(t, m->rnn, m->emb, ids, TG_SHAPE(o->T, BATCH), NULL, NULL, NULL, &res);
+    tg_tensor *logits = tg_linear_layer_forward(t, m->head, res.output); /* [T,B,V] */
+    return tg_cross_entropy(t, tg_reshape(t, logits, TG_SHAPE(o->T * BATCH, VOCAB)), ids + BATCH,
+                            TG_MEAN, TG_NO_IGNORE);
+}
+
+/* Every step's figures, warm-up included, then the steady ones. */
+typedef struct bench_times {
+    double *ms, *cpu, *floor_ms, *steady, *steady_cpu;
+    long faults;
+} bench_times;
+
+/* One step: forward, backward, the optimizer. 0, or 1 after a message. */
+static int train_step(tg_tape *t, const bench_opts *o, bench_model *m, const int64_t *ids, int s) {
+    tg_tape_reset(t);
+    tg_set_grad_enabled(t, !o->infer);
+    tg_tensor *loss = forward_loss(t, o, m, ids);
+    if (!o->infer) {
+        tg_optim_zero_grad(m->opt);
+        tg_backward(t, loss);
+        if (o->check_finite && !finite_step(loss, m->params, m->np)) {
+            fprintf(stderr, "bench_rnn: step %d is not finite\n", s);
             return 1;
         }
-        ms[s] = now_ms() - t0;
-        cpu[s] = cpu_ms() - c0;
-        gemm_floor_record(false);
-        if (s >= warmup) faults += minor_faults() - f0, steady[s - warmup] = ms[s];
-        if (floor_ms) floor_ms[s] = gemm_floor_replay_ms(); /* by turns with the steps */
+        tg_optim_step(m->opt);
     }
-    qsort(ms + warmup, (size_t)steps, sizeof *ms, cmp);
-    double med = ms[warmup + steps / 2];
-    qsort(cpu + warmup, (size_t)steps, sizeof *cpu, cmp);
+    if (tg_tape_error(t)) {
+        fprintf(stderr, "bench_rnn: %s\n", tg_tape_error(t));
+        return 1;
+    }
+    return 0;
+}
+
+/* warm-up + steps timed steps, each (with --floor) followed by the replay
+ * of its products. 0, or 1 after a message. */
+static int run_steps(tg_tape *t, const bench_opts *o, bench_model *m, const int64_t *ids,
+                     bench_times *bt) {
+    for (int s = 0; s < o->steps + o->warmup; s++) {
+        long f0 = minor_faults();
+        gemm_floor_record(o->floor_on);
+        double t0 = now_ms(), c0 = cpu_ms();
+        if (train_step(t, o, m, ids, s)) return 1;
+        bt->ms[s] = now_ms() - t0;
+        bt->cpu[s] = cpu_ms() - c0;
+        gemm_floor_record(false);
+        if (s >= o->warmup) {
+            bt->faults += minor_faults() - f0;
+            bt->steady[s - o->warmup] = bt->ms[s];
+            bt->steady_cpu[s - o->warmup] = bt->cpu[s];
+        }
+        if (bt->floor_ms) bt->floor_ms[s] = gemm_floor_replay_ms(); /* by turns with the steps */
+    }
+    return 0;
+}
+
+/* The line of key=value figures. */
+static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t,
+                          bench_times *bt) {
+    int w = o->warmup, n = o->steps;
+    qsort(bt->ms + w, (size_t)n, sizeof *bt->ms, cmp);
+    double med = bt->ms[w + n / 2];
+    qsort(bt->cpu + w, (size_t)n, sizeof *bt->cpu, cmp);
     char rec[32] = "off"; /* the segment length, or auto (the default) */
-    if (memory.recompute && memory.segment) snprintf(rec, sizeof rec, "%lld", (long long)memory.segment);
-    else if (memory.recompute) snprintf(rec, sizeof rec, "auto");
-    if (stack.recompute && stack.segment)
-        snprintf(rec, sizeof rec, "stack:%lld", (long long)stack.segment);
-    else if (stack.recompute) snprintf(rec, sizeof rec, "stack:auto");
+    if (o->memory.recompute && o->memory.segment)
+        snprintf(rec, sizeof rec, "%lld", (long long)o->memory.segment);
+    else if (o->memory.recompute) snprintf(rec, sizeof rec, "auto");
+    if (o->stack.recompute && o->stack.segment)
+        snprintf(rec, sizeof rec, "stack:%lld", (long long)o->stack.segment);
+    else if (o->stack.recompute) snprintf(rec, sizeof rec, "stack:auto");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* multiply-adds of the model's matrix products as PyTorch computes them:
      * input and recurrent products per layer, the head; backward does twice
      * the forward's. (tapegrad does fewer: its first layer's input product
      * is taken per vocabulary entry, not per token.) */
-    int64_t G = user ? user_lstm.gates : tg_cell_builtin(mode)->gates;
+    int64_t G = m->rnn->cell->gates, H = o->H, T = o->T;
     double flop = 0;
-    for (int l = 0; l < layers; l++)
+    for (int l = 0; l < o->layers; l++)
         flop += 2.0 * (double)(T * BATCH) * (double)(G * H) * (double)((l ? H : EMBED) + H);
     flop += 2.0 * (double)(T * BATCH) * (double)H * VOCAB;
-    if (!infer) flop *= 3;
+    if (!o->infer) flop *= 3;
     printf("ms=%.2f cpu_ms=%.2f tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.1f tape_peak_mb=%.1f "
-           "kernels=%s threads=%d recompute=%s",
-           med, cpu[warmup + steps / 2], (double)(T * BATCH) / med * 1e3, flop / med * 1e-6,
-           (double)ru.ru_maxrss / 1024,
-           (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(), tg_threads(), rec);
-    print_spread(steady, steps, faults, floor_ms ? floor_ms + warmup : NULL, med);
+           "kernels=%s threads=%d recompute=%s cell=%s",
+           med, bt->cpu[w + n / 2], (double)(T * BATCH) / med * 1e3, flop / med * 1e-6,
+           (double)ru.ru_maxrss / 1024, (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(),
+           tg_threads(), rec, m->cell.name);
+    print_spread(bt->steady, bt->steady_cpu, n, bt->faults, bt->floor_ms ? bt->floor_ms + w : NULL,
+                 med);
     printf("\n");
-    tg_optim_free(opt);
-    tg_module_free(&emb->base);
-    tg_module_free(&rnn->base);
-    tg_module_free(&head->base);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
+        return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
+    bench_opts o;
+    if (parse_args(argc, argv, &o)) return 2;
+    tg_set_threads(o.threads);
+    tg_rng r;
+    tg_rng_seed(&r, 1);
+    bench_model m;
+    if (build_model(&o, &r, &m) != 0) return free_model(&m), 1;
+    int64_t *ids = malloc((size_t)(o.T + 1) * BATCH * sizeof *ids);
+    for (int64_t i = 0; i < (o.T + 1) * BATCH; i++) ids[i] = (int64_t)tg_rng_below(&r, VOCAB);
+    tg_tape *t = tg_tape_new();
+    tg_tape_set_detect_anomaly(t, o.anomaly);
+    size_t all = (size_t)(o.steps + o.warmup) * sizeof(double);
+    bench_times bt = {malloc(all), malloc(all), o.floor_on ? malloc(all) : NULL,
+                      malloc((size_t)o.steps * sizeof(double)),
+                      malloc((size_t)o.steps * sizeof(double)), 0};
+    int rc = run_steps(t, &o, &m, ids, &bt);
+    if (rc == 0) print_figures(&o, &m, t, &bt);
+    free_model(&m);
     tg_tape_free(t);
     free(ids);
-    free(ms);
-    free(cpu);
-    free(floor_ms);
-    free(steady);
-    return 0;
+    free(bt.ms);
+    free(bt.cpu);
+    free(bt.floor_ms);
+    free(bt.steady);
+    free(bt.steady_cpu);
+    return rc;
 }
