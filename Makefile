@@ -13,6 +13,8 @@
 #   make docs            the API reference (Doxygen) in build/docs/html
 #   make bench-tape      tape overhead and matmul throughput figures
 #   make bench           tapegrad against PyTorch (BENCH=quick: under 3 minutes)
+#   make bench-cells     user, JSON and wishlist cells against the built-in LSTM,
+#                        the layer-norm LSTM against PyTorch's (bench/cells.sh)
 #   make bench-threads   1 vs 2 threads, OpenMP wait policies, beside a busy process
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
@@ -197,6 +199,13 @@ BENCH ?= full
 bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 	$(BUILD)/bench/bench_tape
 	BENCH=$(BENCH) sh bench/run.sh $(BUILD)/bench/bench_rnn
+	BENCH=$(BENCH) sh bench/cells.sh $(BUILD)/bench/bench_rnn
+
+# every cell against the built-in LSTM, and the layer-norm LSTM against
+# PyTorch's (bench/cells.sh; BENCH=quick for hidden 256 only)
+.PHONY: bench-cells
+bench-cells: $(BUILD)/bench/bench_rnn
+	BENCH=$(BENCH) sh bench/cells.sh $(BUILD)/bench/bench_rnn
 
 # 1 against 2 threads and OpenMP's wait policies beside a busy process
 # (bench/threads.sh): p50 and p95 per setting
