@@ -151,10 +151,6 @@ oom:
     return FAIL("rnn: out of memory");
 }
 
-int64_t tg_rnn_h_size(const tg_rnn *m) {
-    return m->opt.proj_size ? m->opt.proj_size : m->opt.hidden_size;
-}
-
 /* Checks the input's shape xs, h0, c0 and lengths against the layer; sets
  * T and B. */
 static bool check_inputs(tg_tape *t, const tg_rnn *m, tg_shape xs, const tg_tensor *h0,

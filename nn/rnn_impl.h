@@ -1,4 +1,6 @@
-/* Internal to nn/: what rnn.c and rnn_recompute.c share. */
+/* Internal to nn/: what the recurrent layer's files share. rnn.c runs the
+ * layer; below it rnn_recompute.c (segments), rnn_steps.c (the step loop)
+ * and, lowest, rnn_sizes.c (sizes and memory options). */
 #ifndef TG_RNN_IMPL_H
 #define TG_RNN_IMPL_H
 
@@ -31,6 +33,13 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
 tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool reverse,
                                        const tg__rnn_gates *g, tg_tensor *const *masks,
                                        tg_tensor **state);
+
+/* ---- rnn_sizes.c ---- */
+
+/* A recorded step's bytes for a batch of B (gradients included, roughly),
+ * and the bytes of one carried state (h, and c); for the segment length. */
+double tg__rnn_step_bytes(const tg_rnn *m, int64_t B);
+double tg__rnn_state_bytes(const tg_rnn *m, int64_t B);
 
 /* 0 if the memory options are valid, else -1 with a message naming the
  * field, after who ("rnn"). */

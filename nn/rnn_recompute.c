@@ -5,54 +5,7 @@
 #include "../autograd/op.h"
 #include "rnn_impl.h"
 
-#include <math.h>
 #include <string.h>
-
-#define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
-
-int tg__memory_check(const char *who, tg_rnn_memory mem, char *err, size_t errlen) {
-    if (mem.segment < 0) {
-        FAIL("%s: memory.segment must be positive (or 0 for the default), got %lld", who,
-             (long long)mem.segment);
-        return -1;
-    }
-    if (!(mem.budget_mb >= 0) || isinf(mem.budget_mb)) {
-        FAIL("%s: memory.budget_mb must be a positive number of MB, got %g", who, mem.budget_mb);
-        return -1;
-    }
-    if (mem.segment > 0 && mem.budget_mb > 0) {
-        FAIL("%s: memory.segment and memory.budget_mb are both given; give one", who);
-        return -1;
-    }
-    if (!mem.recompute && (mem.segment > 0 || mem.budget_mb > 0)) {
-        FAIL("%s: memory.%s is given but memory.recompute is off", who,
-             mem.segment > 0 ? "segment" : "budget_mb");
-        return -1;
-    }
-    return 0;
-}
-
-int64_t tg__memory_segment(const tg_rnn_memory *mem, int64_t T, double step_bytes,
-                           double state_bytes) {
-    int64_t k;
-    if (mem->segment > 0) {
-        k = mem->segment;
-    } else if (mem->budget_mb > 0) {
-        double fit = mem->budget_mb * 1048576.0 / step_bytes;
-        k = fit >= (double)T ? T : (int64_t)fit;
-    } else {
-        k = (int64_t)ceil(sqrt((double)T * state_bytes / step_bytes));
-    }
-    return k < 1 ? 1 : k > T ? T : k;
-}
-
-/* A recorded step's bytes, roughly (see rnn.h): 7G+4 values per batch row
- * and hidden unit, three times that composed. */
-static double step_bytes(const tg_rnn *m, int64_t B) {
-    int64_t G = m->w_hh[0]->shape[0] / m->opt.hidden_size;
-    return (double)((7 * G + 4) * (m->opt.composed ? 3 : 1)) * (double)B *
-           (double)m->opt.hidden_size * sizeof(tg_real);
-}
 
 /* What the steps of one direction read; on the tape, for backward. */
 typedef struct direction {
@@ -100,11 +53,11 @@ tg_tensor *tg__rnn_direction_recompute(tg_tape *t, const tg_rnn *m, int k, bool 
     int S = m->cell->n_states;
     direction *d = tg_tape_error(t) ? NULL : direction_new(t, m, k, reverse, g, masks);
     if (!d) return NULL;
-    double state_bytes = (double)(R + (S - 1) * H) * (double)B * sizeof(tg_real);
     tg__segments spec = {.steps = direction_steps,
                          .arg = d,
                          .T = T,
-                         .len = tg__memory_segment(&m->opt.memory, T, step_bytes(m, B), state_bytes),
+                         .len = tg__memory_segment(&m->opt.memory, T, tg__rnn_step_bytes(m, B),
+                                                   tg__rnn_state_bytes(m, B)),
                          .reverse = reverse,
                          .alias = !masks, /* with lengths the state is not the output */
                          .n_states = S,
