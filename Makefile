@@ -265,7 +265,11 @@ lesson-rtrl: $(LESSON_BIN)/rtrl examples/sunspots/data/sunspots.csv
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/sunspots/data/sunspots.csv)
 examples/sunspots/data/sunspots.csv:
 	sh examples/sunspots/fetch.sh $@
-$(BUILD)/tests/test_examples: examples/lessons/rtrl.h
+$(BUILD)/tests/test_examples: examples/lessons/rtrl.h $(BUILD)/tests/own_cell.stamp
+# tests/examples/test_own_cell.c includes the README's example: a stamp, not
+# the .c itself, so the test's link line does not compile it a second time
+$(BUILD)/tests/own_cell.stamp: examples/readme/own_cell.c
+	@mkdir -p $(dir $@) && touch $@
 
 # Tree-LSTM vs sequence LSTM on arithmetic expression trees (examples/treenet)
 TREENET_EPOCHS ?= 15

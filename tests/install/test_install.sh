@@ -2,7 +2,8 @@
 # make install into a temporary DESTDIR, with every directory moved from its
 # default, then: the files and links are there; the README's C example builds
 # with `pkg-config --cflags --libs tapegrad` alone and runs, against the
-# shared library and (--static) the static one; the shared library exports
+# shared library and (--static) the static one, and so does its second (a
+# cell of one's own) against the shared one; the shared library exports
 # the public API and nothing internal; make uninstall leaves nothing behind.
 # usage: sh tests/install/test_install.sh [MAKE] [CC]   (from the source tree)
 set -eu
@@ -26,7 +27,8 @@ version=$version.$(sed -n 's/^#define TG_VERSION_PATCH \([0-9]*\)$/\1/p' core/ve
 for f in sbin/tapegrad lib64/libtapegrad.a lib64/libtapegrad.so.$version \
     lib64/pkgconfig/tapegrad.pc inc/tapegrad/tapegrad.h inc/tapegrad/core/version.h \
     man/man1/tapegrad.1 man/man3/libtapegrad.3 man/man5/tapegrad-spec.5 \
-    doc/README.md doc/CHANGELOG.md doc/docs/spec.md doc/examples/readme/lstm_by_hand.c; do
+    doc/README.md doc/CHANGELOG.md doc/docs/spec.md doc/examples/readme/lstm_by_hand.c \
+    doc/examples/readme/own_cell.c; do
     [ -f "$root/$f" ] || fail "$f not installed"
 done
 [ "$(readlink "$root/lib64/libtapegrad.so.$major")" = "libtapegrad.so.$version" ] ||
@@ -62,6 +64,14 @@ $CC -std=c11 -o "$tmp/static" "$tmp/example.c" $(pkg-config --cflags tapegrad) $
 "$tmp/static" >"$tmp/static.out" || fail "README example (static) failed"
 cmp -s "$tmp/dyn.out" "$tmp/static.out" || fail "static and shared outputs differ"
 ok "README example via pkg-config, shared and --static: $(tail -n 1 "$tmp/dyn.out")"
+# the README's second example, a cell of one's own, against the shared library
+sh tests/install/readme-example.sh README.md 2 >"$tmp/own_cell.c"
+# shellcheck disable=SC2046
+$CC -std=c11 -Wall -Wextra -Werror -o "$tmp/own_cell" "$tmp/own_cell.c" \
+    $(pkg-config --cflags --libs tapegrad) || fail "README's own cell does not build"
+LD_LIBRARY_PATH="$root/lib64" "$tmp/own_cell" >"$tmp/own_cell.out" || fail "README's own cell failed"
+grep -q '^step 300  loss ' "$tmp/own_cell.out" || { cat "$tmp/own_cell.out"; fail "README's own cell output"; }
+ok "README's own cell via pkg-config: $(tail -n 1 "$tmp/own_cell.out")"
 # <tapegrad/tapegrad.h> needs nothing but the include directory itself (as
 # /usr/include needs no flag at all): the headers include each other by
 # relative paths
