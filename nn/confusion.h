@@ -24,10 +24,12 @@ void tg_confusion_free(tg_confusion *c);
  * Returns 0, or -1 with a message in err when either is not a class. */
 int tg_confusion_add(tg_confusion *c, int64_t pred, int64_t truth, char *err, size_t errlen);
 
-/* The number of classes; the examples counted with this truth and pred
- * (0 when either is out of range); all examples counted. */
+/* The number of classes. */
 int64_t tg_confusion_classes(const tg_confusion *c);
+/* The examples counted with this truth and pred (0 when either is out of
+ * range). */
 int64_t tg_confusion_count(const tg_confusion *c, int64_t truth, int64_t pred);
+/* All examples counted. */
 int64_t tg_confusion_total(const tg_confusion *c);
 
 /* The class's name as given to tg_confusion_new (or its number). */
