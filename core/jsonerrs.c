@@ -3,7 +3,7 @@
  * document order. A path ("model.layers[1].hidden", "a[\"odd key\"]") is
  * walked through the document: each step's index among its parent's
  * members is one digit of the sort key. */
-#include "jsonerrs.h"
+#include "json_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
