@@ -145,7 +145,7 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
     for (int i = 0; i < n; i++) {
         tg_tensor *t = items[i].tensor;
         int dt = found[i]->dtype, sz = tg__st_dtypes[dt].size;
-        bool contig = tg__st_is_contiguous(t);
+        bool contig = tg_is_contiguous(t);
         for (int64_t k = 0; k < found[i]->numel; k++)
             t->data[contig ? k : tg__st_offset_of(t, k)] =
                 (tg_real)tg__st_decode(dt, raw[i] + k * sz);

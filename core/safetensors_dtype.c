@@ -84,12 +84,3 @@ int64_t tg__st_offset_of(const tg_tensor *t, int64_t linear) {
     }
     return off;
 }
-
-bool tg__st_is_contiguous(const tg_tensor *t) {
-    int64_t expect = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        if (t->shape[d] != 1 && t->stride[d] != expect) return false;
-        expect *= t->shape[d];
-    }
-    return true;
-}

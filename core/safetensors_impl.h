@@ -52,7 +52,6 @@ int64_t tg__st_sign_extend(uint64_t u, int size);
 double tg__st_decode(int dt, const unsigned char *p);
 /* Storage offset of the element at row-major position `linear`. */
 int64_t tg__st_offset_of(const tg_tensor *t, int64_t linear);
-bool tg__st_is_contiguous(const tg_tensor *t);
 
 /* ---- safetensors_header.c ---- */
 

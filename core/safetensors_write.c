@@ -104,7 +104,7 @@ static int check_save_args(const char *path, int dt, int n, const tg_named *item
 static int write_tensor(FILE *fp, const tg_tensor *t, int dt, unsigned char *buf, size_t cap) {
     int sz = tg__st_dtypes[dt].size;
     int64_t numel = tg_shape_numel(tg_tensor_shape(t));
-    bool contig = tg__st_is_contiguous(t);
+    bool contig = tg_is_contiguous(t);
     size_t used = 0;
     for (int64_t k = 0; k < numel; k++) {
         tg_real v = t->data[contig ? k : tg__st_offset_of(t, k)];
