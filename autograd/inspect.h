@@ -1,6 +1,8 @@
-/* What inspect.c (print, DOT, JSON) and stepper.c share: a view of a tape
- * that knows which inputs are nodes and which are leaves (parameters and
- * data, each listed once), and how to name and show them. Internal. */
+/* What the ways of looking at a tape share (inspect_print.c, the table;
+ * inspect_dot.c, the picture; inspect_json.c, the trace; stepper.c): a view
+ * of a tape that knows which inputs are nodes and which are leaves
+ * (parameters and data, each listed once), and how to name and show them
+ * (inspect.c). Internal. */
 #ifndef TG_INSPECT_H
 #define TG_INSPECT_H
 
@@ -53,7 +55,10 @@ const char *tg__values(const tg_tensor *x, bool grad, int k, char *buf, size_t n
 const char *tg__reals(const tg_real *v, int64_t numel, int k, char *buf, size_t n);
 double tg__norm(const tg_real *g, int64_t n);
 
-/* JSON pieces of the trace: a string (NULL as null), a number with the
+/* Values per tensor in the table and the picture. */
+#define TG__SHOWN 4
+
+/* inspect_json.c: JSON pieces of the trace: a string (NULL as null), a number with the
  * digits to read it back (non-finite as null), and x's id ("n3", "p0"). */
 void tg__json_str(FILE *f, const char *s);
 void tg__json_num(FILE *f, double v);
