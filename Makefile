@@ -164,8 +164,10 @@ test-mpi:
 test-browser: $(BUILD)/tests/test_cli
 	CK_RUN_CASE=graph_html $<
 
+# Sanitized code runs 2-3x slower, more on a loaded machine: Check's
+# per-case timeouts stretch with it (CK_TIMEOUT_MULTIPLIER multiplies them).
 test-asan:
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_TIMEOUT_MULTIPLIER=4 \
 	  $(MAKE) test-one PRECISION=double SAN=1
 
 deps:
