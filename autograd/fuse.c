@@ -213,6 +213,61 @@ static const char *trace_outputs(tg__fusion *f, const tracer *tr, int n_out,
     return NULL;
 }
 
+/* Marks slot s in the row's workspace (marks[0]) or product (marks[1]). */
+static void mark(const tg__fusion *f, char *const *marks, slot s) {
+    char *m = s.src == WS ? marks[0] : s.src == f->prod ? marks[1] : NULL;
+    if (m) memset(m + s.off, 1, (size_t)s.w);
+}
+
+/* The runs of marked values in m [w] from src, appended to runs. */
+static int runs_of(const char *m, int64_t w, int src, saved_run *runs, int n, int64_t *at) {
+    for (int64_t e = 0; e < w;) {
+        if (!m[e]) {
+            e++;
+            continue;
+        }
+        int64_t e0 = e;
+        while (e < w && m[e]) e++;
+        runs[n++] = (saved_run){{src, e0, e - e0}, *at};
+        *at += e - e0;
+    }
+    return n;
+}
+
+/* What backward keeps of a row: each instruction's operands and result its
+ * rule reads (fuse_rules.h needs) that live in the workspace or the
+ * product; the other inputs are on the tape. Kept rather than recomputed:
+ * backward then runs no forward rule at all (an LSTM keeps 5 of its
+ * product's 4 widths: the gates and tanh(c')). Unless that is much more
+ * than the product: then the product, and backward recomputes (a layer
+ * norm's values are 4 times the product's). false when out of memory. */
+static bool plan_saved(tg_tape *dst, tg__fusion *f) {
+    int64_t pw = f->prod >= 0 ? f->in[f->prod].w : 0;
+    char *m = calloc((size_t)(f->width + pw + 1), 1);
+    saved_run *runs = malloc((size_t)(f->width + pw + 1) * sizeof *runs);
+    bool ok = m && runs;
+    char *marks[2] = {m, m ? m + f->width : NULL};
+    for (int k = 0; ok && k < f->n_code; k++) {
+        const instr *c = &f->code[k];
+        int needs = c->rule->needs;
+        if (needs & TG__FUSE_A) mark(f, marks, c->a);
+        if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
+        if (needs & TG__FUSE_Y) mark(f, marks, c->y);
+    }
+    int n = 0;
+    if (ok) n = runs_of(marks[0], f->width, WS, runs, n, &f->saved_w);
+    if (ok) n = runs_of(marks[1], pw, f->prod, runs, n, &f->saved_w);
+    /* more than 3/2 of the product: keep the product, recompute the rest */
+    if (ok && pw && 2 * f->saved_w > 3 * pw) {
+        runs[0] = (saved_run){{f->prod, 0, pw}, 0};
+        n = 1, f->saved_w = pw, f->recompute = true;
+    }
+    f->n_saved = n;
+    f->saved = ok ? keep(dst, runs, (size_t)n * sizeof *runs) : NULL;
+    free(m), free(runs);
+    return ok;
+}
+
 const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg_tensor *const *in,
                                  const tg_tensor *const *ext, int n_out, tg_tensor *const *out) {
     tg__fusion *f = tg__alloc(dst, sizeof *f);
@@ -220,19 +275,21 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     bool *bc = tg__alloc(dst, (size_t)(n_in + 1) * sizeof *bc);
     if (!f || !io || !bc) return NULL;
     memset(bc, 0, (size_t)(n_in + 1) * sizeof *bc);
-    *f = (tg__fusion){.n_out = n_out, .in = io, .out = io + n_in + 1, .bcast = bc};
+    *f = (tg__fusion){.n_out = n_out, .in = io, .out = io + n_in + 1, .bcast = bc, .prod = -1};
     tracer tr = {0};
     int n_ext = 0;
     const char *why = trace_inputs(f, &tr, n_in, in);
     if (!why) why = trace_nodes(from, ext, &tr, n_in, &f->width, &io[n_in], &n_ext);
     if (!why) why = trace_outputs(f, &tr, n_out, out);
     f->n_in = n_in + n_ext;
+    f->prod = n_ext ? n_in : -1;
     f->scratch = tr.n_consts;
     for (int i = 0; i < f->n_in; i++) f->scratch = io[i].w > f->scratch ? io[i].w : f->scratch;
     f->n_code = tr.n_code;
     f->code = why ? NULL : keep(dst, tr.code, (size_t)tr.n_code * sizeof *tr.code);
     f->consts = why ? NULL : keep(dst, tr.consts, (size_t)tr.n_consts * sizeof *tr.consts);
     free(tr.t), free(tr.s), free(tr.code), free(tr.consts);
+    if (!why && !plan_saved(dst, f)) why = "out of memory";
     if (tg__failed(dst)) return NULL;
     f->why = why;
     return f;

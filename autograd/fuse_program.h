@@ -29,6 +29,14 @@ typedef struct instr {
     double k[2];
 } instr;
 
+/* A run of a row's values the adjoint reads (rules' needs), kept from
+ * forward at `at` in the row's saved values: a workspace range or part of
+ * the recurrent product (the other inputs stay on the tape). */
+typedef struct saved_run {
+    slot s;
+    int64_t at;
+} saved_run;
+
 struct tg__fusion {
     const char *why; /* NULL: it runs */
     int n_in, n_out, n_code;
@@ -39,6 +47,14 @@ struct tg__fusion {
     int64_t width;    /* the workspace per row: the instructions' results */
     int64_t scratch;  /* the widest input or constant pool (a sink for adjoints) */
     int64_t bcast_w;  /* the broadcast inputs' widths summed */
+    int prod;         /* the input that is the recurrent product, or -1 */
+    int n_saved;
+    saved_run *saved; /* what backward reads of a row, instead of recomputing it */
+    int64_t saved_w;  /* their widths summed: values kept per row */
+    /* Keeping them would take much more than the product (a layer norm's
+     * centred rows): the product alone is kept (saved is that one run) and
+     * backward runs the row forward again first. */
+    bool recompute;
 };
 
 #define AT(base, s) ((base)[(s).src] + (s).off)

@@ -32,16 +32,26 @@
     }                                                                                              \
     static inline void name##_bl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
                                  int64_t sb, const tg_real *g, tg_real *da, tg_real *db) {         \
+        tg_real acc = da[0]; /* a one-wide operand's sum, in a register */                        \
         LOOP {                                                                                     \
             const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
             (void)A, (void)B;                                                                      \
-            da[i * sa] += (da_expr);                                                               \
+            if (sa)                                                                                \
+                da[i] += (da_expr);                                                                \
+            else                                                                                   \
+                acc += (da_expr);                                                                  \
         }                                                                                          \
+        if (!sa) da[0] = acc;                                                                      \
+        acc = db[0];                                                                               \
         LOOP {                                                                                     \
             const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
             (void)A, (void)B;                                                                      \
-            db[i * sb] += (db_expr);                                                               \
+            if (sb)                                                                                \
+                db[i] += (db_expr);                                                                \
+            else                                                                                   \
+                acc += (db_expr);                                                                  \
         }                                                                                          \
+        if (!sb) db[0] = acc;                                                                      \
     }                                                                                              \
     static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
                          const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
@@ -129,26 +139,30 @@ static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, 
     LOOP da[i] += share;
 }
 
-#define RULE(ID, name, n) [TG_OP_##ID] = {name##_f, name##_b, n, false}
+/* One row per primitive: its loops, its arity and what its adjoint reads
+ * (the expressions above: mul's G*B and G*A read both operands, tanh's
+ * G*(1-Y*Y) only its result). */
+enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y };
+#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs}
 static const tg__fuse_rule rules[TG_OP_COUNT] = {
-    RULE(ADD, add, 2),
-    RULE(SUB, sub, 2),
-    RULE(MUL, mul, 2),
-    RULE(DIV, div, 2),
-    RULE(NEG, neg, 1),
-    RULE(SCALE, scale, 1),
-    RULE(ADD_SCALAR, add_scalar, 1),
-    RULE(EXP, exp, 1),
-    RULE(LOG, log, 1),
-    RULE(TANH, tanh, 1),
-    RULE(SIGMOID, sigmoid, 1),
-    RULE(RELU, relu, 1),
-    RULE(POW, pow, 1),
-    RULE(SQUARE, square, 1),
-    RULE(SQRT, sqrt, 1),
-    RULE(ABS, abs, 1),
-    RULE(CLAMP, clamp, 1),
-    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true},
+    RULE(ADD, add, 2, 0),
+    RULE(SUB, sub, 2, 0),
+    RULE(MUL, mul, 2, A_ | B_),
+    RULE(DIV, div, 2, A_ | B_),
+    RULE(NEG, neg, 1, 0),
+    RULE(SCALE, scale, 1, 0),
+    RULE(ADD_SCALAR, add_scalar, 1, 0),
+    RULE(EXP, exp, 1, Y_),
+    RULE(LOG, log, 1, A_),
+    RULE(TANH, tanh, 1, Y_),
+    RULE(SIGMOID, sigmoid, 1, Y_),
+    RULE(RELU, relu, 1, Y_),
+    RULE(POW, pow, 1, A_),
+    RULE(SQUARE, square, 1, A_),
+    RULE(SQRT, sqrt, 1, Y_),
+    RULE(ABS, abs, 1, A_),
+    RULE(CLAMP, clamp, 1, A_),
+    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0},
 };
 
 const tg__fuse_rule *tg__fuse_rule_of(int op) {

@@ -20,11 +20,16 @@ typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64
                              const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
                              tg_real *da, tg_real *db);
 
+/* What a rule's adjoint reads besides g (tg__fuse_rule.needs): backward
+ * keeps exactly these values of a row from forward (fuse_run.c). */
+enum { TG__FUSE_A = 1, TG__FUSE_B = 2, TG__FUSE_Y = 4 };
+
 typedef struct tg__fuse_rule {
     tg__fuse_fwd fwd;
     tg__fuse_bwd bwd;
     int arity;   /* 1 or 2 inputs */
     bool reduce; /* the result is one value per row (sum/mean along the row) */
+    int needs;   /* TG__FUSE_A | _B | _Y: the values its adjoint reads */
 } tg__fuse_rule;
 
 /* The rule of op (a TG_OP_ id), or NULL when a program cannot run it. */

@@ -1,10 +1,18 @@
 /* Fusion (fuse.h), the running half: a traced program (fuse_program.h) as
- * ONE tape node. Forward runs the program row by row (rows split over
- * threads). The node saves only its inputs; backward recomputes a row's
- * values and runs the program's adjoint, each instruction's rule in
- * reverse. A broadcast input's gradient (a cell's parameter) is summed
- * over rows per fixed block of rows, then the blocks in order, so it is
- * the same at every thread count. */
+ * ONE tape node, the step's recurrent product included. Forward takes the
+ * product h W^T + b into a scratch (as tg_linear computes it, so the
+ * numbers are the composed step's), then runs the program row by row
+ * (rows split over threads), keeping of each row only the values the
+ * adjoint reads (fuse.c plan_saved: for an LSTM the activated gates and
+ * tanh(c'), as the hand-written kernels keep them) and not the product;
+ * or, where those are many (a layer norm), only the product. Backward puts
+ * a row's kept values back (or runs the row forward again from the kept
+ * product) and runs the program's adjoint, each instruction's rule in
+ * reverse, then sends the product's
+ * gradient to h, W and b as tg_linear's backward does. A broadcast input's
+ * gradient (a cell's parameter) is summed over rows per fixed block of
+ * rows, then the blocks in order, so it is the same at every thread
+ * count. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,14 +21,19 @@
 
 typedef struct fused_saved {
     const tg__fusion *f;
-    const tg_real **in; /* each input's rows (or its one vector), contiguous */
+    const tg_real **in; /* each input's rows (or its one vector), contiguous;
+                         * the product's only during forward */
+    tg_real *kept;      /* [B, saved_w]: what the adjoint reads of each row */
+    const tg_real *px, *pw; /* the product's x and W as forward read them */
+    int64_t rsw, csw;
 } fused_saved;
 
 typedef struct fused_job {
     const fused_saved *sv;
     tg_real *out;        /* forward: [n_out, B, w] */
     const tg_real *gout; /* backward: the results' gradient */
-    tg_real **gin;       /* backward: each input's gradient, or NULL */
+    tg_real **gin;       /* backward: each input's gradient (the product's: a
+                          * scratch), or NULL */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
@@ -30,7 +43,8 @@ typedef struct fused_job {
  * the workspace, the constants. */
 static void row_bases(const tg__fusion *f, const tg_real *const *in, int64_t r, tg_real *ws,
                       const tg_real **base) {
-    for (int i = 0; i < f->n_in; i++) base[i] = in[i] + (f->bcast[i] ? 0 : r * f->in[i].w);
+    for (int i = 0; i < f->n_in; i++)
+        base[i] = in[i] ? in[i] + (f->bcast[i] ? 0 : r * f->in[i].w) : NULL;
     base[WS] = ws;
     base[CONSTS] = f->consts;
 }
@@ -59,6 +73,11 @@ static void forward_part(void *ctx, int64_t lo, int64_t hi) {
         run_row(f, base, ws);
         for (int k = 0; k < f->n_out; k++)
             memcpy(j->out + (k * j->B + r) * w, AT(base, f->out[k]), (size_t)w * sizeof *ws);
+        tg_real *kept = j->sv->kept && !f->recompute ? j->sv->kept + r * f->saved_w : NULL;
+        for (int k = 0; kept && k < f->n_saved; k++) {
+            const saved_run *s = &f->saved[k];
+            memcpy(kept + s->at, AT(base, s->s), (size_t)s->s.w * sizeof *ws);
+        }
     }
     free(ws);
 }
@@ -83,18 +102,30 @@ static void adjoint_bases(const fused_job *j, int64_t r, int64_t blk, tg_real *a
     abase[CONSTS] = dummy;
 }
 
-/* Row r's adjoint: values recomputed, the results' gradient seeded, then
- * each instruction's rule in reverse (the rules only add). */
-static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, tg_real *ws, tg_real *adj,
-                        tg_real *dummy) {
+/* A row's scratch in backward: its kept values put back in place (the
+ * workspace, the product's row), the adjoints, a sink. */
+typedef struct row_scratch {
+    tg_real *ws, *prod, *adj, *dummy;
+} row_scratch;
+
+/* Row r's adjoint: the kept values back, the results' gradient seeded,
+ * then each instruction's rule in reverse (the rules only add). */
+static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_scratch *s) {
     const tg__fusion *f = j->sv->f;
     int64_t w = f->out[0].w;
     const tg_real *base[FUSE_BASES];
     tg_real *abase[FUSE_BASES];
-    row_bases(f, j->sv->in, r, ws, base);
-    run_row(f, base, ws);
-    adjoint_bases(j, r, blk, adj, dummy, abase);
-    memset(adj, 0, (size_t)f->width * sizeof *adj);
+    row_bases(f, j->sv->in, r, s->ws, base);
+    const tg_real *kept = j->sv->kept + r * f->saved_w;
+    base[f->prod] = f->recompute ? kept : s->prod; /* the kept product, or its kept part */
+    for (int k = 0; !f->recompute && k < f->n_saved; k++) {
+        const saved_run *v = &f->saved[k];
+        tg_real *to = (v->s.src == WS ? s->ws : s->prod) + v->s.off;
+        memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
+    }
+    if (f->recompute) run_row(f, base, s->ws);
+    adjoint_bases(j, r, blk, s->adj, s->dummy, abase);
+    memset(s->adj, 0, (size_t)f->width * sizeof *s->adj);
     for (int k = 0; k < f->n_out; k++) {
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
@@ -104,25 +135,28 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, tg_real *ws,
         const instr *c = &f->code[k];
         bool two = c->b.w != 0;
         c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
-                     ws + c->y.off, adj + c->y.off, AT(abase, c->a), two ? AT(abase, c->b) : NULL);
+                     s->ws + c->y.off, s->adj + c->y.off, AT(abase, c->a),
+                     two ? AT(abase, c->b) : NULL);
     }
 }
 
-/* Blocks [lo, hi) of j->block rows each. */
+/* Blocks [lo, hi) of j->block rows each. The scratch starts zeroed: a
+ * rule may load (and not use) a value nothing kept. */
 static void backward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
     const tg__fusion *f = j->sv->f;
-    tg_real *ws = malloc((size_t)(2 * f->width + f->scratch + 1) * sizeof *ws);
-    if (!ws) {
+    int64_t pw = f->in[f->prod].w;
+    tg_real *m = calloc((size_t)(2 * f->width + pw + f->scratch + 1), sizeof *m);
+    if (!m) {
         j->no_memory = true;
         return;
     }
+    row_scratch s = {m, m + f->width, m + f->width + pw, m + 2 * f->width + pw};
     for (int64_t blk = lo; blk < hi; blk++) {
         int64_t r1 = (blk + 1) * j->block < j->B ? (blk + 1) * j->block : j->B;
-        for (int64_t r = blk * j->block; r < r1; r++)
-            adjoint_row(j, r, blk, ws, ws + f->width, ws + 2 * f->width);
+        for (int64_t r = blk * j->block; r < r1; r++) adjoint_row(j, r, blk, &s);
     }
-    free(ws);
+    free(m);
 }
 
 /* Rows per thread part: fewer than this many workspace values do not pay
@@ -131,14 +165,16 @@ static int64_t grain(const tg__fusion *f) {
     return f->width >= 8192 ? 1 : 8192 / (f->width ? f->width : 1);
 }
 
-/* in's shapes against the trace's: [B, w], or [w] for a broadcast one. */
-static bool check_inputs(tg_tape *t, const tg__fusion *f, tg_tensor *const *in, int64_t B) {
-    for (int i = 0; i < f->n_in; i++) {
+/* in's shapes against the trace's: [B, w], or [w] for a broadcast one;
+ * the product's x [B, k], W [w, k] and b [w]. */
+static bool check_inputs(tg_tape *t, const tg__fusion *f, tg_tensor *const *in,
+                         tg_tensor *const *prod, int64_t B) {
+    char s[TG_SHAPE_STR_MAX];
+    for (int i = 0; i < f->prod; i++) {
         bool ok = f->bcast[i] ? in[i]->ndim == 1 && in[i]->shape[0] == f->in[i].w
                               : in[i]->ndim == 2 && in[i]->shape[0] == B &&
                                     in[i]->shape[1] == f->in[i].w;
         if (!ok) {
-            char s[TG_SHAPE_STR_MAX];
             if (f->bcast[i])
                 tg__fail(t, "tg__fused: input %d %s: expected [%lld]", i, TG_SHP(in[i], s),
                          (long long)f->in[i].w);
@@ -148,32 +184,62 @@ static bool check_inputs(tg_tape *t, const tg__fusion *f, tg_tensor *const *in, 
             return false;
         }
     }
+    const tg_tensor *x = prod[0], *w = prod[1], *b = prod[2];
+    int64_t pw = f->in[f->prod].w;
+    if (x->ndim != 2 || x->shape[0] != B || w->ndim != 2 || w->shape[0] != pw ||
+        w->shape[1] != x->shape[1] || (b && (b->ndim != 1 || b->shape[0] != pw))) {
+        char sw[TG_SHAPE_STR_MAX];
+        tg__fail(t, "tg__fused: the product's x %s and W %s: expected [%lld,k] and [%lld,k]",
+                 TG_SHP(x, s), TG_SHP(w, sw), (long long)B, (long long)pw);
+        return false;
+    }
     return true;
 }
 
-tg_tensor *tg__fused(tg_tape *t, const tg__fusion *f, tg_tensor *const *in) {
-    if (!tg__begin(t, "tg__fused", f->n_in, in)) return NULL;
-    if (f->why) {
-        tg__fail(t, "tg__fused: the step was not fused: %s", f->why);
+/* The program's forward over the rows of in (the product's entry filled
+ * by the caller), keeping what backward reads when sv->kept. */
+static bool run_rows(tg_tape *t, const fused_saved *sv, tg_tensor *y, int64_t B) {
+    fused_job j = {.sv = sv, .out = y->data, .B = B};
+    tg__parallel_for(B, grain(sv->f), forward_part, &j);
+    if (j.no_memory) tg__fail(t, "tg__fused: out of memory for a row's workspace");
+    return !j.no_memory;
+}
+
+tg_tensor *tg__fused(tg_tape *t, const tg__fusion *f, tg_tensor *const *in,
+                     tg_tensor *const *prod) {
+    tg_tensor *rec[FUSE_MAX_IN + 3]; /* the node's inputs: in's, then x, W[, b] */
+    int p = f->prod, n_rec = 0;
+    for (int i = 0; i < p; i++) rec[n_rec++] = in[i];
+    for (int i = 0; i < 3 && (i < 2 || prod[2]); i++) rec[n_rec++] = prod[i];
+    if (!tg__begin(t, "tg__fused", n_rec, rec)) return NULL;
+    if (f->why || p < 0) {
+        tg__fail(t, "tg__fused: the step was not fused: %s", f->why ? f->why : "no product");
         return NULL;
     }
-    int64_t B = in[0]->shape[0];
-    if (!check_inputs(t, f, in, B)) return NULL;
+    int64_t B = in[0]->shape[0], w = f->out[0].w, pw = f->in[p].w;
+    if (!check_inputs(t, f, in, prod, B)) return NULL;
+    bool keeps = false; /* whether a node is recorded (tg__record's test) */
+    for (int i = 0; i < n_rec; i++) keeps = keeps || rec[i]->requires_grad;
+    keeps = keeps && tg_grad_enabled(t);
     fused_saved *sv = tg__alloc(t, sizeof *sv);
     const tg_real **data = tg__alloc(t, (size_t)f->n_in * sizeof *data);
-    int64_t w = f->out[0].w;
+    tg_real *kept = keeps ? tg__alloc(t, (size_t)(B * f->saved_w + 1) * sizeof *kept) : NULL;
     tg_tensor *y = tg__tensor(t, f->n_out == 1 ? TG_SHAPE(B, w) : TG_SHAPE(f->n_out, B, w));
-    if (!sv || !data || !y) return NULL;
-    for (int i = 0; i < f->n_in; i++) data[i] = tg__contig(t, in[i]);
-    if (tg__failed(t)) return NULL;
-    *sv = (fused_saved){f, data};
-    fused_job j = {.sv = sv, .out = y->data, .B = B};
-    tg__parallel_for(B, grain(f), forward_part, &j);
-    if (j.no_memory) {
-        tg__fail(t, "tg__fused: out of memory for a row's workspace");
-        return NULL;
-    }
-    tg_node *n = tg__record(t, TG_OP_FUSED, y, f->n_in, in);
+    if (!sv || !data || !y || (keeps && !kept)) return NULL;
+    for (int i = 0; i < p; i++) data[i] = tg__contig(t, in[i]);
+    *sv = (fused_saved){.f = f, .in = data, .kept = kept, .px = tg__contig(t, prod[0])};
+    /* the product: kept when backward recomputes from it, else a scratch */
+    tg_real *gh = kept && f->recompute ? kept : malloc((size_t)(B * pw + 1) * sizeof *gh);
+    if (!gh) tg__fail(t, "tg__fused: out of memory for the recurrent product");
+    bool ok = gh && !tg__failed(t) && sv->px &&
+              tg__linear_rows(t, sv->px, B, prod[1], prod[2], false, gh, &sv->pw, &sv->rsw,
+                              &sv->csw);
+    data[p] = gh;
+    ok = ok && run_rows(t, sv, y, B);
+    data[p] = NULL;
+    if (gh != kept) free(gh);
+    if (!ok) return NULL;
+    tg_node *n = tg__record(t, TG_OP_FUSED, y, n_rec, rec);
     if (n) n->saved = sv;
     return y;
 }
@@ -197,18 +263,27 @@ static void sum_blocks(const fused_job *j, int64_t blocks) {
     }
 }
 
+/* Inputs {in..., x, W[, b]}: the program's adjoint into the inputs'
+ * gradients and the product's (a scratch), then that one through x W^T + b
+ * as tg_linear's backward sends it. */
 void tg__fused_backward(tg_tape *t, tg_node *n) {
     const fused_saved *sv = n->saved;
     const tg__fusion *f = sv->f;
-    tg_real **gin = tg__alloc(t, (size_t)n->n_in * sizeof *gin);
+    int p = f->prod;
+    tg_tensor *x = n->in[p], *w = n->in[p + 1], *b = n->n_in > p + 2 ? n->in[p + 2] : NULL;
+    tg_real **gin = tg__alloc(t, (size_t)f->n_in * sizeof *gin);
     if (!gin) return;
     bool sums = false;
-    for (int i = 0; i < n->n_in; i++) {
+    for (int i = 0; i < p; i++) {
         gin[i] = n->in[i]->requires_grad ? n->in[i]->grad : NULL;
         sums = sums || (gin[i] && f->bcast[i]);
     }
     int64_t B = n->out->shape[n->out->ndim - 2], block = sums ? BLOCK_ROWS : 1;
-    int64_t blocks = (B + block - 1) / block;
+    int64_t blocks = (B + block - 1) / block, pw = f->in[p].w;
+    bool dprod = x->requires_grad || w->requires_grad || (b && b->requires_grad);
+    gin[p] = dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof **gin) : NULL;
+    if (dprod && !gin[p]) return;
+    if (dprod) memset(gin[p], 0, (size_t)(B * pw) * sizeof **gin);
     fused_job j = {.sv = sv, .gout = n->out->grad, .gin = gin, .B = B, .block = block};
     if (sums) {
         j.partial = tg__alloc(t, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
@@ -222,4 +297,5 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
         return;
     }
     if (sums) sum_blocks(&j, blocks);
+    if (dprod) tg__linear_grads(t, x, sv->px, w, sv->pw, sv->rsw, sv->csw, b, gin[p], B);
 }

@@ -60,6 +60,13 @@ bool tg__begin(tg_tape *t, const char *op, int n, tg_tensor *const *in);
 #define tg__fail tg_tape_fail
 bool tg__failed(const tg_tape *t);
 
+/* The rows y [rows, out] of x W^T + b exactly as tg_linear computes them
+ * (b copied into every row, or added to what y holds when add, then the
+ * product accumulated), for a node that takes the product inside (a fused
+ * step). px is x's rows, contiguous; *pw, *rsw, *csw say how W was read,
+ * for tg__linear_grads. false with the tape's error set. */
+bool tg__linear_rows(tg_tape *t, const tg_real *px, int64_t rows, tg_tensor *w, tg_tensor *b,
+                     bool add, tg_real *y, const tg_real **pw, int64_t *rsw, int64_t *csw);
 /* Arena memory for this step; sets an error and returns NULL when out of
  * memory. */
 void *tg__alloc(tg_tape *t, size_t bytes);

@@ -96,6 +96,25 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
     }
 }
 
+bool tg__linear_rows(tg_tape *t, const tg_real *px, int64_t rows, tg_tensor *w, tg_tensor *b,
+                     bool add, tg_real *y, const tg_real **pw, int64_t *rsw, int64_t *csw) {
+    int64_t nin = w->shape[1], nout = w->shape[0];
+    *pw = has_zero_stride(w) ? tg__contig(t, w) : w->data;
+    const tg_real *pb = b ? tg__contig(t, b) : NULL;
+    if (!*pw || (b && !pb)) return false;
+    *rsw = *pw == w->data ? w->stride[0] : nin, *csw = *pw == w->data ? w->stride[1] : 1;
+    mat mx = {px, rows, nin, nin, 1}, mw = {*pw, nout, nin, *rsw, *csw};
+    for (int64_t r = 0; b && r < rows; r++) { /* the bias in every row */
+        tg_real *yr = y + r * nout;
+        if (add)
+            for (int64_t j = 0; j < nout; j++) yr[j] += pb[j];
+        else
+            memcpy(yr, pb, (size_t)nout * sizeof(tg_real));
+    }
+    mm(mx, mat_t(mw), add || b ? 1 : 0, y, nout);
+    return true;
+}
+
 /* y = z + x W^T + b over the last dimension of x (z and b optional);
  * leading dimensions are flattened into rows, so [T, B, in] is one GEMM of
  * T*B rows. z, when given, has y's shape: the product is accumulated onto it
@@ -126,25 +145,11 @@ static tg_tensor *linear(tg_tape *t, const char *op, tg_tensor *z, tg_tensor *x,
                  TG_SHP(y, sy));
         return NULL;
     }
-    const tg_real *px = tg__contig(t, x);
-    const tg_real *pw = has_zero_stride(w) ? tg__contig(t, w) : w->data;
-    if (!y || !px || !pw) return NULL;
-    int64_t rsw = pw == w->data ? w->stride[0] : nin, csw = pw == w->data ? w->stride[1] : 1;
-    mat mx = {px, rows, nin, nin, 1}, mw = {pw, nout, nin, rsw, csw};
-    /* start from z and the bias in every row, then add the product */
-    if (z) tg_copy_to(z, y->data);
-    if (b) {
-        const tg_real *pb = tg__contig(t, b);
-        if (!pb) return NULL;
-        for (int64_t r = 0; r < rows; r++) {
-            tg_real *yr = y->data + r * nout;
-            if (z)
-                for (int64_t j = 0; j < nout; j++) yr[j] += pb[j];
-            else
-                memcpy(yr, pb, (size_t)nout * sizeof(tg_real));
-        }
-    }
-    mm(mx, mat_t(mw), z || b ? 1 : 0, y->data, nout);
+    const tg_real *px = tg__contig(t, x), *pw;
+    int64_t rsw, csw;
+    if (!y || !px) return NULL;
+    if (z) tg_copy_to(z, y->data); /* start from z, then the bias and the product */
+    if (!tg__linear_rows(t, px, rows, w, b, z != NULL, y->data, &pw, &rsw, &csw)) return NULL;
     tg_tensor *rec[4] = {x, w}; /* {x, w[, b][, z]} */
     int n_in = 2;
     if (b) rec[n_in++] = b;

@@ -83,18 +83,19 @@ static const void *trace(tg_tape *t, const tg_cell *cell, const tg_cell_io *io) 
 }
 
 /* The step as one node of its traced program: h W_hh^T + b_hh by GEMM,
- * then the rest in one pass; 1 when it runs composed. */
+ * then the rest in one pass, in the node; 1 when it runs composed. */
 static int fused_program(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     if (!io->fusion) io->fusion = trace(t, cell, io);
     if (!io->fusion) return -1;
     if (io->fusion == &composed_only) return 1;
-    tg_tensor *in[2 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS];
+    tg_tensor *in[1 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS];
     int n = 0;
     in[n++] = io->gx;
     for (int k = 0; k < cell->n_states; k++) in[n++] = io->state[k];
     for (int p = 0; p < cell->n_params; p++) in[n++] = io->param[p];
-    in[n] = tg_cell_recurrent(t, io);
-    tg_tensor *y = tg__fused(t, io->fusion, in); /* [S, B, H], or [B, H] for S = 1 */
+    /* the recurrent product is computed inside the node, not kept */
+    tg_tensor *prod[3] = {tg_cell_h_in(io), io->w_hh, io->b_hh};
+    tg_tensor *y = tg__fused(t, io->fusion, in, prod); /* [S, B, H], or [B, H] for S = 1 */
     tg_label(t, y, "step");
     if (!y) return -1;
     if (cell->n_states == 1) io->next[0] = y;
