@@ -253,6 +253,12 @@ typedef struct cli_metrics {
  * training mode iff it was. */
 int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
                  cli_metrics *out, char *err, size_t errlen);
+/* cli_evaluate that also counts every scored target's (truth, argmax) pair
+ * of a classify or tag model into conf (NULL: none; with dist, this
+ * process's targets only): eval --confusion. */
+int cli_evaluate_confusion(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d,
+                           cli_dist *dist, tg_confusion *conf, cli_metrics *out, char *err,
+                           size_t errlen);
 
 /* ---- seq2seq (cli/evaluate_s2s.c) ------------------------------------------------ */
 /* Decodes B sources (ids [B, S] row-major, lengths) as the spec's decode

@@ -16,18 +16,33 @@ static int64_t argmax(const tg_tensor *y, int64_t row, int64_t C) {
     return best;
 }
 
-/* Adds one batch's argmax hits to *hits (classify and language tasks). */
-static void batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, int64_t *hits) {
+/* One scored target: a hit when the argmax is right, and its (truth,
+ * prediction) pair counted in conf when there is one. */
+static int score(const tg_tensor *y, int64_t row, int64_t C, int64_t truth, int64_t *hits,
+                 tg_confusion *conf, char *err, size_t errlen) {
+    int64_t pred = argmax(y, row, C);
+    *hits += pred == truth;
+    return conf ? tg_confusion_add(conf, pred, truth, err, errlen) : 0;
+}
+
+/* Adds one batch's argmax hits to *hits (classify and language tasks).
+ * Returns 0, or -1 with a message (a target conf has no class for). */
+static int batch_hits(const tg_model *m, const cli_batch *b, const tg_tensor *y, int64_t *hits,
+                      tg_confusion *conf, char *err, size_t errlen) {
     int64_t C = m->output_size, T = b->T, B = b->B;
-    if (m->task == TG_TASK_REGRESS || m->s2s) return; /* seq2seq: scored by decoding */
+    if (m->task == TG_TASK_REGRESS || m->s2s) return 0; /* seq2seq: scored by decoding */
     if (m->pooled) {
-        for (int64_t j = 0; j < B; j++) *hits += argmax(y, j, C) == b->targets[j];
-        return;
+        for (int64_t j = 0; j < B; j++)
+            if (score(y, j, C, b->targets[j], hits, conf, err, errlen)) return -1;
+        return 0;
     }
     for (int64_t p = 0; p < T * B; p++) {
         int64_t t = m->batch_first ? p % T : p / B, j = m->batch_first ? p / T : p % B;
-        if (!b->lengths || t < b->lengths[j]) *hits += argmax(y, p, C) == b->targets[p];
+        if ((!b->lengths || t < b->lengths[j]) &&
+            score(y, p, C, b->targets[p], hits, conf, err, errlen))
+            return -1;
     }
+    return 0;
 }
 
 /* A tree batch's summed loss and hits over every labelled node ([0]) and
@@ -75,6 +90,12 @@ static int sum_ranks(cli_dist *x, double *sum, int64_t *count, int64_t *hits, do
 
 int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, cli_dist *dist,
                  cli_metrics *out, char *err, size_t errlen) {
+    return cli_evaluate_confusion(t, m, s, d, dist, NULL, out, err, errlen);
+}
+
+int cli_evaluate_confusion(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d,
+                           cli_dist *dist, tg_confusion *conf, cli_metrics *out, char *err,
+                           size_t errlen) {
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
     int64_t n = cli_data_eval_count(d, s), count = 0, hits = 0, tree_hits[2] = {0}, tree_n[2] = {0};
     double tree_sum[2] = {0};
@@ -112,7 +133,7 @@ int cli_evaluate(tg_tape *t, tg_model *m, const tg_spec *s, const cli_data *d, c
         sum += (double)loss->data[0] * (double)b.count;
         count += b.count;
         if (s->task != TG_TASK_TREE)
-            batch_hits(m, &b, o.output, &hits);
+            rc = batch_hits(m, &b, o.output, &hits, conf, err, errlen);
         else if (tree_sums(t, &mb, &o, tree_sum, tree_hits, tree_n)) {
             snprintf(err, errlen, "%s", tg_tape_error(t));
             rc = -1;

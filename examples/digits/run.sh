@@ -2,8 +2,10 @@
 # make digits: fetch the UCI digits, train the ReNet model and the two
 # baselines (a bidirectional GRU over the patches in row order, and
 # logistic regression on the pixels) with tapegrad train on train.csv, and
-# report each one's accuracy on the 360 held-out test images with
-# tapegrad eval.
+# report each one's accuracy on the 359 held-out test images with
+# tapegrad eval, which also draws each one's confusion matrix
+# (OUT_DIR/MODEL-confusion.svg; examples/digits/confusion.svg is the
+# ReNet model's, copied from a run).
 #
 #   sh examples/digits/run.sh BUILD [OUT_DIR]      (BUILD: e.g. build/float)
 #
@@ -21,6 +23,7 @@ for m in spec rnn logistic; do
         --checkpoint "$out/$m.safetensors" --threads "${THREADS:-1}" | grep -v '^step .*/'
     end=$(date +%s)
     acc=$("$build/tapegrad" eval "$here/$m.json" --checkpoint "$out/$m.safetensors" \
-        --data "$here/data/test.csv" --threads "${THREADS:-1}" | awk '$1 == "accuracy" { printf "%.2f%%", 100 * $2 }')
+        --data "$here/data/test.csv" --threads "${THREADS:-1}" \
+        --confusion "$out/$m-confusion.svg" | awk '$1 == "accuracy" { printf "%.2f%%", 100 * $2 }')
     echo "== $m.json: test accuracy $acc (359 images), training $((end - start))s"
 done

@@ -38,23 +38,107 @@ static void image_data(const char *path) {
     fclose(f);
 }
 
-START_TEST(image_trains) {
+typedef struct image_dir {
     char dir[256], spec[300], data[300], ckpt[300];
-    cli_tmpdir(dir, sizeof dir);
-    cli_path(spec, sizeof spec, dir, "spec.json");
-    cli_path(data, sizeof data, dir, "data.csv");
-    cli_path(ckpt, sizeof ckpt, dir, "ckpt.safetensors");
-    cli_write(spec, IMAGE_SPEC);
-    image_data(data);
-    cli_out r = cli_exec(
-        (const char *[]){"train", spec, "--data", data, "--checkpoint", ckpt, NULL});
+} image_dir;
+
+/* IMAGE_SPEC trained on image_data in a fresh directory. */
+static void image_train(image_dir *d) {
+    cli_tmpdir(d->dir, sizeof d->dir);
+    cli_path(d->spec, sizeof d->spec, d->dir, "spec.json");
+    cli_path(d->data, sizeof d->data, d->dir, "data.csv");
+    cli_path(d->ckpt, sizeof d->ckpt, d->dir, "ckpt.safetensors");
+    cli_write(d->spec, IMAGE_SPEC);
+    image_data(d->data);
+    cli_out r = cli_exec((const char *[]){"train", d->spec, "--data", d->data, "--checkpoint",
+                                          d->ckpt, NULL});
     ck_assert_msg(r.status == 0, "train: %d\n%s\n%s", r.status, r.out, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "150 training sequences, 50 held out"));
     cli_out_free(&r);
-    cli_out e = cli_exec((const char *[]){"eval", spec, "--checkpoint", ckpt, NULL});
+}
+
+START_TEST(image_trains) {
+    image_dir d;
+    image_train(&d);
+    cli_out e = cli_exec((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, NULL});
     ck_assert_msg(e.status == 0, "eval: %s", e.err);
     ck_assert_msg(cli_value(e.out, "accuracy") > 0.95, "%s", e.out);
     cli_out_free(&e);
+    cli_rmdir(d.dir);
+}
+END_TEST
+
+/* The confusion matrix of an SVG from tg_confusion_svg, read back from its
+ * cells' data-* attributes into m[truth][pred]; how many cells there were. */
+static int svg_counts(const char *svg, long long m[2][2]) {
+    int cells = 0;
+    memset(m, 0, 4 * sizeof m[0][0]);
+    for (const char *p = svg; (p = strstr(p, "<rect class=\"cell\"")); p++, cells++) {
+        long long t, q, n;
+        ck_assert_int_eq(
+            sscanf(p, "<rect class=\"cell\" data-truth=\"%lld\" data-pred=\"%lld\" "
+                      "data-count=\"%lld\"",
+                   &t, &q, &n),
+            3);
+        ck_assert(t >= 0 && t < 2 && q >= 0 && q < 2);
+        m[t][q] += n;
+    }
+    return cells;
+}
+
+/* eval --confusion: the SVG's cells hold what eval counted (they add up to
+ * its targets, the diagonal over them is its accuracy line), on the
+ * held-out end and on all of the file. */
+START_TEST(image_confusion) {
+    image_dir d;
+    image_train(&d);
+    char svg[300];
+    cli_path(svg, sizeof svg, d.dir, "confusion.svg");
+    for (int all = 0; all < 2; all++) {
+        const char *args[] = {"eval", d.spec, "--checkpoint", d.ckpt, "--confusion", svg,
+                              all ? "--data" : NULL, d.data, NULL};
+        cli_out e = cli_run(args, 0);
+        char line[400];
+        snprintf(line, sizeof line, "\nconfusion %s\n", svg);
+        ck_assert_msg(strstr(e.out, line), "%s", e.out);
+        char *text = test_read_file(svg);
+        ck_assert_ptr_nonnull(text);
+        long long m[2][2], targets = all ? 200 : 50;
+        ck_assert_int_eq(svg_counts(text, m), 4);
+        ck_assert_int_eq(m[0][0] + m[0][1] + m[1][0] + m[1][1], targets);
+        ck_assert_msg(strstr(e.out, all ? "(all of it), 200 targets" : ", 50 targets"), "%s",
+                      e.out);
+        double acc = (double)(m[0][0] + m[1][1]) / (double)targets;
+        ck_assert_double_eq_tol(acc, cli_value(e.out, "accuracy"), 1e-6);
+        char footer[80];
+        snprintf(footer, sizeof footer, "%lld examples, accuracy %.1f%%", targets, 100 * acc);
+        ck_assert_msg(strstr(text, footer), "no '%s' in the SVG", footer);
+        ck_assert_ptr_nonnull(strstr(text, "spec.json on "));
+        free(text);
+        cli_out_free(&e);
+    }
+    /* a directory that is not there: status 1, the option named, nothing left */
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/c.svg", d.dir);
+    cli_expect_err((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--confusion", bad,
+                                    NULL},
+                   1, "tapegrad eval: --confusion: ");
+    cli_rmdir(d.dir);
+}
+END_TEST
+
+/* --confusion for a task without classes is a usage error. */
+START_TEST(confusion_other_task) {
+    char dir[256], spec[300];
+    cli_tmpdir(dir, sizeof dir);
+    cli_write(cli_path(spec, sizeof spec, dir, "lm.json"),
+              "{\"tapegrad\": 1, \"task\": \"language_model\", \"input\": {\"type\": \"tokens\"},"
+              " \"model\": {\"layers\": [{\"type\": \"embedding\", \"dim\": 4},"
+              " {\"type\": \"lstm\", \"hidden\": 4}, {\"type\": \"linear\", \"out\": \"vocab\"}]}}");
+    cli_expect_err((const char *[]){"eval", spec, "--checkpoint", "c.safetensors", "--confusion",
+                                    "c.svg", NULL},
+                   2, "tapegrad eval: --confusion is for classify and tag models, not task "
+                      "language_model\n");
     cli_rmdir(dir);
 }
 END_TEST
@@ -93,6 +177,8 @@ END_TEST
 TCase *tcase_data_image(void) {
     TCase *tc = tcase_create("data_image");
     tcase_add_test(tc, image_trains);
+    tcase_add_test(tc, image_confusion);
+    tcase_add_test(tc, confusion_other_task);
     tcase_add_test(tc, image_bad_files);
     return tc;
 }
