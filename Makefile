@@ -371,7 +371,7 @@ $(BUILD)/tests/test_fuzz: private ALL_CFLAGS += -Icli -DFUZZ_SRC_DIR='"$(abspath
 # tests/fuzz/seeds and the examples' specs (tests/fuzz/run.sh); a finding
 # fails the run and its input is copied to tests/fuzz/regress/<target>/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := spec safetensors trees text cond classify tag regress treedata pairs checkpoint
+FUZZ_TARGETS := spec safetensors trees text cond classify tag regress treedata pairs checkpoint image
 FUZZ_DIR := $(BUILD_ROOT)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz: fuzz-build

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -71,11 +72,19 @@ static tg_confusion *confusion_new(const tg_model *m, const cli_vocab *v, char *
     return c;
 }
 
-/* --confusion FILE: the matrix as SVG, titled with the spec and data. */
+/* The file name of path, without its directories. */
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* --confusion FILE: the matrix as SVG, titled with the spec's and data's
+ * file names (not their directories, so that the file says the same on
+ * any machine). */
 static int confusion_write(tg_confusion *c, const char *path, const char *spec_path,
                            const char *data_path, char *err, size_t errlen) {
     char title[600];
-    snprintf(title, sizeof title, "%s on %s", spec_path, data_path);
+    snprintf(title, sizeof title, "%s on %s", base_name(spec_path), base_name(data_path));
     if (tg_confusion_svg(c, path, title, err, errlen)) return -1;
     printf("confusion %s\n", path);
     return 0;

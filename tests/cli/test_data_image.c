@@ -113,7 +113,7 @@ START_TEST(image_confusion) {
         char footer[80];
         snprintf(footer, sizeof footer, "%lld examples, accuracy %.1f%%", targets, 100 * acc);
         ck_assert_msg(strstr(text, footer), "no '%s' in the SVG", footer);
-        ck_assert_ptr_nonnull(strstr(text, "spec.json on "));
+        ck_assert_ptr_nonnull(strstr(text, ">spec.json on data.csv</text>"));
         free(text);
         cli_out_free(&e);
     }

@@ -25,6 +25,7 @@ int fuzz_regress(const uint8_t *data, size_t size);    /* CSV rows */
 int fuzz_treedata(const uint8_t *data, size_t size);   /* bracketed trees for a tree model */
 int fuzz_pairs(const uint8_t *data, size_t size);      /* source<TAB>target */
 int fuzz_checkpoint(const uint8_t *data, size_t size); /* --resume of a checkpoint */
+int fuzz_image(const uint8_t *data, size_t size);      /* label,pixel,... CSV images */
 
 typedef struct fuzz_target {
     const char *name; /* tests/fuzz/regress/<name>/, build/fuzz/fuzz_<name> */

@@ -58,6 +58,7 @@ DATA_TARGET(fuzz_tag, "examples/postag/spec.json")
 DATA_TARGET(fuzz_regress, "examples/sunspots/spec.json")
 DATA_TARGET(fuzz_treedata, "examples/treenet/spec.json")
 DATA_TARGET(fuzz_pairs, "examples/g2p/spec.json")
+DATA_TARGET(fuzz_image, "examples/digits/spec.json")
 
 /* The spec of tests/fuzz/seeds/checkpoint/ (a tiny LSTM language model). */
 static const char CKPT_SPEC[] =

@@ -21,6 +21,7 @@ const fuzz_target fuzz_targets[] = {
     {"treedata", fuzz_treedata},
     {"pairs", fuzz_pairs},
     {"checkpoint", fuzz_checkpoint},
+    {"image", fuzz_image},
     {NULL, NULL},
 };
 
