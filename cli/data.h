@@ -19,6 +19,7 @@
 #ifndef TG_CLI_DATA_H
 #define TG_CLI_DATA_H
 
+#include "data_image.h"
 #include "data_pairs.h"
 #include "data_util.h"
 #include "data_words.h"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_image.h"
 #include "data_words.h"
 
 /* Image pixels [H, W] as R*C steps of P*P features into out. */
@@ -26,6 +27,30 @@ static void patches(const tg_spec *s, const double *px, double *out) {
 static size_t label_len(const char *p, const char *eol) {
     const char *c = memchr(p, ',', (size_t)(eol - p));
     return (size_t)((c ? c : eol) - p);
+}
+
+int cli_image_row(const tg_spec *s, const char *p, const char *eol, double *px, double *x,
+                  const char **label, size_t *label_size, bool *not_number, char *err,
+                  size_t errlen) {
+    int64_t N = s->image_height * s->image_width, n = cli_csv_row(p, eol, px, N);
+    size_t ll = label_len(p, eol);
+    *label = p, *label_size = 0, *not_number = false;
+    if (n != N && ll < (size_t)(eol - p)) { /* a label, then the pixels (an empty field is
+                                               * no label: a "not a number") */
+        n = ll ? cli_csv_row(p + ll + 1, eol, px, N) : -1;
+        *label_size = ll;
+    }
+    if (n != N) {
+        *not_number = n < 0;
+        snprintf(err, errlen,
+                 "expected %lld pixel values (%lld x %lld), after a label or not, separated by "
+                 "commas%s",
+                 (long long)N, (long long)s->image_height, (long long)s->image_width,
+                 n < 0 ? ", found a field that is not a number" : "");
+        return -1;
+    }
+    patches(s, px, x);
+    return 0;
 }
 
 static int grow(cli_data *d, int64_t *cap, int64_t steps, int64_t I) {

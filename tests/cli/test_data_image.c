@@ -127,6 +127,91 @@ START_TEST(image_confusion) {
 }
 END_TEST
 
+/* predict on image rows: every row of the training file from standard
+ * input (its header and comment skipped, rows numbered by line), and rows
+ * with and without a label as arguments. Its top class is eval's argmax:
+ * the share of rows whose top class is their label is eval's accuracy on
+ * the whole file. */
+START_TEST(image_predict) {
+    image_dir d;
+    image_train(&d);
+    char script[1200];
+    snprintf(script, sizeof script, "'%s' predict '%s' --checkpoint '%s' --top 2 < '%s'",
+             cli_binary(), d.spec, d.ckpt, d.data);
+    cli_out r = cli_exec_sh((const char *[]){"-c", script, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    int rows = 0, hits = 0;
+    for (char *p = r.out; *p; rows++) {
+        long line;
+        char truth[16], top1[16], top2[16];
+        double lp1, lp2;
+        ck_assert_msg(sscanf(p, "%ld\t%15s\t%15s %lf\t%15s %lf\n", &line, truth, top1, &lp1, top2,
+                             &lp2) == 6,
+                      "%.80s", p);
+        ck_assert_int_eq(line, rows + 3); /* the header and the comment are lines 1 and 2 */
+        /* two classes: the probabilities add up to 1 (to the 4 decimals printed) */
+        ck_assert_msg(lp1 >= lp2 && fabs(exp(lp1) + exp(lp2) - 1) < 2e-4, "%.80s", p);
+        ck_assert_str_ne(top1, top2);
+        hits += strcmp(truth, top1) == 0;
+        p = strchr(p, '\n') + 1;
+    }
+    ck_assert_int_eq(rows, 200);
+    cli_out_free(&r);
+    cli_out e = cli_run((const char *[]){"eval", d.spec, "--checkpoint", d.ckpt, "--data", d.data,
+                                         NULL},
+                        0);
+    ck_assert_double_eq_tol(hits / 200.0, cli_value(e.out, "accuracy"), 1e-9);
+    cli_out_free(&e);
+    /* arguments: a bright top half with label 1, the same without a label, a
+     * bright bottom half; numbered by argument */
+    const char *top = "1,0.9,0.9,0.9,0.9,0.9,0.9,0.9,0.9,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1";
+    const char *bottom = "0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.9,0.9,0.9,0.9,0.9,0.9,0.9,0.9";
+    r = cli_run((const char *[]){"predict", d.spec, "--checkpoint", d.ckpt, "--top", "1", top,
+                                 top + 2, bottom, NULL},
+                0);
+    char *l2 = strchr(r.out, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+    ck_assert_msg(strncmp(r.out, "1\t1\t1 -", 7) == 0, "%s", r.out);
+    ck_assert_msg(strncmp(l2, "2\t-\t1 -", 7) == 0, "%s", r.out);
+    ck_assert_msg(strncmp(l3, "3\t-\t0 -", 7) == 0, "%s", r.out);
+    ck_assert_int_eq(cli_count(r.out, "\n"), 3);
+    /* the same image with and without its label: the same figures */
+    const char *f1 = strchr(strchr(r.out, '\t') + 1, '\t'), *f2 = strchr(strchr(l2, '\t') + 1, '\t');
+    ck_assert_int_eq(strncmp(f1, f2, (size_t)(strchr(f1, '\n') - f1) + 1), 0);
+    cli_out_free(&r);
+    cli_rmdir(d.dir);
+}
+END_TEST
+
+/* Malformed image rows: an argument is a usage error (2), a line of
+ * standard input a failure (1), each named. */
+START_TEST(image_predict_errors) {
+    image_dir d;
+    image_train(&d);
+    cli_expect_err((const char *[]){"predict", d.spec, "--checkpoint", d.ckpt, "1,2,3", NULL}, 2,
+                   "tapegrad predict: argument 1: expected 16 pixel values (4 x 4), after a label "
+                   "or not, separated by commas\n");
+    cli_expect_err((const char *[]){"predict", d.spec, "--checkpoint", d.ckpt,
+                                    "1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,x,0", NULL},
+                   2, "argument 1: expected 16 pixel values (4 x 4), after a label or not, "
+                      "separated by commas, found a field that is not a number\n");
+    /* a header is only skipped first, and only on standard input */
+    cli_expect_err((const char *[]){"predict", d.spec, "--checkpoint", d.ckpt, "label,a,b", NULL},
+                   2, "argument 1: expected 16 pixel values");
+    char script[1200];
+    snprintf(script, sizeof script,
+             "printf 'label,a\\n# c\\n0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\\n\\n1,2\\n' | '%s' predict "
+             "'%s' --checkpoint '%s'",
+             cli_binary(), d.spec, d.ckpt);
+    cli_out r = cli_exec_sh((const char *[]){"-c", script, NULL});
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strncmp(r.out, "3\t-\t", 4) == 0 && cli_count(r.out, "\n") == 1, "%s", r.out);
+    ck_assert_str_eq(r.err, "tapegrad predict: standard input:5: expected 16 pixel values (4 x 4), "
+                            "after a label or not, separated by commas\n");
+    cli_out_free(&r);
+    cli_rmdir(d.dir);
+}
+END_TEST
+
 /* --confusion for a task without classes is a usage error. */
 START_TEST(confusion_other_task) {
     char dir[256], spec[300];
@@ -179,6 +264,8 @@ TCase *tcase_data_image(void) {
     tcase_add_test(tc, image_trains);
     tcase_add_test(tc, image_confusion);
     tcase_add_test(tc, confusion_other_task);
+    tcase_add_test(tc, image_predict);
+    tcase_add_test(tc, image_predict_errors);
     tcase_add_test(tc, image_bad_files);
     return tc;
 }
