@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "fuzz.h"
@@ -58,7 +59,29 @@ DATA_TARGET(fuzz_tag, "examples/postag/spec.json")
 DATA_TARGET(fuzz_regress, "examples/sunspots/spec.json")
 DATA_TARGET(fuzz_treedata, "examples/treenet/spec.json")
 DATA_TARGET(fuzz_pairs, "examples/g2p/spec.json")
-DATA_TARGET(fuzz_image, "examples/digits/spec.json")
+
+/* Image rows: read as training data, then each line as predict reads it
+ * (cli_image_row, the label optional). */
+int fuzz_image(const uint8_t *data, size_t size) {
+    static tg_spec *s;
+    if (!s) s = example_spec("examples/digits/spec.json");
+    if (!s) return 0;
+    data_target(s, data, size);
+    int64_t N = s->image_height * s->image_width;
+    double *px = malloc((size_t)N * sizeof *px), *x = malloc((size_t)N * sizeof *x);
+    const char *p = (const char *)data, *end = p + size, *label;
+    size_t label_size;
+    bool not_number;
+    char err[256];
+    while (px && x && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+        cli_image_row(s, p, eol, px, x, &label, &label_size, &not_number, err, sizeof err);
+        p = eol + 1;
+    }
+    free(px);
+    free(x);
+    return 0;
+}
 
 /* The spec of tests/fuzz/seeds/checkpoint/ (a tiny LSTM language model). */
 static const char CKPT_SPEC[] =
