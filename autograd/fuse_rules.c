@@ -13,7 +13,8 @@
 
 /* A binary rule. Its loops are written once with the strides as
  * arguments and called with constant strides 1 for the common case, so
- * the compiler vectorises that one. */
+ * the compiler vectorises that one. Every rule is built for AVX2 too
+ * (TG_VECTOR_CLONES, as the hand-written kernels), chosen at load time. */
 #define BINARY(name, f_expr, da_expr, db_expr)                                                     \
     static inline void name##_fl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
                                  int64_t sb, tg_real *y) {                                         \
@@ -22,7 +23,7 @@
             y[i] = (f_expr);                                                                       \
         }                                                                                          \
     }                                                                                              \
-    static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
                          const tg_real *b, int64_t sb, tg_real *y) {                               \
         (void)k;                                                                                   \
         if (sa == 1 && sb == 1)                                                                    \
@@ -53,7 +54,7 @@
         }                                                                                          \
         if (!sb) db[0] = acc;                                                                      \
     }                                                                                              \
-    static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+    TG_VECTOR_CLONES static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
                          const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
                          tg_real *da, tg_real *db) {                                               \
         (void)k, (void)y;                                                                          \
@@ -65,7 +66,7 @@
 
 /* A unary rule: K and K2 are the op's scalars as tg_real. */
 #define UNARY_B(name, da_expr)                                                                     \
-    static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+    TG_VECTOR_CLONES static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
                          const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
                          tg_real *da, tg_real *db) {                                               \
         (void)sa, (void)b, (void)sb, (void)db;                                                     \
@@ -77,7 +78,7 @@
         }                                                                                          \
     }
 #define UNARY(name, f_expr, da_expr)                                                               \
-    static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
+    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
                          const tg_real *b, int64_t sb, tg_real *y) {                               \
         (void)sa, (void)b, (void)sb;                                                               \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
@@ -124,15 +125,22 @@ static void sigmoid_f(int64_t n, const double *k, const tg_real *a, int64_t sa, 
 UNARY_B(sigmoid, G *Y *(1 - Y))
 
 /* The row's sum (k[0] = 1) or mean (k[0] = 1/n) as ops_reduce.c: summed in
- * double, the mean divided by the count. */
-static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+ * double, the mean divided by the count. In 8 interleaved partial sums, not
+ * one: a chain of dependent adds would cost a layer-norm LSTM a tenth of
+ * its step; the result differs from the serial sum only in the double's
+ * last bits. */
+TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
                       int64_t sb, tg_real *y) {
     (void)sa, (void)b, (void)sb;
-    double acc = 0;
-    LOOP acc += (double)a[i];
+    double part[8] = {0}, acc = 0;
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int l = 0; l < 8; l++) part[l] += (double)a[i + l];
+    for (int l = 0; l < 8; l++) acc += part[l];
+    for (int64_t i = n8; i < n; i++) acc += (double)a[i];
     y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
 }
-static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
                       int64_t sb, const tg_real *y, const tg_real *g, tg_real *da, tg_real *db) {
     (void)a, (void)sa, (void)b, (void)sb, (void)y, (void)db;
     tg_real share = (tg_real)(g[0] * k[0]);
