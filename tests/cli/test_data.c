@@ -111,6 +111,35 @@ START_TEST(tag) {
     char *out = train_eval(&t);
     ck_assert_msg(cli_value(out, "accuracy") >= 0.98, "%s", out);
     free(out);
+    /* eval --confusion over the tokens (batch-first, sentences of several
+     * lengths): the cells add up to eval's targets, the diagonal to its
+     * accuracy, and the classes are the tags */
+    char svg[300];
+    cli_path(svg, sizeof svg, t.dir, "tags.svg");
+    cli_out e = cli_run((const char *[]){"eval", t.spec, "--checkpoint", t.ckpt, "--data", t.data,
+                                         "--confusion", svg, NULL},
+                        0);
+    char *text = test_read_file(svg);
+    ck_assert_ptr_nonnull(text);
+    long long total = 0, diagonal = 0, targets = 0;
+    for (const char *p = text; (p = strstr(p, "<rect class=\"cell\"")); p++) {
+        long long tr, pr, n;
+        ck_assert_int_eq(sscanf(p, "<rect class=\"cell\" data-truth=\"%lld\" data-pred=\"%lld\" "
+                                   "data-count=\"%lld\"",
+                                &tr, &pr, &n),
+                         3);
+        total += n, diagonal += tr == pr ? n : 0;
+    }
+    ck_assert_int_eq(sscanf(strstr(e.out, "(all of it), ") + 13, "%lld", &targets), 1);
+    ck_assert_int_eq(total, targets);
+    ck_assert_double_eq_tol((double)diagonal / (double)total, cli_value(e.out, "accuracy"), 1e-6);
+    for (const char *tag = "CD\0DT\0NN\0VB\0"; *tag; tag += 3) {
+        char row[32];
+        snprintf(row, sizeof row, "\">%s</text>", tag);
+        ck_assert_msg(strstr(text, row), "no class %s in the SVG", tag);
+    }
+    free(text);
+    cli_out_free(&e);
     cli_rmdir(t.dir);
 }
 END_TEST
