@@ -4,7 +4,9 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tapegrad.h"
 
@@ -128,6 +130,20 @@ static inline void ck_assert_spec_error(const char *json, const char *want) {
     size_t first = strcspn(err, "\n");
     ck_assert_msg(first == strlen(want) && strncmp(err, want, first) == 0,
                   "\n  spec: %s\n   got: %s\n  want: %s", json, err, want);
+}
+
+/* Whether the tape printed as a table (tg_tape_print) holds what: " fused "
+ * for a fused step's node, a label, a scope. */
+static inline bool test_tape_has(tg_tape *t, const char *what) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_tape_print(t, f), 0);
+    fclose(f);
+    bool yes = strstr(text, what) != NULL;
+    free(text);
+    return yes;
 }
 
 /* The whole file, NUL-terminated (free it), or NULL if it cannot be read. */

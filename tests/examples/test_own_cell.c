@@ -1,5 +1,6 @@
 /* examples/readme/own_cell.c, the README's "Write your own cell": the
- * README's C block is the file byte for byte, and its JSON block is
+ * README's C block is the file byte for byte (and its LSTM by hand is
+ * examples/readme/lstm_by_hand.c), and its JSON block is
  * examples/cells/json/mgu.json; the program (compiled here, its main
  * renamed) learns, its loss falling from above 10 to below 1; and its C
  * cell, run fused, gives the JSON cell's outputs and gradients bit for bit
@@ -33,6 +34,8 @@ static bool readme_has_block(const char *lang, const char *path) {
 }
 
 START_TEST(readme_blocks_are_the_files) {
+    ck_assert_msg(readme_has_block("c", "examples/readme/lstm_by_hand.c"),
+                  "README.md's LSTM by hand differs from examples/readme/lstm_by_hand.c");
     ck_assert_msg(readme_has_block("c", "examples/readme/own_cell.c"),
                   "README.md's own-cell block differs from examples/readme/own_cell.c");
     ck_assert_msg(readme_has_block("json", "examples/cells/json/mgu.json"),
@@ -79,17 +82,6 @@ START_TEST(the_program_learns) {
 }
 END_TEST
 
-static bool tape_has(tg_tape *t, const char *what) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    ck_assert_int_eq(tg_tape_print(t, f), 0);
-    fclose(f);
-    bool yes = strstr(text, what) != NULL;
-    free(text);
-    return yes;
-}
-
 /* One forward and backward of m on x with lengths; the output, then every
  * parameter's gradient, appended to out (n values so far). */
 static size_t run(tg_rnn *m, const tg_tensor *x_data, tg_real *out, bool *fused) {
@@ -99,7 +91,7 @@ static size_t run(tg_rnn *m, const tg_tensor *x_data, tg_real *out, bool *fused)
     tg_module_zero_grad(&m->base);
     tg_rnn_result res;
     ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, lens, &res), 0);
-    *fused = tape_has(t, " fused ");
+    *fused = test_tape_has(t, " fused ");
     tg_tensor *loss =
         tg_add(t, tg_sum(t, tg_square(t, res.output)), tg_sum(t, tg_tanh(t, res.h_n)));
     ck_assert_int_eq(tg_backward(t, loss), 0);

@@ -42,17 +42,6 @@ static tg_model *model(const char *json, tg_rnn **rnn) {
     return m;
 }
 
-static bool tape_has(tg_tape *t, const char *what) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    ck_assert_int_eq(tg_tape_print(t, f), 0);
-    fclose(f);
-    bool yes = strstr(text, what) != NULL;
-    free(text);
-    return yes;
-}
-
 /* Runs a and b on the same x with lengths; outputs, final states and every
  * gradient equal bit for bit (exact) or within tol. fused: a's tape must
  * hold fused nodes. */
@@ -67,7 +56,7 @@ static void same_numbers(tg_rnn *a, tg_rnn *b, bool exact, double tol, bool fuse
     for (int w = 0; w < 2; w++) {
         tg_module_zero_grad(&m[w]->base);
         ck_assert_int_eq(tg_rnn_forward(t, m[w], x, NULL, NULL, lens, &res[w]), 0);
-        if (w == 0) ck_assert_int_eq(tape_has(t, " fused "), fused);
+        if (w == 0) ck_assert_int_eq(test_tape_has(t, " fused "), fused);
         tg_tensor *loss = tg_add(t, tg_sum(t, tg_square(t, res[w].output)),
                                  tg_sum(t, tg_tanh(t, res[w].h_n)));
         ck_assert_int_eq(tg_backward(t, loss), 0);

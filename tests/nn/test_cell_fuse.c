@@ -21,10 +21,7 @@ static char *tape_text(tg_tape *t) {
 }
 
 static bool has_fused_node(tg_tape *t) {
-    char *text = tape_text(t);
-    bool yes = strstr(text, " fused ") != NULL;
-    free(text);
-    return yes;
+    return test_tape_has(t, " fused ");
 }
 
 #ifdef TG_DOUBLE
