@@ -16,10 +16,10 @@ int main(void) {
     tg_optim *adam = tg_optim_adam(params, 4, (tg_adam_options){.lr = 0.01});
     tg_tape *tape = tg_tape_new();
     for (int step = 0; step <= 300; step++) {
-        tg_tape_reset(tape);
+        tg_tape_reset(tape); /* frees the last step at once */
         tg_tensor *h = tg_zeros(tape, TG_SHAPE(1, H)), *c = tg_zeros(tape, TG_SHAPE(1, H));
         tg_tensor *loss = tg_zeros(tape, TG_SCALAR);
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < T; t++) { /* predict sin at the next step */
             tg_real xv = (tg_real)sin(0.3 * t), yv = (tg_real)sin(0.3 * (t + 1));
             tg_tensor *x = tg_from_array(tape, TG_SHAPE(1, 1), &xv);
             tg_tensor *g[4]; /* gates i, f, g, o, as PyTorch orders them */
