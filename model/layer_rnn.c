@@ -2,11 +2,13 @@
  * relu), lstm and gru, stacked and bidirectional as PyTorch's. */
 #include "../nn/condition.h"
 #include "layer.h"
+#include "layer_variant.h"
 
 #define RECURRENT "input", "hidden", "num_layers", "bidirectional", "dropout", "bias", "batch_first"
 static const char *const RNN_KEYS[] = {"type", "name", RECURRENT, "nonlinearity", NULL};
-static const char *const LSTM_KEYS[] = {"type", "name", RECURRENT, "proj_size", NULL};
-static const char *const GRU_KEYS[] = {"type", "name", RECURRENT, NULL};
+static const char *const LSTM_KEYS[] = {"type",      "name",           RECURRENT,
+                                        "proj_size", TG__VARIANT_KEYS, NULL};
+static const char *const GRU_KEYS[] = {"type", "name", RECURRENT, TG__VARIANT_KEYS, NULL};
 
 /* the keys every tg_rnn type shares */
 static int parse_stack(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
@@ -29,20 +31,34 @@ static int rnn_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const
                                                                                             : 0;
 }
 
-/* "proj_size": 0 (off) or below hidden, which the message names */
+/* "proj_size": 0 (off) or below hidden, which the message names; the
+ * projection runs after the built-in cell only, so not with the
+ * wishlist's keys (layer_variant.c), which the message names too. The
+ * cell layer type reads its stack's keys here (its key list has none of
+ * the wishlist's). */
 static int lstm_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
                       tg_layer_spec *L) {
     if (parse_stack(c, s, obj, path, L) ||
         tg_json_int(c, obj, path, "proj_size", TG_JSON_OPTIONAL, 0, TG_SPEC_MAX_SIZE,
-                    &L->proj_size) < 0)
+                    &L->proj_size) < 0 ||
+        tg__layer_parse_variant(c, obj, path, true, L))
         return -1;
-    if (L->proj_size >= L->hidden) {
-        char at[256];
+    char at[256];
+    if (L->proj_size >= L->hidden)
         return tg_json_fail(c, tg_json_path(at, path, "proj_size"),
                             "must be below hidden (%lld), got %lld", (long long)L->hidden,
                             (long long)L->proj_size);
-    }
+    const char *key = tg__layer_variant_key(L);
+    if (L->proj_size && key)
+        return tg_json_fail(c, tg_json_path(at, path, "proj_size"),
+                            "not with \"%s\": a projected lstm runs the built-in cell only", key);
     return 0;
+}
+
+static int gru_parse(const tg_jctx *c, const tg_spec *s, const cJSON *obj, const char *path,
+                     tg_layer_spec *L) {
+    return parse_stack(c, s, obj, path, L) || tg__layer_parse_variant(c, obj, path, false, L) ? -1
+                                                                                              : 0;
 }
 
 /* out: both directions' features side by side, the reverse's second; each
@@ -68,6 +84,8 @@ static tg_module *build(const tg_layer_spec *L, tg_rnn_mode mode, tg_rng *init, 
                         .proj_size = L->proj_size,
                         .seed = tg_rng_u64(init),
                         .memory = L->memory};
+    if (mode != TG_RNN_TANH && mode != TG_RNN_RELU && tg__layer_variant_key(L))
+        return tg__layer_variant_build(L, mode == TG_LSTM ? "lstm" : "gru", o, init, e, elen);
     return (tg_module *)tg_rnn_new(o, init, e, elen);
 }
 
@@ -136,7 +154,7 @@ const tg__layer_row tg__layer_lstm = {
 
 const tg__layer_row tg__layer_gru = {
     .keys = GRU_KEYS, /* lstm's but proj_size */
-    .parse = parse_stack,
+    .parse = gru_parse,
     .size = stack_size,
     .build = gru_build,
     .forward = stack_forward,

@@ -88,6 +88,9 @@ typedef struct tg_layer_spec {
     bool bias;                    /* linear, rnn, lstm, gru */
     int64_t hidden;               /* rnn, lstm, gru, jordan, deep_rnn */
     int64_t proj_size;            /* lstm: h projected to this width, 0: off */
+    /* lstm, gru: the wishlist's keys (layer norm, peephole, activations,
+     * variational dropout, zoneout; model/layer_variant.h); zero: the plain cell */
+    tg_cell_variant_options variant;
     int num_layers;               /* rnn, lstm, gru */
     bool bidirectional;           /* rnn, lstm, gru */
     double dropout;               /* rnn, lstm, gru: between stacked layers */

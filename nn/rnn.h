@@ -93,6 +93,10 @@ typedef struct tg_rnn {
     tg_tensor **w_hr; /* [layer * dirs + dir] with proj_size, else NULL */
     tg_tensor **cell_param; /* [(layer * dirs + dir) * cell->n_params + p] */
     tg_rng rng;                               /* dropout masks */
+    int64_t time0; /* the time of the input's first step for cells' masks
+                      (zoneout): 0, or where a segment of a longer
+                      sequence starts, so a segment draws the whole
+                      sequence's masks (nn/seq_recompute.c) */
 } tg_rnn;
 
 /* NULL with a message in err for bad options. */

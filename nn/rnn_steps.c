@@ -20,7 +20,7 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
         tg_cell_io io = {.w_hh = m->w_hh[k],
                          .b_hh = m->b_hh[k],
                          .fusion = fusion,
-                         .time = tt,
+                         .time = m->time0 + tt,
                          .training = g->training,
                          .seed = tg__mix64(m->opt.seed ^ (uint64_t)k)};
         for (int p = 0; p < m->cell->n_params; p++)

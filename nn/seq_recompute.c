@@ -46,6 +46,7 @@ static tg_tensor *stack_segment(tg_tape *t, const void *arg, int64_t j, bool aga
         copy[i] = *c->s.rnn[i];
         copy[i].opt.memory = (tg_rnn_memory){0};
         copy[i].rng = c->rngs[j * n + i];
+        copy[i].time0 += s0; /* a cell's masks as over the whole sequence */
         tg_rnn_result res;
         tg_tensor *h0 = state[k], *c0 = n_states(&copy[i]) > 1 ? state[k + 1] : NULL;
         int status = i == 0 ? tg_rnn_forward_tokens(t, &copy[0], c->s.embedding, c->ids + s0 * B,

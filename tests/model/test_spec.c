@@ -489,10 +489,12 @@ static const struct {
      "spec.json: model.layers[0].depth: expected a positive integer, got 0"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"gru\", \"hidden\": 4, \"foo\": 1}]}}",
      "spec.json: model.layers[0].foo: unknown key; valid keys: type, name, input, hidden, "
-     "num_layers, bidirectional, dropout, bias, batch_first"},
+     "num_layers, bidirectional, dropout, bias, batch_first, layer_norm, peephole, "
+     "gate_activation, activation, recurrent_dropout, input_dropout, zoneout"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"gru\", \"hidden\": 4, \"a b\": 1}]}}",
      "spec.json: model.layers[0][\"a b\"]: unknown key; valid keys: type, name, input, hidden, "
-     "num_layers, bidirectional, dropout, bias, batch_first"},
+     "num_layers, bidirectional, dropout, bias, batch_first, layer_norm, peephole, "
+     "gate_activation, activation, recurrent_dropout, input_dropout, zoneout"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"gru\", \"hidden\": 4, \"hidden\": 5}]}}",
      "spec.json: model.layers[0].hidden: duplicate key"},
     {SPEC_HEAD VEC "\"model\": {\"layers\": [{\"type\": \"gru\", \"hidden\": 4}, {\"type\": "

@@ -60,7 +60,8 @@ START_TEST(proj_errors) {
                              "\"proj_size\": 2}]}}",
                          "spec.json: model.layers[0].proj_size: unknown key; valid keys: type, "
                          "name, input, hidden, num_layers, bidirectional, dropout, bias, "
-                         "batch_first");
+                         "batch_first, layer_norm, peephole, gate_activation, activation, "
+                         "recurrent_dropout, input_dropout, zoneout");
 }
 END_TEST
 
