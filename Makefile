@@ -15,6 +15,8 @@
 #   make bench           tapegrad against PyTorch (BENCH=quick: under 3 minutes)
 #   make bench-cells     user, JSON and wishlist cells against the built-in LSTM,
 #                        the layer-norm LSTM against PyTorch's (bench/cells.sh)
+#   make cells-example   plain, layer-norm, peephole and zoneout LSTMs on Moby Dick:
+#                        validation bits per character and ms per step
 #   make bench-threads   1 vs 2 threads, OpenMP wait policies, beside a busy process
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
@@ -239,6 +241,14 @@ $(BUILD)/examples/%: examples/%.c $(wildcard examples/*/*.h) $(BUILD)/libtapegra
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtapegrad.a $(LIBS)
 
+# The plain, layer-norm, peephole and zoneout LSTMs on Moby Dick, trained by
+# turns for CELLS_STEPS steps each: validation bits per character and ms per
+# step (examples/cells/README.md)
+CELLS_STEPS ?= 1000
+.PHONY: cells-example
+cells-example: $(BUILD)/examples/cells/compare examples/data/moby-dick.txt
+	$< examples/data/moby-dick.txt $(CELLS_STEPS)
+
 examples/data/moby-dick.txt:
 	sh examples/data/fetch-moby-dick.sh
 
@@ -358,6 +368,8 @@ genword: $(BUILD)/tapegrad $(BUILD)/examples/langid/prepare
 # tests/examples (the fast variants) trains the examples' specs with the
 # tapegrad of its own build ($(BUILD)/tapegrad, found next to the test).
 $(BUILD)/tests/test_examples: $(BUILD)/tapegrad tests/examples/ex_util.h $(REAL_EXAMPLE_HDRS) $(wildcard examples/*/spec*.json)
+# and runs examples/cells/compare of its build at tiny sizes
+$(BUILD)/tests/test_examples: $(BUILD)/examples/cells/compare
 
 # ---- fuzzing (tests/fuzz/README.md) ----
 # tests/fuzz's suite replays the regression corpus through the targets,

@@ -115,3 +115,20 @@ tg_module *tg__layer_variant_build(const tg_layer_spec *L, const char *base, tg_
     }
     return &rnn->base;
 }
+
+/* Whether L's cell draws masks in training. */
+static bool draws_masks(const tg_layer_spec *L) {
+    const tg_cell_variant_options *o = &L->variant;
+    return (L->type == TG_LAYER_LSTM || L->type == TG_LAYER_GRU) &&
+           (o->recurrent_dropout > 0 || o->input_dropout > 0 || o->zoneout_h > 0 ||
+            o->zoneout_c > 0);
+}
+
+void tg__layer_variant_fresh_masks(tg_model *m) {
+    uint64_t salt = 0;
+    for (int k = 0; k < m->n_layers; k++) {
+        if (!draws_masks(&m->layers[k])) continue;
+        if (!salt) salt = tg_rng_u64(&m->rng) | 1; /* 0 would mean no salt */
+        ((tg_rnn *)m->mods[k])->mask_salt = salt;
+    }
+}

@@ -26,5 +26,11 @@ const char *tg__layer_variant_key(const tg_layer_spec *L);
  * in e. */
 tg_module *tg__layer_variant_build(const tg_layer_spec *L, const char *base, tg_rnn_options o,
                                    tg_rng *init, char *e, size_t elen);
+/* Before a training step: every layer whose cell draws masks (zoneout,
+ * variational dropout) gets a new tg_rnn.mask_salt from the model's
+ * generator, so each step draws fresh masks, and a resumed run (whose
+ * checkpoint keeps the generator) the same ones. Models without such a
+ * layer draw nothing. */
+void tg__layer_variant_fresh_masks(tg_model *m);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "layer.h"
+#include "layer_variant.h"
 
 /* The layers k of the stack path, or false: task language_model on token
  * ids, embedding feeding layers[1], one-direction recurrent layers of the
@@ -89,6 +90,7 @@ tg_tensor *tg_model_train_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
                      m->n_layers);
         return NULL;
     }
+    if (m->base.training && tg_grad_enabled(t)) tg__layer_variant_fresh_masks(m);
     if (stack_path(m, b) && tg_grad_enabled(t)) return stack_loss(t, m, b, st, out);
     if (tg_model_forward(t, m, b, st, out) != 0) return NULL;
     return tg_model_loss(t, m, b, out);

@@ -229,7 +229,7 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
                       : tg_reshape(t, tg_index_select(t, in->table, 0, in->ids, T * B),
                                    TG_SHAPE(T, B, in->table->shape[1]));
     if (cell->input) /* a cell's input masks, before the product for all steps */
-        x = cell->input(t, cell, x, m->base.training, tg__mix64(m->opt.seed ^ (uint64_t)k));
+        x = cell->input(t, cell, x, m->base.training, tg__rnn_mask_seed(m, k));
     tg_tensor *gx = tg_linear(t, x, m->w_ih[k], m->b_ih[k]);
     tg_label(t, gx, per_entry ? "input_per_entry" : "input_all_steps");
     tg__rnn_gates g = {gx, in->ids, per_entry, T, B, m->base.training};

@@ -93,6 +93,12 @@ typedef struct tg_rnn {
     tg_tensor **w_hr; /* [layer * dirs + dir] with proj_size, else NULL */
     tg_tensor **cell_param; /* [(layer * dirs + dir) * cell->n_params + p] */
     tg_rng rng;                               /* dropout masks */
+    /* Mixed into the masks of cells that draw them (zoneout, variational
+     * dropout): 0 draws the same masks at every call, so a training loop
+     * gives each step a new value (tg_model_train_loss draws one per call
+     * for a spec's model); a recomputed segment reads the value its
+     * forward pass had. */
+    uint64_t mask_salt;
     int64_t time0; /* the time of the input's first step for cells' masks
                       (zoneout): 0, or where a segment of a longer
                       sequence starts, so a segment draws the whole

@@ -4,7 +4,15 @@
 #ifndef TG_RNN_IMPL_H
 #define TG_RNN_IMPL_H
 
+#include "mask_hash.h"
 #include "rnn.h"
+
+/* The seed of direction k's cell masks: the layer's seed, k and the salt
+ * (none: the seed the masks had before there was a salt). */
+static inline uint64_t tg__rnn_mask_seed(const tg_rnn *m, int k) {
+    uint64_t s = tg__mix64(m->opt.seed ^ (uint64_t)k);
+    return m->mask_salt ? s ^ tg__mix64(m->mask_salt) : s;
+}
 
 /* One direction's input share of the gates: gx [T, B, G*H] for every step,
  * or (per_entry) [V, G*H] per vocabulary entry, each step picking its

@@ -47,84 +47,85 @@ static char *run_out(const char *const *args) {
     return s;
 }
 
-START_TEST(variant_bidirectional_ln_zoneout) {
-    char dir[256], data[512], spec[512], full[512], whole[512], err[256];
-    cli_tmpdir(dir, sizeof dir);
-    cli_path(data, sizeof data, dir, "text.txt");
-    cli_path(spec, sizeof spec, dir, "lm.json");
-    cli_path(full, sizeof full, dir, "full.safetensors");
-    cli_path(whole, sizeof whole, dir, "whole.safetensors");
-    write_text(data);
-    cli_write(spec, SPEC(BI_LN_ZONEOUT, ""));
-    cli_out r =
-        cli_run((const char *[]){"train", spec, "--data", data, "--checkpoint", full, NULL}, 0);
-    ck_assert_msg(strstr(r.out, "final validation loss") != NULL, "%s", r.out);
+/* A run's files: its text, spec and the checkpoints cli_resume_same
+ * compares (whole.safetensors, the uninterrupted run's). */
+typedef struct run_files {
+    char dir[256], data[512], spec[512], full[512], whole[512];
+} run_files;
+
+/* Writes the text and spec json, trains 12 steps into f->full, and opens
+ * that checkpoint (close it). */
+static tg_st_file *train(run_files *f, const char *json) {
+    char err[256];
+    cli_tmpdir(f->dir, sizeof f->dir);
+    cli_path(f->data, sizeof f->data, f->dir, "text.txt");
+    cli_path(f->spec, sizeof f->spec, f->dir, "lm.json");
+    cli_path(f->full, sizeof f->full, f->dir, "full.safetensors");
+    cli_path(f->whole, sizeof f->whole, f->dir, "whole.safetensors");
+    write_text(f->data);
+    cli_write(f->spec, json);
+    cli_out r = cli_run(
+        (const char *[]){"train", f->spec, "--data", f->data, "--checkpoint", f->full, NULL}, 0);
     cli_out_free(&r);
-    tg_st_file *f = tg_safetensors_open(full, err, sizeof err);
-    ck_assert_msg(f != NULL, "%s", err);
-    expect_numel(f, "1.ln_ih_weight_l0", 48);
-    expect_numel(f, "1.ln_hh_bias_l1_reverse", 48);
-    expect_numel(f, "1.ln_c_weight_l1_reverse", 12);
-    expect_numel(f, "1.weight_ih_l1", 48 * 24); /* the second layer reads both directions */
-    ck_assert_ptr_null(tg_safetensors_get(f, "1.weight_ci_l0")); /* no peepholes asked */
-    tg_safetensors_close(f);
+    tg_st_file *st = tg_safetensors_open(f->full, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    return st;
+}
+
+/* Resumed after `first` steps: the same bytes as f->full's run; then with
+ * the spec recompute_json (train.memory) resumed after `first` again: the
+ * same values as the full tape's to rounding. Removes the files. */
+static void expect_resumes(run_files *f, int first, const char *recompute_json) {
+    ck_assert(cli_resume_same(f->spec, f->data, f->dir, first, 12));
+    ck_assert(cli_same_file(f->whole, f->full));
+    cli_write(f->spec, recompute_json);
+    ck_assert(cli_resume_same(f->spec, f->data, f->dir, first, 12));
+    double diff = cli_checkpoint_diff(f->whole, f->full);
+    ck_assert_msg(diff < 1e-5, "recompute's checkpoint differs from the full tape's by %g", diff);
+    cli_rmdir(f->dir);
+}
+
+START_TEST(variant_bidirectional_ln_zoneout) {
+    run_files f;
+    tg_st_file *st = train(&f, SPEC(BI_LN_ZONEOUT, ""));
+    expect_numel(st, "1.ln_ih_weight_l0", 48);
+    expect_numel(st, "1.ln_hh_bias_l1_reverse", 48);
+    expect_numel(st, "1.ln_c_weight_l1_reverse", 12);
+    expect_numel(st, "1.weight_ih_l1", 48 * 24); /* the second layer reads both directions */
+    ck_assert_ptr_null(tg_safetensors_get(st, "1.weight_ci_l0")); /* no peepholes asked */
+    tg_safetensors_close(st);
 
     /* evaluation: zoneout's expectation, no masks: the same numbers twice */
-    const char *ev[] = {"eval", spec, "--checkpoint", full, "--data", data, NULL};
+    const char *ev[] = {"eval", f.spec, "--checkpoint", f.full, "--data", f.data, NULL};
     char *e1 = run_out(ev), *e2 = run_out(ev);
     ck_assert_str_eq(e1, e2);
     ck_assert_msg(cli_value(e1, "loss") > 0, "%s", e1);
     free(e1);
     free(e2);
-
-    /* resumed halfway: the same bytes, keeping every step and recomputing */
-    ck_assert(cli_resume_same(spec, data, dir, 5, 12));
-    ck_assert(cli_same_file(whole, full));
-    cli_write(spec, SPEC(BI_LN_ZONEOUT, ", \"memory\": {\"segment\": 4}"));
-    ck_assert(cli_resume_same(spec, data, dir, 7, 12));
-    double diff = cli_checkpoint_diff(whole, full);
-    ck_assert_msg(diff < 1e-5, "recompute's checkpoint differs from the full tape's by %g", diff);
-    cli_rmdir(dir);
+    /* each layer recomputes its own segments */
+    expect_resumes(&f, 7, SPEC(BI_LN_ZONEOUT, ", \"memory\": {\"segment\": 4}"));
 }
 END_TEST
 
 START_TEST(variant_peephole_carry_sample) {
-    char dir[256], data[512], spec[512], full[512], whole[512], err[256];
-    cli_tmpdir(dir, sizeof dir);
-    cli_path(data, sizeof data, dir, "text.txt");
-    cli_path(spec, sizeof spec, dir, "lm.json");
-    cli_path(full, sizeof full, dir, "full.safetensors");
-    cli_path(whole, sizeof whole, dir, "whole.safetensors");
-    write_text(data);
-    cli_write(spec, SPEC(PEEP_ZONEOUT, ""));
-    cli_out r =
-        cli_run((const char *[]){"train", spec, "--data", data, "--checkpoint", full, NULL}, 0);
-    cli_out_free(&r);
-    tg_st_file *f = tg_safetensors_open(full, err, sizeof err);
-    ck_assert_msg(f != NULL, "%s", err);
-    expect_numel(f, "1.weight_ci_l0", 12);
-    expect_numel(f, "1.weight_co_l1", 12);
-    expect_numel(f, "state.c.1", 4 * 12 * 2); /* the carried cell state, per layer */
-    ck_assert_ptr_null(tg_safetensors_get(f, "1.ln_ih_weight_l0"));
-    tg_safetensors_close(f);
+    run_files f;
+    tg_st_file *st = train(&f, SPEC(PEEP_ZONEOUT, ""));
+    expect_numel(st, "1.weight_ci_l0", 12);
+    expect_numel(st, "1.weight_co_l1", 12);
+    expect_numel(st, "state.c.1", 4 * 12 * 2); /* the carried cell state, per layer */
+    ck_assert_ptr_null(tg_safetensors_get(st, "1.ln_ih_weight_l0"));
+    tg_safetensors_close(st);
 
     /* the same text twice, and the carried state goes on step by step */
-    const char *sa[] = {"sample", spec, "--checkpoint", full, "--length", "40", NULL};
+    const char *sa[] = {"sample", f.spec, "--checkpoint", f.full, "--length", "40", NULL};
     char *s1 = run_out(sa), *s2 = run_out(sa);
     ck_assert_int_ge((int)strlen(s1), 40);
     ck_assert_str_eq(s1, s2);
     free(s1);
     free(s2);
-
-    /* resumed: the same bytes; the whole stack recomputed in segments (the
-     * masks drawn again the same): the same values to rounding */
-    ck_assert(cli_resume_same(spec, data, dir, 5, 12));
-    ck_assert(cli_same_file(whole, full));
-    cli_write(spec, SPEC(PEEP_ZONEOUT, ", \"memory\": {\"segment\": 4}"));
-    ck_assert(cli_resume_same(spec, data, dir, 5, 12));
-    double diff = cli_checkpoint_diff(whole, full);
-    ck_assert_msg(diff < 1e-5, "recompute's checkpoint differs from the full tape's by %g", diff);
-    cli_rmdir(dir);
+    /* the whole stack recomputed in segments (each segment's zoneout masks
+     * those of its place in the sequence) */
+    expect_resumes(&f, 5, SPEC(PEEP_ZONEOUT, ", \"memory\": {\"segment\": 4}"));
 }
 END_TEST
 

@@ -268,6 +268,38 @@ START_TEST(variant_model_gradcheck) {
 }
 END_TEST
 
+/* Two training steps on the same batch draw different zoneout masks (a
+ * new salt from the model's generator each time), so their losses differ;
+ * the plain LSTM's and an evaluation's do not. */
+static void two_losses(const char *json, bool training, double *l) {
+    tg_model *m = model_of(json, 3);
+    tg_module_train(&m->base, training);
+    int64_t ids[3 * 2] = {1, 2, 3, 4, 0, 1}, tg[3 * 2] = {0, 1, 2, 0, 1, 2};
+    tg_model_batch b = {.T = 3, .B = 2, .ids = ids, .target_ids = tg};
+    tg_tape *t = tg_tape_new();
+    for (int i = 0; i < 2; i++) {
+        tg_tape_reset(t);
+        tg_tensor *loss = tg_model_train_loss(t, m, &b, NULL, NULL);
+        ck_assert_msg(loss != NULL, "%s", tg_tape_error(t));
+        l[i] = tg_at(loss, 0);
+    }
+    tg_tape_free(t);
+    tg_model_free(m);
+}
+
+START_TEST(variant_fresh_masks) {
+    double l[2];
+    two_losses(TAGGER("lstm", ", \"zoneout\": 0.5"), true, l);
+    ck_assert_msg(l[0] != l[1], "the same masks twice: %g", l[0]);
+    two_losses(TAGGER("gru", ", \"recurrent_dropout\": 0.5, \"layer_norm\": true"), true, l);
+    ck_assert_msg(l[0] != l[1], "the same masks twice: %g", l[0]);
+    two_losses(TAGGER("lstm", ", \"zoneout\": 0.5"), false, l);
+    ck_assert(l[0] == l[1]);
+    two_losses(TAGGER("lstm", ", \"layer_norm\": true"), true, l);
+    ck_assert(l[0] == l[1]);
+}
+END_TEST
+
 TCase *tcase_spec_variant(void) {
     TCase *tc = tcase_create("spec_variant");
     tcase_set_timeout(tc, 60);
@@ -277,5 +309,6 @@ TCase *tcase_spec_variant(void) {
     tcase_add_test(tc, variant_numbers);
     tcase_add_test(tc, variant_equals_c_api);
     tcase_add_test(tc, variant_model_gradcheck);
+    tcase_add_test(tc, variant_fresh_masks);
     return tc;
 }
