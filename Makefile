@@ -244,7 +244,7 @@ $(BUILD)/examples/%: examples/%.c $(wildcard examples/*/*.h) $(BUILD)/libtapegra
 # The plain, layer-norm, peephole and zoneout LSTMs on Moby Dick, trained by
 # turns for CELLS_STEPS steps each: validation bits per character and ms per
 # step (examples/cells/README.md)
-CELLS_STEPS ?= 1000
+CELLS_STEPS ?= 600
 .PHONY: cells-example
 cells-example: $(BUILD)/examples/cells/compare examples/data/moby-dick.txt
 	$< examples/data/moby-dick.txt $(CELLS_STEPS)

@@ -235,6 +235,9 @@ static int run(const int64_t *ids, int64_t n, sizes z, long steps, lm *m, char *
             if (fresh) tg_fill(m[k].h, 0), tg_fill(m[k].c, 0);
             status = train_step(t, &m[k], z, s, in, in + z.T * z.B);
         }
+        if ((s + 1) % 100 == 0) /* a long run says how far it is */
+            fprintf(stderr, "round %ld of %ld: %.0f ms per step so far (plain)\n", s + 1, steps,
+                    m[0].ms / (double)(s + 1));
     }
     for (int k = 0; k < N_CELLS && status == 0; k++)
         status = evaluate(t, &m[k], z, ids + n_train, n - n_train);
@@ -249,7 +252,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s TEXT [steps [hidden [batch [seq_len [threads]]]]]\n", argv[0]);
         return 2;
     }
-    long steps = argc > 2 ? atol(argv[2]) : 1000;
+    long steps = argc > 2 ? atol(argv[2]) : 600;
     sizes z = {0, argc > 3 ? atol(argv[3]) : 256, argc > 4 ? atol(argv[4]) : 32,
                argc > 5 ? atol(argv[5]) : 64};
     tg_set_threads(argc > 6 ? atoi(argv[6]) : 1);
