@@ -129,6 +129,32 @@ START_TEST(variant_peephole_carry_sample) {
 }
 END_TEST
 
+/* tapegrad graph draws the cell gate by gate (its composed ops), or with
+ * --fused as training runs it: a fused node per step; both show the layer
+ * norm's parameters. */
+START_TEST(variant_graph) {
+    char dir[256], spec[512], dot[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(spec, sizeof spec, dir, "lm.json");
+    cli_path(dot, sizeof dot, dir, "g.dot");
+    cli_write(spec, SPEC(BI_LN_ZONEOUT, ""));
+    for (int fused = 0; fused < 2; fused++) {
+        const char *args[] = {"graph", spec,       "--steps",
+                              "2",     "--format", "dot",
+                              "--out", dot,        fused ? "--fused" : NULL,
+                              NULL};
+        cli_out r = cli_run(args, 0);
+        cli_out_free(&r);
+        char *g = test_read_file(dot);
+        ck_assert_ptr_nonnull(g);
+        ck_assert(strstr(g, "1.ln_ih_weight_l1_reverse") != NULL);
+        ck_assert_int_eq(strstr(g, "fused") != NULL, fused);
+        free(g);
+    }
+    cli_rmdir(dir);
+}
+END_TEST
+
 START_TEST(variant_bad_values) {
     char dir[256], spec[512];
     cli_tmpdir(dir, sizeof dir);
@@ -158,6 +184,7 @@ TCase *tcase_train_variant(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, variant_bidirectional_ln_zoneout);
     tcase_add_test(tc, variant_peephole_carry_sample);
+    tcase_add_test(tc, variant_graph);
     tcase_add_test(tc, variant_bad_values);
     return tc;
 }
