@@ -1,16 +1,16 @@
-/* The encoder-decoder: construction, encoding, one decoder step, the
- * training loss (teacher forcing, free running, scheduled sampling). The
- * searches are in decode.c and beam.c. */
+/* The encoder-decoder: construction, encoding, one decoder step. The
+ * training loss is in seq2seq_train.c, the searches in decode.c and
+ * beam.c. */
 #include "seq2seq.h"
 #include "seq2seq_impl.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "seq_loss.h"
 
 #define FAIL(...) tg_error_set(err, errlen, __VA_ARGS__)
+#define BAD(...) (tg_error_set(err, errlen, __VA_ARGS__), false)
 
 static bool context_init(const tg_seq2seq_options *o) {
     return o->context != TG_CONTEXT_INPUT;
@@ -28,99 +28,127 @@ static int adopt(tg_seq2seq *m, const char *name, tg_module *child) {
     return child ? tg_module_add_child(&m->base, name, child) : -1;
 }
 
-tg_seq2seq *tg_seq2seq_new(tg_seq2seq_options o, tg_rng *init, char *err, size_t errlen) {
+/* The defaults of zero fields. */
+static tg_seq2seq_options with_defaults(tg_seq2seq_options o) {
     if (o.tgt_embed_size == 0) o.tgt_embed_size = o.embed_size;
     if (o.decoder_hidden == 0) o.decoder_hidden = o.encoder_hidden;
     if (o.encoder_layers == 0) o.encoder_layers = 1;
     if (o.decoder_layers == 0) o.decoder_layers = 1;
+    return o;
+}
+
+/* false with a message in err for options that make no model (after
+ * with_defaults). */
+static bool check_options(const tg_seq2seq_options *op, const tg_rng *init, char *err,
+                          size_t errlen) {
+    tg_seq2seq_options o = *op;
     if (o.src_vocab <= 0 || o.tgt_vocab <= 0)
-        return FAIL("seq2seq: src_vocab and tgt_vocab must be positive, got %lld and %lld",
-                    (long long)o.src_vocab, (long long)o.tgt_vocab);
+        return BAD("seq2seq: src_vocab and tgt_vocab must be positive, got %lld and %lld",
+                   (long long)o.src_vocab, (long long)o.tgt_vocab);
     if (o.embed_size <= 0 || o.tgt_embed_size < 0)
-        return FAIL("seq2seq: embed_size must be positive, got %lld", (long long)o.embed_size);
+        return BAD("seq2seq: embed_size must be positive, got %lld", (long long)o.embed_size);
     if (o.encoder_hidden <= 0 || o.decoder_hidden < 0)
-        return FAIL("seq2seq: encoder_hidden must be positive, got %lld",
-                    (long long)o.encoder_hidden);
+        return BAD("seq2seq: encoder_hidden must be positive, got %lld",
+                   (long long)o.encoder_hidden);
     if (o.decoder_layers < 1 || o.decoder_layers > TG_S2S_MAX_LAYERS)
-        return FAIL("seq2seq: decoder_layers must be in 1..%d, got %d", TG_S2S_MAX_LAYERS,
-                    o.decoder_layers);
+        return BAD("seq2seq: decoder_layers must be in 1..%d, got %d", TG_S2S_MAX_LAYERS,
+                   o.decoder_layers);
     if (!tg_cell_builtin(o.decoder_mode))
-        return FAIL("seq2seq: unknown decoder_mode %d", (int)o.decoder_mode);
+        return BAD("seq2seq: unknown decoder_mode %d", (int)o.decoder_mode);
     if (!tg_attention_kind_name(o.attention))
-        return FAIL("seq2seq: unknown attention kind %d", (int)o.attention);
+        return BAD("seq2seq: unknown attention kind %d", (int)o.attention);
     if (o.context < TG_CONTEXT_BOTH || o.context > TG_CONTEXT_INPUT)
-        return FAIL("seq2seq: unknown context mode %d", (int)o.context);
+        return BAD("seq2seq: unknown context mode %d", (int)o.context);
     if (o.output_hidden < 0)
-        return FAIL("seq2seq: output_hidden must be >= 0, got %lld", (long long)o.output_hidden);
+        return BAD("seq2seq: output_hidden must be >= 0, got %lld", (long long)o.output_hidden);
     if (!(o.dropout >= 0 && o.dropout < 1))
-        return FAIL("seq2seq: dropout must be in [0, 1), got %g", o.dropout);
+        return BAD("seq2seq: dropout must be in [0, 1), got %g", o.dropout);
     if (o.bos < 0 || o.bos >= o.tgt_vocab || o.eos < 0 || o.eos >= o.tgt_vocab)
-        return FAIL("seq2seq: bos %lld and eos %lld must be target ids in [0, %lld)",
-                    (long long)o.bos, (long long)o.eos, (long long)o.tgt_vocab);
-    if (!init) return FAIL("seq2seq: no random generator for the initial weights");
+        return BAD("seq2seq: bos %lld and eos %lld must be target ids in [0, %lld)",
+                   (long long)o.bos, (long long)o.eos, (long long)o.tgt_vocab);
+    if (!init) return BAD("seq2seq: no random generator for the initial weights");
     int64_t C = (o.bidirectional ? 2 : 1) * o.encoder_hidden, H = o.decoder_hidden;
     if (o.attention == TG_ATTN_DOT && H != C)
-        return FAIL("seq2seq: dot attention needs decoder_hidden == encoder output size, got "
-                    "%lld and %lld",
-                    (long long)H, (long long)C);
+        return BAD("seq2seq: dot attention needs decoder_hidden == encoder output size, got "
+                   "%lld and %lld",
+                   (long long)H, (long long)C);
+    return true;
+}
 
+/* The two recurrent children: the encoder over source embeddings, the
+ * decoder over target embeddings (and the context when it is an input).
+ * -1 with a message in err. */
+static int add_rnns(tg_seq2seq *m, tg_rng *init, char *err, size_t errlen) {
+    const tg_seq2seq_options *o = &m->opt;
+    char sub[256] = "";
+    tg_rnn_options eo = {.mode = o->encoder_mode,
+                         .input_size = o->embed_size,
+                         .hidden_size = o->encoder_hidden,
+                         .num_layers = o->encoder_layers,
+                         .bidirectional = o->bidirectional,
+                         .dropout = o->dropout,
+                         .seed = o->seed + 1};
+    if (!(m->encoder = tg_rnn_new(eo, init, sub, sizeof sub)))
+        return FAIL("seq2seq: encoder: %s", sub), -1;
+    if (adopt(m, "encoder", &m->encoder->base) != 0) return FAIL("seq2seq: out of memory"), -1;
+    tg_rnn_options dopt = {.mode = o->decoder_mode,
+                           .input_size =
+                               o->tgt_embed_size + (context_input(o) ? m->context_size : 0),
+                           .hidden_size = o->decoder_hidden,
+                           .num_layers = o->decoder_layers};
+    if (!(m->decoder = tg_rnn_new(dopt, init, sub, sizeof sub)))
+        return FAIL("seq2seq: decoder: %s", sub), -1;
+    if (adopt(m, "decoder", &m->decoder->base) != 0) return FAIL("seq2seq: out of memory"), -1;
+    return 0;
+}
+
+/* Attention, the bridge and the output layers, each as the options ask.
+ * -1 with a message in err. */
+static int add_context_and_out(tg_seq2seq *m, tg_rng *init, char *err, size_t errlen) {
+    const tg_seq2seq_options *o = &m->opt;
+    int64_t C = m->context_size, H = o->decoder_hidden;
+    if (o->attention != TG_ATTN_NONE) {
+        char sub[256] = "";
+        tg_attention_options ao = {o->attention, H, C, o->attention_size};
+        if (!(m->attention = tg_attention_new(ao, init, sub, sizeof sub)))
+            return FAIL("seq2seq: %s", sub), -1;
+        if (adopt(m, "attention", &m->attention->base) != 0) goto oom;
+    }
+    if (context_init(o)) {
+        m->bridge = tg_linear_layer_new(C, o->decoder_layers * H, true, init);
+        if (adopt(m, "bridge", m->bridge ? &m->bridge->base : NULL) != 0) goto oom;
+    }
+    int64_t F = H + (context_out(o) ? C : 0);
+    if (o->output_hidden > 0) {
+        m->out_hidden = tg_linear_layer_new(F, o->output_hidden, true, init);
+        if (adopt(m, "out_hidden", m->out_hidden ? &m->out_hidden->base : NULL) != 0) goto oom;
+        F = o->output_hidden;
+    }
+    m->out = tg_linear_layer_new(F, o->tgt_vocab, true, init);
+    if (adopt(m, "out", m->out ? &m->out->base : NULL) != 0) goto oom;
+    return 0;
+oom:
+    return FAIL("seq2seq: out of memory"), -1;
+}
+
+tg_seq2seq *tg_seq2seq_new(tg_seq2seq_options o, tg_rng *init, char *err, size_t errlen) {
+    o = with_defaults(o);
+    if (!check_options(&o, init, err, errlen)) return NULL;
     tg_seq2seq *m = calloc(1, sizeof *m);
     if (!m) return FAIL("seq2seq: out of memory");
     m->base.kind = "seq2seq";
     m->base.training = true;
     m->opt = o;
-    m->context_size = C;
+    m->context_size = (o.bidirectional ? 2 : 1) * o.encoder_hidden;
     tg_rng_seed(&m->rng, o.seed);
-    char sub[256] = "";
     m->src_embed = tg_embedding_new(o.src_vocab, o.embed_size, -1, init);
     if (adopt(m, "src_embed", m->src_embed ? &m->src_embed->base : NULL) != 0) goto oom;
     m->tgt_embed = tg_embedding_new(o.tgt_vocab, o.tgt_embed_size, -1, init);
     if (adopt(m, "tgt_embed", m->tgt_embed ? &m->tgt_embed->base : NULL) != 0) goto oom;
-    tg_rnn_options eo = {.mode = o.encoder_mode,
-                         .input_size = o.embed_size,
-                         .hidden_size = o.encoder_hidden,
-                         .num_layers = o.encoder_layers,
-                         .bidirectional = o.bidirectional,
-                         .dropout = o.dropout,
-                         .seed = o.seed + 1};
-    m->encoder = tg_rnn_new(eo, init, sub, sizeof sub);
-    if (!m->encoder) {
-        tg_module_free(&m->base);
-        return FAIL("seq2seq: encoder: %s", sub);
-    }
-    if (adopt(m, "encoder", &m->encoder->base) != 0) goto oom;
-    tg_rnn_options dopt = {.mode = o.decoder_mode,
-                           .input_size = o.tgt_embed_size + (context_input(&o) ? C : 0),
-                           .hidden_size = H,
-                           .num_layers = o.decoder_layers};
-    m->decoder = tg_rnn_new(dopt, init, sub, sizeof sub);
-    if (!m->decoder) {
-        tg_module_free(&m->base);
-        return FAIL("seq2seq: decoder: %s", sub);
-    }
-    if (adopt(m, "decoder", &m->decoder->base) != 0) goto oom;
-    if (o.attention != TG_ATTN_NONE) {
-        tg_attention_options ao = {o.attention, H, C, o.attention_size};
-        m->attention = tg_attention_new(ao, init, sub, sizeof sub);
-        if (!m->attention) {
-            tg_module_free(&m->base);
-            return FAIL("seq2seq: %s", sub);
-        }
-        if (adopt(m, "attention", &m->attention->base) != 0) goto oom;
-    }
-    if (context_init(&o)) {
-        m->bridge = tg_linear_layer_new(C, o.decoder_layers * H, true, init);
-        if (adopt(m, "bridge", m->bridge ? &m->bridge->base : NULL) != 0) goto oom;
-    }
-    int64_t F = H + (context_out(&o) ? C : 0);
-    if (o.output_hidden > 0) {
-        m->out_hidden = tg_linear_layer_new(F, o.output_hidden, true, init);
-        if (adopt(m, "out_hidden", m->out_hidden ? &m->out_hidden->base : NULL) != 0) goto oom;
-        F = o.output_hidden;
-    }
-    m->out = tg_linear_layer_new(F, o.tgt_vocab, true, init);
-    if (adopt(m, "out", m->out ? &m->out->base : NULL) != 0) goto oom;
-    return m;
+    if (add_rnns(m, init, err, errlen) == 0 && add_context_and_out(m, init, err, errlen) == 0)
+        return m;
+    tg_module_free(&m->base);
+    return NULL;
 oom:
     tg_module_free(&m->base);
     return FAIL("seq2seq: out of memory");
@@ -128,8 +156,8 @@ oom:
 
 /* ---- encoding ------------------------------------------------------------------ */
 
-static bool check_ids(tg_tape *t, const char *fn, const char *what, const int64_t *ids,
-                      int64_t rows, int64_t cols, int64_t vocab) {
+bool tg__s2s_check_ids(tg_tape *t, const char *fn, const char *what, const int64_t *ids,
+                       int64_t rows, int64_t cols, int64_t vocab) {
     for (int64_t i = 0; i < rows * cols; i++)
         if (ids[i] < 0 || ids[i] >= vocab) {
             char at[64];
@@ -145,8 +173,8 @@ static bool check_ids(tg_tape *t, const char *fn, const char *what, const int64_
     return true;
 }
 
-static bool check_lengths(tg_tape *t, const char *fn, const char *what, const int64_t *len,
-                          int64_t B, int64_t max) {
+bool tg__s2s_check_lengths(tg_tape *t, const char *fn, const char *what, const int64_t *len,
+                           int64_t B, int64_t max) {
     for (int64_t b = 0; b < B; b++)
         if (len[b] < 1 || len[b] > max) {
             tg_tape_fail(t, "%s: %s[%lld] = %lld is outside [1, %lld]", fn, what, (long long)b,
@@ -178,8 +206,8 @@ int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
                      (long long)S);
         return -1;
     }
-    if (!check_lengths(t, fn, "src_len", src_len, B, S) ||
-        !check_ids(t, fn, "src", src, B, S, m->opt.src_vocab))
+    if (!tg__s2s_check_lengths(t, fn, "src_len", src_len, B, S) ||
+        !tg__s2s_check_ids(t, fn, "src", src, B, S, m->opt.src_vocab))
         return -1;
     int64_t *ids = tg__time_major_ids(t, fn, src, B, S); /* [S, B] */
     if (!ids) return -1;
@@ -194,8 +222,8 @@ int tg_seq2seq_encode(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64
         x = tg_dropout(t, x, m->opt.dropout, train, &m->rng);
         status = tg_rnn_forward(t, m->encoder, x, NULL, NULL, lengths, &r);
     } else {
-        status = tg_rnn_forward_tokens(t, m->encoder, m->src_embed, ids, TG_SHAPE(S, B), NULL,
-                                       NULL, lengths, &r);
+        status = tg_rnn_forward_tokens(t, m->encoder, m->src_embed, ids, TG_SHAPE(S, B), NULL, NULL,
+                                       lengths, &r);
     }
     free(ids);
     if (status != 0) return -1;
@@ -236,7 +264,7 @@ tg_tensor *tg_seq2seq_step(tg_tape *t, tg_seq2seq *m, tg_s2s_state *st, const in
     }
     const tg_seq2seq_options *o = &m->opt;
     int64_t B = st->B;
-    if (!check_ids(t, fn, "prev", prev, 1, B, o->tgt_vocab)) return NULL;
+    if (!tg__s2s_check_ids(t, fn, "prev", prev, 1, B, o->tgt_vocab)) return NULL;
     bool train = m->base.training;
     tg_tensor *x = tg_embedding_forward(t, m->tgt_embed, prev, TG_SHAPE(B));
     x = tg_dropout(t, x, o->dropout, train, &m->rng);
@@ -286,7 +314,7 @@ int tg_seq2seq_select(tg_tape *t, const tg_s2s_state *st, const int64_t *idx, in
     return 0;
 }
 
-/* ---- training ------------------------------------------------------------------ */
+/* ---- shared by the searches and training ------------------------------------ */
 
 int64_t tg__s2s_argmax_row(const tg_tensor *logits, int64_t b) {
     int64_t V = logits->shape[1], best = 0;
@@ -294,97 +322,4 @@ int64_t tg__s2s_argmax_row(const tg_tensor *logits, int64_t b) {
     for (int64_t v = 1; v < V; v++)
         if (p[v] > p[best]) best = v;
     return best;
-}
-
-/* The stacked logits of every target step; fn names the caller in messages. */
-static tg_tensor *teacher(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob,
-                          const char *fn) {
-    if (tg_tape_error(t)) return NULL;
-    if (!m || !b || !b->tgt || !b->tgt_len) {
-        tg_tape_fail(t, "%s: %s is NULL", fn, !m ? "module" : !b ? "batch" : "target");
-        return NULL;
-    }
-    if (!(sample_prob >= 0 && sample_prob <= 1)) {
-        tg_tape_fail(t, "%s: sample_prob must be in [0, 1], got %g", fn, sample_prob);
-        return NULL;
-    }
-    int64_t B = b->B, T = b->T;
-    if (B < 1 || T < 1) {
-        tg_tape_fail(t, "%s: batch size B = %lld, target length T = %lld: expected both >= 1", fn,
-                     (long long)B, (long long)T);
-        return NULL;
-    }
-    if (!check_lengths(t, fn, "tgt_len", b->tgt_len, B, T) ||
-        !check_ids(t, fn, "tgt", b->tgt, B, T, m->opt.tgt_vocab))
-        return NULL;
-    tg_s2s_state st;
-    if (tg_seq2seq_encode(t, m, b->src, b->src_len, B, b->S, &st) != 0) return NULL;
-    int64_t *prev = malloc((size_t)B * sizeof *prev);
-    tg_tensor **logits = calloc((size_t)T, sizeof *logits), *out = NULL;
-    if (!prev || !logits) {
-        tg_tape_fail(t, "%s: out of memory", fn);
-        goto done;
-    }
-    for (int64_t i = 0; i < B; i++) prev[i] = m->opt.bos;
-    for (int64_t s = 0; s < T; s++) {
-        if (s > 0)
-            for (int64_t i = 0; i < B; i++) {
-                bool own =
-                    sample_prob >= 1 || (sample_prob > 0 && tg_rng_uniform(&m->rng) < sample_prob);
-                prev[i] = own ? tg__s2s_argmax_row(logits[s - 1], i) : b->tgt[i * T + s - 1];
-            }
-        if (!(logits[s] = tg_seq2seq_step(t, m, &st, prev, NULL))) goto done;
-    }
-    out = tg_stack(t, (int)T, logits, 0);
-done:
-    free(prev);
-    free(logits);
-    return tg_tape_error(t) ? NULL : out;
-}
-
-tg_tensor *tg_seq2seq_forward(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b,
-                              double sample_prob) {
-    return teacher(t, m, b, sample_prob, "tg_seq2seq_forward");
-}
-
-tg_tensor *tg_seq2seq_loss(tg_tape *t, tg_seq2seq *m, const tg_s2s_batch *b, double sample_prob) {
-    tg_tensor *logits = teacher(t, m, b, sample_prob, "tg_seq2seq_loss");
-    if (!logits) return NULL;
-    int64_t B = b->B, T = b->T;
-    int64_t *tgt = tg__time_major_ids(t, "tg_seq2seq_loss", b->tgt, B, T); /* [T, B] */
-    if (!tgt) return NULL;
-    tg_tensor *loss = tg_seq_cross_entropy(t, logits, tgt, b->tgt_len, TG_MEAN);
-    free(tgt);
-    return loss;
-}
-
-int64_t tg_edit_distance(const int64_t *a, int64_t n, const int64_t *b, int64_t m) {
-    int64_t *row = malloc((size_t)(m + 1) * sizeof *row);
-    if (!row) return -1;
-    for (int64_t j = 0; j <= m; j++) row[j] = j;
-    for (int64_t i = 1; i <= n; i++) {
-        int64_t diag = row[0];
-        row[0] = i;
-        for (int64_t j = 1; j <= m; j++) {
-            int64_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best, diag = up;
-        }
-    }
-    int64_t r = row[m];
-    free(row);
-    return r;
-}
-
-double tg_sampling_prob(const tg_sampling_schedule *s, int64_t i) {
-    double eps;
-    switch (s->decay) {
-    case TG_SAMPLING_LINEAR: eps = s->k - s->c * (double)i; break;
-    case TG_SAMPLING_EXPONENTIAL: eps = pow(s->k, (double)i); break;
-    case TG_SAMPLING_INVERSE_SIGMOID: eps = s->k / (s->k + exp((double)i / s->k)); break;
-    default: eps = 1; break;
-    }
-    eps = fmax(eps, s->eps_min);
-    return 1 - fmin(1, fmax(0, eps));
 }
