@@ -115,6 +115,16 @@ static int follow(tg_tape *t, const tg_seq2seq *m, tg_s2s_state *st, const int64
     return tg_tape_error(t) ? -1 : 0;
 }
 
+/* Slots from..K-1 of source b hold no live beam: they follow beam 0
+ * harmlessly, with the end marker and no score. */
+static void clear_slots(search *s, int64_t b, int64_t from, int64_t eos) {
+    for (int64_t j = from; j < s->K; j++) {
+        s->parent[b * s->K + j] = b * s->K;
+        s->next[b * s->K + j] = eos;
+        s->next_score[b * s->K + j] = -INFINITY;
+    }
+}
+
 /* One step of source b: picks the next live beams from the 2K best
  * extensions, finishing those that end. */
 static void advance(search *s, int64_t b, int64_t step, const tg_real *logp, const tg_real *w,
@@ -142,11 +152,7 @@ static void advance(search *s, int64_t b, int64_t step, const tg_real *logp, con
         live++;
     }
     if (s->n_fin[b] >= K) s->done[b] = true, live = 0;
-    for (int64_t j = live; j < K; j++) { /* empty slots follow beam 0 harmlessly */
-        s->parent[b * K + j] = b * K;
-        s->next[b * K + j] = eos;
-        s->next_score[b * K + j] = -INFINITY;
-    }
+    clear_slots(s, b, live, eos);
 }
 
 /* Histories of the new live beams: the parent's, plus this step. */
@@ -169,10 +175,9 @@ static void extend(search *s, int64_t step, const tg_real *w) {
     s->score = s->next_score, s->next_score = sc;
 }
 
-int tg_seq2seq_beam(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t *src_len,
-                    int64_t B, int64_t S, tg_beam_options o, tg_s2s_output *out) {
-    const char *fn = "tg_seq2seq_beam";
-    *out = (tg_s2s_output){0};
+/* The options the beam adds to the shared checks. Returns 0, or -1 with
+ * the tape's error set. */
+static int check_options(tg_tape *t, const char *fn, const tg_seq2seq *m, tg_beam_options o) {
     if (tg__s2s_check_decode(t, fn, m, o.max_len) != 0) return -1;
     if (o.width < 1) {
         tg_tape_fail(t, "%s: width must be >= 1, got %d", fn, o.width);
@@ -182,6 +187,61 @@ int tg_seq2seq_beam(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t
         tg_tape_fail(t, "%s: length_penalty must be finite, got %g", fn, o.length_penalty);
         return -1;
     }
+    return 0;
+}
+
+/* Steps until every source is done or max_len: each extends the live beams
+ * of every source by one token. Returns 0, or -1 with the tape's error set. */
+static int run_steps(tg_tape *t, tg_seq2seq *m, search *s, tg_s2s_state *st, int64_t *prev) {
+    for (int64_t step = 0; step < s->max_len; step++) {
+        tg_tensor *w = NULL;
+        tg_tensor *logp = tg_log_softmax(t, tg_seq2seq_step(t, m, st, prev, &w), 1);
+        if (!logp) return -1;
+        const tg_real *wd = s->attn ? w->data : NULL;
+        bool all_done = true;
+        for (int64_t b = 0; b < s->B; b++) {
+            if (!s->done[b]) advance(s, b, step, logp->data, wd, m->opt.eos);
+            if (s->done[b]) clear_slots(s, b, 0, m->opt.eos);
+            all_done &= s->done[b];
+        }
+        if (all_done) break;
+        extend(s, step, wd);
+        if (follow(t, m, st, s->parent) != 0) return -1;
+        memcpy(prev, s->next, (size_t)s->R * sizeof *prev);
+    }
+    /* at max_len the live hypotheses end as they are */
+    for (int64_t b = 0; b < s->B; b++)
+        for (int64_t k = 0; k < s->K && !s->done[b]; k++)
+            if (s->score[b * s->K + k] != -INFINITY)
+                finish(s, b, b * s->K + k, s->max_len, s->score[b * s->K + k], false, NULL);
+    return 0;
+}
+
+/* Each source's finished hypothesis with the best normalised score into
+ * out (allocated by the caller). */
+static void write_best(const search *s, tg_s2s_output *out) {
+    for (int64_t b = 0; b < s->B; b++) {
+        const hyp *best = NULL;
+        for (int i = 0; i < s->n_fin[b]; i++) {
+            const hyp *h = &s->fin[b * 2 * s->K + i];
+            if (!best || h->norm > best->norm) best = h;
+        }
+        if (!best) continue; /* max_len 0 */
+        out->lengths[b] = best->len;
+        out->scores[b] = best->raw;
+        memcpy(out->tokens + b * s->max_len, best->tokens,
+               (size_t)best->len * sizeof *best->tokens);
+        if (s->attn)
+            memcpy(out->attention + b * (s->max_len + 1) * s->S, best->attn,
+                   (size_t)((s->max_len + 1) * s->S) * sizeof *best->attn);
+    }
+}
+
+int tg_seq2seq_beam(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t *src_len,
+                    int64_t B, int64_t S, tg_beam_options o, tg_s2s_output *out) {
+    const char *fn = "tg_seq2seq_beam";
+    *out = (tg_s2s_output){0};
+    if (check_options(t, fn, m, o) != 0) return -1;
     bool was = tg_set_grad_enabled(t, false);
     search s = {.B = B,
                 .K = o.width,
@@ -203,49 +263,10 @@ int tg_seq2seq_beam(tg_tape *t, tg_seq2seq *m, const int64_t *src, const int64_t
         s.score[r] = r % s.K == 0 ? 0 : -INFINITY;
         prev[r] = m->opt.bos;
     }
-    if (tg_seq2seq_select(t, &st0, s.parent, s.R, &st) != 0) goto finish_up;
-    int64_t step = 0;
-    for (; step < s.max_len; step++) {
-        tg_tensor *w = NULL;
-        tg_tensor *logp = tg_log_softmax(t, tg_seq2seq_step(t, m, &st, prev, &w), 1);
-        if (!logp) goto finish_up;
-        const tg_real *wd = s.attn ? w->data : NULL;
-        bool all_done = true;
-        for (int64_t b = 0; b < B; b++) {
-            if (!s.done[b]) advance(&s, b, step, logp->data, wd, m->opt.eos);
-            if (s.done[b])
-                for (int64_t j = 0; j < s.K; j++) {
-                    s.parent[b * s.K + j] = b * s.K;
-                    s.next[b * s.K + j] = m->opt.eos;
-                    s.next_score[b * s.K + j] = -INFINITY;
-                }
-            all_done &= s.done[b];
-        }
-        if (all_done) break;
-        extend(&s, step, wd);
-        if (follow(t, m, &st, s.parent) != 0) goto finish_up;
-        memcpy(prev, s.next, (size_t)s.R * sizeof *prev);
-    }
-    /* at max_len the live hypotheses end as they are */
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t k = 0; k < s.K && !s.done[b]; k++)
-            if (s.score[b * s.K + k] != -INFINITY)
-                finish(&s, b, b * s.K + k, s.max_len, s.score[b * s.K + k], false, NULL);
-    if (tg__s2s_output_alloc(t, fn, out, B, S, s.max_len, s.attn) != 0) goto finish_up;
-    for (int64_t b = 0; b < B; b++) {
-        const hyp *best = NULL;
-        for (int i = 0; i < s.n_fin[b]; i++) {
-            const hyp *h = &s.fin[b * 2 * s.K + i];
-            if (!best || h->norm > best->norm) best = h;
-        }
-        if (!best) continue; /* max_len 0 */
-        out->lengths[b] = best->len;
-        out->scores[b] = best->raw;
-        memcpy(out->tokens + b * s.max_len, best->tokens, (size_t)best->len * sizeof *best->tokens);
-        if (s.attn)
-            memcpy(out->attention + b * (s.max_len + 1) * S, best->attn,
-                   (size_t)((s.max_len + 1) * S) * sizeof *best->attn);
-    }
+    if (tg_seq2seq_select(t, &st0, s.parent, s.R, &st) == 0 &&
+        run_steps(t, m, &s, &st, prev) == 0 &&
+        tg__s2s_output_alloc(t, fn, out, B, S, s.max_len, s.attn) == 0)
+        write_best(&s, out);
 finish_up:
     search_free(&s);
     free(prev);
