@@ -175,153 +175,206 @@ static int forward(tg_tape *t, cli_model *cm, const batch_in *in, tg_model_state
     return tg_model_forward(t, cm->model, b, st, out);
 }
 
-int cli_run(int argc, char **argv) {
-    const char *cmd = "run", *spec_path = NULL, *wpath = NULL, *xpath = NULL, *opath = NULL;
-    bool grad = false;
-    int64_t train_steps = 0, threads = 0;
+/* The command line. */
+typedef struct run_args {
+    const char *spec, *weights, *input, *out;
+    bool grad;
+    int64_t train_steps, threads;
+} run_args;
+
+/* Everything one run holds; run_free releases it. */
+typedef struct run_job {
+    const char *cmd;
+    run_args a;
+    tg_spec *s;
+    cli_model cm;
+    tg_st_file *f;
+    batch_in in;
+    int kr; /* the last recurrent layer, or -1 */
+    tg_tape *tape;
+    tg_model_state *st;
+    tg_optim *opt;
+    tg_tensor *losses;
+    results res;
+    char err[1024];
+} run_job;
+
+static int parse_args(const char *cmd, int argc, char **argv, run_args *a) {
     cli_option opts[] = {
-        {"--weights", CLI_STR, &wpath, 0, 0, false},
-        {"--input", CLI_STR, &xpath, 0, 0, false},
-        {"--out", CLI_STR, &opath, 0, 0, false},
-        {"--grad", CLI_FLAG, &grad, 0, 0, false},
-        {"--train-steps", CLI_INT, &train_steps, 0, 1e9, false},
-        {"--threads", CLI_INT, &threads, 1, 1024, false},
+        {"--weights", CLI_STR, &a->weights, 0, 0, false},
+        {"--input", CLI_STR, &a->input, 0, 0, false},
+        {"--out", CLI_STR, &a->out, 0, 0, false},
+        {"--grad", CLI_FLAG, &a->grad, 0, 0, false},
+        {"--train-steps", CLI_INT, &a->train_steps, 0, 1e9, false},
+        {"--threads", CLI_INT, &a->threads, 1, 1024, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
-    int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
-    if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!got || !wpath || !xpath || !opath) {
+    int rc = cli_parse(cmd, argc, argv, opts, nopt, &a->spec, 1, &got, HELP);
+    if (rc) return rc;
+    if (!got || !a->weights || !a->input || !a->out) {
         cli_error(cmd, "%s is required (see 'tapegrad run --help')",
-                  !got     ? "SPEC"
-                  : !wpath ? "--weights"
-                  : !xpath ? "--input"
-                           : "--out");
+                  !got          ? "SPEC"
+                  : !a->weights ? "--weights"
+                  : !a->input   ? "--input"
+                                : "--out");
         return CLI_USAGE;
     }
-    if (threads) tg_set_threads((int)threads);
-    tg_spec *s = cli_load_spec(cmd, spec_path);
-    if (!s) return CLI_USAGE;
-    cli_model cm = {0};
-    tg_st_file *f = NULL;
-    tg_tape *tape = NULL;
-    tg_model_state *st = NULL;
-    tg_optim *opt = NULL;
-    tg_tensor *losses = NULL;
-    results res = {0};
-    char err[1024];
-    int status = CLI_USAGE;
+    return 0;
+}
+
+/* The tasks run cannot take. CLI_USAGE after a message, or 0. */
+static int check_task(const char *cmd, const tg_spec *s, const char *spec_path) {
     if (s->task == TG_TASK_TREE) {
         cli_error(cmd,
                   "%s: task tree: run reads batches of sequences; train and eval read tree "
                   "files",
                   spec_path);
-        goto done;
+        return CLI_USAGE;
     }
     if (s->task == TG_TASK_SEQ2SEQ) { /* its vocabularies come from data */
         cli_error(cmd,
                   "%s: task seq2seq: run is for the layer-list tasks (seq2seq: train, eval, "
                   "translate)",
                   spec_path);
-        goto done;
+        return CLI_USAGE;
     }
     if (s->input == TG_INPUT_TOKENS && !s->vocab) {
         cli_error(cmd, "%s: input.vocab: run needs the vocabulary size in the spec", spec_path);
-        goto done;
+        return CLI_USAGE;
     }
-    if ((status = cli_model_build(cmd, &cm, s, s->train.seed))) goto done;
-    status = CLI_FAIL;
-    if (tg_safetensors_load_into(wpath, cm.n, cm.params, err, sizeof err)) {
-        cli_error(cmd, "%s", err);
-        goto done;
-    }
-    batch_in in;
-    if (!(f = tg_safetensors_open(xpath, err, sizeof err)) ||
-        read_batch(s, f, xpath, &in, err, sizeof err)) {
-        cli_error(cmd, "%s", err);
-        goto done;
-    }
-    int kr = last_recurrent(cm.model);
-    if (kr < 0 && (in.h0 || in.c0)) {
-        cli_error(cmd, "%s: h0/c0 given, but the model has no recurrent layer", xpath);
-        goto done;
-    }
-    if (train_steps && !in.target && !in.target_ids) {
-        cli_error(cmd, "%s: --train-steps needs a tensor named 'target'", xpath);
-        status = CLI_USAGE;
-        goto done;
-    }
-    tape = tg_tape_new();
-    st = tg_model_state_new(cm.model);
-    if (!tape || !st) goto oom;
+    return 0;
+}
 
-    /* outputs (and gradients) of the given weights, without dropout */
-    tg_module_train(&cm.model->base, false);
+/* The model with its weights, the batch, a tape and a state. */
+static int load(run_job *r) {
+    const char *cmd = r->cmd, *xpath = r->a.input;
+    int status = cli_model_build(cmd, &r->cm, r->s, r->s->train.seed);
+    if (status) return status;
+    if (tg_safetensors_load_into(r->a.weights, r->cm.n, r->cm.params, r->err, sizeof r->err) ||
+        !(r->f = tg_safetensors_open(xpath, r->err, sizeof r->err)) ||
+        read_batch(r->s, r->f, xpath, &r->in, r->err, sizeof r->err)) {
+        cli_error(cmd, "%s", r->err);
+        return CLI_FAIL;
+    }
+    r->kr = last_recurrent(r->cm.model);
+    if (r->kr < 0 && (r->in.h0 || r->in.c0)) {
+        cli_error(cmd, "%s: h0/c0 given, but the model has no recurrent layer", xpath);
+        return CLI_FAIL;
+    }
+    if (r->a.train_steps && !r->in.target && !r->in.target_ids) {
+        cli_error(cmd, "%s: --train-steps needs a tensor named 'target'", xpath);
+        return CLI_USAGE;
+    }
+    r->tape = tg_tape_new();
+    r->st = tg_model_state_new(r->cm.model);
+    if (!r->tape || !r->st) return cli_error(cmd, "out of memory"), CLI_FAIL;
+    return 0;
+}
+
+/* The tape's message (or out of memory): CLI_FAIL. */
+static int tape_failed(const run_job *r) {
+    cli_error(r->cmd, "%s", tg_tape_error(r->tape) ? tg_tape_error(r->tape) : "out of memory");
+    return CLI_FAIL;
+}
+
+static int out_of_memory(const run_job *r) {
+    cli_error(r->cmd, "out of memory");
+    return CLI_FAIL;
+}
+
+/* Outputs (and gradients) of the given weights, without dropout. */
+static int outputs(run_job *r) {
+    cli_model *cm = &r->cm;
+    tg_tape *tape = r->tape;
+    tg_module_train(&cm->model->base, false);
     tg_model_batch b;
     tg_model_output out;
     tg_tensor *x;
-    bool grad_x = grad && s->input == TG_INPUT_VECTORS;
-    if (forward(tape, &cm, &in, st, kr, grad_x, &b, &out, &x)) goto tape_error;
-    if (add(&res, "output", out.output, NULL) || (out.h_n && add(&res, "h_n", out.h_n, NULL)) ||
-        (out.c_n && add(&res, "c_n", out.c_n, NULL)))
-        goto oom;
-    if (grad) {
-        tg_tensor *y = tg_sum(tape, out.output);
-        if (out.h_n) y = tg_add(tape, y, tg_sum(tape, out.h_n));
-        if (out.c_n) y = tg_add(tape, y, tg_sum(tape, out.c_n));
-        tg_module_zero_grad(&cm.model->base);
-        if (!y || tg_backward(tape, y)) goto tape_error;
-        for (int i = 0; i < cm.n; i++) {
-            char name[300];
-            snprintf(name, sizeof name, "grad.%s", cm.params[i].name);
-            if (add(&res, name, cm.params[i].tensor, cm.params[i].tensor->grad)) goto oom;
-        }
-        if (grad_x && add(&res, "grad.input", x, x->grad)) goto oom;
+    bool grad_x = r->a.grad && r->s->input == TG_INPUT_VECTORS;
+    if (forward(tape, cm, &r->in, r->st, r->kr, grad_x, &b, &out, &x)) return tape_failed(r);
+    if (add(&r->res, "output", out.output, NULL) ||
+        (out.h_n && add(&r->res, "h_n", out.h_n, NULL)) ||
+        (out.c_n && add(&r->res, "c_n", out.c_n, NULL)))
+        return out_of_memory(r);
+    if (!r->a.grad) return 0;
+    tg_tensor *y = tg_sum(tape, out.output);
+    if (out.h_n) y = tg_add(tape, y, tg_sum(tape, out.h_n));
+    if (out.c_n) y = tg_add(tape, y, tg_sum(tape, out.c_n));
+    tg_module_zero_grad(&cm->model->base);
+    if (!y || tg_backward(tape, y)) return tape_failed(r);
+    for (int i = 0; i < cm->n; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "grad.%s", cm->params[i].name);
+        if (add(&r->res, name, cm->params[i].tensor, cm->params[i].tensor->grad))
+            return out_of_memory(r);
     }
+    if (grad_x && add(&r->res, "grad.input", x, x->grad)) return out_of_memory(r);
+    return 0;
+}
 
-    /* training steps on this batch */
-    if (train_steps) {
-        tg_module_train(&cm.model->base, true);
-        opt = tg_optim_spec_build(&s->optim, cm.tensors, cm.n);
-        losses = tg_tensor_new(TG_SHAPE(train_steps));
-        if (!opt || !losses) goto oom;
-        for (int64_t i = 0; i < train_steps; i++) {
-            tg_tape_reset(tape);
-            tg_tensor *loss = NULL;
-            if (forward(tape, &cm, &in, st, kr, false, &b, &out, &x) == 0)
-                loss = tg_model_loss(tape, cm.model, &b, &out);
-            tg_optim_zero_grad(opt);
-            if (!loss || tg_backward(tape, loss)) goto tape_error;
-            losses->data[i] = loss->data[0];
-            int c = tg_optim_spec_prepare(&s->optim, opt, (int)i, NULL, err, sizeof err);
-            if (c == TG_CLIP_INVALID || (c == TG_CLIP_OK && tg_optim_step(opt))) {
-                cli_error(cmd, "step %lld: %s", (long long)i + 1,
-                          c == TG_CLIP_INVALID ? err : tg_optim_error(opt));
-                goto done;
-            }
+/* --train-steps N on this batch: the parameters after them, and loss [N]. */
+static int train_steps(run_job *r) {
+    cli_model *cm = &r->cm;
+    tg_optim_spec *os = &r->s->optim;
+    tg_module_train(&cm->model->base, true);
+    r->opt = tg_optim_spec_build(os, cm->tensors, cm->n);
+    r->losses = tg_tensor_new(TG_SHAPE(r->a.train_steps));
+    if (!r->opt || !r->losses) return out_of_memory(r);
+    for (int64_t i = 0; i < r->a.train_steps; i++) {
+        tg_tape_reset(r->tape);
+        tg_model_batch b;
+        tg_model_output out;
+        tg_tensor *x, *loss = NULL;
+        if (forward(r->tape, cm, &r->in, r->st, r->kr, false, &b, &out, &x) == 0)
+            loss = tg_model_loss(r->tape, cm->model, &b, &out);
+        tg_optim_zero_grad(r->opt);
+        if (!loss || tg_backward(r->tape, loss)) return tape_failed(r);
+        r->losses->data[i] = loss->data[0];
+        int c = tg_optim_spec_prepare(os, r->opt, (int)i, NULL, r->err, sizeof r->err);
+        if (c == TG_CLIP_INVALID || (c == TG_CLIP_OK && tg_optim_step(r->opt))) {
+            cli_error(r->cmd, "step %lld: %s", (long long)i + 1,
+                      c == TG_CLIP_INVALID ? r->err : tg_optim_error(r->opt));
+            return CLI_FAIL;
         }
-        for (int i = 0; i < cm.n; i++)
-            if (add(&res, cm.params[i].name, cm.params[i].tensor, NULL)) goto oom;
-        if (add(&res, "loss", losses, NULL)) goto oom;
     }
-    if (tg_safetensors_save_as(opath, "F32", res.n, res.items, 0, NULL, err, sizeof err)) {
-        cli_error(cmd, "%s", err);
-        goto done;
+    for (int i = 0; i < cm->n; i++)
+        if (add(&r->res, cm->params[i].name, cm->params[i].tensor, NULL)) return out_of_memory(r);
+    if (add(&r->res, "loss", r->losses, NULL)) return out_of_memory(r);
+    return 0;
+}
+
+static int save(run_job *r) {
+    if (tg_safetensors_save_as(r->a.out, "F32", r->res.n, r->res.items, 0, NULL, r->err,
+                               sizeof r->err)) {
+        cli_error(r->cmd, "%s", r->err);
+        return CLI_FAIL;
     }
-    status = CLI_OK;
-    goto done;
-tape_error:
-    cli_error(cmd, "%s", tg_tape_error(tape) ? tg_tape_error(tape) : "out of memory");
-    goto done;
-oom:
-    cli_error(cmd, "out of memory");
-done:
-    results_free(&res);
-    tg_tensor_free(losses);
-    tg_optim_free(opt);
-    tg_model_state_free(st);
-    tg_tape_free(tape);
-    tg_safetensors_close(f);
-    cli_model_free(&cm);
-    tg_spec_free(s);
+    return CLI_OK;
+}
+
+static void run_free(run_job *r) {
+    results_free(&r->res);
+    tg_tensor_free(r->losses);
+    tg_optim_free(r->opt);
+    tg_model_state_free(r->st);
+    tg_tape_free(r->tape);
+    tg_safetensors_close(r->f);
+    cli_model_free(&r->cm);
+    tg_spec_free(r->s);
+}
+
+int cli_run(int argc, char **argv) {
+    static const char cmd[] = "run";
+    run_args a = {0};
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (a.threads) tg_set_threads((int)a.threads);
+    run_job job = {.cmd = cmd, .a = a}, *r = &job;
+    if (!(r->s = cli_load_spec(cmd, a.spec))) return CLI_USAGE;
+    int status = check_task(cmd, r->s, a.spec);
+    if (!status && !(status = load(r)) && !(status = outputs(r)) &&
+        !(a.train_steps && (status = train_steps(r))))
+        status = save(r);
+    run_free(r);
     return status;
 }

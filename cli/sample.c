@@ -89,123 +89,172 @@ static void bad_prime(const char *cmd, const char *prime, size_t np, size_t i) {
               len, prime + at, (unsigned)cp, bytes, u[i]);
 }
 
-int cli_sample(int argc, char **argv) {
-    const char *cmd = "sample", *spec_path = NULL, *ckpt = NULL, *prime = NULL, *cond_name = NULL;
-    int64_t length = 0, top_k = 0, seed = 0, threads = 0, count = 1;
-    double temp = 0;
+/* The command line. */
+typedef struct sample_args {
+    const char *spec, *ckpt, *prime, *cond_name;
+    int64_t length, top_k, seed, threads, count;
+    double temp;
+} sample_args;
+
+/* Everything one run holds; sampler_free releases it. */
+typedef struct sampler {
+    const char *cmd;
+    sample_args a;
+    tg_spec *s;
+    cli_model cm;
+    cli_ckpt_info info;
+    tg_model_state *st;
+    tg_tape *tape;
+    int64_t *ids; /* the start: [n0] */
+    int64_t n0;
+    cli_ranked *rank; /* [V] */
+    int id_of[256];   /* a byte's id, -1 when not in the vocabulary */
+    int64_t V, end_id, cond;
+} sampler;
+
+/* The options, and the spec of the checkpoint's model, whose sample section
+ * gives the defaults. */
+static int parse_args(const char *cmd, int argc, char **argv, sample_args *a, tg_spec **spec) {
     cli_option opts[] = {
-        {"--checkpoint", CLI_STR, &ckpt, 0, 0, false},
-        {"--prime", CLI_STR, &prime, 0, 0, false},
-        {"--length", CLI_INT, &length, 0, 1e12, false},
-        {"--temperature", CLI_REAL, &temp, 0, 1e6, false},
-        {"--top-k", CLI_INT, &top_k, 0, 1e9, false},
-        {"--condition", CLI_STR, &cond_name, 0, 0, false},
-        {"--count", CLI_INT, &count, 1, 1e9, false},
-        {"--seed", CLI_INT, &seed, 0, 9007199254740992.0, false},
-        {"--threads", CLI_INT, &threads, 1, 1024, false},
+        {"--checkpoint", CLI_STR, &a->ckpt, 0, 0, false},
+        {"--prime", CLI_STR, &a->prime, 0, 0, false},
+        {"--length", CLI_INT, &a->length, 0, 1e12, false},
+        {"--temperature", CLI_REAL, &a->temp, 0, 1e6, false},
+        {"--top-k", CLI_INT, &a->top_k, 0, 1e9, false},
+        {"--condition", CLI_STR, &a->cond_name, 0, 0, false},
+        {"--count", CLI_INT, &a->count, 1, 1e9, false},
+        {"--seed", CLI_INT, &a->seed, 0, 9007199254740992.0, false},
+        {"--threads", CLI_INT, &a->threads, 1, 1024, false},
     };
     int nopt = (int)(sizeof opts / sizeof *opts), got = 0;
-    int rc = cli_parse(cmd, argc, argv, opts, nopt, &spec_path, 1, &got, HELP);
-    if (rc) return rc < 0 ? CLI_OK : rc;
-    tg_spec *s = cli_checkpoint_spec(cmd, got, ckpt, threads, spec_path, TG_TASK_LANGUAGE_MODEL,
+    int rc = cli_parse(cmd, argc, argv, opts, nopt, &a->spec, 1, &got, HELP);
+    if (rc) return rc;
+    tg_spec *s = cli_checkpoint_spec(cmd, got, a->ckpt, a->threads, a->spec, TG_TASK_LANGUAGE_MODEL,
                                      "language models");
     if (!s) return CLI_USAGE;
-    if (!cli_given(opts, nopt, "--length")) length = s->sample.length;
-    if (!cli_given(opts, nopt, "--temperature")) temp = s->sample.temperature;
-    if (!cli_given(opts, nopt, "--seed")) seed = (int64_t)s->sample.seed;
-    if (!prime) prime = s->sample.prime ? s->sample.prime : "";
-    if (!s->cond_size != !cond_name) {
+    if (!cli_given(opts, nopt, "--length")) a->length = s->sample.length;
+    if (!cli_given(opts, nopt, "--temperature")) a->temp = s->sample.temperature;
+    if (!cli_given(opts, nopt, "--seed")) a->seed = (int64_t)s->sample.seed;
+    if (!a->prime) a->prime = s->sample.prime ? s->sample.prime : "";
+    if (!s->cond_size != !a->cond_name) {
         cli_error(cmd,
                   s->cond_size ? "%s: the model is conditioned (input.condition): give "
                                  "--condition LABEL"
                                : "%s: --condition needs a conditioned model (input.condition)",
-                  spec_path);
+                  a->spec);
         tg_spec_free(s);
         return CLI_USAGE;
     }
+    *spec = s;
+    return 0;
+}
 
-    cli_model cm = {0};
-    cli_ckpt_info info = {0};
-    tg_model_state *st = NULL;
-    tg_tape *tape = NULL;
-    int64_t *ids = NULL;
-    cli_ranked *rank = NULL;
-    int status = cli_model_load(cmd, &cm, s, ckpt, &info);
-    if (status) goto done;
-    status = CLI_FAIL;
-    const cli_vocab *v = &info.vocab;
-    int id_of[256];
-    for (int c = 0; c < 256; c++) id_of[c] = -1;
-    for (int k = 0; k < v->n_bytes; k++) id_of[v->bytes[k]] = k;
+/* The model and its vocabulary; the primer and the condition must be in it. */
+static int load(sampler *r) {
+    const char *cmd = r->cmd, *prime = r->a.prime, *cond_name = r->a.cond_name;
+    int status = cli_model_load(cmd, &r->cm, r->s, r->a.ckpt, &r->info);
+    if (status) return status;
+    const cli_vocab *v = &r->info.vocab;
+    for (int c = 0; c < 256; c++) r->id_of[c] = -1;
+    for (int k = 0; k < v->n_bytes; k++) r->id_of[v->bytes[k]] = k;
     if (!v->n_bytes) {
-        cli_error(cmd, "%s: no character vocabulary in the checkpoint", ckpt);
-        goto done;
+        cli_error(cmd, "%s: no character vocabulary in the checkpoint", r->a.ckpt);
+        return CLI_FAIL;
     }
     size_t np = strlen(prime);
     for (size_t i = 0; i < np; i++)
-        if (id_of[(unsigned char)prime[i]] < 0) {
+        if (r->id_of[(unsigned char)prime[i]] < 0) {
             bad_prime(cmd, prime, np, i);
-            status = CLI_USAGE;
-            goto done;
+            return CLI_USAGE;
         }
-    int64_t V = cm.model->output_size, end_id = id_of[CLI_END_BYTE], cond = 0;
-    if (cond_name && (cond = cli_label_id(v, cond_name, strlen(cond_name))) < 0) {
+    r->V = r->cm.model->output_size, r->end_id = r->id_of[CLI_END_BYTE], r->cond = 0;
+    if (cond_name && (r->cond = cli_label_id(v, cond_name, strlen(cond_name))) < 0) {
         cli_error(cmd, "--condition: '%s' is not one of the model's %lld labels (%s%s)", cond_name,
                   (long long)v->labels.n, v->labels.n ? v->labels.s[0] : "",
                   v->labels.n > 1 ? ", ..." : "");
-        status = CLI_USAGE;
-        goto done;
+        return CLI_USAGE;
     }
-    st = tg_model_state_new(cm.model);
-    tape = tg_tape_new();
-    ids = malloc((np + 1) * sizeof *ids);
-    rank = malloc((size_t)V * sizeof *rank);
-    if (!st || !tape || !ids || !rank) {
-        cli_error(cmd, "out of memory");
-        goto done;
+    return 0;
+}
+
+/* A state, a tape without gradients, and the ids every sample starts from. */
+static int start(sampler *r) {
+    const char *prime = r->a.prime;
+    size_t np = strlen(prime);
+    r->st = tg_model_state_new(r->cm.model);
+    r->tape = tg_tape_new();
+    r->ids = malloc((np + 1) * sizeof *r->ids);
+    r->rank = malloc((size_t)r->V * sizeof *r->rank);
+    if (!r->st || !r->tape || !r->ids || !r->rank) {
+        cli_error(r->cmd, "out of memory");
+        return CLI_FAIL;
     }
-    tg_set_grad_enabled(tape, false);
+    tg_set_grad_enabled(r->tape, false);
     /* Start where a text starts: after an end marker (a conditioned model's
      * texts all do) or, without a primer, after a line break (not printed). */
-    int64_t n0 = 0;
-    if (cond_name || !np) ids[n0++] = end_id >= 0 ? end_id : id_of['\n'] >= 0 ? id_of['\n'] : 0;
-    for (size_t i = 0; i < np; i++) ids[n0++] = id_of[(unsigned char)prime[i]];
-    tg_rng r;
-    tg_rng_seed(&r, (uint64_t)seed);
-    for (int64_t k = 0; k < count; k++) {
-        tg_model_state_reset(st);
-        tg_tape_reset(tape);
-        tg_model_batch b = {.T = n0, .B = 1, .ids = ids, .cond = cond_name ? &cond : NULL};
-        tg_model_output out;
-        if (tg_model_forward(tape, cm.model, &b, st, &out)) {
-            cli_error(cmd, "%s", tg_tape_error(tape));
-            goto done;
-        }
-        fwrite(prime, 1, np, stdout);
-        /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
-        tg_tensor *z = tg_contiguous(tape, out.output);
-        for (int64_t i = 0; i < length && z; i++) {
-            int64_t next = pick(z->data + (z->numel - V), V, temp, top_k, &r, rank);
-            if (next == end_id) break;
-            fputc(v->bytes[next], stdout);
-            fflush(stdout);
-            tg_tape_reset(tape);
-            z = tg_model_step(tape, cm.model, &next, NULL, 1, st);
-        }
-        fputc('\n', stdout);
-        if (tg_tape_error(tape)) {
-            cli_error(cmd, "%s", tg_tape_error(tape));
-            goto done;
-        }
+    const int *id_of = r->id_of;
+    if (r->a.cond_name || !np)
+        r->ids[r->n0++] = r->end_id >= 0 ? r->end_id : id_of['\n'] >= 0 ? id_of['\n'] : 0;
+    for (size_t i = 0; i < np; i++) r->ids[r->n0++] = id_of[(unsigned char)prime[i]];
+    return 0;
+}
+
+/* One sample: the primer, then characters until --length or the end
+ * marker, and a line break. */
+static int generate(sampler *r, tg_rng *rng) {
+    tg_tape *tape = r->tape;
+    size_t np = strlen(r->a.prime);
+    int64_t V = r->V;
+    tg_model_state_reset(r->st);
+    tg_tape_reset(tape);
+    tg_model_batch b = {
+        .T = r->n0, .B = 1, .ids = r->ids, .cond = r->a.cond_name ? &r->cond : NULL};
+    tg_model_output out;
+    if (tg_model_forward(tape, r->cm.model, &b, r->st, &out)) {
+        cli_error(r->cmd, "%s", tg_tape_error(tape));
+        return CLI_FAIL;
     }
-    status = CLI_OK;
-done:
-    free(ids);
-    free(rank);
-    tg_tape_free(tape);
-    tg_model_state_free(st);
-    cli_model_free(&cm);
-    cli_ckpt_info_free(&info);
-    tg_spec_free(s);
+    fwrite(r->a.prime, 1, np, stdout);
+    /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
+    tg_tensor *z = tg_contiguous(tape, out.output);
+    for (int64_t i = 0; i < r->a.length && z; i++) {
+        int64_t next = pick(z->data + (z->numel - V), V, r->a.temp, r->a.top_k, rng, r->rank);
+        if (next == r->end_id) break;
+        fputc(r->info.vocab.bytes[next], stdout);
+        fflush(stdout);
+        tg_tape_reset(tape);
+        z = tg_model_step(tape, r->cm.model, &next, NULL, 1, r->st);
+    }
+    fputc('\n', stdout);
+    if (tg_tape_error(tape)) {
+        cli_error(r->cmd, "%s", tg_tape_error(tape));
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
+static void sampler_free(sampler *r) {
+    free(r->ids);
+    free(r->rank);
+    tg_tape_free(r->tape);
+    tg_model_state_free(r->st);
+    cli_model_free(&r->cm);
+    cli_ckpt_info_free(&r->info);
+    tg_spec_free(r->s);
+}
+
+int cli_sample(int argc, char **argv) {
+    static const char cmd[] = "sample";
+    sample_args a = {.count = 1};
+    tg_spec *s = NULL;
+    int rc = parse_args(cmd, argc, argv, &a, &s);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    sampler run = {.cmd = cmd, .a = a, .s = s}, *r = &run;
+    int status = load(r);
+    if (!status) status = start(r);
+    tg_rng rng;
+    tg_rng_seed(&rng, (uint64_t)r->a.seed);
+    for (int64_t k = 0; !status && k < r->a.count; k++) status = generate(r, &rng);
+    sampler_free(r);
     return status;
 }
