@@ -76,13 +76,52 @@ static int targets_build(cli_vocab *v, const char *path, const cli_syms *tgt, ch
     return rc;
 }
 
-static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
-                double valid_fraction, char *err, size_t errlen) {
-    const tg_seq2seq_spec *q = &s->seq2seq;
-    cli_syms src = {0}, tgt = {0}, all_src = {0}, all_tgt = {0};
-    cli_strs sources = {0};
-    int64_t n = 0, cap = 0, *line_of = NULL, line = 0;
-    int rc = -1;
+/* The pairs of a file as they are read: each line's symbols (src, tgt),
+ * every pair's symbols one after another (all_src, all_tgt), the distinct
+ * sources (a pair's group) and the line of each pair. */
+typedef struct pairs {
+    cli_syms src, tgt, all_src, all_tgt;
+    cli_strs sources;
+    int64_t n, cap, *line_of;
+} pairs;
+
+static void pairs_free(pairs *pr) {
+    cli_syms_free(&pr->src);
+    cli_syms_free(&pr->tgt);
+    cli_syms_free(&pr->all_src);
+    cli_syms_free(&pr->all_tgt);
+    cli_strs_free(&pr->sources);
+    free(pr->line_of);
+}
+
+/* Adds the pair just split into pr->src and pr->tgt, read at line. */
+static int add_pair(cli_data *d, pairs *pr, int64_t line) {
+    if (pr->n == pr->cap) {
+        pr->cap = pr->cap ? 2 * pr->cap : 1024;
+        cli_seq *ns = realloc(d->seqs, (size_t)pr->cap * sizeof *ns);
+        if (ns) d->seqs = ns;
+        int64_t *nlo = realloc(pr->line_of, (size_t)pr->cap * sizeof *nlo);
+        if (nlo) pr->line_of = nlo;
+        if (!ns || !nlo) return -1;
+    }
+    /* the group: pairs with the same source text (trimmed) */
+    const cli_syms *src = &pr->src, *tgt = &pr->tgt;
+    const char *s0 = src->p[0], *s1 = src->p[src->n - 1] + src->len[src->n - 1];
+    int64_t group = cli_strs_intern(&pr->sources, s0, (size_t)(s1 - s0));
+    if (group < 0) return -1;
+    d->seqs[pr->n] = (cli_seq){.off = pr->all_src.n,
+                               .len = src->n,
+                               .label = group,
+                               .tgt_off = pr->all_tgt.n,
+                               .tgt_len = tgt->n};
+    pr->line_of[pr->n++] = line;
+    return cli_syms_append(&pr->all_src, src) || cli_syms_append(&pr->all_tgt, tgt) ? -1 : 0;
+}
+
+/* Every "source<TAB>target" line of text into pr and d->seqs. */
+static int read_pairs(cli_data *d, const tg_seq2seq_spec *q, char *text, int64_t len, pairs *pr,
+                      char *err, size_t errlen) {
+    int64_t line = 0;
     for (char *p = text, *end = text + len; p < end; line++) {
         char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
         char *tab = memchr(p, '\t', (size_t)(eol - p));
@@ -93,76 +132,66 @@ static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cl
         }
         if (!tab)
             what = "expected \"source<TAB>target\", found no tab";
-        else if (cli_syms_split(&src, p, tab, q->source) ||
-                 cli_syms_split(&tgt, tab + 1, eol, q->target))
+        else if (cli_syms_split(&pr->src, p, tab, q->source) ||
+                 cli_syms_split(&pr->tgt, tab + 1, eol, q->target))
             what = "out of memory";
-        else if (!src.n || !tgt.n)
-            what = src.n ? "the target is empty" : "the source is empty";
-        if (what) {
-            snprintf(err, errlen, "%s:%lld: %s", d->path, (long long)line + 1, what);
-            goto done;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            cli_seq *ns = realloc(d->seqs, (size_t)cap * sizeof *ns);
-            if (ns) d->seqs = ns;
-            int64_t *nlo = realloc(line_of, (size_t)cap * sizeof *nlo);
-            if (nlo) line_of = nlo;
-            if (!ns || !nlo) goto oom;
-        }
-        /* the group: pairs with the same source text (trimmed) */
-        const char *s0 = src.p[0], *s1 = src.p[src.n - 1] + src.len[src.n - 1];
-        int64_t group = cli_strs_intern(&sources, s0, (size_t)(s1 - s0));
-        if (group < 0) goto oom;
-        d->seqs[n] = (cli_seq){
-            .off = all_src.n, .len = src.n, .label = group, .tgt_off = all_tgt.n, .tgt_len = tgt.n};
-        line_of[n++] = line;
-        if (cli_syms_append(&all_src, &src) || cli_syms_append(&all_tgt, &tgt)) goto oom;
+        else if (!pr->src.n || !pr->tgt.n)
+            what = pr->src.n ? "the target is empty" : "the source is empty";
+        if (what)
+            return snprintf(err, errlen, "%s:%lld: %s", d->path, (long long)line + 1, what), -1;
+        if (add_pair(d, pr, line)) return snprintf(err, errlen, "%s: out of memory", d->path), -1;
         p = eol + 1;
     }
-    if (!n) {
-        snprintf(err, errlen, "%s: no pairs (expected lines \"source<TAB>target\")", d->path);
-        goto done;
-    }
-    d->n_seqs = n;
-    d->n_train = cli_split(n, valid_fraction);
-    if (!known) {
-        int64_t train_syms = d->n_train < n ? d->seqs[d->n_train].off : all_src.n;
-        if (cli_words_build(&d->vocab, d->path, all_src.p, all_src.len, train_syms, 0, err,
-                            errlen) ||
-            targets_build(&d->vocab, d->path, &all_tgt, err, errlen))
-            goto done;
-    }
-    d->ids = malloc((size_t)all_src.n * sizeof *d->ids);
-    d->tags = malloc((size_t)all_tgt.n * sizeof *d->tags);
-    if (!d->ids || !d->tags) goto oom;
-    d->n_ids = all_src.n;
-    for (int64_t i = 0; i < all_src.n; i++)
-        d->ids[i] = cli_word_id(&d->vocab, all_src.p[i], all_src.len[i]);
-    for (int64_t k = 0; k < n; k++)
+    if (!pr->n)
+        return snprintf(err, errlen, "%s: no pairs (expected lines \"source<TAB>target\")",
+                        d->path),
+               -1;
+    return 0;
+}
+
+/* The symbols as ids: sources into d->ids, targets into d->tags. A target
+ * symbol the vocabulary lacks (only from a checkpoint's) is an error. */
+static int number_pairs(cli_data *d, const pairs *pr, char *err, size_t errlen) {
+    const cli_syms *all_src = &pr->all_src, *all_tgt = &pr->all_tgt;
+    d->ids = malloc((size_t)all_src->n * sizeof *d->ids);
+    d->tags = malloc((size_t)all_tgt->n * sizeof *d->tags);
+    if (!d->ids || !d->tags) return snprintf(err, errlen, "%s: out of memory", d->path), -1;
+    d->n_ids = all_src->n;
+    for (int64_t i = 0; i < all_src->n; i++)
+        d->ids[i] = cli_word_id(&d->vocab, all_src->p[i], all_src->len[i]);
+    for (int64_t k = 0; k < pr->n; k++)
         for (int64_t i = d->seqs[k].tgt_off; i < d->seqs[k].tgt_off + d->seqs[k].tgt_len; i++) {
-            int64_t id = cli_strs_find(&d->vocab.labels, all_tgt.p[i], all_tgt.len[i]);
+            int64_t id = cli_strs_find(&d->vocab.labels, all_tgt->p[i], all_tgt->len[i]);
             if (id < 2) { /* only from a checkpoint's vocabulary; "<s>" itself is no symbol */
-                int w = (int)(all_tgt.len[i] < 60 ? all_tgt.len[i] : 60);
+                int w = (int)(all_tgt->len[i] < 60 ? all_tgt->len[i] : 60);
                 snprintf(err, errlen,
                          "%s:%lld: target symbol '%.*s' is not in the model's target "
                          "vocabulary",
-                         d->path, (long long)line_of[k] + 1, w, all_tgt.p[i]);
-                goto done;
+                         d->path, (long long)pr->line_of[k] + 1, w, all_tgt->p[i]);
+                return -1;
             }
             d->tags[i] = id;
         }
-    rc = 0;
-    goto done;
-oom:
-    snprintf(err, errlen, "%s: out of memory", d->path);
-done:
-    cli_syms_free(&src);
-    cli_syms_free(&tgt);
-    cli_syms_free(&all_src);
-    cli_syms_free(&all_tgt);
-    cli_strs_free(&sources);
-    free(line_of);
+    return 0;
+}
+
+static int load(cli_data *d, const tg_spec *s, char *text, int64_t len, const cli_vocab *known,
+                double valid_fraction, char *err, size_t errlen) {
+    pairs pr = {0};
+    int rc = read_pairs(d, &s->seq2seq, text, len, &pr, err, errlen);
+    if (!rc) {
+        d->n_seqs = pr.n;
+        d->n_train = cli_split(pr.n, valid_fraction);
+    }
+    if (!rc && !known) { /* sources by their training pairs, targets by every pair */
+        int64_t train_syms = d->n_train < pr.n ? d->seqs[d->n_train].off : pr.all_src.n;
+        if (cli_words_build(&d->vocab, d->path, pr.all_src.p, pr.all_src.len, train_syms, 0, err,
+                            errlen) ||
+            targets_build(&d->vocab, d->path, &pr.all_tgt, err, errlen))
+            rc = -1;
+    }
+    if (!rc) rc = number_pairs(d, &pr, err, errlen);
+    pairs_free(&pr);
     return rc;
 }
 
