@@ -139,6 +139,8 @@ static int call(parser *p, const char *name, size_t at) {
                         tg__cx_fn_names[near]);
         return fail(p, at, "unknown function '%s'", name);
     }
+    if (++p->depth > TG_CX_MAX_DEPTH) /* a call nests like a parenthesis */
+        return fail(p, at, "nested too deeply (more than %d levels)", TG_CX_MAX_DEPTH);
     p->pos++; /* ( */
     int args[3] = {-1, -1, -1}, n = 0;
     size_t arg_at[3] = {0};
@@ -159,6 +161,7 @@ static int call(parser *p, const char *name, size_t at) {
         return fail(p, p->pos, "expected ',' or ')' in the call of %s, got %s", name,
                     what_at(p, p->pos, b, sizeof b));
     p->pos++;
+    p->depth--;
     if (n != 1 + fn->numbers)
         return fail(p, at, "%s takes %d argument%s, got %d", name, 1 + fn->numbers,
                     fn->numbers ? "s" : "", n);

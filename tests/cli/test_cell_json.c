@@ -124,6 +124,34 @@ START_TEST(malformed_cell) {
 }
 END_TEST
 
+/* Calls nest like parentheses: 100 nested calls are refused by name,
+ * never a stack overflow. */
+START_TEST(nested_calls_refused) {
+    char dir[256], spec[300], data[300], eq[1024] = "", text[4096], want[1024];
+    for (int k = 0; k < 100; k++) strcat(eq, "tanh(");
+    strcat(eq, "a + h");
+    for (int k = 0; k < 100; k++) strcat(eq, ")");
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(spec, sizeof spec, dir, "spec.json");
+    cli_path(data, sizeof data, dir, "text.txt");
+    cli_write(data, "the cat sat on the mat\n");
+    snprintf(text, sizeof text,
+             SPEC_HEAD "{\"type\": \"cell\", \"hidden\": 4, \"gates\": [\"a\"], "
+                       "\"equations\": {\"h\": \"%s\"}}" SPEC_TAIL "}",
+             eq);
+    cli_write(spec, text);
+    cli_out r = cli_exec((const char *[]){"train", spec, "--data", data, NULL});
+    snprintf(want, sizeof want,
+             "tapegrad train: %s: model.layers[1].equations.h: col 321: nested too deeply "
+             "(more than 64 levels)\n",
+             spec);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.err, want);
+    cli_out_free(&r);
+    cli_rmdir(dir);
+}
+END_TEST
+
 /* renet's "cell" object is read the same way, under its own path */
 START_TEST(malformed_renet_cell) {
     char dir[256], spec[300], want[512];
@@ -214,6 +242,7 @@ TCase *tcase_cell_json(void) {
     TCase *tc = tcase_create("cell_json");
     tcase_add_loop_test(tc, malformed_cell, 0, N_BAD);
     tcase_add_test(tc, malformed_renet_cell);
+    tcase_add_test(tc, nested_calls_refused);
     tcase_add_test(tc, json_lstm_trains_as_builtin);
     tcase_add_test(tc, peephole_checkpoint_names);
     return tc;
