@@ -15,7 +15,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PUBLIC_HEADERS = $(shell sh mk/public-headers.sh '$(CC)')
 MAN_PAGES := man/tapegrad.1 man/tapegrad-spec.5 man/libtapegrad.3
 DOC_FILES := README.md CHANGELOG.md $(wildcard docs/*.md docs/*.svg docs/*.json)
-EXAMPLE_FILES := $(wildcard $(foreach e,c h json md sh py svg sha256,examples/*/*.$(e)))
+EXAMPLE_FILES := $(wildcard $(foreach e,c h json md sh py svg sha256,examples/*/*.$(e) examples/*/*/*.$(e)))
 
 # Private requirements are what `pkg-config --static` adds for libtapegrad.a:
 # BLIS has no .pc file in Debian; libgomp is OpenMP (core/parallel.c). -lm
