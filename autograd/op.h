@@ -10,7 +10,7 @@
 #include "autograd.h"
 
 enum tg_op_id {
-#define TG_OP(id, name) TG_OP_##id,
+#define TG_OP(id, name, assigns) TG_OP_##id,
 #include "ops.def"
 #undef TG_OP
     TG_OP_COUNT
@@ -39,7 +39,7 @@ typedef struct tg_node {
 
 typedef void (*tg_backward_fn)(tg_tape *t, tg_node *n);
 
-#define TG_OP(id, name) void tg__##name##_backward(tg_tape *t, tg_node *n);
+#define TG_OP(id, name, assigns) void tg__##name##_backward(tg_tape *t, tg_node *n);
 #include "ops.def"
 #undef TG_OP
 
@@ -74,9 +74,21 @@ void *tg__alloc(tg_tape *t, size_t bytes);
 tg_tensor *tg__tensor(tg_tape *t, tg_shape s);
 /* A tensor header on the tape sharing x's data (caller sets the view). */
 tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x);
+/* For a backward marked `assigns` in ops.def: true when x's gradient buffer
+ * is fresh (allocated, nothing written), so this write assigns (GEMM beta
+ * 0, `=`) and must cover all of it; later writes add. Clears the mark. */
+static inline bool tg__grad_first(tg_tensor *x) {
+    bool fresh = x->grad_fresh;
+    x->grad_fresh = false;
+    return fresh;
+}
+/* x's gradient as a value to add to: zeroes a fresh buffer. */
+void tg__grad_settle(tg_tensor *x);
+
 /* The gradients of y = x W^T + b over `rows` rows given dy [rows, out]:
  * x->grad += dy W, W's += dy^T x (gathered for a parameter, see tape.c),
- * b's += the column sums of dy; each only if it requires grad. xd is x's
+ * b's += the column sums of dy; each only if it requires grad; a fresh
+ * buffer (tg__grad_first) is assigned instead. xd is x's
  * data as a dense [rows, in] array, wd W's with strides rsw, csw. */
 void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w, const tg_real *wd,
                       int64_t rsw, int64_t csw, tg_tensor *b, const tg_real *dy, int64_t rows);

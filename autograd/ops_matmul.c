@@ -88,12 +88,21 @@ void tg__matmul_backward(tg_tape *t, tg_node *n) {
     tg_tensor *ga = n->in[0], *gb = n->in[1];
     int64_t batch = a->ndim == 3 ? a->shape[0] : 1;
     int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1], nn = b->shape[b->ndim - 1];
+    /* a fresh buffer is assigned by the first product into each of its
+     * parts (b's 2-d gradient is one part, summed over the batch) */
+    bool a_first = ga->requires_grad && tg__grad_first(ga);
+    bool b_first = gb->requires_grad && tg__grad_first(gb);
     for (int64_t i = 0; i < batch; i++) {
         mat dc = {n->out->grad + i * m * nn, m, nn, nn, 1};
         mat ma = operand(a, a->data, i), mb = operand(b, b->data, b->ndim == 3 ? i : 0);
-        if (ga->requires_grad) mm(dc, mat_t(mb), 1, ga->grad + i * m * k, k);
-        if (gb->requires_grad) mm(mat_t(ma), dc, 1, gb->grad + (b->ndim == 3 ? i * k * nn : 0), nn);
+        tg_real beta_b = b_first && (b->ndim == 3 || i == 0) ? 0 : 1;
+        if (ga->requires_grad) mm(dc, mat_t(mb), a_first ? 0 : 1, ga->grad + i * m * k, k);
+        if (gb->requires_grad)
+            mm(mat_t(ma), dc, beta_b, gb->grad + (b->ndim == 3 ? i * k * nn : 0), nn);
     }
+    /* no batch: nothing was written */
+    if (batch == 0 && a_first) memset(ga->grad, 0, (size_t)ga->numel * sizeof(tg_real));
+    if (batch == 0 && b_first) memset(gb->grad, 0, (size_t)gb->numel * sizeof(tg_real));
 }
 
 bool tg__linear_rows(tg_tape *t, const tg_real *px, int64_t rows, tg_tensor *w, tg_tensor *b,
@@ -182,13 +191,15 @@ void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
     int64_t nin = w->shape[1], nout = w->shape[0];
     mat mdy = {dy, rows, nout, nout, 1};
     mat mx = {xd, rows, nin, nin, 1}, mw = {wd, nout, nin, rsw, csw};
-    if (x->requires_grad) mm(mdy, mw, 1, x->grad, nin); /* [rows,in] */
+    /* beta 0 where the buffer is fresh: the product covers all of it */
+    if (x->requires_grad) mm(mdy, mw, tg__grad_first(x) ? 0 : 1, x->grad, nin); /* [rows,in] */
     if (w->requires_grad) { /* [out,in]; a parameter's uses are gathered */
         if (w->on_heap)
             tg__defer_weight_grad(t, w, dy, xd, rows);
         else
-            mm(mat_t(mdy), mx, 1, w->grad, nin);
+            mm(mat_t(mdy), mx, tg__grad_first(w) ? 0 : 1, w->grad, nin);
     }
+    if (b && b->requires_grad) tg__grad_settle(b);
     if (b && b->requires_grad)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t j = 0; j < nout; j++) b->grad[j] += dy[r * nout + j];

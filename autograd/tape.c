@@ -36,8 +36,9 @@ struct tg_tape {
 static const struct {
     const char *name;
     tg_backward_fn backward;
+    bool assigns; /* see ops.def */
 } op_table[TG_OP_COUNT] = {
-#define TG_OP(id, name) [TG_OP_##id] = {#name, tg__##name##_backward},
+#define TG_OP(id, name, assigns) [TG_OP_##id] = {#name, tg__##name##_backward, assigns},
 #include "ops.def"
 #undef TG_OP
 };
@@ -183,6 +184,7 @@ tg_tensor *tg__view_of(tg_tape *t, const tg_tensor *x) {
     if (!v) return NULL;
     *v = *x;
     v->grad = NULL;
+    v->grad_fresh = false;
     v->requires_grad = false;
     v->on_heap = false;
     v->node = -1;
@@ -332,20 +334,30 @@ tg_tensor *tg_detach(tg_tape *t, tg_tensor *x) {
 
 /* ---- backward ---------------------------------------------------------------- */
 
-/* A zeroed gradient buffer for x: on the tape for tape tensors, on the heap
- * for caller-owned tensors (freed with them), since those outlive a reset.
+void tg__grad_settle(tg_tensor *x) {
+    if (tg__grad_first(x)) memset(x->grad, 0, (size_t)x->numel * sizeof(tg_real));
+}
+
+/* A gradient buffer for x: on the tape for tape tensors, on the heap for
+ * caller-owned tensors (zeroed, freed with them), since those outlive a
+ * reset. A tape tensor's buffer starts fresh, not zeroed: most are first
+ * written whole by one backward (an `assigns` op in ops.def), and zeroing
+ * megabytes a step only for them to be overwritten showed in profiles.
  * Inside tg_backward, an output whose node says its gradient is a
  * contiguous run of its input's (grad_in_input: the slice of one time step,
  * a reshape) gets that run itself:
  * its consumers then add straight into the input's gradient, with no
- * buffer and no copy of its own. (A node-by-node replay, which must see
- * every += apart, does not share.) */
+ * buffer and no copy of its own; the input's buffer is zeroed then, since
+ * its runs are written by different consumers. (A node-by-node replay,
+ * which must see every += apart, does not share.) */
 static bool ensure_grad(tg_tape *t, tg_tensor *x) {
     if (x->grad) return true;
     if (t->gathering && !x->on_heap && x->node >= 0 && (size_t)x->node < t->n_nodes) {
         tg_node *n = &t->nodes[x->node];
         if (n->out == x && n->grad_in_input && ensure_grad(t, n->in[0])) {
+            tg__grad_settle(n->in[0]);
             x->grad = n->in[0]->grad + n->grad_offset;
+            x->grad_fresh = false;
             return true;
         }
     }
@@ -355,7 +367,7 @@ static bool ensure_grad(tg_tape *t, tg_tensor *x) {
         tg__fail(t, "tg_backward: out of memory for a gradient of %zu bytes", bytes);
         return false;
     }
-    if (!x->on_heap) memset(x->grad, 0, bytes);
+    x->grad_fresh = !x->on_heap;
     return true;
 }
 
@@ -459,11 +471,25 @@ static void flush_weight_grads(tg_tape *t, bool products) {
     }
 }
 
-/* Node n's backward, if its output received a gradient. */
+/* True when input k of n is also an earlier input of n: an `assigns`
+ * backward would write it twice, the second time assigning again. */
+static bool repeated_input(const tg_node *n, int k) {
+    for (int j = 0; j < k; j++)
+        if (n->in[j] == n->in[k]) return true;
+    return false;
+}
+
+/* Node n's backward, if its output received a gradient. Inputs' fresh
+ * buffers are zeroed first unless the op assigns them (ops.def). */
 static void backward_node(tg_tape *t, tg_node *n) {
     if (!n->out->grad) return; /* nothing flowed into this node */
-    for (int k = 0; k < n->n_in; k++)
-        if (n->in[k]->requires_grad && !ensure_grad(t, n->in[k])) break;
+    tg__grad_settle(n->out);
+    for (int k = 0; k < n->n_in; k++) {
+        tg_tensor *x = n->in[k];
+        if (!x->requires_grad) continue;
+        if (!ensure_grad(t, x)) break;
+        if (!op_table[n->op].assigns || repeated_input(n, k)) tg__grad_settle(x);
+    }
     if (!tg__failed(t)) op_table[n->op].backward(t, n);
 }
 
@@ -487,10 +513,13 @@ void tg__tape_release(tg_tape *t, tg__tape_mark m) {
 
 bool tg__seed_grad(tg_tape *t, tg_tensor *x, const tg_real *g, bool copy) {
     if (tg__failed(t) || !ensure_grad(t, x)) return false;
-    if (copy)
+    if (copy) {
+        x->grad_fresh = false; /* written whole */
         memcpy(x->grad, g, (size_t)x->numel * sizeof(tg_real));
-    else
-        for (int64_t i = 0; i < x->numel; i++) x->grad[i] += g[i];
+        return true;
+    }
+    tg__grad_settle(x);
+    for (int64_t i = 0; i < x->numel; i++) x->grad[i] += g[i];
     return true;
 }
 
@@ -557,8 +586,10 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     }
     /* Intermediate gradients start afresh on every call; leaves accumulate. */
     for (size_t i = 0; i < t->n_nodes; i++)
-        if (!t->nodes[i].out->on_heap) t->nodes[i].out->grad = NULL;
+        if (!t->nodes[i].out->on_heap)
+            t->nodes[i].out->grad = NULL, t->nodes[i].out->grad_fresh = false;
     if (!ensure_grad(t, y)) return -1;
+    tg__grad_settle(y);
     for (int64_t i = 0; i < y->numel; i++) y->grad[i] += grad_y ? grad_y[i] : 1;
     const tg__tape_checks *check = t->checks;
     if (check && check->forward(t, y->node)) return t->anomaly = true, -1;

@@ -47,6 +47,8 @@ typedef struct tg_tensor {
     int64_t numel;
     bool requires_grad;
     bool on_heap;     /* owned by the caller (parameters), not a tape */
+    bool grad_fresh;  /* inside backward: grad is allocated but holds nothing
+                       * yet, so its first writer assigns (autograd/ops.def) */
     int32_t node;     /* index of the producing node on its tape, or -1 */
     const char *name; /* optional label (parameter name), not owned */
 } tg_tensor;
