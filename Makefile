@@ -18,6 +18,7 @@
 #   make cells-example   plain, layer-norm, peephole and zoneout LSTMs on Moby Dick:
 #                        validation bits per character and ms per step
 #   make bench-threads   1 vs 2 threads, OpenMP wait policies, beside a busy process
+#   make bench-sample    tapegrad sample at batch 1 against PyTorch (characters/s)
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
@@ -216,6 +217,12 @@ bench-cells: $(BUILD)/bench/bench_rnn
 .PHONY: bench-threads
 bench-threads: $(BUILD)/bench/bench_rnn
 	sh bench/threads.sh $(BUILD)/bench/bench_rnn
+
+# tapegrad sample at batch 1 against PyTorch's loop (bench/bench_sample.sh):
+# characters per second at 1 and 2 threads
+.PHONY: bench-sample
+bench-sample: $(BUILD)/tapegrad $(BUILD)/bench/bench_rnn
+	sh bench/bench_sample.sh $(BUILD)/tapegrad $(BUILD)/bench/bench_rnn
 
 # data-parallel figures (bench/dist.sh): builds tapegrad with MPI=1
 bench-dist:

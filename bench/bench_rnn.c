@@ -346,6 +346,7 @@ static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t,
 }
 
 int main(int argc, char **argv) {
+    tg_wait_policy_exec(argv); /* as the tapegrad command runs */
     if (argc >= 2 && strcmp(argv[1], "sgemm") == 0)
         return sgemm(argc >= 4 && strcmp(argv[2], "--threads") == 0 ? atoi(argv[3]) : 1);
     bench_opts o;

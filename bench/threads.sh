@@ -6,6 +6,9 @@
 # the neighbour, and a thread that spins at a barrier while its partner is
 # descheduled wastes its slice: the p95 column shows what each setting does
 # about it. (BLIS's own barriers spin whatever OMP_WAIT_POLICY says.)
+# "default" is what bench_rnn runs with when nothing is set: tapegrad's
+# GOMP_SPINCOUNT=10000 (tg_wait_policy_exec); "libgomp's default" is
+# GOMP_SPINCOUNT=300000, what a program that does not choose gets.
 #   bench/threads.sh BENCH_RNN_BINARY      STEPS=N (default 20)
 set -u
 B=$1
@@ -23,9 +26,10 @@ busy=$!
 trap 'kill $busy 2>/dev/null' EXIT INT TERM
 echo "== ($CFG) training, one busy neighbour (pid $busy), $STEPS steps each; load at start $(load)"
 printf '%-36s %9s %9s %8s\n' setting "p50 ms" "p95 ms" "p95/p50"
-for setting in "1 thread|1|" "2 threads, default|2|" "2 threads, OMP_WAIT_POLICY=passive|2|OMP_WAIT_POLICY=passive" \
+for setting in "1 thread|1|" "2 threads, default|2|" "2 threads, libgomp's default|2|GOMP_SPINCOUNT=300000" \
+               "2 threads, OMP_WAIT_POLICY=passive|2|OMP_WAIT_POLICY=passive" \
                "2 threads, OMP_WAIT_POLICY=active|2|OMP_WAIT_POLICY=active" \
-               "2 threads, GOMP_SPINCOUNT=10000|2|GOMP_SPINCOUNT=10000"; do
+               "2 threads, GOMP_SPINCOUNT=1000|2|GOMP_SPINCOUNT=1000"; do
     name=$(echo "$setting" | cut -d'|' -f1)
     th=$(echo "$setting" | cut -d'|' -f2)
     envs=$(echo "$setting" | cut -d'|' -f3)

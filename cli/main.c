@@ -51,6 +51,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    tg_wait_policy_exec(argv); /* BLIS's threads behave beside busy processes */
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

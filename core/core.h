@@ -168,4 +168,17 @@ const char *tg_blis_kernels(void);
  * run, such as PyTorch, can be given the same kernels). */
 int tg_blis_kernel_id(void);
 
+/* The spin count tg_wait_policy_exec gives libgomp's idle threads. */
+#define TG_SPINCOUNT "10000"
+/* Call first thing in main, with main's argv: unless OMP_WAIT_POLICY or
+ * GOMP_SPINCOUNT is set, runs the program again (exec of /proc/self/exe,
+ * same arguments and process) with GOMP_SPINCOUNT=TG_SPINCOUNT, so BLIS's
+ * idle OpenMP threads spin briefly, then sleep: 2-thread steps then keep
+ * their pace beside a busy process instead of collapsing (libgomp reads
+ * the variable only when it is loaded, hence the exec). Returns 0 when
+ * the environment already says (nothing done), -1 when the exec failed
+ * (the program carries on under libgomp's default); does not return when
+ * it ran the program again. The tapegrad command does this. */
+int tg_wait_policy_exec(char **argv);
+
 #endif
