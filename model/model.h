@@ -114,11 +114,13 @@ int tg_model_forward(tg_tape *t, tg_model *m, const tg_model_batch *b, tg_model_
 tg_tensor *tg_model_loss(tg_tape *t, tg_model *m, const tg_model_batch *b,
                          const tg_model_output *out);
 /* A training step's loss: tg_model_forward then tg_model_loss, or, when
- * train.memory recomputes and the model is a language model made of an
- * embedding, rnn/lstm/gru layers (one direction) and a linear head, the
- * whole model run in segments (tg_seq_recompute_loss): memory O(T/k + k)
- * for the whole model, not only its recurrent steps, and gradients equal
- * to the full tape's up to rounding. On that path out->output stays NULL
+ * train.memory asks for {"whole_model": true} and the model is a language
+ * model made of an embedding, rnn/lstm/gru layers (one direction) and a
+ * linear head (and the batch has no lengths), the whole model run in
+ * segments (tg_seq_recompute_loss): memory O(T/k + k) for the whole model,
+ * not only its recurrent steps, and gradients equal to the full tape's up
+ * to rounding. Any other model or batch falls back to the layers' own
+ * recomputation, bit for bit the full tape's. On that path out->output stays NULL
  * (the logits are never whole); out->h_n, c_n and the carried state are
  * set as tg_model_forward sets them. out may be NULL. NULL with the tape's
  * error set on failure (model/model_recompute.c). */

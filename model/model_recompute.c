@@ -1,10 +1,12 @@
-/* A training step's loss, and where train.memory "recompute" lets it take
- * the whole-model path: a language model that is an embedding feeding a
- * stack of rnn, lstm and gru layers and a linear head runs segment by
- * segment through tg_seq_recompute_loss (nn/seq_recompute.c), so neither
- * the layers' outputs nor the logits are kept for all T steps. Any other
- * model (or a batch with lengths) takes tg_model_forward and
- * tg_model_loss, where each recurrent layer recomputes on its own. */
+/* A training step's loss, and where train.memory {"whole_model": true}
+ * lets it take the whole-model path: a language model that is an embedding
+ * feeding a stack of rnn, lstm and gru layers and a linear head runs
+ * segment by segment through tg_seq_recompute_loss (nn/seq_recompute.c),
+ * so neither the layers' outputs nor the logits are kept for all T steps;
+ * its gradients equal the full tape's to rounding, which is why it is
+ * asked for by name and not implied by "recompute". Any other model (or a
+ * batch with lengths) takes tg_model_forward and tg_model_loss, where each
+ * recurrent layer recomputes on its own, bit for bit. */
 #include <stdlib.h>
 
 #include "layer.h"
@@ -13,7 +15,7 @@
 /* The layers k of the stack path, or false: task language_model on token
  * ids, embedding feeding layers[1], one-direction recurrent layers of the
  * tg_rnn kind, a linear head last, no condition, and train.memory asking
- * to recompute. */
+ * for the whole model. */
 static bool stack_path(const tg_model *m, const tg_model_batch *b) {
     int n = m->n_layers;
     if (m->task != TG_TASK_LANGUAGE_MODEL || m->input != TG_INPUT_TOKENS || m->s2s ||
@@ -22,7 +24,7 @@ static bool stack_path(const tg_model *m, const tg_model_batch *b) {
         return false;
     for (int k = 1; k < n - 1; k++)
         if (!tg_spec_is_rnn_layer(m->layers[k].type) || m->layers[k].bidirectional ||
-            !m->layers[k].memory.recompute)
+            !m->layers[k].memory.recompute || !m->layers[k].whole_model)
             return false;
     return true;
 }

@@ -108,6 +108,8 @@ typedef struct tg_layer_spec {
     int arity;                    /* tree_rnn, tree_lstm: children per node; 0: any
                                    * (a child-sum Tree-LSTM) */
     tg_rnn_memory memory;         /* RECOMPUTES layers (layers.def): train.memory */
+    bool whole_model;             /* RECOMPUTES layers: train.memory.whole_model, the
+                                   * whole-model path of tg_model_train_loss */
     int cell;                     /* renet: "cell" as a tg_rnn_mode */
     int64_t grid_rows, grid_cols; /* renet: the image's patch grid */
     struct tg__cell_def *cell_def; /* cell (and renet with a "cell" object): the

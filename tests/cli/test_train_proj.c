@@ -1,7 +1,7 @@
 /* tapegrad train with an lstm layer's proj_size: the checkpoint holds
  * PyTorch's names and shapes (weight_hr_l{l}[_reverse] [P, H], weight_hh
- * [4H, P]), a resumed run gives the same bytes and a recomputing one the
- * same values to rounding, the
+ * [4H, P]), a resumed run gives the same bytes, a recomputing one the
+ * same bytes and the whole-model path the same values to rounding, the
  * model samples, and a bad proj_size is named with exit status 2. */
 #include <check.h>
 #include <stdio.h>
@@ -60,15 +60,19 @@ START_TEST(proj_train_resume_recompute_sample) {
     ck_assert_int_eq(out->shape[1], 4);
     tg_safetensors_close(f);
 
-    /* resumed halfway: the same bytes; with recomputed segments (the whole
-     * stack in segments, whose head and first-layer products are summed per
-     * segment): the same values to rounding */
+    /* resumed halfway: the same bytes; with each layer's segments
+     * recomputed: the same bytes; with the whole stack in segments (whose
+     * head and first-layer products are summed per segment): the same
+     * values to rounding */
     ck_assert(cli_resume_same(spec, data, dir, 5, 12));
     ck_assert(cli_same_file(whole, full));
     cli_write(spec, SPEC("4", ", \"memory\": {\"segment\": 4}"));
     ck_assert(cli_resume_same(spec, data, dir, 5, 12));
+    ck_assert_msg(cli_same_file(whole, full), "recompute's checkpoint differs from the full tape's");
+    cli_write(spec, SPEC("4", ", \"memory\": {\"segment\": 4, \"whole_model\": true}"));
+    ck_assert(cli_resume_same(spec, data, dir, 5, 12));
     double diff = cli_checkpoint_diff(whole, full);
-    ck_assert_msg(diff < 1e-5, "recompute's checkpoint differs from the full tape's by %g", diff);
+    ck_assert_msg(diff < 1e-5, "whole_model's checkpoint differs from the full tape's by %g", diff);
     ck_assert_msg(!cli_same_file(whole, full) || diff == 0, "bytes and values disagree");
 
     /* the carried state goes on step by step when sampling */
