@@ -19,6 +19,8 @@
 #                        validation bits per character and ms per step
 #   make bench-threads   1 vs 2 threads, OpenMP wait policies, beside a busy process
 #   make bench-sample    tapegrad sample at batch 1 against PyTorch (characters/s)
+#   make bench-memory    train.memory at T = 1024, 4096, 16384: peak RSS and ms
+#                        per step, full tape against recomputation (bench/memory.sh)
 #   make MPI=1           the same with OpenMPI (dist/dist_mpi.c), in build/float-mpi:
 #                        `mpirun -np N build/float-mpi/tapegrad train ...` (docs/cli.md)
 #   make test-mpi        MPI=1's suites and tests/mpi (2 processes against 1)
@@ -214,6 +216,11 @@ bench-cells: $(BUILD)/bench/bench_rnn
 
 # 1 against 2 threads and OpenMP's wait policies beside a busy process
 # (bench/threads.sh): p50 and p95 per setting
+# peak RSS and ms per step: full tape, per-layer and whole-model recompute
+.PHONY: bench-memory
+bench-memory: $(BUILD)/bench/bench_rnn
+	sh bench/memory.sh $(BUILD)/bench/bench_rnn
+
 .PHONY: bench-threads
 bench-threads: $(BUILD)/bench/bench_rnn
 	sh bench/threads.sh $(BUILD)/bench/bench_rnn
@@ -284,7 +291,8 @@ lesson-rtrl: $(LESSON_BIN)/rtrl examples/sunspots/data/sunspots.csv
 	@mkdir -p $(LESSON_DIR) && cd $(LESSON_DIR) && $(abspath $<) $(abspath examples/sunspots/data/sunspots.csv)
 examples/sunspots/data/sunspots.csv:
 	sh examples/sunspots/fetch.sh $@
-$(BUILD)/tests/test_examples: examples/lessons/rtrl.h $(BUILD)/tests/own_cell.stamp
+$(BUILD)/tests/test_examples: examples/lessons/rtrl.h $(BUILD)/tests/own_cell.stamp $(LESSON_BIN)/long_bptt
+$(BUILD)/tests/test_examples: private ALL_CFLAGS += -DLESSON_BIN_DIR='"$(abspath $(LESSON_BIN))"'
 # tests/examples/test_own_cell.c includes the README's example: a stamp, not
 # the .c itself, so the test's link line does not compile it a second time
 $(BUILD)/tests/own_cell.stamp: examples/readme/own_cell.c

@@ -20,7 +20,9 @@
  *      are the same bits (they are: the same float operations in the same
  *      order).
  *
- *     long_bptt [updates] [text file]      (default 20 updates, made-up text) */
+ *     long_bptt [updates] [text file] [--length T]
+ *         (default 20 updates, made-up text, T = 4096; a small T for a
+ *         quick look, as the examples suite's smoke test does) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@
 
 #include "tapegrad.h"
 
-enum { T = 4096, B = 4, EMB = 16, H = 128, VOCAB = 128 };
+enum { B = 4, EMB = 16, H = 128, VOCAB = 128 };
 
 typedef struct model {
     tg_embedding *emb;
@@ -98,7 +100,7 @@ static void model_free(model *m) {
 }
 
 /* One forward and backward over ids [T+1, B] (time-major); the loss. */
-static double step(tg_tape *t, model *m, const int64_t *ids) {
+static double step(tg_tape *t, model *m, const int64_t *ids, int64_t T) {
     tg_tape_reset(t);
     tg_params_zero_grad(&m->params);
     tg_rnn_result res;
@@ -115,17 +117,32 @@ static double step(tg_tape *t, model *m, const int64_t *ids) {
 }
 
 /* ids [T+1, B] for update u: sequence b reads its own stretch of the text. */
-static void batch(const unsigned char *text, size_t n, int u, int64_t *ids) {
+static void batch(const unsigned char *text, size_t n, int u, int64_t *ids, int64_t T) {
     for (int b = 0; b < B; b++) {
         size_t start = ((size_t)u * 977 + (size_t)b * (n / B)) % (n - T - 1);
-        for (int s = 0; s <= T; s++) ids[s * B + b] = text[start + (size_t)s];
+        for (int64_t s = 0; s <= T; s++) ids[s * B + b] = text[start + (size_t)s];
     }
 }
 
 int main(int argc, char **argv) {
-    int updates = argc > 1 ? atoi(argv[1]) : 20;
+    int updates = 20, npos = 0;
+    int64_t T = 4096;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--length") == 0 && i + 1 < argc) {
+            T = atoll(argv[++i]);
+        } else if (npos++ == 0) {
+            updates = atoi(argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (T < 2 || updates < 1) {
+        fprintf(stderr, "usage: long_bptt [updates >= 1] [text file] [--length T >= 2]\n");
+        return 2;
+    }
     size_t n = (size_t)(T + 1) * B * 8;
-    unsigned char *text = load_text(argc > 2 ? argv[2] : NULL, n);
+    unsigned char *text = load_text(path, n);
     int64_t *ids = malloc((size_t)(T + 1) * B * sizeof *ids);
     model m;
     if (!text || !ids || updates < 1 || model_init(&m, true) != 0) return 1;
@@ -135,10 +152,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m.params.n && i < 16; i++) ps[i] = m.params.items[i].tensor;
     tg_optim *opt = tg_optim_adam(ps, m.params.n, (tg_adam_options){.lr = 3e-3});
     if (!t || !opt) return 1;
-    printf("char LSTM %d -> %d, batch %d, full BPTT over T = %d steps, recomputed\n", EMB, H, B, T);
+    printf("char LSTM %d -> %d, batch %d, full BPTT over T = %lld steps, recomputed\n", EMB, H, B,
+           (long long)T);
     for (int u = 0; u < updates; u++) {
-        batch(text, n, u, ids);
-        double loss = step(t, &m, ids);
+        batch(text, n, u, ids, T);
+        double loss = step(t, &m, ids, T);
         if (loss < 0) return 1;
         tg_optim_step(opt);
         if (u % 5 == 0 || u == updates - 1)
@@ -147,18 +165,18 @@ int main(int argc, char **argv) {
     }
     double rss_recompute = peak_rss_mb();
     /* one more step both ways from the same weights: memory and gradients */
-    batch(text, n, updates, ids);
+    batch(text, n, updates, ids, T);
     int64_t numel = tg_params_numel(&m.params), k = 0;
     tg_real *g = malloc((size_t)numel * sizeof *g);
     tg_tape *full = tg_tape_new();
-    if (!g || !full || step(t, &m, ids) < 0) return 1;
+    if (!g || !full || step(t, &m, ids, T) < 0) return 1;
     for (int i = 0; i < m.params.n; i++) {
         const tg_tensor *p = m.params.items[i].tensor;
         memcpy(g + k, p->grad, (size_t)p->numel * sizeof *g);
         k += p->numel;
     }
     m.lstm->opt.memory.recompute = false; /* the same layer, keeping every step */
-    if (step(full, &m, ids) < 0) return 1;
+    if (step(full, &m, ids, T) < 0) return 1;
     bool same = true;
     k = 0;
     for (int i = 0; i < m.params.n; i++) {
