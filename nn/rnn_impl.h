@@ -4,15 +4,9 @@
 #ifndef TG_RNN_IMPL_H
 #define TG_RNN_IMPL_H
 
-#include "mask_hash.h"
-#include "rnn.h"
+#include <stdint.h>
 
-/* The seed of direction k's cell masks: the layer's seed, k and the salt
- * (none: the seed the masks had before there was a salt). */
-static inline uint64_t tg__rnn_mask_seed(const tg_rnn *m, int k) {
-    uint64_t s = tg__mix64(m->opt.seed ^ (uint64_t)k);
-    return m->mask_salt ? s ^ tg__mix64(m->mask_salt) : s;
-}
+#include "rnn.h"
 
 /* One direction's input share of the gates: gx [T, B, G*H] for every step,
  * or (per_entry) [V, G*H] per vocabulary entry, each step picking its
@@ -33,6 +27,9 @@ typedef struct tg__rnn_gates {
 int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rnn_gates *g,
                   tg_tensor *const *masks, int64_t s0, int64_t s1, tg_tensor **state,
                   tg_tensor **steps);
+/* The seed of direction k's cell masks: the layer's seed, k and the salt
+ * (none: the seed the masks had before there was a salt). */
+uint64_t tg__rnn_mask_seed(const tg_rnn *m, int k);
 
 /* The same direction over all T steps, keeping only the state at the
  * start of every segment and the outputs, and recomputing each segment

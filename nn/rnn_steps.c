@@ -6,6 +6,11 @@
 
 #include <stdio.h>
 
+uint64_t tg__rnn_mask_seed(const tg_rnn *m, int k) {
+    uint64_t s = tg__mix64(m->opt.seed ^ (uint64_t)k);
+    return m->mask_salt ? s ^ tg__mix64(m->mask_salt) : s;
+}
+
 int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rnn_gates *g,
                   tg_tensor *const *masks, int64_t s0, int64_t s1, tg_tensor **state,
                   tg_tensor **steps) {
