@@ -132,6 +132,17 @@ static void sort_by_level(tg_tree_batch *b, int64_t *cursor) {
     }
 }
 
+/* The tree of batch node g, found from tree *k on (the nodes of a level
+ * come in batch order, so *k only moves forward): its first node's batch
+ * index in *s, g's number of children in *nc. */
+static const tg_tree *tree_of(const tg_tree_batch *b, int64_t g, int *k, int64_t *s, int64_t *nc) {
+    while (g >= b->tree_start[*k + 1]) ++*k;
+    const tg_tree *tr = b->trees[*k];
+    *s = b->tree_start[*k];
+    *nc = tr->child_off[g - *s + 1] - tr->child_off[g - *s];
+    return tr;
+}
+
 /* Pass 1: every level's arity, edges and source levels; returns the room
  * all the levels' arrays take in the pool. */
 static int64_t size_levels(tg_tree_batch *b, int64_t *stamp) {
@@ -141,10 +152,8 @@ static int64_t size_levels(tg_tree_batch *b, int64_t *stamp) {
         tg_tree_level *lv = &b->levels[l];
         int k = 0;
         for (int64_t p = 0; p < lv->n; p++) {
-            int64_t g = b->level_order[lv->start + p];
-            while (g >= b->tree_start[k + 1]) k++; /* nodes of a level come in batch order */
-            const tg_tree *tr = b->trees[k];
-            int64_t s = b->tree_start[k], nc = tr->child_off[g - s + 1] - tr->child_off[g - s];
+            int64_t g = b->level_order[lv->start + p], s, nc;
+            const tg_tree *tr = tree_of(b, g, &k, &s, &nc);
             if (nc > lv->arity) lv->arity = (int)nc;
             lv->n_edges += nc;
             for (int64_t c = 0; c < nc; c++) {
@@ -172,10 +181,8 @@ static void fill_level(tg_tree_batch *b, int64_t l, int64_t **at, scratch *sc) {
     for (int pass = 0; pass < 2; pass++) {
         int k = 0;
         for (int64_t p = 0; p < lv->n; p++) {
-            int64_t g = b->level_order[lv->start + p];
-            while (g >= b->tree_start[k + 1]) k++; /* nodes of a level come in batch order */
-            const tg_tree *tr = b->trees[k];
-            int64_t s = b->tree_start[k], nc = tr->child_off[g - s + 1] - tr->child_off[g - s];
+            int64_t g = b->level_order[lv->start + p], s, nc;
+            const tg_tree *tr = tree_of(b, g, &k, &s, &nc);
             for (int64_t c = 0; c < nc; c++) {
                 int64_t ch = CHILD(tr, s, g, c), lc = b->level_of[ch];
                 if (pass == 0) { /* count edges per source level */
