@@ -106,70 +106,55 @@ static const struct {
 };
 enum { N_BAD = sizeof BAD / sizeof BAD[0] };
 
-/* status 2, and exactly "tapegrad train: <spec>: <message>" */
-START_TEST(malformed_cell) {
-    char dir[256], spec[300], data[300], text[4096], want[1024];
+/* Trains the spec text on a small text: status 2, and exactly
+ * "tapegrad train: <spec>: <message>\n" on stderr. */
+static void expect_spec_error(const char *text, const char *message) {
+    char dir[256], spec[300], data[300], want[1024];
     cli_tmpdir(dir, sizeof dir);
     cli_path(spec, sizeof spec, dir, "spec.json");
     cli_path(data, sizeof data, dir, "text.txt");
     cli_write(data, "the cat sat on the mat\n");
-    snprintf(text, sizeof text, SPEC_HEAD "%s" SPEC_TAIL "}", BAD[_i].layer);
     cli_write(spec, text);
     cli_out r = cli_exec((const char *[]){"train", spec, "--data", data, NULL});
-    snprintf(want, sizeof want, "tapegrad train: %s: %s\n", spec, BAD[_i].error);
-    ck_assert_msg(r.status == 2, "case %d: status %d: %s", _i, r.status, r.err);
+    snprintf(want, sizeof want, "tapegrad train: %s: %s\n", spec, message);
+    ck_assert_msg(r.status == 2, "status %d: %s", r.status, r.err);
     ck_assert_str_eq(r.err, want);
     cli_out_free(&r);
     cli_rmdir(dir);
+}
+
+START_TEST(malformed_cell) {
+    char text[4096];
+    snprintf(text, sizeof text, SPEC_HEAD "%s" SPEC_TAIL "}", BAD[_i].layer);
+    expect_spec_error(text, BAD[_i].error);
 }
 END_TEST
 
 /* Calls nest like parentheses: 100 nested calls are refused by name,
  * never a stack overflow. */
 START_TEST(nested_calls_refused) {
-    char dir[256], spec[300], data[300], eq[1024] = "", text[4096], want[1024];
+    char eq[1024] = "", text[4096];
     for (int k = 0; k < 100; k++) strcat(eq, "tanh(");
     strcat(eq, "a + h");
     for (int k = 0; k < 100; k++) strcat(eq, ")");
-    cli_tmpdir(dir, sizeof dir);
-    cli_path(spec, sizeof spec, dir, "spec.json");
-    cli_path(data, sizeof data, dir, "text.txt");
-    cli_write(data, "the cat sat on the mat\n");
     snprintf(text, sizeof text,
              SPEC_HEAD "{\"type\": \"cell\", \"hidden\": 4, \"gates\": [\"a\"], "
                        "\"equations\": {\"h\": \"%s\"}}" SPEC_TAIL "}",
              eq);
-    cli_write(spec, text);
-    cli_out r = cli_exec((const char *[]){"train", spec, "--data", data, NULL});
-    snprintf(want, sizeof want,
-             "tapegrad train: %s: model.layers[1].equations.h: col 321: nested too deeply "
-             "(more than 64 levels)\n",
-             spec);
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_str_eq(r.err, want);
-    cli_out_free(&r);
-    cli_rmdir(dir);
+    expect_spec_error(text, "model.layers[1].equations.h: col 321: nested too deeply "
+                            "(more than 64 levels)");
 }
 END_TEST
 
 /* renet's "cell" object is read the same way, under its own path */
 START_TEST(malformed_renet_cell) {
-    char dir[256], spec[300], want[512];
-    cli_tmpdir(dir, sizeof dir);
-    cli_path(spec, sizeof spec, dir, "spec.json");
-    cli_write(spec, "{\"tapegrad\": 1, \"task\": \"classify\", \"input\": {\"type\": \"image\", "
-                    "\"height\": 4, \"width\": 4, \"patch\": 2}, \"model\": {\"layers\": ["
-                    "{\"type\": \"renet\", \"hidden\": 3, \"cell\": {\"gates\": [\"a\"], "
-                    "\"equations\": {\"h\": \"tanh(a + hh)\"}}}, {\"type\": \"pool\"}, "
-                    "{\"type\": \"linear\", \"out\": 2}]}}");
-    cli_out r = cli_exec((const char *[]){"train", spec, "--data", spec, NULL});
-    snprintf(want, sizeof want,
-             "tapegrad train: %s: model.layers[0].cell.equations.h: col 10: unknown name 'hh'\n",
-             spec);
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_str_eq(r.err, want);
-    cli_out_free(&r);
-    cli_rmdir(dir);
+    expect_spec_error(
+        "{\"tapegrad\": 1, \"task\": \"classify\", \"input\": {\"type\": \"image\", "
+        "\"height\": 4, \"width\": 4, \"patch\": 2}, \"model\": {\"layers\": ["
+        "{\"type\": \"renet\", \"hidden\": 3, \"cell\": {\"gates\": [\"a\"], "
+        "\"equations\": {\"h\": \"tanh(a + hh)\"}}}, {\"type\": \"pool\"}, "
+        "{\"type\": \"linear\", \"out\": 2}]}}",
+        "model.layers[0].cell.equations.h: col 10: unknown name 'hh'");
 }
 END_TEST
 
