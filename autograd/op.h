@@ -8,6 +8,7 @@
 #include "../core/kernels.h"
 #include "arena.h"
 #include "autograd.h"
+#include "packs.h"
 
 enum tg_op_id {
 #define TG_OP(id, name, assigns) TG_OP_##id,
@@ -67,6 +68,8 @@ bool tg__failed(const tg_tape *t);
  * for tg__linear_grads. false with the tape's error set. */
 bool tg__linear_rows(tg_tape *t, const tg_real *px, int64_t rows, tg_tensor *w, tg_tensor *b,
                      bool add, tg_real *y, const tg_real **pw, int64_t *rsw, int64_t *csw);
+/* The tape's packed recurrent weights (packs.h). */
+tg__packs *tg__tape_packs(tg_tape *t);
 /* Arena memory for this step; sets an error and returns NULL when out of
  * memory. */
 void *tg__alloc(tg_tape *t, size_t bytes);

@@ -20,6 +20,15 @@ static void mm(mat a, mat b, tg_real beta, tg_real *c, int64_t ldc) {
     tg_gemm(a.rows, b.cols, a.cols, 1, a.p, a.rs, a.cs, b.p, b.rs, b.cs, beta, c, ldc, 1);
 }
 
+/* The same by a parameter w whose B (W^T or W) is b: through w's packed
+ * panels while the tape holds packs (a sequence's steps), else BLIS. */
+static void mm_by(tg_tape *t, const tg_tensor *w, mat a, mat b, tg_real beta, tg_real *c,
+                  int64_t ldc) {
+    if (!tg__packs_gemm(tg__tape_packs(t), w, a.rows, b.cols, a.cols, a.p, a.rs, a.cs, b.p, b.rs,
+                        b.cs, beta, c, ldc))
+        mm(a, b, beta, c, ldc);
+}
+
 static bool has_zero_stride(const tg_tensor *x) {
     for (int i = 0; i < x->ndim; i++)
         if (x->stride[i] == 0 && x->shape[i] > 1) return true;
@@ -120,7 +129,7 @@ bool tg__linear_rows(tg_tape *t, const tg_real *px, int64_t rows, tg_tensor *w, 
         else
             memcpy(yr, pb, (size_t)nout * sizeof(tg_real));
     }
-    mm(mx, mat_t(mw), add || b ? 1 : 0, y, nout);
+    mm_by(t, w, mx, mat_t(mw), add || b ? 1 : 0, y, nout);
     return true;
 }
 
@@ -192,7 +201,8 @@ void tg__linear_grads(tg_tape *t, tg_tensor *x, const tg_real *xd, tg_tensor *w,
     mat mdy = {dy, rows, nout, nout, 1};
     mat mx = {xd, rows, nin, nin, 1}, mw = {wd, nout, nin, rsw, csw};
     /* beta 0 where the buffer is fresh: the product covers all of it */
-    if (x->requires_grad) mm(mdy, mw, tg__grad_first(x) ? 0 : 1, x->grad, nin); /* [rows,in] */
+    if (x->requires_grad) /* [rows,in] */
+        mm_by(t, w, mdy, mw, tg__grad_first(x) ? 0 : 1, x->grad, nin);
     if (w->requires_grad) { /* [out,in]; a parameter's uses are gathered */
         if (w->on_heap)
             tg__defer_weight_grad(t, w, dy, xd, rows);

@@ -30,6 +30,7 @@ struct tg_tape {
     void *on_ready_ctx;
     const tg__tape_checks *checks; /* anomaly detection's, or NULL */
     bool anomaly;                  /* the error is a check's report */
+    tg__packs packs;               /* recurrent weights packed for a sequence */
     char error[1024];
 };
 
@@ -69,6 +70,7 @@ void tg_tape_free(tg_tape *t) {
         free(t->gathers[i].x);
     }
     free(t->gathers);
+    tg__packs_free(&t->packs);
     free(t);
 }
 
@@ -80,6 +82,11 @@ void tg_tape_reset(tg_tape *t) {
     t->n_scopes = 0;
     t->error[0] = '\0';
     t->anomaly = false;
+    tg__packs_reset(&t->packs);
+}
+
+tg__packs *tg__tape_packs(tg_tape *t) {
+    return &t->packs;
 }
 
 const char *tg_tape_error(const tg_tape *t) {
@@ -596,6 +603,7 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
     ready_list rl = {0};
     bool notify = t->on_ready && ready_plan(t, (size_t)y->node + 1, &rl);
     t->gathering = true;
+    tg__packs_hold(&t->packs, true); /* no parameter changes inside backward */
     for (int64_t i = y->node; i >= 0 && !tg__failed(t); i--) {
         tg_node *n = &t->nodes[i];
         backward_node(t, n);
@@ -605,6 +613,7 @@ int tg_backward_grad(tg_tape *t, tg_tensor *y, const tg_real *grad_y) {
             if (!gather_of(t, rl.leaf[j])) t->on_ready(t->on_ready_ctx, rl.leaf[j]);
     }
     t->gathering = false;
+    tg__packs_hold(&t->packs, false);
     flush_weight_grads(t, !tg__failed(t));
     if (!tg__failed(t) && check && check->leaves(t, y->node)) t->anomaly = true;
     return tg__failed(t) ? -1 : 0;

@@ -11,6 +11,8 @@
 #include "gemm_floor.h"
 
 #include <blis.h>
+
+#include "core/gemm_packed.h"
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,21 @@ void bli_dgemm_ex(trans_t ta, trans_t tb, dim_t m, dim_t n, dim_t k, double *alp
     note((call){true, ta, tb, m, n, k, rntm ? bli_rntm_num_threads(rntm) : 0, *alpha, *beta, a, b, c,
                 rsa, csa, rsb, csb, rsc, csc});
     f(ta, tb, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, cntx, rntm);
+}
+
+/* tapegrad's packed products (core/gemm_packed.c: W packed once per
+ * sequence, BLIS's micro-kernel over the panels) do not call BLIS's GEMM;
+ * each is noted as the BLIS call it stands for, which is what the floor
+ * replays: so the floor stays "the step's products through bare BLIS",
+ * and the step can run under it. (This definition replaces the
+ * library's weak no-op.) */
+void tg__gemm_packed_note(int64_t m, int64_t n, int64_t k, const tg_real *a, int64_t rsa,
+                          int64_t csa, const tg_real *b, int64_t rsb, int64_t csb, tg_real beta,
+                          tg_real *c, int64_t ldc) {
+    /* tg_gemm's runtime: one thread below 2^22 multiply-adds */
+    dim_t threads = m * n * k < ((int64_t)1 << 22) ? 1 : 0;
+    note((call){sizeof(tg_real) == sizeof(double), BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k,
+                threads, 1, (double)beta, (void *)a, (void *)b, c, rsa, csa, rsb, csb, ldc, 1});
 }
 
 void gemm_floor_record(bool on) {

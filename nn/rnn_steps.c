@@ -1,6 +1,7 @@
 /* The step loop of one direction of a recurrent layer, over any cell:
  * what the full tape (rnn.c) and the recomputed segments
  * (rnn_recompute.c) both run. */
+#include "../autograd/op.h"
 #include "mask_hash.h"
 #include "rnn_impl.h"
 
@@ -17,6 +18,9 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
     int64_t T = g->T, B = g->B, GH = m->w_hh[k]->shape[0];
     int S = m->cell->n_states;
     const void *fusion = NULL; /* a .fuse row's program, traced at the first step */
+    /* the weights stay as they are for the whole loop: the recurrent
+     * product packs W_hh once, at the first step (autograd/packs.h) */
+    tg__packs_hold(tg__tape_packs(t), true);
     for (int64_t s = s0; s < s1 && !tg_tape_error(t); s++) {
         int64_t tt = reverse ? T - 1 - s : s;
         char name[32];
@@ -48,5 +52,6 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
             state[j] = masks ? tg_where(t, masks[tt], io.next[j], state[j]) : io.next[j];
         steps[tt] = masks ? tg_mul(t, io.next[0], masks[tt]) : io.next[0];
     }
+    tg__packs_hold(tg__tape_packs(t), false);
     return tg_tape_error(t) ? -1 : 0;
 }

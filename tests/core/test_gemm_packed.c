@@ -1,0 +1,117 @@
+/* tg_gemm_packed: the product with B packed once equals tg_gemm (BLIS)
+ * bit for bit where BLIS takes its blocked path (no "sup" small-matrix
+ * path: its thresholds are 0, as in the skx kernel set), and to rounding
+ * elsewhere; over edge tiles, several KC blocks, both transposes of B,
+ * beta 0 and 1, 1 and 2 threads, and B packed once for many calls. */
+#include <blis.h>
+
+#include "../core/gemm_packed.h"
+#include "../core/kernels.h"
+#include "testutil.h"
+
+#ifdef TG_DOUBLE
+#define DT BLIS_DOUBLE
+#else
+#define DT BLIS_FLOAT
+#endif
+
+/* Whether BLIS runs every product through its blocked path (then the
+ * packed product must give its very bits). */
+static bool blis_blocked_only(void) {
+    tg__blis_setup();
+    cntx_t *cx = bli_gks_query_cntx();
+    return bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_MT, cx) == 0 &&
+           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_NT, cx) == 0 &&
+           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_KT, cx) == 0;
+}
+
+static tg_real *filled(int64_t n, uint64_t seed) {
+    tg_real *v = malloc((size_t)n * sizeof *v);
+    tg_rng r;
+    tg_rng_seed(&r, seed);
+    for (int64_t i = 0; i < n; i++) v[i] = (tg_real)(2 * tg_rng_uniform(&r) - 1);
+    return v;
+}
+
+/* C = A B + beta C0 both ways, B (k x n) stored as given (transposed: its
+ * transpose is row-major, as W in h W^T), then a second A with the same
+ * packing; every element compared. */
+static void check_shape(int64_t m, int64_t k, int64_t n, bool b_trans, tg_real beta, int threads) {
+    tg_set_threads(threads);
+    tg_real *a = filled(m * k, 1), *a2 = filled(m * k, 2), *b = filled(k * n, 3);
+    tg_real *c0 = filled(m * n, 4);
+    int64_t rsb = b_trans ? 1 : n, csb = b_trans ? k : 1;
+    tg_real *want = malloc((size_t)(m * n) * sizeof *want), *got = malloc((size_t)(m * n) * sizeof *got);
+    tg_packed p = {0};
+    ck_assert(tg_pack_b(&p, k, n, b, rsb, csb));
+    ck_assert(tg_packed_holds(&p, b, k, n, rsb, csb));
+    ck_assert(!tg_packed_holds(&p, b, k, n, csb, rsb) || rsb == csb);
+    bool exact = blis_blocked_only();
+    for (int round = 0; round < 2; round++) {
+        const tg_real *ar = round ? a2 : a;
+        memcpy(want, c0, (size_t)(m * n) * sizeof *want);
+        memcpy(got, c0, (size_t)(m * n) * sizeof *got);
+        tg_gemm(m, n, k, 1, ar, k, 1, b, rsb, csb, beta, want, n, 1);
+        ck_assert(tg_gemm_packed(&p, m, ar, k, 1, beta, got, n));
+        for (int64_t i = 0; i < m * n; i++) {
+            if (exact)
+                ck_assert_msg(memcmp(&want[i], &got[i], sizeof *got) == 0,
+                              "[%lld x %lld x %lld] C[%lld] = %.9g, BLIS %.9g", (long long)m,
+                              (long long)k, (long long)n, (long long)i, (double)got[i],
+                              (double)want[i]);
+            else
+                ck_assert_close(got[i], want[i], 1e-5);
+        }
+    }
+    tg_packed_free(&p);
+    ck_assert_ptr_null(p.w);
+    free(a), free(a2), free(b), free(c0), free(want), free(got);
+    tg_set_threads(1);
+}
+
+START_TEST(recurrent_shapes_equal_blis) {
+    check_shape(32, 256, 1024, true, 0, 1);  /* h W^T: an LSTM's step, H = 256 */
+    check_shape(32, 1024, 256, false, 1, 1); /* dgates W, three KC blocks */
+    check_shape(32, 256, 1024, true, 0, 2);
+    check_shape(32, 1024, 256, false, 0, 2);
+}
+END_TEST
+
+START_TEST(edge_tiles_and_blocks_equal_blis) {
+    /* sizes off every panel height, KC blocks that are split and that are
+     * taken whole (between KC and its maximum) */
+    int64_t ms[] = {1, 5, 13, 33}, ks[] = {1, 7, 384, 400, 800, 1100}, ns[] = {3, 29, 70};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++)
+            for (int l = 0; l < 3; l++) {
+                check_shape(ms[i], ks[j], ns[l], (i + j + l) % 2, (j % 2) ? 1 : 0, 1);
+            }
+}
+END_TEST
+
+START_TEST(repacking_follows_b) {
+    tg_real *b1 = filled(64 * 48, 5), *b2 = filled(64 * 48, 6), *a = filled(8 * 64, 7);
+    tg_real want[8 * 48], got[8 * 48];
+    tg_packed p = {0};
+    ck_assert(tg_pack_b(&p, 64, 48, b1, 48, 1));
+    ck_assert(tg_pack_b(&p, 64, 48, b2, 48, 1)); /* the buffer reused for another B */
+    ck_assert(tg_packed_holds(&p, b2, 64, 48, 48, 1));
+    ck_assert(!tg_packed_holds(&p, b1, 64, 48, 48, 1));
+    tg_gemm(8, 48, 64, 1, a, 64, 1, b2, 48, 1, 0, want, 48, 1);
+    ck_assert(tg_gemm_packed(&p, 8, a, 64, 1, 0, got, 48));
+    for (int i = 0; i < 8 * 48; i++) ck_assert_close(got[i], want[i], 1e-5);
+    ck_assert(!tg_pack_b(&p, 0, 48, b2, 48, 1)); /* nothing to pack: nothing held */
+    ck_assert(!tg_gemm_packed(&p, 8, a, 64, 1, 0, got, 48));
+    tg_packed_free(&p);
+    free(b1), free(b2), free(a);
+}
+END_TEST
+
+TCase *tcase_gemm_packed(void) {
+    TCase *tc = tcase_create("gemm_packed");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, recurrent_shapes_equal_blis);
+    tcase_add_test(tc, edge_tiles_and_blocks_equal_blis);
+    tcase_add_test(tc, repacking_follows_b);
+    return tc;
+}
