@@ -19,7 +19,10 @@
  * median ms per step after warm-up (3 steps unless --warmup) and the median
  * CPU ms of this process per step, tokens/s, GFLOP/s of the model's matrix
  * products (counted as PyTorch computes them), peak RSS and the tape's
- * peak, and the BLIS kernels and threads used. --recompute trains the
+ * peak, the BLIS kernels, threads (--threads, a ceiling: before each step
+ * tg_threads_auto takes fewer beside busy processes unless
+ * TAPEGRAD_FIXED_THREADS is set, as tapegrad train does) and teams (the
+ * steady steps run at each count, "1:3,2:17"). --recompute trains the
  * recurrent layers with memory.recompute (segments of K steps, by default
  * the k of least memory); --stack-recompute runs the whole model (embedding,
  * layers, head, loss) in segments instead (tg_seq_recompute_loss), so the
@@ -260,10 +263,13 @@ static tg_tensor *forward_loss(tg_tape *t, const bench_opts *o, bench_model *m,
                             TG_MEAN, TG_NO_IGNORE);
 }
 
-/* Every step's figures, warm-up included, then the steady ones. */
+/* Every step's figures, warm-up included, then the steady ones; how many
+ * steady steps ran at each thread count (the team size tg_threads_auto
+ * chose, up to 64). */
 typedef struct bench_times {
     double *ms, *cpu, *floor_ms, *steady, *steady_cpu;
     long faults;
+    int teams[65];
 } bench_times;
 
 /* One step: forward, backward, the optimizer. 0, or 1 after a message. */
@@ -291,7 +297,10 @@ static int train_step(tg_tape *t, const bench_opts *o, bench_model *m, const int
  * of its products. 0, or 1 after a message. */
 static int run_steps(tg_tape *t, const bench_opts *o, bench_model *m, const int64_t *ids,
                      bench_times *bt) {
+    tg_threads_auto ta; /* --threads N is a ceiling, as in tapegrad train */
+    tg_threads_auto_start(&ta);
     for (int s = 0; s < o->steps + o->warmup; s++) {
+        int team = tg_threads_auto_step(&ta);
         long f0 = minor_faults();
         gemm_floor_record(o->floor_on);
         double t0 = now_ms(), c0 = cpu_ms();
@@ -300,6 +309,7 @@ static int run_steps(tg_tape *t, const bench_opts *o, bench_model *m, const int6
         bt->cpu[s] = cpu_ms() - c0;
         gemm_floor_record(false);
         if (s >= o->warmup) {
+            bt->teams[team < 64 ? team : 64]++;
             bt->faults += minor_faults() - f0;
             bt->steady[s - o->warmup] = bt->ms[s];
             bt->steady_cpu[s - o->warmup] = bt->cpu[s];
@@ -339,7 +349,10 @@ static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t,
            "kernels=%s threads=%d recompute=%s cell=%s",
            med, bt->cpu[w + n / 2], (double)(T * BATCH) / med * 1e3, flop / med * 1e-6,
            (double)ru.ru_maxrss / 1024, (double)tg_tape_peak(t) / 1048576, tg_blis_kernels(),
-           tg_threads(), rec, m->cell.name);
+           o->threads, rec, m->cell.name);
+    printf(" teams="); /* thread count:steady steps at it */
+    for (int k = 1, first = 1; k <= 64; k++)
+        if (bt->teams[k]) printf("%s%d:%d", first ? "" : ",", k, bt->teams[k]), first = 0;
     print_spread(bt->steady, bt->steady_cpu, n, bt->faults, bt->floor_ms ? bt->floor_ms + w : NULL,
                  med);
     printf("\n");
@@ -363,7 +376,7 @@ int main(int argc, char **argv) {
     size_t all = (size_t)(o.steps + o.warmup) * sizeof(double);
     bench_times bt = {malloc(all), malloc(all), o.floor_on ? malloc(all) : NULL,
                       malloc((size_t)o.steps * sizeof(double)),
-                      malloc((size_t)o.steps * sizeof(double)), 0};
+                      malloc((size_t)o.steps * sizeof(double)), 0, {0}};
     int rc = run_steps(t, &o, &m, ids, &bt);
     if (rc == 0) print_figures(&o, &m, t, &bt);
     free_model(&m);

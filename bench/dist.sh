@@ -35,7 +35,7 @@ echo "configuration (a), global batch 64, $STEPS steps per run, $ROUNDS rounds; 
 best1=0 best2=0 best0=0
 for r in $(seq "$ROUNDS"); do
   "$B" train "$DIR/a.json" --data "$DIR/text.txt" --checkpoint "$DIR/ref.safetensors" --threads 1 > "$DIR/ref.out" 2>&1
-  "$B" train "$DIR/a.json" --data "$DIR/text.txt" --checkpoint "$DIR/one.safetensors" --threads 2 > "$DIR/one.out" 2>&1
+  TAPEGRAD_FIXED_THREADS=1 "$B" train "$DIR/a.json" --data "$DIR/text.txt" --checkpoint "$DIR/one.safetensors" --threads 2 > "$DIR/one.out" 2>&1
   $MPIRUN -x TAPEGRAD_BUCKET_KB -np 2 "$B" train "$DIR/a.json" --data "$DIR/text.txt" --checkpoint "$DIR/two.safetensors" --threads 1 > "$DIR/two.out" 2>&1
   z=$(rate "$DIR/ref.out") a=$(rate "$DIR/one.out") b=$(rate "$DIR/two.out")
   echo "round $r: 1 process x 1 thread $z tok/s; 1 x 2 threads $a tok/s; 2 processes x 1 thread $b tok/s"

@@ -69,7 +69,9 @@ for th in $THREADS; do
         case " $* " in *" --infer "*) fl= ;; esac
         tg=""; torch=""; floors=""; r=""
         for round in $(seq "$ROUNDS"); do
-            r=$(BLIS_ARCH_TYPE=$arch_id "$B" "$@" $fl --threads "$th" --steps "$steps" </dev/null)
+            # the thread count of the row, even on a busy machine (bench_rnn would
+            # otherwise take fewer, as tapegrad train does: core/threads_auto.c)
+            r=$(TAPEGRAD_FIXED_THREADS=1 BLIS_ARCH_TYPE=$arch_id "$B" "$@" $fl --threads "$th" --steps "$steps" </dev/null)
             tg="$tg,$(field "$r" ms_all)"
             floors="$floors,$(field "$r" floor_ms)"
             if [ $have_torch = yes ]; then

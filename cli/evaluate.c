@@ -109,10 +109,13 @@ int cli_evaluate_confusion(tg_tape *t, tg_model *m, const tg_spec *s, const cli_
     tg_model_state *st = cli_streams(s) ? tg_model_state_new(m) : NULL;
     cli_batch b = {0};
     double sum = 0;
-    int rc = 0;
+    int rc = 0, threads = tg_threads();
+    tg_threads_auto ta; /* as train's steps; the count is given back after */
+    tg_threads_auto_start(&ta);
     for (int64_t i = 0; i < n && rc == 0; i++) {
         bool streams = cli_streams(s);
         if (!streams && i % size != rank) continue;
+        tg_threads_auto_step(&ta);
         tg_tape_reset(t);
         if (cli_data_eval_part(d, s, i, streams ? rank : 0, streams ? size : 1, &b, err, errlen)) {
             rc = -1;
@@ -139,6 +142,7 @@ int cli_evaluate_confusion(tg_tape *t, tg_model *m, const tg_spec *s, const cli_
             rc = -1;
         }
     }
+    tg_set_threads(threads);
     tg_model_state_free(st);
     cli_batch_free(&b);
     tg_tape_reset(t);

@@ -392,8 +392,11 @@ static int train_loop(train_run *r, bool *stopped) {
     cli_train_log_start(&r->log, r->start);
     r->done = r->start;
     int status = 0;
+    tg_threads_auto ta; /* --threads N is a ceiling: fewer beside busy processes */
+    tg_threads_auto_start(&ta);
     for (int64_t step = r->start; step < r->a.steps && !cli_dist_stop(&r->dist, interrupted);
          step++) {
+        tg_threads_auto_step(&ta);
         double t = cli_now(), lv = NAN, gnorm = 0;
         int64_t tokens = 0;
         int verdict = train_step(r, step, &lv, &gnorm, &tokens);

@@ -168,6 +168,42 @@ const char *tg_blis_kernels(void);
  * run, such as PyTorch, can be given the same kernels). */
 int tg_blis_kernel_id(void);
 
+/* ---- Threads beside other processes (core/threads_auto.c) ---------- */
+/* A step loop's thread count on a shared machine: the count asked for
+ * (tg_set_threads, --threads) is a ceiling, and before each step the loop
+ * takes as many threads as there are cores no other process is running
+ * on, at least one, so that a 2-thread team does not spin against a busy
+ * neighbour. Falls when two of the last three reads say so, rises after
+ * eight reads in a row with room. The caller owns it (on its stack); fill
+ * it with tg_threads_auto_start, or tg_threads_auto_init to feed it
+ * numbers of one's own. Results do not depend on the thread count. */
+typedef struct tg_threads_auto {
+    int max;        /* at most this many threads */
+    int cores;      /* online cores */
+    int current;    /* the count to use now */
+    int room[3];    /* the last reads' room for threads, newest first */
+    int reads;      /* how many of room[] are filled */
+    int calm;       /* reads in a row with room for more than current */
+    int calm_room;  /* the least room over that streak */
+    double read_ms; /* when /proc was last read (monotonic ms) */
+    bool fixed;     /* never changes the count */
+} tg_threads_auto;
+/* Starts at max threads (at least 1) on `cores` cores, not fixed. */
+void tg_threads_auto_init(tg_threads_auto *a, int max, int cores);
+/* Feeds one reading: `runnable` tasks on the machine now (/proc/loadavg's
+ * fourth field), `own` of them this process's. Returns the count to use
+ * (a->current). A negative number (no reading) changes nothing. */
+int tg_threads_auto_decide(tg_threads_auto *a, int runnable, int own);
+/* For a step loop about to start: max = tg_threads() (the count asked
+ * for), cores = the online ones; fixed when the environment has
+ * TAPEGRAD_FIXED_THREADS set (other than "0"). */
+void tg_threads_auto_start(tg_threads_auto *a);
+/* Call before each step: reads /proc (at most once per 10 ms, never when
+ * fixed or max is 1), decides, and sets BLIS's count (tg_set_threads) when
+ * it differs. Returns the count in use. Where /proc cannot be read the
+ * count stays at max. */
+int tg_threads_auto_step(tg_threads_auto *a);
+
 /* The spin count tg_wait_policy_exec gives libgomp's idle threads. */
 #define TG_SPINCOUNT "10000"
 /* Call first thing in main, with main's argv: unless OMP_WAIT_POLICY or

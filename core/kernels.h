@@ -41,6 +41,12 @@ void tg_frame_contig_strides(tg_shape s, tg_shape out, int64_t st[TG_MAX_DIMS]);
 /* Chooses BLIS's kernels and threads once, before BLIS's first use. */
 void tg__blis_setup(void);
 
+/* Parts of /proc that tg_threads_auto_step reads: the runnable tasks in
+ * /proc/loadavg's text, and whether a /proc/PID/task/TID/stat line is of
+ * a running thread (1) or not (0); -1 when the text is not of that form. */
+int tg__proc_runnable(const char *loadavg);
+int tg__proc_task_running(const char *stat);
+
 /* C = alpha * op(A) * op(B) + beta * C for strided matrices, through BLIS's
  * typed API so transposed operands are read in place.
  *   A: m x k with row stride rsa and column stride csa (after op), etc. */

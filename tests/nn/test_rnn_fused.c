@@ -161,11 +161,11 @@ START_TEST(tokens_bad_input) {
 }
 END_TEST
 
-/* Two Adam steps of a model on tokens; returns its parameters and last
- * output, concatenated, in a malloc'd array of *n values. */
-static tg_real *train_two_steps(tg_rnn_mode mode, int threads, int64_t *n) {
+/* Adam steps of a model on tokens, step s at threads[s] threads (a
+ * count of 0 ends the list); returns its parameters and last output,
+ * concatenated, in a malloc'd array of *n values. */
+static tg_real *train_steps(tg_rnn_mode mode, const int *threads, int64_t *n) {
     enum { T = 10, B = 20, V = 10 };
-    tg_set_threads(threads);
     tg_rng r;
     tg_rng_seed(&r, 4);
     tg_embedding *emb = tg_embedding_new(V, 8, -1, &r);
@@ -183,7 +183,8 @@ static tg_real *train_two_steps(tg_rnn_mode mode, int threads, int64_t *n) {
     for (int i = 0; i < np; i++) total += params[i]->numel;
     tg_real *out = malloc((size_t)total * sizeof *out);
     tg_tape *t = tg_tape_new();
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; threads[s]; s++) {
+        tg_set_threads(threads[s]);
         tg_tape_reset(t);
         tg_rnn_result res;
         ck_assert_int_eq(
@@ -206,11 +207,11 @@ static tg_real *train_two_steps(tg_rnn_mode mode, int threads, int64_t *n) {
 /* Cell rows and parameter elements are split over threads in
  * contiguous parts, each computed as on one thread: every value is the
  * same bit for bit (shapes large enough that every split happens). */
-START_TEST(two_threads_give_the_same_bits) {
+static void same_bits(const int *a, const int *b) {
     tg_rnn_mode modes[2] = {TG_LSTM, TG_GRU};
     for (int m = 0; m < 2; m++) {
         int64_t n1, n2;
-        tg_real *one = train_two_steps(modes[m], 1, &n1), *two = train_two_steps(modes[m], 2, &n2);
+        tg_real *one = train_steps(modes[m], a, &n1), *two = train_steps(modes[m], b, &n2);
         ck_assert_int_eq((int)n1, (int)n2);
         for (int64_t i = 0; i < n1; i++)
             ck_assert_msg(one[i] == two[i], "mode %d value %lld: %.17g vs %.17g", m,
@@ -218,6 +219,18 @@ START_TEST(two_threads_give_the_same_bits) {
         free(one);
         free(two);
     }
+}
+
+START_TEST(two_threads_give_the_same_bits) {
+    same_bits((const int[]){1, 1, 0}, (const int[]){2, 2, 0});
+}
+END_TEST
+
+/* A step loop under tg_threads_auto changes the count between steps
+ * (core/threads_auto.c): training is the same bit for bit as at one count. */
+START_TEST(changing_threads_between_steps_gives_the_same_bits) {
+    same_bits((const int[]){1, 1, 1, 1, 0}, (const int[]){2, 1, 2, 1, 0});
+    same_bits((const int[]){2, 2, 2, 2, 0}, (const int[]){1, 2, 2, 1, 0});
 }
 END_TEST
 
@@ -227,5 +240,6 @@ TCase *tcase_rnn_fused(void) {
     tcase_add_test(tc, tokens_equal_embedding_then_layer);
     tcase_add_test(tc, tokens_bad_input);
     tcase_add_test(tc, two_threads_give_the_same_bits);
+    tcase_add_test(tc, changing_threads_between_steps_gives_the_same_bits);
     return tc;
 }
