@@ -28,7 +28,7 @@ static const char HELP[] =
     "                     the spec's decode.beam)\n"
     "  --confusion FILE   classify, tag: also write the confusion matrix as an SVG\n"
     "                     heat map (rows: true class, columns: predicted)\n"
-    "  --threads N        threads for products and cells\n"
+    "  --threads N        at most N threads for products and cells (as for train)\n"
     "  --help             this text\n";
 
 /* The figures of m on stdout, as the task has them. */
