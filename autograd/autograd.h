@@ -217,6 +217,14 @@ tg_tensor *tg_lstm_step(tg_tape *t, tg_tensor *gx, tg_tensor *h, tg_tensor *w_hh
  * returns h' = (1-z)*n + z*h. */
 tg_tensor *tg_gru_gates(tg_tape *t, tg_tensor *gx, tg_tensor *gh, tg_tensor *h);
 
+/* Layer normalisation over x's last axis (Ba, Kiros, Hinton 2016), as
+ * torch.nn.functional.layer_norm(x, [W], gain, bias, eps): each row of
+ * x [..., W] becomes (x - mean) / sqrt(var + eps) * gain + bias, the
+ * variance biased (divided by W). gain and bias are [W], or NULL for none.
+ * The same numbers as the composed form (tg_sub, tg_mean_axis, ...) in one
+ * node that saves two values per row. */
+tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, tg_tensor *gain, tg_tensor *bias, double eps);
+
 /* ---- softmax and losses -------------------------------------------------- */
 /* softmax(x) and log(softmax(x)) along an axis. */
 tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);

@@ -62,7 +62,7 @@ static const void *trace(tg_tape *t, const tg_cell *cell, const tg_cell_io *io) 
         tg_tape_fail(t, "%s: out of memory tracing the step", cell->name);
         return NULL;
     }
-    tg_cell_io sio = {.w_hh = io->w_hh, .b_hh = io->b_hh};
+    tg_cell_io sio = {.w_hh = io->w_hh, .b_hh = io->b_hh, .gx_ready = io->gx_ready};
     for (int p = 0; p < cell->n_params; p++) sio.param[p] = io->param[p];
     tg_tensor *in[1 + TG_CELL_MAX_STATES + TG_CELL_MAX_PARAMS];
     in[0] = sio.gx = tg_full(s, TG_SHAPE(2, io->gx->shape[1]), 0.5);

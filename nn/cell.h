@@ -57,6 +57,10 @@ typedef struct tg_cell_io {
      * set by the first step and kept by the caller for the sequence's other
      * steps so it is traced once; NULL before the first step. */
     const void *fusion;
+    /* gx has been through the cell's .gates_all already (the layer did it for
+     * all steps at once): the step must not do it again. false for a step
+     * of one's own, which then does it itself. */
+    bool gx_ready;
 } tg_cell_io;
 
 /* Sets io->next from the rest of io. Returns 0, or -1 with the tape's error
@@ -92,6 +96,15 @@ struct tg_cell {
      * tg_cell_io. */
     tg_tensor *(*input)(tg_tape *t, const tg_cell *cell, tg_tensor *x, bool training,
                         uint64_t seed);
+    /* The input's share of the gates for all steps at once, or NULL: a
+     * cell whose step transforms gx row by row without looking at the
+     * state (a layer norm of the input product) does it here, one op over
+     * every step's rows before the loop (gx [T, B, G*H], or [V, G*H] per
+     * vocabulary entry; param: the direction's own parameters, in the
+     * row's order), and its step skips it when tg_cell_io.gx_ready says
+     * so. The layer calls it unless it runs the composed reference. */
+    tg_tensor *(*gates_all)(tg_tape *t, const tg_cell *cell, tg_tensor *gx,
+                            tg_tensor *const *param);
 };
 
 /* The built-in cell called name, or NULL. */

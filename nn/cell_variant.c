@@ -88,6 +88,7 @@ tg_cell *tg_cell_variant_new(const char *base, const tg_cell_variant_options *o,
     v->outer.composed = tg__variant_composed;
     v->outer.fused = tg__variant_fused;
     v->outer.input = o->input_dropout > 0 ? tg__variant_input : NULL;
+    v->outer.gates_all = o->layer_norm ? tg__variant_gates : NULL;
     v->outer.ctx = v;
     v->outer.fuse = false;
     list_params(v, b->gates);
@@ -96,6 +97,7 @@ tg_cell *tg_cell_variant_new(const char *base, const tg_cell_variant_options *o,
     v->core_row.composed = tg__variant_core;
     v->core_row.fused = NULL;
     v->core_row.input = NULL;
+    v->core_row.gates_all = NULL;
     v->core_row.fuse = true;
     /* plain gates: the base's own row, fused kernels and all */
     v->core = plain ? b : &v->core_row;

@@ -24,6 +24,9 @@ int tg__variant_core(tg_tape *t, const tg_cell *cell, tg_cell_io *io);
 /* The outer row's steps: the core composed or fused, with the masks. */
 int tg__variant_composed(tg_tape *t, const tg_cell *cell, tg_cell_io *io);
 int tg__variant_fused(tg_tape *t, const tg_cell *cell, tg_cell_io *io);
+/* The layer norm of all steps' input products (tg_cell.gates_all). */
+tg_tensor *tg__variant_gates(tg_tape *t, const tg_cell *cell, tg_tensor *gx,
+                             tg_tensor *const *param);
 /* input_dropout on the layer's input x [T, B, in] (tg_cell.input). */
 tg_tensor *tg__variant_input(tg_tape *t, const tg_cell *cell, tg_tensor *x, bool training,
                              uint64_t seed);

@@ -41,7 +41,7 @@ static int lstm_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     tg_tensor *const *P = io->param;
     double eps = eps_of(v);
     if (v->p_ln >= 0) {
-        gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps);
+        if (!io->gx_ready) gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps);
         gh = layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps);
     }
     if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
@@ -70,7 +70,7 @@ static int gru_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     tg_tensor *gx = io->gx, *gh = tg_cell_recurrent(t, io), *h = io->state[0], *x3[3], *h3[3];
     tg_tensor *const *P = io->param;
     if (v->p_ln >= 0) {
-        gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps_of(v));
+        if (!io->gx_ready) gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps_of(v));
         gh = layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps_of(v));
     }
     if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
@@ -82,6 +82,16 @@ static int gru_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     tg_label(t, n, "new_gate");
     io->next[0] = tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n)));
     return io->next[0] ? 0 : -1;
+}
+
+/* The layer norm of every step's input product at once (tg_cell.gates_all):
+ * one op over [T*B, G*H] rows (tg_layer_norm, the composed form's
+ * numbers) instead of nine per step; the steps then normalise only what
+ * depends on the state. */
+tg_tensor *tg__variant_gates(tg_tape *t, const tg_cell *cell, tg_tensor *gx,
+                             tg_tensor *const *param) {
+    const tg__variant *v = cell->ctx;
+    return tg_layer_norm(t, gx, param[v->p_ln], param[v->p_ln + 1], eps_of(v));
 }
 
 int tg__variant_core(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {

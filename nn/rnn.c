@@ -232,7 +232,14 @@ static tg_tensor *run_direction(tg_tape *t, const tg_rnn *m, int k, bool reverse
         x = cell->input(t, cell, x, m->base.training, tg__rnn_mask_seed(m, k));
     tg_tensor *gx = tg_linear(t, x, m->w_ih[k], m->b_ih[k]);
     tg_label(t, gx, per_entry ? "input_per_entry" : "input_all_steps");
-    tg__rnn_gates g = {gx, in->ids, per_entry, T, B, m->base.training};
+    /* what the cell does to gx alone, for all steps in one op (a layer
+     * norm); the composed reference keeps it in its steps */
+    bool ready = cell->gates_all && !m->opt.composed;
+    if (ready) {
+        gx = cell->gates_all(t, cell, gx, m->cell_param + k * cell->n_params);
+        tg_label(t, gx, "input_ready");
+    }
+    tg__rnn_gates g = {gx, in->ids, per_entry, T, B, m->base.training, ready};
     if (m->opt.memory.recompute && tg_grad_enabled(t)) /* nn/rnn_recompute.c */
         return tg__rnn_direction_recompute(t, m, k, reverse, &g, masks, state);
     if (tg__rnn_steps(t, m, k, reverse, &g, masks, 0, T, state, steps) != 0) return NULL;

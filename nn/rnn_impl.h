@@ -17,6 +17,7 @@ typedef struct tg__rnn_gates {
     bool per_entry;
     int64_t T, B;
     bool training; /* the module's mode at forward, for the cell's masks */
+    bool ready;    /* gx went through the cell's .gates_all (tg_cell_io.gx_ready) */
 } tg__rnn_gates;
 
 /* Steps s0 .. s1-1 of direction k (step s is time T-1-s in reverse):

@@ -31,7 +31,8 @@ int tg__rnn_steps(tg_tape *t, const tg_rnn *m, int k, bool reverse, const tg__rn
                          .fusion = fusion,
                          .time = m->time0 + tt,
                          .training = g->training,
-                         .seed = tg__rnn_mask_seed(m, k)};
+                         .seed = tg__rnn_mask_seed(m, k),
+                         .gx_ready = g->ready};
         for (int p = 0; p < m->cell->n_params; p++)
             io.param[p] = m->cell_param[k * m->cell->n_params + p];
         io.gx = g->per_entry ? tg_index_select(t, g->gx, 0, g->ids + tt * B, B)

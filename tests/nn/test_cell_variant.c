@@ -459,6 +459,45 @@ START_TEST(activations_by_name) {
 }
 END_TEST
 
+/* The layer norm of the input product runs once for all steps, before the
+ * loop (tg_cell.gates_all: one layer_norm node labelled input_ready), only
+ * when the layer is fused; a step of one's own from x (tg_cell_forward,
+ * gx not ready) still normalises it and gives the layer's first output. */
+START_TEST(input_norm_once_before_the_loop) {
+    char err[200];
+    tg_cell *cell = tg_cell_variant_new("lstm", &(tg_cell_variant_options){.layer_norm = true},
+                                        err, sizeof err);
+    ck_assert_msg(cell != NULL, "%s", err);
+    tg_rng r;
+    tg_rng_seed(&r, 9);
+    tg_tensor *x = test_param(&r, TG_SHAPE(3, 2, 4));
+    for (int composed = 0; composed < 2; composed++) {
+        tg_rnn_options o = {.cell = cell, .input_size = 4, .hidden_size = 5, .composed = composed};
+        tg_rnn *m = tg_rnn_new(o, &r, err, sizeof err);
+        ck_assert_msg(m != NULL, "%s", err);
+        const tg_params *ps = tg_module_params(&m->base);
+        for (int i = 0; i < ps->n; i++) /* gains and biases away from 1 and 0 */
+            tg_init_uniform(ps->items[i].tensor, &r, -1, 1);
+        tg_tape *t = tg_tape_new();
+        tg_rnn_result res;
+        ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, NULL, &res), 0);
+        ck_assert_int_eq(test_tape_has(t, " layer_norm "), !composed);
+        ck_assert_int_eq(test_tape_has(t, "input_ready"), !composed);
+        tg_cell_io io = {.w_hh = m->w_hh[0], .b_hh = m->b_hh[0]};
+        io.state[0] = tg_zeros(t, TG_SHAPE(2, 5)), io.state[1] = tg_zeros(t, TG_SHAPE(2, 5));
+        for (int p = 0; p < cell->n_params; p++) io.param[p] = m->cell_param[p];
+        tg_tensor *x0 = tg_reshape(t, tg_narrow(t, x, 0, 0, 1), TG_SHAPE(2, 4));
+        ck_assert_int_eq(tg_cell_forward(t, cell, x0, m->w_ih[0], m->b_ih[0], &io), 0);
+        tg_tensor *h1 = tg_contiguous(t, io.next[0]), *out = tg_contiguous(t, res.output);
+        for (int i = 0; i < 10; i++) ck_assert_close(h1->data[i], out->data[i], 1e-6);
+        tg_tape_free(t);
+        tg_module_free(&m->base);
+    }
+    tg_tensor_free(x);
+    tg_cell_variant_free(cell);
+}
+END_TEST
+
 TCase *tcase_cell_variant(void) {
     TCase *tc = tcase_create("cell_variant");
     tcase_set_timeout(tc, 120);
@@ -470,5 +509,6 @@ TCase *tcase_cell_variant(void) {
     tcase_add_loop_test(tc, variant_gradcheck, 0, 3);
     tcase_add_test(tc, bad_options_are_named);
     tcase_add_test(tc, activations_by_name);
+    tcase_add_test(tc, input_norm_once_before_the_loop);
     return tc;
 }
