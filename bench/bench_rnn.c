@@ -35,7 +35,12 @@
  * rounds). --floor records each step's BLIS
  * products and replays them through bare BLIS right after the step
  * (gemm_floor.c), by turns with the steps: floor_ms is the replays' median
- * and floor_ratio the step's median over it. */
+ * and floor_ratio the step's median over it; --floor-shapes adds a line per
+ * product shape of the last replay (calls, ms, GFLOP/s through BLIS). The
+ * recurrent products run packed (core/gemm_packed.c: W_hh packed once per
+ * sequence, BLIS's micro-kernel on the panels), not through BLIS's GEMM,
+ * which repacks W_hh at every call: the floor replays them as the BLIS
+ * calls they stand for, so a step can run under its floor (ratio < 1). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -145,7 +150,7 @@ typedef struct bench_opts {
     tg_rnn_mode mode;
     int64_t H, T;
     int layers, threads, steps, warmup;
-    bool infer, anomaly, check_finite, composed, floor_on;
+    bool infer, anomaly, check_finite, composed, floor_on, floor_shapes;
     const char *cell;      /* --cell, or NULL: the built-in */
     const char *cell_json; /* --cell-json */
     tg_rnn_memory memory, stack;
@@ -167,6 +172,7 @@ static void parse_flag(bench_opts *o, int argc, char **argv, int *i) {
     else if (strcmp(a, "--cell-json") == 0 && next) o->cell_json = argv[++*i];
     else if (strcmp(a, "--composed") == 0) o->composed = true;
     else if (strcmp(a, "--floor") == 0) o->floor_on = true;
+    else if (strcmp(a, "--floor-shapes") == 0) o->floor_on = o->floor_shapes = true;
     else if (strcmp(a, "--recompute") == 0) {
         o->memory.recompute = true;
         if (num) o->memory.segment = atoll(argv[++*i]);
@@ -183,7 +189,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
                 "[--warmup N] [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] "
                 "[--check-finite] [--cell " BENCH_CELL_NAMES "] [--cell-json PATH] [--user] "
-                "[--composed] [--floor]\n",
+                "[--composed] [--floor] [--floor-shapes]\n",
                 argv[0]);
         return 2;
     }
@@ -379,6 +385,7 @@ int main(int argc, char **argv) {
                       malloc((size_t)o.steps * sizeof(double)), 0, {0}};
     int rc = run_steps(t, &o, &m, ids, &bt);
     if (rc == 0) print_figures(&o, &m, t, &bt);
+    if (rc == 0 && o.floor_shapes) gemm_floor_shapes(stdout); /* the last step's */
     free_model(&m);
     tg_tape_free(t);
     free(ids);

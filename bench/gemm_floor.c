@@ -30,6 +30,7 @@ typedef struct call {
 static struct {
     bool on;
     call *calls;
+    double *ms; /* [cap]: each call's time in the last replay */
     size_t n, cap;
 } rec;
 
@@ -53,11 +54,13 @@ static void note(call c) {
     if (rec.n == rec.cap) {
         size_t cap = rec.cap ? 2 * rec.cap : 256;
         call *more = realloc(rec.calls, cap * sizeof *more);
-        if (!more) { /* a shorter record, never a crash */
+        double *ms = more ? realloc(rec.ms, cap * sizeof *ms) : NULL;
+        if (more) rec.calls = more;
+        if (!ms) { /* a shorter record, never a crash */
             rec.on = false;
             return;
         }
-        rec.calls = more, rec.cap = cap;
+        rec.ms = ms, rec.cap = cap;
     }
     rec.calls[rec.n++] = c;
 }
@@ -120,7 +123,7 @@ static double now_ms(void) {
 double gemm_floor_replay_ms(void) {
     sgemm_fn *fs = (sgemm_fn *)real("bli_sgemm_ex");
     dgemm_fn *fd = (dgemm_fn *)real("bli_dgemm_ex");
-    double t0 = now_ms();
+    double t0 = now_ms(), ti = t0;
     for (size_t i = 0; i < rec.n; i++) {
         call *c = &rec.calls[i];
         rntm_t r = BLIS_RNTM_INITIALIZER, *rp = NULL;
@@ -134,6 +137,28 @@ double gemm_floor_replay_ms(void) {
             fs(c->ta, c->tb, c->m, c->n, c->k, &al, c->a, c->rsa, c->csa,
                c->b, c->rsb, c->csb, &be, c->c, c->rsc, c->csc, NULL, rp);
         }
+        double tn = now_ms();
+        rec.ms[i] = tn - ti, ti = tn;
     }
     return now_ms() - t0;
+}
+
+void gemm_floor_shapes(FILE *f) {
+    bool *done = calloc(rec.n, sizeof *done);
+    if (!done) return;
+    for (size_t i = 0; i < rec.n; i++) {
+        if (done[i]) continue;
+        call *c = &rec.calls[i];
+        double ms = 0, flop = 0;
+        int count = 0;
+        for (size_t j = i; j < rec.n; j++) {
+            call *d = &rec.calls[j];
+            if (done[j] || d->m != c->m || d->n != c->n || d->k != c->k) continue;
+            done[j] = true, count++, ms += rec.ms[j];
+            flop += 2.0 * (double)d->m * (double)d->n * (double)d->k;
+        }
+        fprintf(f, "floor_shape m=%ld n=%ld k=%ld calls=%d ms=%.3f gflops=%.1f\n", (long)c->m,
+                (long)c->n, (long)c->k, count, ms, flop / ms * 1e-6);
+    }
+    free(done);
 }

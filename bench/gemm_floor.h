@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Starts (forgetting what was recorded) or stops recording products. */
 void gemm_floor_record(bool on);
@@ -17,5 +18,7 @@ double gemm_floor_flop(void);
 /* Replays the recorded products once, in order, on the memory they used
  * (which must still be live: call before the tape is reset); returns ms. */
 double gemm_floor_replay_ms(void);
+/* One line per shape (m, n, k) of the last replay: calls, ms, GFLOP/s. */
+void gemm_floor_shapes(FILE *f);
 
 #endif
