@@ -62,12 +62,14 @@ static void pack_panel(tg_real *restrict d, const tg_real *restrict x, int64_t r
             memcpy(d + p * P, x + p * cs, (size_t)rn * sizeof *d);
             for (int64_t r = rn; r < P; r++) d[p * P + r] = 0;
         }
-    else {
-        for (int64_t r = 0; r < rn; r++)
-            for (int64_t p = 0; p < kb; p++) d[p * P + r] = x[r * rs + p * cs];
-        for (int64_t r = rn; r < P; r++)
-            for (int64_t p = 0; p < kb; p++) d[p * P + r] = 0;
-    }
+    else /* a row's values are adjacent: P rows read side by side, each
+          * panel column written whole */
+        for (int64_t p = 0; p < kb; p++) {
+            tg_real *dp = d + p * P;
+            const tg_real *xp = x + p * cs;
+            for (int64_t r = 0; r < rn; r++) dp[r] = xp[r * rs];
+            for (int64_t r = rn; r < P; r++) dp[r] = 0;
+        }
 }
 
 /* X (rows x k, strides rs, cs) into panels of P rows, KC block by block:
@@ -170,6 +172,13 @@ bool tg_gemm_packed(tg_packed *p, int64_t m, const tg_real *a, int64_t rsa, int6
     int64_t nw = panels(n, p->pw);
     tg__parallel_for(nw, m * n * k < PACKED_THREAD_MIN ? nw : 1, packed_part, &j);
     return true;
+}
+
+bool tg_gemm_packed_exact(void) {
+    blk b = blocks();
+    return bli_cntx_get_l3_sup_thresh_dt(TG_DT, BLIS_MT, b.cntx) == 0 &&
+           bli_cntx_get_l3_sup_thresh_dt(TG_DT, BLIS_NT, b.cntx) == 0 &&
+           bli_cntx_get_l3_sup_thresh_dt(TG_DT, BLIS_KT, b.cntx) == 0;
 }
 
 void tg_packed_free(tg_packed *p) {

@@ -41,6 +41,12 @@ bool tg_gemm_packed(tg_packed *p, int64_t m, const tg_real *a, int64_t rsa, int6
 
 void tg_packed_free(tg_packed *p);
 
+/* Whether BLIS runs every product of this precision through its blocked
+ * path (its "sup" thresholds are 0, as with the skx kernels), so that
+ * tg_gemm_packed gives tg_gemm's very bits; elsewhere they agree to
+ * rounding. (For tests.) */
+bool tg_gemm_packed_exact(void);
+
 /* Told of every tg_gemm_packed call as the tg_gemm call it stands for (a
  * no-op here; the bench's GEMM floor defines its own to replay the same
  * products through BLIS). */

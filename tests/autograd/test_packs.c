@@ -4,29 +4,12 @@
  * path: see tests/core/test_gemm_packed.c), never a stale pack after the
  * hold closes, and a layer's steps (nn/rnn_steps.c) equal the same cell
  * steps run outside a hold. */
-#include <blis.h>
-
 #include "../autograd/op.h"
 #include "testutil.h"
 
-#ifdef TG_DOUBLE
-#define DT BLIS_DOUBLE
-#else
-#define DT BLIS_FLOAT
-#endif
-
-/* Whether equal must mean the same bits (BLIS has no sup path here). */
-static bool exact(void) {
-    tg__blis_setup();
-    cntx_t *cx = bli_gks_query_cntx();
-    return bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_MT, cx) == 0 &&
-           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_KT, cx) == 0 &&
-           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_NT, cx) == 0;
-}
-
 static void ck_same(const tg_real *got, const tg_real *want, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        if (exact())
+        if (tg_gemm_packed_exact())
             ck_assert_msg(memcmp(&got[i], &want[i], sizeof *got) == 0, "[%lld] %.9g != %.9g",
                           (long long)i, (double)got[i], (double)want[i]);
         else

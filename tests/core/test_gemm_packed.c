@@ -3,27 +3,9 @@
  * path: its thresholds are 0, as in the skx kernel set), and to rounding
  * elsewhere; over edge tiles, several KC blocks, both transposes of B,
  * beta 0 and 1, 1 and 2 threads, and B packed once for many calls. */
-#include <blis.h>
-
 #include "../core/gemm_packed.h"
 #include "../core/kernels.h"
 #include "testutil.h"
-
-#ifdef TG_DOUBLE
-#define DT BLIS_DOUBLE
-#else
-#define DT BLIS_FLOAT
-#endif
-
-/* Whether BLIS runs every product through its blocked path (then the
- * packed product must give its very bits). */
-static bool blis_blocked_only(void) {
-    tg__blis_setup();
-    cntx_t *cx = bli_gks_query_cntx();
-    return bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_MT, cx) == 0 &&
-           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_NT, cx) == 0 &&
-           bli_cntx_get_l3_sup_thresh_dt(DT, BLIS_KT, cx) == 0;
-}
 
 static tg_real *filled(int64_t n, uint64_t seed) {
     tg_real *v = malloc((size_t)n * sizeof *v);
@@ -46,7 +28,7 @@ static void check_shape(int64_t m, int64_t k, int64_t n, bool b_trans, tg_real b
     ck_assert(tg_pack_b(&p, k, n, b, rsb, csb));
     ck_assert(tg_packed_holds(&p, b, k, n, rsb, csb));
     ck_assert(!tg_packed_holds(&p, b, k, n, csb, rsb) || rsb == csb);
-    bool exact = blis_blocked_only();
+    bool exact = tg_gemm_packed_exact();
     for (int round = 0; round < 2; round++) {
         const tg_real *ar = round ? a2 : a;
         memcpy(want, c0, (size_t)(m * n) * sizeof *want);
