@@ -175,7 +175,7 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *const *ext,
         const char *why = trace_instr(tr, n, &ins);
         if (why) return why;
         ins.y = (slot){WS, *width, width_of(n->out)};
-        *width += ins.y.w;
+        *width += ins.y.w + ins.rule->extra;
         if (!put(tr, n->out, ins.y) || !emit(tr, ins)) return "out of memory";
     }
     return NULL;
@@ -238,9 +238,12 @@ static int runs_of(const char *m, int64_t w, int src, saved_run *runs, int n, in
  * rule reads (fuse_rules.h needs) that live in the workspace or the
  * product; the other inputs are on the tape. Kept rather than recomputed:
  * backward then runs no forward rule at all (an LSTM keeps 5 of its
- * product's 4 widths: the gates and tanh(c')). Unless that is much more
- * than the product: then the product, and backward recomputes (a layer
- * norm's values are 4 times the product's). false when out of memory. */
+ * product's 4 widths: the gates and tanh(c')), except a remat rule's
+ * result (a layer norm's row), which backward computes again from its
+ * operand, kept anyway (a layer-norm LSTM keeps 10 of 4 widths instead
+ * of 15). Unless that is still more than 3 times the product: then the
+ * product alone, and backward runs the row forward again (a user's layer
+ * norm written from sub, mean, sqrt...). false when out of memory. */
 static bool plan_saved(tg_tape *dst, tg__fusion *f) {
     int64_t pw = f->prod >= 0 ? f->in[f->prod].w : 0;
     char *m = calloc((size_t)(f->width + pw + 1), 1);
@@ -252,13 +255,19 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
         int needs = c->rule->needs;
         if (needs & TG__FUSE_A) mark(f, marks, c->a);
         if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
-        if (needs & TG__FUSE_Y) mark(f, marks, c->y);
+        slot y = c->y;
+        y.w += c->rule->extra; /* kept with the result */
+        if (needs & TG__FUSE_Y) mark(f, marks, y);
     }
+    /* a rule's result that backward computes again (remat) is not kept */
+    for (int k = 0; ok && k < f->n_code; k++)
+        if (f->code[k].rule->remat)
+            memset(m + f->code[k].y.off, 0, (size_t)(f->code[k].y.w + f->code[k].rule->extra));
     int n = 0;
     if (ok) n = runs_of(marks[0], f->width, WS, runs, n, &f->saved_w);
     if (ok) n = runs_of(marks[1], pw, f->prod, runs, n, &f->saved_w);
-    /* more than 3/2 of the product: keep the product, recompute the rest */
-    if (ok && pw && 2 * f->saved_w > 3 * pw) {
+    /* more than 3 times the product: keep the product, recompute the rest */
+    if (ok && pw && f->saved_w > 3 * pw) {
         runs[0] = (saved_run){{f->prod, 0, pw}, 0};
         n = 1, f->saved_w = pw, f->recompute = true;
     }

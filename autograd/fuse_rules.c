@@ -147,11 +147,30 @@ TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real
     LOOP da[i] += share;
 }
 
+/* A row's layer norm without gain or bias (tg_layer_norm(x, NULL, NULL,
+ * eps), k[0] = eps) through the op's own row kernels (ops_norm.c), so the
+ * program's numbers are the op's. The row's s goes after its result
+ * (y[n], the rule's extra value) for the adjoint, which reads the
+ * normalised row (Y) and s. Backward computes the row again from A
+ * rather than keeping it (remat). */
+static void layer_norm_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                         const tg_real *b, int64_t sb, tg_real *y) {
+    (void)sa, (void)b, (void)sb;
+    tg_real m;
+    tg__norm_row(a, n, (tg_real)k[0], y, &m, &y[n]);
+}
+static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
+                         tg_real *da, tg_real *db) {
+    (void)k, (void)a, (void)sa, (void)b, (void)sb, (void)db;
+    tg__norm_row_grad(n, y, y[n], g, da);
+}
+
 /* One row per primitive: its loops, its arity and what its adjoint reads
  * (the expressions above: mul's G*B and G*A read both operands, tanh's
  * G*(1-Y*Y) only its result). */
 enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y };
-#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs}
+#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, false, 0}
 static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(ADD, add, 2, 0),
     RULE(SUB, sub, 2, 0),
@@ -170,7 +189,8 @@ static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(SQRT, sqrt, 1, Y_),
     RULE(ABS, abs, 1, A_),
     RULE(CLAMP, clamp, 1, A_),
-    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0},
+    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, A_ | Y_, true, 1},
+    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, false, 0},
 };
 
 const tg__fuse_rule *tg__fuse_rule_of(int op) {

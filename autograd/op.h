@@ -220,6 +220,17 @@ typedef struct tg__segment_sum {
 tg_tensor *tg__segment_sum_run(tg_tape *t, const tg__segment_sum *spec, tg_tensor *const *state0,
                                int n_in, tg_tensor *const *in, tg_tensor **final);
 
+/* A row x [W] of a layer norm (ops_norm.c), which a fused program's rule
+ * shares (fuse_rules.c) so both give the same numbers: its mean and s =
+ * sqrt(var + eps), the sums in double. */
+void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean, tg_real *s);
+/* xh [W] = (x - mean) / s, then the stats in *mean and *s. */
+void tg__norm_row(const tg_real *x, int64_t W, tg_real eps, tg_real *xh, tg_real *mean,
+                  tg_real *s);
+/* gx [W] += (d - mean(d) - xh * mean(d * xh)) / s: the gradient of xh for
+ * d its adjoint (y's gradient times the gain). */
+void tg__norm_row_grad(int64_t W, const tg_real *xh, tg_real s, const tg_real *d, tg_real *gx);
+
 /* A shape as "[2,3]" in a caller's buffer, for messages. */
 #define TG_SHP(x, buf) tg_shape_str(tg_tensor_shape(x), buf, sizeof buf)
 /* Normalises a possibly negative axis; -1 if out of range. */

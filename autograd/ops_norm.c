@@ -5,9 +5,11 @@
  * row's s, not a multiply by 1/s) in two passes over a row instead of nine
  * ops; a layer-norm LSTM normalises all its steps' input products with it
  * at once (nn/cell_variant_steps.c). Saved per row: the mean and s. */
+#include "../core/fastmath.h"
 #include "op.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct norm_saved {
@@ -24,36 +26,63 @@ typedef struct norm_job {
     tg_real *gx;                /* backward: x's gradient, or NULL */
     tg_real *partial;           /* backward: [blocks, 2W] gain's and bias's sums, or NULL */
     tg_real eps;
+    bool no_memory;
 } norm_job;
 
 /* Rows per block of the gain's and bias's sums: a fixed number, so their
  * order never depends on the threads. */
 enum { NORM_BLOCK = 16 };
 
-/* The row's mean and s as the composed ops compute them. */
-static void row_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean, tg_real *s) {
-    double acc = 0;
-    for (int64_t k = 0; k < W; k++) acc += (double)x[k];
-    tg_real m = (tg_real)(acc / (double)W);
-    double sq = 0;
-    for (int64_t k = 0; k < W; k++) {
-        tg_real c = x[k] - m;
-        sq += (double)(c * c);
+/* sum of a[k] * b[k] (b NULL: of a[k]; m: of (a[k] - m)^2 instead) in
+ * double, in 8 interleaved partial sums as fuse_rules.c's row sum: one
+ * chain of dependent adds would be most of a layer-norm LSTM's step;
+ * the result differs from the serial sum only in the double's last bits. */
+static inline double row_sum(const tg_real *a, const tg_real *b, int64_t W, bool centred,
+                             tg_real m) {
+    double part[8] = {0}, acc = 0;
+    int64_t W8 = W - W % 8;
+    for (int64_t k = 0; k < W8; k += 8)
+        for (int l = 0; l < 8; l++) {
+            tg_real v = centred ? (a[k + l] - m) * (a[k + l] - m) : b ? a[k + l] * b[k + l] : a[k + l];
+            part[l] += (double)v;
+        }
+    for (int l = 0; l < 8; l++) acc += part[l];
+    for (int64_t k = W8; k < W; k++) {
+        tg_real v = centred ? (a[k] - m) * (a[k] - m) : b ? a[k] * b[k] : a[k];
+        acc += (double)v;
     }
-    tg_real var = (tg_real)(sq / (double)W);
+    return acc;
+}
+
+/* The row's mean and s as the composed ops compute them (the sums'
+ * order aside). */
+TG_VECTOR_CLONES void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean,
+                                     tg_real *s) {
+    tg_real m = (tg_real)(row_sum(x, NULL, W, false, 0) / (double)W);
+    tg_real var = (tg_real)(row_sum(x, NULL, W, true, m) / (double)W);
     *mean = m;
     *s = (tg_real)sqrt(var + eps);
+}
+
+TG_VECTOR_CLONES void tg__norm_row(const tg_real *x, int64_t W, tg_real eps, tg_real *xh, tg_real *mean,
+                  tg_real *s) {
+    tg__norm_stats(x, W, eps, mean, s);
+    tg_real m = *mean, d = *s;
+    for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) / d;
+}
+
+TG_VECTOR_CLONES void tg__norm_row_grad(int64_t W, const tg_real *xh, tg_real s, const tg_real *d, tg_real *gx) {
+    double sd = row_sum(d, NULL, W, false, 0), sdx = row_sum(d, xh, W, false, 0);
+    tg_real md = (tg_real)(sd / (double)W), mdx = (tg_real)(sdx / (double)W);
+    for (int64_t k = 0; k < W; k++) gx[k] += (d[k] - md - xh[k] * mdx) / s;
 }
 
 static void forward_rows(void *ctx, int64_t lo, int64_t hi) {
     norm_job *j = ctx;
     int64_t W = j->sv->W;
     for (int64_t r = lo; r < hi; r++) {
-        const tg_real *x = j->sv->x + r * W;
-        tg_real *y = j->y + r * W, m, s;
-        row_stats(x, W, j->eps, &m, &s);
-        j->sv->mean[r] = m, j->sv->s[r] = s;
-        for (int64_t k = 0; k < W; k++) y[k] = (x[k] - m) / s;
+        tg_real *y = j->y + r * W;
+        tg__norm_row(j->sv->x + r * W, W, j->eps, y, &j->sv->mean[r], &j->sv->s[r]);
         if (j->gain)
             for (int64_t k = 0; k < W; k++) y[k] *= j->gain[k];
         if (j->bias)
@@ -107,35 +136,31 @@ tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, tg_tensor *gain, tg_tensor *b
     return y;
 }
 
-/* Per row, with xh = (x - mean) / s and d = gy * gain:
- *   dx += (d - mean(d) - xh * mean(d * xh)) / s,
- * and into the block's partial sums gy * xh (the gain's) and gy (the
- * bias's). */
+/* Per row, with xh = (x - mean) / s and d = gy * gain: x's gradient
+ * (tg__norm_row_grad), and into the block's partial sums gy * xh (the
+ * gain's) and gy (the bias's). */
 static void backward_blocks(void *ctx, int64_t lo, int64_t hi) {
     norm_job *j = ctx;
     const norm_saved *sv = j->sv;
     int64_t W = sv->W;
+    tg_real *xh = malloc((size_t)(2 * W) * sizeof *xh), *d = xh + W;
+    if (!xh) {
+        j->no_memory = true;
+        return;
+    }
     for (int64_t blk = lo; blk < hi; blk++) {
         int64_t r1 = (blk + 1) * NORM_BLOCK < sv->N ? (blk + 1) * NORM_BLOCK : sv->N;
         tg_real *pg = j->partial ? j->partial + blk * 2 * W : NULL;
         for (int64_t r = blk * NORM_BLOCK; r < r1; r++) {
             const tg_real *x = sv->x + r * W, *gy = j->gy + r * W;
             tg_real m = sv->mean[r], s = sv->s[r];
-            double sd = 0, sdx = 0;
-            for (int64_t k = 0; k < W; k++) {
-                tg_real xh = (x[k] - m) / s, d = j->gain ? gy[k] * j->gain[k] : gy[k];
-                sd += (double)d, sdx += (double)(d * xh);
-                if (pg) pg[k] += gy[k] * xh, pg[W + k] += gy[k];
-            }
-            if (!j->gx) continue;
-            tg_real md = (tg_real)(sd / (double)W), mdx = (tg_real)(sdx / (double)W);
-            tg_real *gx = j->gx + r * W;
-            for (int64_t k = 0; k < W; k++) {
-                tg_real xh = (x[k] - m) / s, d = j->gain ? gy[k] * j->gain[k] : gy[k];
-                gx[k] += (d - md - xh * mdx) / s;
-            }
+            for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) / s;
+            for (int64_t k = 0; k < W; k++) d[k] = j->gain ? gy[k] * j->gain[k] : gy[k];
+            for (int64_t k = 0; pg && k < W; k++) pg[k] += gy[k] * xh[k], pg[W + k] += gy[k];
+            if (j->gx) tg__norm_row_grad(W, xh, s, d, j->gx + r * W);
         }
     }
+    free(xh);
 }
 
 void tg__layer_norm_backward(tg_tape *t, tg_node *n) {
@@ -156,6 +181,10 @@ void tg__layer_norm_backward(tg_tape *t, tg_node *n) {
     }
     int64_t g = rows_grain(W) / NORM_BLOCK;
     tg__parallel_for(blocks, g ? g : 1, backward_blocks, &j);
+    if (j.no_memory) {
+        tg__fail(t, "tg_layer_norm: out of memory for a row in backward");
+        return;
+    }
     /* the blocks' sums in order: the same at every thread count */
     for (int64_t b = 0; params && b < blocks; b++) {
         const tg_real *p = j.partial + b * 2 * W;

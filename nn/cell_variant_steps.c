@@ -22,13 +22,13 @@ static tg_tensor *mask(tg_tape *t, uint64_t seed, uint64_t stream, int64_t time,
     return m;
 }
 
-/* (x - mean) / sqrt(var + eps) * gain + bias over each row of x [B, W]. */
+/* (x - mean) / sqrt(var + eps) * gain + bias over each row of x [B, W]:
+ * the normalising op without its gain and bias, so a fused program takes
+ * it as one primitive (fuse_rules.c) and the gain and bias as broadcast
+ * inputs. */
 static tg_tensor *layer_norm(tg_tape *t, tg_tensor *x, tg_tensor *gain, tg_tensor *bias,
                              double eps) {
-    tg_tensor *xc = tg_sub(t, x, tg_mean_axis(t, x, 1, true));
-    tg_tensor *var = tg_mean_axis(t, tg_square(t, xc), 1, true);
-    tg_tensor *y = tg_div(t, xc, tg_sqrt(t, tg_add_scalar(t, var, eps)));
-    return tg_add(t, tg_mul(t, y, gain), bias);
+    return tg_add(t, tg_mul(t, tg_layer_norm(t, x, NULL, NULL, eps), gain), bias);
 }
 
 static double eps_of(const tg__variant *v) {
