@@ -271,12 +271,17 @@ static void sum_blocks(const fused_job *j, int64_t blocks) {
 
 /* Inputs {in..., x, W[, b]}: the program's adjoint into the inputs'
  * gradients and the product's (a scratch), then that one through x W^T + b
- * as tg_linear's backward sends it. */
+ * as tg_linear's backward sends it. The scratch (and the blocks' sums) go
+ * back to the arena at the end, as the LSTM step's (ops_rnn.c): every
+ * step's backward reuses the same memory, still in cache, and the tape
+ * does not grow by a [B, G*H] buffer a step (a user's LSTM: 8 MB of
+ * config (a)'s peak). */
 void tg__fused_backward(tg_tape *t, tg_node *n) {
     const fused_saved *sv = n->saved;
     const tg__fusion *f = sv->f;
     int p = f->prod;
     tg_tensor *x = n->in[p], *w = n->in[p + 1], *b = n->n_in > p + 2 ? n->in[p + 2] : NULL;
+    tg__tape_mark scratch = tg__tape_mark_get(t);
     tg_real **gin = tg__alloc(t, (size_t)f->n_in * sizeof *gin);
     if (!gin) return;
     bool sums = false;
@@ -304,4 +309,5 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     }
     if (sums) sum_blocks(&j, blocks);
     if (dprod) tg__linear_grads(t, x, sv->px, w, sv->pw, sv->rsw, sv->csw, b, gin[p], B);
+    tg__tape_release(t, scratch); /* nothing since the mark but this node's scratch */
 }

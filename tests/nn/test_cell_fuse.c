@@ -236,6 +236,40 @@ START_TEST(composed_option_unfuses) {
 }
 END_TEST
 
+/* The tape's peak over forward and backward of a layer of lstm's row
+ * (fused: its traced program; else the built-in kernels), [32, 8, 16]. */
+static size_t lstm_tape_peak(bool traced) {
+    tg_cell mine = *tg_cell_find("lstm");
+    mine.name = "mine", mine.fused = NULL, mine.fuse = true;
+    tg_rng r;
+    tg_rng_seed(&r, 4);
+    tg_rnn *m = tg_rnn_new((tg_rnn_options){.cell = traced ? &mine : tg_cell_find("lstm"),
+                                            .input_size = 8, .hidden_size = 64},
+                           &r, NULL, 0);
+    ck_assert_ptr_nonnull(m);
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_rand_uniform(t, &r, TG_SHAPE(32, 8, 8), -1, 1);
+    tg_rnn_result res;
+    ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, NULL, &res), 0);
+    ck_assert_int_eq(has_fused_node(t), traced);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, res.output)), 0);
+    size_t peak = tg_tape_peak(t);
+    tg_tape_free(t);
+    tg_module_free(&m->base);
+    return peak;
+}
+
+/* Backward's scratch for the product's gradient goes back to the arena
+ * after each step, as the built-in step's does: the traced LSTM's tape
+ * peaks within 10% of the built-in one's (a [B, 4H] buffer kept per step
+ * made it 1.26 times). */
+START_TEST(fused_backward_scratch_is_given_back) {
+    size_t builtin = lstm_tape_peak(false), traced = lstm_tape_peak(true);
+    ck_assert_msg((double)traced <= 1.10 * (double)builtin, "tape peak %zu against %zu", traced,
+                  builtin);
+}
+END_TEST
+
 TCase *tcase_cell_fuse(void) {
     TCase *tc = tcase_create("cell_fuse");
     tcase_set_timeout(tc, 60);
@@ -245,5 +279,6 @@ TCase *tcase_cell_fuse(void) {
     tcase_add_test(tc, fused_many_ops_gradcheck);
     tcase_add_test(tc, unfusable_step_runs_composed);
     tcase_add_test(tc, composed_option_unfuses);
+    tcase_add_test(tc, fused_backward_scratch_is_given_back);
     return tc;
 }
