@@ -1,6 +1,10 @@
 /* Matrix products through BLIS's typed API. Products too small to pay for
  * a second thread run on one (BLIS's per-call runtime object), whatever
- * the thread count. */
+ * the thread count. BLIS's "sup" path for small matrices is turned off
+ * (it is already in the skx kernel set): it sums in another order than the
+ * blocked path, so a row's result would depend on how many rows share its
+ * product, and a step recomputed in backward, or a layer run a segment at
+ * a time, would no longer equal the full tape bit for bit. */
 #include "kernels.h"
 
 #include <blis.h>
@@ -33,10 +37,11 @@ void tg_gemm(int64_t m, int64_t n, int64_t k, tg_real alpha,
     if (m == 1) rsa = k * csa, rsc = n * csc;
     if (n == 1) csb = k * rsb, csc = m * rsc;
     if (k == 1) csa = m * rsa, rsb = n * csb;
-    rntm_t one_thread = BLIS_RNTM_INITIALIZER;
-    bli_rntm_set_num_threads(1, &one_thread);
+    rntm_t rntm;
+    bli_rntm_init_from_global(&rntm);
+    if (m * n * k < TG_GEMM_THREAD_MIN) bli_rntm_set_num_threads(1, &rntm);
+    bli_rntm_disable_l3_sup(&rntm);
     TG_BLI_GEMM(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k,
                 &alpha, (tg_real *)a, (inc_t)rsa, (inc_t)csa, (tg_real *)b,
-                (inc_t)rsb, (inc_t)csb, &beta, c, (inc_t)rsc, (inc_t)csc, NULL,
-                m * n * k < TG_GEMM_THREAD_MIN ? &one_thread : NULL);
+                (inc_t)rsb, (inc_t)csb, &beta, c, (inc_t)rsc, (inc_t)csc, NULL, &rntm);
 }
