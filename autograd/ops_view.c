@@ -122,7 +122,8 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
                  s.ndim, TG_MAX_DIMS);
         return NULL;
     }
-    tg_shape_str(s, ss, sizeof ss);
+    /* ss is written only for a message: a valid reshape (one per state
+     * per step when sampling) formats nothing. */
     int infer = -1;
     int64_t known = 1;
     for (int d = 0; d < s.ndim; d++) {
@@ -132,7 +133,7 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
             tg__fail(t,
                      "tg_reshape: cannot reshape %s to %s: only one size may be -1 "
                      "and none other negative",
-                     TG_SHP(x, sx), ss);
+                     TG_SHP(x, sx), tg_shape_str(s, ss, sizeof ss));
             return NULL;
         } else {
             known *= s.dim[d];
@@ -141,13 +142,14 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, tg_shape s) {
     if (infer >= 0) {
         if (known == 0 || x->numel % known != 0) {
             tg__fail(t, "tg_reshape: cannot reshape %s (%lld elements) to %s", TG_SHP(x, sx),
-                     (long long)x->numel, ss);
+                     (long long)x->numel, tg_shape_str(s, ss, sizeof ss));
             return NULL;
         }
         s.dim[infer] = x->numel / known;
     } else if (known != x->numel) {
         tg__fail(t, "tg_reshape: cannot reshape %s (%lld elements) to %s (%lld elements)",
-                 TG_SHP(x, sx), (long long)x->numel, ss, (long long)known);
+                 TG_SHP(x, sx), (long long)x->numel, tg_shape_str(s, ss, sizeof ss),
+                 (long long)known);
         return NULL;
     }
     /* A strided x has no single stride per new dimension in general: copy
