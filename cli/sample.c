@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -31,21 +32,36 @@ static const char HELP[] =
     "  --threads N        threads for products and cells\n"
     "  --help             this text\n";
 
-/* The next id from logits z[V]. rank: room for V entries. */
+/* The next id from logits z[V]: at temperature 0 the most likely (the
+ * lowest id among equals); else drawn from softmax(z / temp) over every id
+ * in id order, or over the k most likely (ranked, ties by id) when
+ * 0 < k < V. Only top-k sorts: a draw over all V costs one pass of exp.
+ * rank: room for V entries; p: for V weights. */
 static int64_t pick(const tg_real *z, int64_t V, double temp, int64_t k, tg_rng *r,
-                    cli_ranked *rank) {
-    for (int64_t i = 0; i < V; i++) rank[i] = (cli_ranked){(double)z[i], i};
-    cli_rank(rank, V); /* most likely first; ties by id */
-    if (temp == 0) return rank[0].id;
-    int64_t n = k > 0 && k < V ? k : V;
-    double sum = 0, zmax = rank[0].score;
-    for (int64_t i = 0; i < n; i++) sum += exp((rank[i].score - zmax) / temp);
-    double u = tg_rng_uniform(r) * sum;
-    for (int64_t i = 0; i < n; i++) {
-        u -= exp((rank[i].score - zmax) / temp);
-        if (u < 0) return rank[i].id;
+                    cli_ranked *rank, double *p) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < V; i++)
+        if (z[i] > z[best]) best = i;
+    if (temp == 0) return best;
+    bool ranked = k > 0 && k < V;
+    int64_t n = ranked ? k : V;
+    if (ranked) {
+        for (int64_t i = 0; i < V; i++) rank[i] = (cli_ranked){(double)z[i], i};
+        cli_rank(rank, V); /* most likely first; ties by id */
     }
-    return rank[n - 1].id; /* rounding */
+    double sum = 0, zmax = (double)z[best];
+    for (int64_t i = 0; i < n; i++) {
+        p[i] = exp(((double)z[ranked ? rank[i].id : i] - zmax) / temp);
+        sum += p[i];
+    }
+    double u = tg_rng_uniform(r) * sum;
+    int64_t last = 0; /* the last candidate with weight: where rounding lands */
+    for (int64_t i = 0; i < n; i++) {
+        if (p[i] > 0) last = i;
+        u -= p[i];
+        if (u < 0) return ranked ? rank[i].id : i;
+    }
+    return ranked ? rank[last].id : last;
 }
 
 /* The UTF-8 character of s[0..n) that byte i belongs to: where it starts,
@@ -108,6 +124,8 @@ typedef struct sampler {
     int64_t *ids; /* the start: [n0] */
     int64_t n0;
     cli_ranked *rank; /* [V] */
+    double *p;        /* [V]: pick's weights */
+    bool flush_each;  /* a character at a time to a terminal; buffered elsewhere */
     int id_of[256];   /* a byte's id, -1 when not in the vocabulary */
     int64_t V, end_id, cond;
 } sampler;
@@ -185,7 +203,9 @@ static int start(sampler *r) {
     r->tape = tg_tape_new();
     r->ids = malloc((np + 1) * sizeof *r->ids);
     r->rank = malloc((size_t)r->V * sizeof *r->rank);
-    if (!r->st || !r->tape || !r->ids || !r->rank) {
+    r->p = malloc((size_t)r->V * sizeof *r->p);
+    r->flush_each = isatty(STDOUT_FILENO);
+    if (!r->st || !r->tape || !r->ids || !r->rank || !r->p) {
         cli_error(r->cmd, "out of memory");
         return CLI_FAIL;
     }
@@ -218,10 +238,11 @@ static int generate(sampler *r, tg_rng *rng) {
     /* logits of the last step: row n0-1 of [n0, 1, V] (any layout: B = 1) */
     tg_tensor *z = tg_contiguous(tape, out.output);
     for (int64_t i = 0; i < r->a.length && z; i++) {
-        int64_t next = pick(z->data + (z->numel - V), V, r->a.temp, r->a.top_k, rng, r->rank);
+        int64_t next =
+            pick(z->data + (z->numel - V), V, r->a.temp, r->a.top_k, rng, r->rank, r->p);
         if (next == r->end_id) break;
         fputc(r->info.vocab.bytes[next], stdout);
-        fflush(stdout);
+        if (r->flush_each) fflush(stdout);
         tg_tape_reset(tape);
         z = tg_model_step(tape, r->cm.model, &next, NULL, 1, r->st);
     }
@@ -236,6 +257,7 @@ static int generate(sampler *r, tg_rng *rng) {
 static void sampler_free(sampler *r) {
     free(r->ids);
     free(r->rank);
+    free(r->p);
     tg_tape_free(r->tape);
     tg_model_state_free(r->st);
     cli_model_free(&r->cm);
