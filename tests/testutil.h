@@ -163,4 +163,24 @@ static inline tg_tensor *test_param(tg_rng *r, tg_shape s) {
     return p;
 }
 
+/* n values uniform in [-1, 1) from seed (malloc'd: the caller frees). */
+static inline tg_real *test_uniform_array(int64_t n, uint64_t seed) {
+    tg_real *v = malloc((size_t)n * sizeof *v);
+    tg_rng r;
+    tg_rng_seed(&r, seed);
+    for (int64_t i = 0; v && i < n; i++) v[i] = (tg_real)(2 * tg_rng_uniform(&r) - 1);
+    return v;
+}
+
+/* How far two orders of summing k products may differ, their magnitudes
+ * adding to mag: each term can carry k + 1 units of rounding (the classic
+ * bound), so (k + 1) eps mag. A wrong product misses it by far. */
+static inline double test_sum_bound(int64_t k, double mag) {
+#ifdef TG_DOUBLE
+    return (double)(k + 1) * 2.220446049250313e-16 * mag;
+#else
+    return (double)(k + 1) * 1.1920928955078125e-07 * mag;
+#endif
+}
+
 #endif

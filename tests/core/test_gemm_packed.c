@@ -7,28 +7,16 @@
 #include "../core/kernels.h"
 #include "testutil.h"
 
-#include <float.h>
-
-static tg_real *filled(int64_t n, uint64_t seed) {
-    tg_real *v = malloc((size_t)n * sizeof *v);
-    tg_rng r;
-    tg_rng_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++) v[i] = (tg_real)(2 * tg_rng_uniform(&r) - 1);
-    return v;
-}
-
-/* How far two orders of the sums for C[i] (n columns) may differ: each
- * of the k + 1 terms can carry a relative rounding of k + 1 units (the
- * classic bound), so (k + 1) eps times the sum of their magnitudes. Where
- * BLIS's kernels sum in another order than the packed path (other than
- * the skx set), a wrong product still misses this by far. */
+/* The bound on two orders of the sums for C[i] (n columns): where BLIS's
+ * kernels sum in another order than the packed path (other than the skx
+ * set), a wrong product still misses it by far. */
 static double sum_bound(const tg_real *a, const tg_real *b, int64_t rsb, int64_t csb, int64_t k,
                         int64_t n, int64_t i, tg_real c) {
     int64_t r = i / n, col = i % n;
     double mag = fabs((double)c);
-    for (int64_t p = 0; p < k; p++) mag += fabs((double)a[r * k + p] * (double)b[p * rsb + col * csb]);
-    double eps = sizeof(tg_real) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON;
-    return (double)(k + 1) * eps * mag;
+    for (int64_t p = 0; p < k; p++)
+        mag += fabs((double)a[r * k + p] * (double)b[p * rsb + col * csb]);
+    return test_sum_bound(k, mag);
 }
 
 /* C = A B + beta C0 both ways, B (k x n) stored as given (transposed: its
@@ -36,10 +24,12 @@ static double sum_bound(const tg_real *a, const tg_real *b, int64_t rsb, int64_t
  * packing; every element compared. */
 static void check_shape(int64_t m, int64_t k, int64_t n, bool b_trans, tg_real beta, int threads) {
     tg_set_threads(threads);
-    tg_real *a = filled(m * k, 1), *a2 = filled(m * k, 2), *b = filled(k * n, 3);
-    tg_real *c0 = filled(m * n, 4);
+    tg_real *a = test_uniform_array(m * k, 1), *a2 = test_uniform_array(m * k, 2),
+            *b = test_uniform_array(k * n, 3);
+    tg_real *c0 = test_uniform_array(m * n, 4);
     int64_t rsb = b_trans ? 1 : n, csb = b_trans ? k : 1;
-    tg_real *want = malloc((size_t)(m * n) * sizeof *want), *got = malloc((size_t)(m * n) * sizeof *got);
+    tg_real *want = malloc((size_t)(m * n) * sizeof *want),
+            *got = malloc((size_t)(m * n) * sizeof *got);
     tg_packed p = {0};
     ck_assert(tg_pack_b(&p, k, n, b, rsb, csb));
     ck_assert(tg_packed_holds(&p, b, k, n, rsb, csb));
@@ -92,7 +82,8 @@ START_TEST(edge_tiles_and_blocks_equal_blis) {
 END_TEST
 
 START_TEST(repacking_follows_b) {
-    tg_real *b1 = filled(64 * 48, 5), *b2 = filled(64 * 48, 6), *a = filled(8 * 64, 7);
+    tg_real *b1 = test_uniform_array(64 * 48, 5), *b2 = test_uniform_array(64 * 48, 6),
+            *a = test_uniform_array(8 * 64, 7);
     tg_real want[8 * 48], got[8 * 48];
     tg_packed p = {0};
     ck_assert(tg_pack_b(&p, 64, 48, b1, 48, 1));

@@ -2,19 +2,10 @@
  * blocks of outputs): the same bits at 1 and 2 threads, within rounding of
  * a product summed in double, for every layout of A and B, with beta 0
  * (C's old contents ignored, even NaN) and 1. */
-#include <float.h>
 #include <math.h>
 
 #include "../core/kernels.h"
 #include "testutil.h"
-
-static tg_real *filled(int64_t n, uint64_t seed) {
-    tg_real *v = malloc((size_t)n * sizeof *v);
-    tg_rng r;
-    tg_rng_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++) v[i] = (tg_real)(2 * tg_rng_uniform(&r) - 1);
-    return v;
-}
 
 /* C (m x n) = A (m x k) B (k x n) + beta C, with m or n equal to 1; A and B
  * row-major or column-major (a_cols, b_cols); at `threads` threads. */
@@ -27,8 +18,10 @@ static void product(int64_t m, int64_t n, int64_t k, bool a_cols, bool b_cols, t
 }
 
 static void check(int64_t m, int64_t n, int64_t k, bool a_cols, bool b_cols, tg_real beta) {
-    tg_real *a = filled(m * k, 1), *b = filled(k * n, 2), *c0 = filled(m * n, 3);
-    tg_real *one = malloc((size_t)(m * n) * sizeof *one), *two = malloc((size_t)(m * n) * sizeof *two);
+    tg_real *a = test_uniform_array(m * k, 1), *b = test_uniform_array(k * n, 2),
+            *c0 = test_uniform_array(m * n, 3);
+    tg_real *one = malloc((size_t)(m * n) * sizeof *one),
+            *two = malloc((size_t)(m * n) * sizeof *two);
     for (int64_t i = 0; i < m * n; i++) {
         one[i] = two[i] = beta == 0 ? (tg_real)NAN : c0[i];
     }
@@ -37,7 +30,6 @@ static void check(int64_t m, int64_t n, int64_t k, bool a_cols, bool b_cols, tg_
     ck_assert_msg(memcmp(one, two, (size_t)(m * n) * sizeof *one) == 0,
                   "[%lld x %lld x %lld] 1 and 2 threads differ", (long long)m, (long long)k,
                   (long long)n);
-    double eps = sizeof(tg_real) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON;
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             double want = beta == 0 ? 0 : (double)c0[i * n + j], mag = fabs(want);
@@ -46,7 +38,7 @@ static void check(int64_t m, int64_t n, int64_t k, bool a_cols, bool b_cols, tg_
                 double y = (double)b[b_cols ? j * k + p : p * n + j];
                 want += x * y, mag += fabs(x * y);
             }
-            ck_assert_msg(fabs((double)one[i * n + j] - want) <= (double)(k + 1) * eps * mag,
+            ck_assert_msg(fabs((double)one[i * n + j] - want) <= test_sum_bound(k, mag),
                           "[%lld x %lld x %lld] C[%lld,%lld] = %.9g, want %.9g", (long long)m,
                           (long long)k, (long long)n, (long long)i, (long long)j,
                           (double)one[i * n + j], want);
