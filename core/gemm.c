@@ -1,19 +1,23 @@
 /* Matrix products through BLIS's typed API. Products too small to pay for
  * a second thread run on one (BLIS's per-call runtime object), whatever
- * the thread count. BLIS's "sup" path for small matrices is turned off
- * (it is already in the skx kernel set): it sums in another order than the
- * blocked path, so a row's result would depend on how many rows share its
- * product, and a step recomputed in backward, or a layer run a segment at
- * a time, would no longer equal the full tape bit for bit. A product with one row or one column is a matrix-
- * vector product: BLIS's gemm would pack the whole matrix for it (a batch-1
- * step, as in sampling, spends most of its time there), its gemv reads the
- * matrix once in place. BLIS runs gemv on one thread; a large one is split
- * here into parts of whole blocks of outputs, each part a gemv of its own:
- * every output is the same dot product, in the same order, as in one call
- * (BLIS's gemv kernels work on groups of 8 outputs from the call's first),
- * so the bits do not depend on the thread count. Two cores then each read
- * half the matrix, and a half of the sampler's recurrent weights (1 MB)
- * stays in a core's cache from one character to the next. */
+ * the thread count.
+ *
+ * BLIS's "sup" path for small matrices is turned off (the skx kernel set
+ * has it off already): it sums in another order than the blocked path, so
+ * a row's result would depend on how many rows share its product, and a
+ * step recomputed in backward, or a layer run a segment at a time, would
+ * no longer equal the full tape bit for bit.
+ *
+ * A product with one row or one column is a matrix-vector product: BLIS's
+ * gemm would pack the whole matrix for it (a batch-1 step, as in sampling,
+ * spent most of its time there); its gemv reads the matrix once in place.
+ * BLIS runs gemv on one thread; a large one is split here into parts of
+ * whole blocks of outputs, each part a gemv of its own: every output is the
+ * same dot product, in the same order, as in one call (BLIS's gemv kernels
+ * work on groups of 8 outputs from the call's first), so the bits do not
+ * depend on the thread count. Two cores then each read half the matrix,
+ * and where a core's cache holds half the sampler's recurrent weights
+ * (512 KB) they stay there from one character to the next. */
 #include "kernels.h"
 
 #include <blis.h>
