@@ -1,7 +1,7 @@
 /* See gemm_floor.h. The bench binary defines bli_sgemm_ex and bli_dgemm_ex
  * itself, so libtapegrad.a's calls land here; each call is noted (shape,
- * strides, scalars, operands, the runtime's thread count) while recording
- * is on and passed on to BLIS's own function (dlsym RTLD_NEXT). The replay
+ * strides, scalars, operands, the runtime's thread count and sup switch)
+ * while recording is on and passed on to BLIS's own function (dlsym RTLD_NEXT). The replay
  * runs the same calls on the same pointers: the same sizes, strides and
  * cache footprint, with nothing of tapegrad in between. It overwrites the
  * step's outputs, which is why it must run after the step is done with
@@ -22,6 +22,7 @@ typedef struct call {
     bool dbl;
     trans_t ta, tb;
     dim_t m, n, k, threads; /* threads: 0 = BLIS's global setting */
+    bool sup;               /* BLIS's small-matrix path allowed (tg_gemm: no) */
     double alpha, beta;
     void *a, *b, *c;
     inc_t rsa, csa, rsb, csb, rsc, csc;
@@ -70,8 +71,9 @@ void bli_sgemm_ex(trans_t ta, trans_t tb, dim_t m, dim_t n, dim_t k, float *alph
                   inc_t rsc, inc_t csc, cntx_t *cntx, rntm_t *rntm) {
     static sgemm_fn *f;
     if (!f) f = (sgemm_fn *)real("bli_sgemm_ex");
-    note((call){false, ta, tb, m, n, k, rntm ? bli_rntm_num_threads(rntm) : 0, *alpha, *beta, a, b, c,
-                rsa, csa, rsb, csb, rsc, csc});
+    note((call){false, ta, tb, m, n, k, rntm ? bli_rntm_num_threads(rntm) : 0,
+                rntm ? bli_rntm_l3_sup(rntm) : true, *alpha, *beta, a, b, c, rsa, csa, rsb, csb,
+                rsc, csc});
     f(ta, tb, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, cntx, rntm);
 }
 
@@ -80,8 +82,9 @@ void bli_dgemm_ex(trans_t ta, trans_t tb, dim_t m, dim_t n, dim_t k, double *alp
                   inc_t rsc, inc_t csc, cntx_t *cntx, rntm_t *rntm) {
     static dgemm_fn *f;
     if (!f) f = (dgemm_fn *)real("bli_dgemm_ex");
-    note((call){true, ta, tb, m, n, k, rntm ? bli_rntm_num_threads(rntm) : 0, *alpha, *beta, a, b, c,
-                rsa, csa, rsb, csb, rsc, csc});
+    note((call){true, ta, tb, m, n, k, rntm ? bli_rntm_num_threads(rntm) : 0,
+                rntm ? bli_rntm_l3_sup(rntm) : true, *alpha, *beta, a, b, c, rsa, csa, rsb, csb,
+                rsc, csc});
     f(ta, tb, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, cntx, rntm);
 }
 
@@ -94,10 +97,11 @@ void bli_dgemm_ex(trans_t ta, trans_t tb, dim_t m, dim_t n, dim_t k, double *alp
 void tg__gemm_packed_note(int64_t m, int64_t n, int64_t k, const tg_real *a, int64_t rsa,
                           int64_t csa, const tg_real *b, int64_t rsb, int64_t csb, tg_real beta,
                           tg_real *c, int64_t ldc) {
-    /* tg_gemm's runtime: one thread below 2^22 multiply-adds */
+    /* tg_gemm's runtime: one thread below 2^22 multiply-adds, no sup */
     dim_t threads = m * n * k < ((int64_t)1 << 22) ? 1 : 0;
     note((call){sizeof(tg_real) == sizeof(double), BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k,
-                threads, 1, (double)beta, (void *)a, (void *)b, c, rsa, csa, rsb, csb, ldc, 1});
+                threads, false, 1, (double)beta, (void *)a, (void *)b, c, rsa, csa, rsb, csb, ldc,
+                1});
 }
 
 void gemm_floor_record(bool on) {
@@ -105,7 +109,9 @@ void gemm_floor_record(bool on) {
     rec.on = on;
 }
 
-size_t gemm_floor_calls(void) { return rec.n; }
+size_t gemm_floor_calls(void) {
+    return rec.n;
+}
 
 double gemm_floor_flop(void) {
     double flop = 0;
@@ -126,16 +132,18 @@ double gemm_floor_replay_ms(void) {
     double t0 = now_ms(), ti = t0;
     for (size_t i = 0; i < rec.n; i++) {
         call *c = &rec.calls[i];
-        rntm_t r = BLIS_RNTM_INITIALIZER, *rp = NULL;
+        rntm_t r, *rp = NULL;
+        bli_rntm_init_from_global(&r);
         if (c->threads) bli_rntm_set_num_threads(c->threads, &r), rp = &r;
+        if (!c->sup) bli_rntm_disable_l3_sup(&r), rp = &r;
         if (c->dbl) {
             double al = c->alpha, be = c->beta;
-            fd(c->ta, c->tb, c->m, c->n, c->k, &al, c->a, c->rsa, c->csa,
-               c->b, c->rsb, c->csb, &be, c->c, c->rsc, c->csc, NULL, rp);
+            fd(c->ta, c->tb, c->m, c->n, c->k, &al, c->a, c->rsa, c->csa, c->b, c->rsb, c->csb, &be,
+               c->c, c->rsc, c->csc, NULL, rp);
         } else {
             float al = (float)c->alpha, be = (float)c->beta;
-            fs(c->ta, c->tb, c->m, c->n, c->k, &al, c->a, c->rsa, c->csa,
-               c->b, c->rsb, c->csb, &be, c->c, c->rsc, c->csc, NULL, rp);
+            fs(c->ta, c->tb, c->m, c->n, c->k, &al, c->a, c->rsa, c->csa, c->b, c->rsb, c->csb, &be,
+               c->c, c->rsc, c->csc, NULL, rp);
         }
         double tn = now_ms();
         rec.ms[i] = tn - ti, ti = tn;
