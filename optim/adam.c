@@ -10,12 +10,43 @@
 
 #include <math.h>
 
+#include "../core/fastmath.h"
+
 /* torch.maximum: NaN if either is NaN. */
 static tg_real nan_max(tg_real a, tg_real b) {
     return a > b || isnan(a) ? a : b;
 }
 
+/* Adam's constants for one parameter at one step. */
+typedef struct adam_k {
+    tg_real beta1, one_b1, beta2, one_b2, neg_step_size, bc2_sqrt, eps, l2, shrink;
+} adam_k;
+
+/* Elements [lo, hi) of p, g, m, v, vmax. The switches are constants where
+ * it is inlined, so each case is a loop without branches: it vectorizes,
+ * element by element the same operations in the same order (the same bits
+ * as one at a time). */
+static inline __attribute__((always_inline)) void span(tg_real *restrict p,
+                                                       const tg_real *restrict g,
+                                                       tg_real *restrict m, tg_real *restrict v,
+                                                       tg_real *restrict vmax, int64_t lo,
+                                                       int64_t hi, const adam_k *k,
+                                                       bool decoupled, bool l2, bool ams) {
+    for (int64_t j = lo; j < hi; j++) {
+        if (decoupled) p[j] = p[j] * k->shrink;
+        tg_real d = g[j];
+        if (l2) d = d + k->l2 * p[j];
+        m[j] = m[j] * k->beta1 + k->one_b1 * d;
+        v[j] = v[j] * k->beta2 + k->one_b2 * d * d;
+        tg_real vv = v[j];
+        if (ams) vv = vmax[j] = nan_max(vmax[j], v[j]);
+        tg_real denom = (tg_real)sqrt(vv) / k->bc2_sqrt + k->eps;
+        p[j] = p[j] + k->neg_step_size * m[j] / denom;
+    }
+}
+
 /* p, g, m, v, vmax: [numel] */
+TG_VECTOR_CLONES
 static void update(tg_optim *o, int i, int64_t lo, int64_t hi, bool decoupled) {
     const tg_adam_options *a = &o->opt.adam;
     tg_tensor *P = o->params[i];
@@ -24,24 +55,24 @@ static void update(tg_optim *o, int i, int64_t lo, int64_t hi, bool decoupled) {
     tg_real *vmax = a->amsgrad ? o->buf[2][i]->data : NULL;
     const double step = o->step->data[i], wd = o->weight_decay[i];
     const double b1 = a->betas[0], b2 = a->betas[1];
-    const tg_real beta1 = (tg_real)b1, one_b1 = (tg_real)(1 - b1);
-    const tg_real beta2 = (tg_real)b2, one_b2 = (tg_real)(1 - b2);
-    const tg_real neg_step_size = (tg_real) - (o->lr / (1 - pow(b1, step)));
-    const tg_real bc2_sqrt = (tg_real)sqrt(1 - pow(b2, step));
-    const tg_real eps = (tg_real)a->eps;
-    const tg_real l2 = decoupled ? 0 : (tg_real)wd;
-    const tg_real shrink = (tg_real)(1 - o->lr * wd);
-    for (int64_t j = lo; j < hi; j++) {
-        if (decoupled) p[j] = p[j] * shrink;
-        tg_real d = g[j];
-        if (l2 != 0) d = d + l2 * p[j];
-        m[j] = m[j] * beta1 + one_b1 * d;
-        v[j] = v[j] * beta2 + one_b2 * d * d;
-        tg_real vv = v[j];
-        if (vmax) vv = vmax[j] = nan_max(vmax[j], v[j]);
-        tg_real denom = (tg_real)sqrt(vv) / bc2_sqrt + eps;
-        p[j] = p[j] + neg_step_size * m[j] / denom;
-    }
+    const adam_k k = {.beta1 = (tg_real)b1,
+                      .one_b1 = (tg_real)(1 - b1),
+                      .beta2 = (tg_real)b2,
+                      .one_b2 = (tg_real)(1 - b2),
+                      .neg_step_size = (tg_real) - (o->lr / (1 - pow(b1, step))),
+                      .bc2_sqrt = (tg_real)sqrt(1 - pow(b2, step)),
+                      .eps = (tg_real)a->eps,
+                      .l2 = decoupled ? 0 : (tg_real)wd,
+                      .shrink = (tg_real)(1 - o->lr * wd)};
+    bool l2 = k.l2 != 0;
+    if (vmax) /* rare: one general loop */
+        span(p, g, m, v, vmax, lo, hi, &k, decoupled, l2, true);
+    else if (decoupled)
+        span(p, g, m, v, NULL, lo, hi, &k, true, false, false);
+    else if (l2)
+        span(p, g, m, v, NULL, lo, hi, &k, false, true, false);
+    else
+        span(p, g, m, v, NULL, lo, hi, &k, false, false, false);
 }
 
 static void adam_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
