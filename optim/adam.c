@@ -26,12 +26,10 @@ typedef struct adam_k {
  * it is inlined, so each case is a loop without branches: it vectorizes,
  * element by element the same operations in the same order (the same bits
  * as one at a time). */
-static inline __attribute__((always_inline)) void span(tg_real *restrict p,
-                                                       const tg_real *restrict g,
-                                                       tg_real *restrict m, tg_real *restrict v,
-                                                       tg_real *restrict vmax, int64_t lo,
-                                                       int64_t hi, const adam_k *k,
-                                                       bool decoupled, bool l2, bool ams) {
+static inline __attribute__((always_inline)) void
+span(tg_real *restrict p, const tg_real *restrict g, tg_real *restrict m, tg_real *restrict v,
+     tg_real *restrict vmax, int64_t lo, int64_t hi, const adam_k *k, bool decoupled, bool l2,
+     bool ams) {
     for (int64_t j = lo; j < hi; j++) {
         if (decoupled) p[j] = p[j] * k->shrink;
         tg_real d = g[j];
