@@ -8,7 +8,24 @@
 
 #include <math.h>
 
+#include "../core/fastmath.h"
+
+/* Elements [lo, hi): wd is a constant where it is inlined, so each case is
+ * a loop without branches, which vectorizes (the same bits). */
+static inline __attribute__((always_inline)) void
+span(tg_real *restrict p, const tg_real *restrict g, tg_real *restrict sum, int64_t lo, int64_t hi,
+     tg_real wd, tg_real eps, tg_real neg_clr, bool decay) {
+    for (int64_t j = lo; j < hi; j++) {
+        tg_real d = g[j];
+        if (decay) d = d + wd * p[j];
+        sum[j] = sum[j] + d * d;
+        tg_real std = (tg_real)sqrt(sum[j]) + eps;
+        p[j] = p[j] + neg_clr * d / std;
+    }
+}
+
 /* p, g, sum: [numel] */
+TG_VECTOR_CLONES
 static void adagrad_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
     const tg_adagrad_options *a = &o->opt.adagrad;
     tg_tensor *P = o->params[i];
@@ -16,13 +33,10 @@ static void adagrad_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
     const double step = o->step->data[i];
     const tg_real wd = (tg_real)o->weight_decay[i], eps = (tg_real)a->eps;
     const tg_real neg_clr = (tg_real) - (o->lr / (1 + (step - 1) * a->lr_decay));
-    for (int64_t j = lo; j < hi; j++) {
-        tg_real d = g[j];
-        if (wd != 0) d = d + wd * p[j];
-        sum[j] = sum[j] + d * d;
-        tg_real std = (tg_real)sqrt(sum[j]) + eps;
-        p[j] = p[j] + neg_clr * d / std;
-    }
+    if (wd != 0)
+        span(p, g, sum, lo, hi, wd, eps, neg_clr, true);
+    else
+        span(p, g, sum, lo, hi, wd, eps, neg_clr, false);
 }
 
 tg_optim *tg_optim_adagrad(tg_tensor *const *params, int n, tg_adagrad_options a) {

@@ -10,36 +10,59 @@
 
 #include <math.h>
 
-/* p, g, sq, ga, buf: [numel] */
-static void rmsprop_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
-    const tg_rmsprop_options *r = &o->opt.rmsprop;
-    tg_tensor *P = o->params[i];
-    tg_real *p = P->data, *g = P->grad, *sq = o->buf[0][i]->data;
-    int k = 1;
-    tg_real *buf = r->momentum > 0 ? o->buf[k++][i]->data : NULL;
-    tg_real *ga = r->centered ? o->buf[k++][i]->data : NULL;
-    const tg_real wd = (tg_real)o->weight_decay[i], neg_lr = (tg_real)-o->lr;
-    const tg_real alpha = (tg_real)r->alpha, one_alpha = (tg_real)(1 - r->alpha);
-    const tg_real eps = (tg_real)r->eps, mom = (tg_real)r->momentum;
+#include "../core/fastmath.h"
+
+/* RMSprop's constants for one parameter. */
+typedef struct rms_k {
+    tg_real wd, neg_lr, alpha, one_alpha, eps, mom;
+} rms_k;
+
+/* Elements [lo, hi). The switches are constants where it is inlined, so
+ * each case is a loop without branches, which vectorizes (the same bits). */
+static inline __attribute__((always_inline)) void
+span(tg_real *restrict p, const tg_real *restrict g, tg_real *restrict sq, tg_real *restrict buf,
+     tg_real *restrict ga, int64_t lo, int64_t hi, const rms_k *k, bool decay, bool momentum,
+     bool centered) {
     for (int64_t j = lo; j < hi; j++) {
         tg_real d = g[j];
-        if (wd != 0) d = d + wd * p[j];
-        sq[j] = sq[j] * alpha + one_alpha * d * d;
+        if (decay) d = d + k->wd * p[j];
+        sq[j] = sq[j] * k->alpha + k->one_alpha * d * d;
         tg_real avg;
-        if (ga) {
-            ga[j] = ga[j] * alpha + one_alpha * d;
+        if (centered) {
+            ga[j] = ga[j] * k->alpha + k->one_alpha * d;
             avg = (tg_real)sqrt(sq[j] + (tg_real)-1 * ga[j] * ga[j]);
         } else {
             avg = (tg_real)sqrt(sq[j]);
         }
-        avg = avg + eps;
-        if (buf) {
-            buf[j] = buf[j] * mom + d / avg;
-            p[j] = p[j] + neg_lr * buf[j];
+        avg = avg + k->eps;
+        if (momentum) {
+            buf[j] = buf[j] * k->mom + d / avg;
+            p[j] = p[j] + k->neg_lr * buf[j];
         } else {
-            p[j] = p[j] + neg_lr * d / avg;
+            p[j] = p[j] + k->neg_lr * d / avg;
         }
     }
+}
+
+/* p, g, sq, ga, buf: [numel] */
+TG_VECTOR_CLONES
+static void rmsprop_update(tg_optim *o, int i, int64_t lo, int64_t hi) {
+    const tg_rmsprop_options *r = &o->opt.rmsprop;
+    tg_tensor *P = o->params[i];
+    tg_real *p = P->data, *g = P->grad, *sq = o->buf[0][i]->data;
+    int n = 1;
+    tg_real *buf = r->momentum > 0 ? o->buf[n++][i]->data : NULL;
+    tg_real *ga = r->centered ? o->buf[n++][i]->data : NULL;
+    const rms_k k = {.wd = (tg_real)o->weight_decay[i],
+                     .neg_lr = (tg_real)-o->lr,
+                     .alpha = (tg_real)r->alpha,
+                     .one_alpha = (tg_real)(1 - r->alpha),
+                     .eps = (tg_real)r->eps,
+                     .mom = (tg_real)r->momentum};
+    if (buf || ga || k.wd != 0) /* the less common cases: one general loop */
+        span(p, g, sq, buf, ga, lo, hi, &k, k.wd != 0, buf != NULL, ga != NULL);
+    else
+        span(p, g, sq, NULL, NULL, lo, hi, &k, false, false, false);
 }
 
 tg_optim *tg_optim_rmsprop(tg_tensor *const *params, int n, tg_rmsprop_options r) {
