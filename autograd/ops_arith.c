@@ -166,6 +166,17 @@ tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
     }
     tg_tensor *out = tg__tensor(t, s);
     if (!out) return NULL;
+    if (flat(mask, a) && flat(a, b)) { /* a zoneout step's case: no frame */
+        const tg_real *pm = mask->data, *pa = a->data, *pb = b->data;
+        tg_real *o = out->data;
+        for (int64_t i = 0, n = out->numel; i < n; i++) {
+            tg_real x = pa[i], y = pb[i]; /* both read: a select, not a branch */
+            o[i] = pm[i] != 0 ? x : y;
+        }
+        tg_node *n = tg__record(t, TG_OP_WHERE, out, 2, in + 1);
+        if (n) n->saved = mask;
+        return out;
+    }
     tg_frame f = tg_frame_of(s);
     int64_t sm[4], sa[4], sb[4], o = 0;
     tg_frame_strides(mask, s, sm);
@@ -187,14 +198,36 @@ tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
     return out;
 }
 
+/* where's gradient, all of one shape and contiguous: g to ga where the
+ * mask is set, else to gb (either may be NULL). Each element is written
+ * back as a select, so the loops vectorise. */
+static void where_grad(tg_real *restrict ga, tg_real *restrict gb, const tg_real *restrict m,
+                       const tg_real *restrict g, int64_t n) {
+    if (ga)
+        for (int64_t i = 0; i < n; i++) {
+            tg_real old = ga[i], sum = old + g[i];
+            ga[i] = m[i] != 0 ? sum : old;
+        }
+    if (gb)
+        for (int64_t i = 0; i < n; i++) {
+            tg_real old = gb[i], sum = old + g[i];
+            gb[i] = m[i] != 0 ? old : sum;
+        }
+}
+
 void tg__where_backward(tg_tape *t, tg_node *n) {
     (void)t;
     const tg_tensor *mask = n->saved, *out = n->out;
+    tg_tensor *a = n->in[0], *b = n->in[1];
+    if (flat(mask, a) && flat(a, b)) {
+        where_grad(a->requires_grad ? a->grad : NULL, b->requires_grad ? b->grad : NULL,
+                   mask->data, out->grad, out->numel);
+        return;
+    }
     tg_shape s = tg_tensor_shape(out);
     tg_frame f = tg_frame_of(s);
     int64_t sm[4], ga[4], gb[4], o = 0;
     tg_frame_strides(mask, s, sm);
-    tg_tensor *a = n->in[0], *b = n->in[1];
     tg_frame_contig_strides(tg_tensor_shape(a), s, ga);
     tg_frame_contig_strides(tg_tensor_shape(b), s, gb);
     for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
