@@ -4,8 +4,23 @@
 #include "cell_variant_impl.h"
 #include "mask_hash.h"
 
+#include <math.h>
+
+#include "../core/fastmath.h"
+
 /* The masks' streams, so each of a step's masks draws its own numbers. */
 enum { STREAM_INPUT = 1, STREAM_H = 2, STREAM_ZONE = 3 /* + state index */ };
+
+/* Entries [0, n) of a mask: in where the draw for index i is below p,
+ * else out. tg__mask_uniform(key, 0, i, 1) < p, compared as integers: its
+ * 53 bits below ceil(p 2^53) (the same test, exactly), so the loop
+ * vectorises. */
+TG_VECTOR_CLONES
+static void mask_fill(tg_real *restrict m, int64_t n, uint64_t key, double p, tg_real in,
+                      tg_real out) {
+    uint64_t lim = p >= 1 ? (uint64_t)1 << 53 : p > 0 ? (uint64_t)ceil(p * 0x1p53) : 0;
+    for (int64_t i = 0; i < n; i++) m[i] = tg__mix64(key ^ (uint64_t)i) >> 11 < lim ? in : out;
+}
 
 /* [B, W] (or [rows, W]) of scale where the hash draws at least p, else 0
  * (keep = true: 1 where it draws below p, the units zoneout keeps). */
@@ -13,12 +28,8 @@ static tg_tensor *mask(tg_tape *t, uint64_t seed, uint64_t stream, int64_t time,
                        int64_t W, double p, double scale, bool keep) {
     tg_tensor *m = tg_empty(t, TG_SHAPE(rows, W));
     if (!m) return NULL;
-    uint64_t key = tg__mask_key(seed, stream, time);
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t u = 0; u < W; u++) {
-            bool below = tg__mask_uniform(key, r, u, W) < p;
-            m->data[r * W + u] = (tg_real)(below == keep ? scale : 0);
-        }
+    tg_real on = (tg_real)scale;
+    mask_fill(m->data, rows * W, tg__mask_key(seed, stream, time), p, keep ? on : 0, keep ? 0 : on);
     return m;
 }
 
@@ -119,8 +130,8 @@ static int outer_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io, bool comp
     double p = v->opt.recurrent_dropout;
     if (p > 0 && io->training) {
         tg_tensor *h = tg_cell_h_in(io);
-        tg_tensor *m = mask(t, io->seed, STREAM_H, -1, h->shape[0], h->shape[1], p, 1 / (1 - p),
-                            false);
+        tg_tensor *m =
+            mask(t, io->seed, STREAM_H, -1, h->shape[0], h->shape[1], p, 1 / (1 - p), false);
         tg_label(t, m, "recurrent_dropout_mask");
         c.h_in = tg_mul(t, h, m);
     }
