@@ -234,8 +234,14 @@ tg_tensor *tg__fused(tg_tape *t, const tg__fusion *f, tg_tensor *const *in,
     if (!sv || !data || !y || (keeps && !kept)) return NULL;
     for (int i = 0; i < p; i++) data[i] = tg__contig(t, in[i]);
     *sv = (fused_saved){.f = f, .in = data, .kept = kept, .px = tg__contig(t, prod[0])};
-    /* the product: kept when backward recomputes from it, else a scratch */
-    tg_real *gh = kept && f->recompute ? kept : malloc((size_t)(B * pw + 1) * sizeof *gh);
+    /* the product: kept when backward recomputes from it, else a scratch
+     * at the arena's end, given back once the rows have run if nothing was
+     * allocated after it (no malloc and free of [B, G*H] a step: at 128 KB
+     * glibc maps and unmaps it, a page fault per 4 KB) */
+    tg__tape_mark before = tg__tape_mark_get(t);
+    bool scratch = !(kept && f->recompute);
+    tg_real *gh = scratch ? tg__alloc(t, (size_t)(B * pw + 1) * sizeof *gh) : kept;
+    size_t end = tg__tape_mark_get(t).arena.used;
     if (!gh) tg__fail(t, "tg__fused: out of memory for the recurrent product");
     bool ok = gh && !tg__failed(t) && sv->px &&
               tg__linear_rows(t, sv->px, B, prod[1], prod[2], false, gh, &sv->pw, &sv->rsw,
@@ -243,7 +249,7 @@ tg_tensor *tg__fused(tg_tape *t, const tg__fusion *f, tg_tensor *const *in,
     data[p] = gh;
     ok = ok && run_rows(t, sv, y, B);
     data[p] = NULL;
-    if (gh != kept) free(gh);
+    if (scratch && tg__tape_mark_get(t).arena.used == end) tg__tape_release(t, before);
     if (!ok) return NULL;
     tg_node *n = tg__record(t, TG_OP_FUSED, y, n_rec, rec);
     if (n) n->saved = sv;
