@@ -4,22 +4,17 @@
 #include "cell_variant_impl.h"
 #include "mask_hash.h"
 
-#include <math.h>
-
 #include "../core/fastmath.h"
 
 /* The masks' streams, so each of a step's masks draws its own numbers. */
 enum { STREAM_INPUT = 1, STREAM_H = 2, STREAM_ZONE = 3 /* + state index */ };
 
-/* Entries [0, n) of a mask: in where the draw for index i is below p,
- * else out. tg__mask_uniform(key, 0, i, 1) < p, compared as integers: its
- * 53 bits below ceil(p 2^53) (the same test, exactly), so the loop
- * vectorises. */
+/* Entries [0, n) of a mask: in where entry i draws below p, else out. */
 TG_VECTOR_CLONES
 static void mask_fill(tg_real *restrict m, int64_t n, uint64_t key, double p, tg_real in,
                       tg_real out) {
-    uint64_t lim = p >= 1 ? (uint64_t)1 << 53 : p > 0 ? (uint64_t)ceil(p * 0x1p53) : 0;
-    for (int64_t i = 0; i < n; i++) m[i] = tg__mix64(key ^ (uint64_t)i) >> 11 < lim ? in : out;
+    uint64_t limit = tg__mask_limit(p);
+    for (int64_t i = 0; i < n; i++) m[i] = tg__mask_below(key, i, limit) ? in : out;
 }
 
 /* [B, W] (or [rows, W]) of scale where the hash draws at least p, else 0

@@ -6,6 +6,8 @@
 #ifndef TG_MASK_HASH_H
 #define TG_MASK_HASH_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* splitmix64's output function (Steele, Lea, Flood 2014) of x. */
@@ -22,10 +24,15 @@ static inline uint64_t tg__mask_key(uint64_t seed, uint64_t stream, int64_t time
     return tg__mix64(tg__mix64(tg__mix64(seed) ^ stream) ^ (uint64_t)time);
 }
 
-/* A uniform number in [0, 1) for entry (row, unit) of width-wide rows. */
-static inline double tg__mask_uniform(uint64_t key, int64_t row, int64_t unit, int64_t width) {
-    uint64_t x = tg__mix64(key ^ (uint64_t)(row * width + unit));
-    return (double)(x >> 11) * 0x1.0p-53;
+/* Entry i (row * width + unit) of a mask draws u = (x >> 11) 2^-53, a
+ * uniform number in [0, 1), with x = tg__mix64(key ^ i); it is below p
+ * when x >> 11 < tg__mask_limit(p): the same test in integers (u's 53 bits
+ * against ceil(p 2^53)), so a loop over entries vectorises. */
+static inline uint64_t tg__mask_limit(double p) {
+    return p >= 1 ? (uint64_t)1 << 53 : p > 0 ? (uint64_t)ceil(p * 0x1p53) : 0;
+}
+static inline bool tg__mask_below(uint64_t key, int64_t i, uint64_t limit) {
+    return tg__mix64(key ^ (uint64_t)i) >> 11 < limit;
 }
 
 #endif
