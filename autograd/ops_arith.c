@@ -151,6 +151,36 @@ tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b) {
 }
 void tg__div_backward(tg_tape *t, tg_node *n) { (void)t; binary_grads(DIV, n); }
 
+/* out = where(mask, a, b) over the frame of out's shape, without it when
+ * all are of one shape and contiguous (a zoneout step's case). */
+static void where_forward(tg_tensor *out, const tg_tensor *mask, const tg_tensor *a,
+                          const tg_tensor *b) {
+    if (flat(mask, a) && flat(a, b)) {
+        const tg_real *pm = mask->data, *pa = a->data, *pb = b->data;
+        tg_real *o = out->data;
+        for (int64_t i = 0, n = out->numel; i < n; i++) {
+            tg_real x = pa[i], y = pb[i]; /* both read: a select, not a branch */
+            o[i] = pm[i] != 0 ? x : y;
+        }
+        return;
+    }
+    tg_shape s = tg_tensor_shape(out);
+    tg_frame f = tg_frame_of(s);
+    int64_t sm[4], sa[4], sb[4], o = 0;
+    tg_frame_strides(mask, s, sm);
+    tg_frame_strides(a, s, sa);
+    tg_frame_strides(b, s, sb);
+    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
+        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
+            for (int64_t i2 = 0; i2 < f.dim[2]; i2++)
+                for (int64_t i3 = 0; i3 < f.dim[3]; i3++) {
+                    int64_t m = i0 * sm[0] + i1 * sm[1] + i2 * sm[2] + i3 * sm[3];
+                    int64_t ja = i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3];
+                    int64_t jb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3];
+                    out->data[o++] = mask->data[m] != 0 ? a->data[ja] : b->data[jb];
+                }
+}
+
 /* where(mask, a, b): the mask is data, never differentiated. The frame is
  * the broadcast of all three shapes. */
 tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
@@ -166,31 +196,7 @@ tg_tensor *tg_where(tg_tape *t, tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
     }
     tg_tensor *out = tg__tensor(t, s);
     if (!out) return NULL;
-    if (flat(mask, a) && flat(a, b)) { /* a zoneout step's case: no frame */
-        const tg_real *pm = mask->data, *pa = a->data, *pb = b->data;
-        tg_real *o = out->data;
-        for (int64_t i = 0, n = out->numel; i < n; i++) {
-            tg_real x = pa[i], y = pb[i]; /* both read: a select, not a branch */
-            o[i] = pm[i] != 0 ? x : y;
-        }
-        tg_node *n = tg__record(t, TG_OP_WHERE, out, 2, in + 1);
-        if (n) n->saved = mask;
-        return out;
-    }
-    tg_frame f = tg_frame_of(s);
-    int64_t sm[4], sa[4], sb[4], o = 0;
-    tg_frame_strides(mask, s, sm);
-    tg_frame_strides(a, s, sa);
-    tg_frame_strides(b, s, sb);
-    for (int64_t i0 = 0; i0 < f.dim[0]; i0++)
-        for (int64_t i1 = 0; i1 < f.dim[1]; i1++)
-            for (int64_t i2 = 0; i2 < f.dim[2]; i2++)
-                for (int64_t i3 = 0; i3 < f.dim[3]; i3++) {
-                    int64_t m = i0 * sm[0] + i1 * sm[1] + i2 * sm[2] + i3 * sm[3];
-                    int64_t ja = i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3];
-                    int64_t jb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3];
-                    out->data[o++] = mask->data[m] != 0 ? a->data[ja] : b->data[jb];
-                }
+    where_forward(out, mask, a, b);
     /* the mask takes no gradient: record only a and b as inputs, keep the
      * mask for backward */
     tg_node *n = tg__record(t, TG_OP_WHERE, out, 2, in + 1);
