@@ -1,12 +1,13 @@
 /* See gemm_floor.h. The bench binary defines bli_sgemm_ex and bli_dgemm_ex
  * itself, so libtapegrad.a's calls land here; each call is noted (shape,
  * strides, scalars, operands, the runtime's thread count and sup switch)
- * while recording is on and passed on to BLIS's own function (dlsym RTLD_NEXT). The replay
- * runs the same calls on the same pointers: the same sizes, strides and
- * cache footprint, with nothing of tapegrad in between. It overwrites the
- * step's outputs, which is why it must run after the step is done with
- * them and before the tape is reset. (The recording is the bench's one
- * piece of process-wide state: an interposer has nowhere else to put it.) */
+ * while recording is on and passed on to BLIS's own function (dlsym
+ * RTLD_NEXT). The replay runs the same calls on the same pointers: the
+ * same sizes, strides and cache footprint, with nothing of tapegrad in
+ * between. It overwrites the step's outputs, which is why it must run
+ * after the step is done with them and before the tape is reset. (The
+ * recording is the bench's one piece of process-wide state: an interposer
+ * has nowhere else to put it.) */
 #define _GNU_SOURCE
 #include "gemm_floor.h"
 

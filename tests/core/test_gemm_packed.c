@@ -1,8 +1,9 @@
 /* tg_gemm_packed: the product with B packed once equals tg_gemm (BLIS)
  * bit for bit where the packed kernel sums as BLIS's (tg_gemm_packed_exact:
  * the skx kernel set) and A has more than one row (one row is a gemv), and
- * to rounding elsewhere; over edge tiles, several KC blocks, both transposes of B,
- * beta 0 and 1, 1 and 2 threads, and B packed once for many calls. */
+ * to rounding elsewhere; over edge tiles, several KC blocks, both
+ * transposes of B, beta 0 and 1, 1 and 2 threads, and B packed once for
+ * many calls. */
 #include "../core/gemm_packed.h"
 #include "../core/kernels.h"
 #include "testutil.h"
