@@ -238,12 +238,10 @@ static int runs_of(const char *m, int64_t w, int src, saved_run *runs, int n, in
  * rule reads (fuse_rules.h needs) that live in the workspace or the
  * product; the other inputs are on the tape. Kept rather than recomputed:
  * backward then runs no forward rule at all (an LSTM keeps 5 of its
- * product's 4 widths: the gates and tanh(c')), except a remat rule's
- * result (a layer norm's row), which backward computes again from its
- * operand, kept anyway (a layer-norm LSTM keeps 10 of 4 widths instead
- * of 15). Unless that is still more than 3 times the product: then the
- * product alone, and backward runs the row forward again (a user's layer
- * norm written from sub, mean, sqrt...). false when out of memory. */
+ * product's 4 widths: the gates and tanh(c'); a layer-norm LSTM 10).
+ * Unless that is more than 3 times the product: then the product alone,
+ * and backward runs the row forward again (a user's layer norm written
+ * from sub, mean, sqrt...). false when out of memory. */
 static bool plan_saved(tg_tape *dst, tg__fusion *f) {
     int64_t pw = f->prod >= 0 ? f->in[f->prod].w : 0;
     char *m = calloc((size_t)(f->width + pw + 1), 1);
@@ -259,10 +257,6 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
         y.w += c->rule->extra; /* kept with the result */
         if (needs & TG__FUSE_Y) mark(f, marks, y);
     }
-    /* a rule's result that backward computes again (remat) is not kept */
-    for (int k = 0; ok && k < f->n_code; k++)
-        if (f->code[k].rule->remat)
-            memset(m + f->code[k].y.off, 0, (size_t)(f->code[k].y.w + f->code[k].rule->extra));
     int n = 0;
     if (ok) n = runs_of(marks[0], f->width, WS, runs, n, &f->saved_w);
     if (ok) n = runs_of(marks[1], pw, f->prod, runs, n, &f->saved_w);

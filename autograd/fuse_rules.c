@@ -151,8 +151,8 @@ TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real
  * eps), k[0] = eps) through the op's own row kernels (ops_norm.c), so the
  * program's numbers are the op's. The row's s goes after its result
  * (y[n], the rule's extra value) for the adjoint, which reads the
- * normalised row (Y) and s. Backward computes the row again from A
- * rather than keeping it (remat). */
+ * normalised row (Y) and s, not A: keeping Y (as wide as A) spares
+ * backward the row's three passes of normalising it again. */
 static void layer_norm_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
                          const tg_real *b, int64_t sb, tg_real *y) {
     (void)sa, (void)b, (void)sb;
@@ -170,7 +170,7 @@ static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t s
  * (the expressions above: mul's G*B and G*A read both operands, tanh's
  * G*(1-Y*Y) only its result). */
 enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y };
-#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, false, 0}
+#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, 0}
 static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(ADD, add, 2, 0),
     RULE(SUB, sub, 2, 0),
@@ -189,8 +189,8 @@ static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(SQRT, sqrt, 1, Y_),
     RULE(ABS, abs, 1, A_),
     RULE(CLAMP, clamp, 1, A_),
-    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, A_ | Y_, true, 1},
-    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, false, 0},
+    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, Y_, 1},
+    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, 0},
 };
 
 const tg__fuse_rule *tg__fuse_rule_of(int op) {

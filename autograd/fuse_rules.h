@@ -30,10 +30,6 @@ typedef struct tg__fuse_rule {
     int arity;   /* 1 or 2 inputs */
     bool reduce; /* the result is one value per row (sum/mean along the row) */
     int needs;   /* TG__FUSE_A | _B | _Y: the values its adjoint reads */
-    /* Its result is cheaper to compute again in backward from its operand
-     * (which the adjoint reads anyway, so it is kept) than to keep: a
-     * layer norm's row, four times an LSTM product's width in all. */
-    bool remat;
     /* Values the rule writes after its result, in the workspace, for its
      * own adjoint (a layer norm's s, so backward need not sum the row
      * again); kept with the result. */

@@ -6,12 +6,10 @@
  * adjoint reads (fuse.c plan_saved: for an LSTM the activated gates and
  * tanh(c'), as the hand-written kernels keep them) and not the product;
  * or, where those are many (a layer norm from elementary ops), only the
- * product. Backward puts a row's kept values back, computes again what
- * was cheaper to recompute than to keep (remat rules: a layer norm's row),
- * or runs the whole row forward again from the kept product, and runs the
- * program's adjoint, each instruction's rule in reverse, then sends the
- * product's
- * gradient to h, W and b as tg_linear's backward does. A broadcast input's
+ * product. Backward puts a row's kept values back, or runs the whole row
+ * forward again from the kept product, and runs the program's adjoint,
+ * each instruction's rule in reverse, then sends the product's gradient
+ * to h, W and b as tg_linear's backward does. A broadcast input's
  * gradient (a cell's parameter) is summed over rows per fixed block of
  * rows, then the blocks in order, so it is the same at every thread
  * count. */
@@ -56,12 +54,9 @@ static void run_instr(const instr *c, const tg_real *const *base, tg_real *ws) {
                  ws + c->y.off);
 }
 
-/* The program forward over one row, its results in ws; only_remat: only
- * the instructions backward computes again instead of keeping. */
-static void run_row(const tg__fusion *f, const tg_real *const *base, tg_real *ws,
-                    bool only_remat) {
-    for (int k = 0; k < f->n_code; k++)
-        if (!only_remat || f->code[k].rule->remat) run_instr(&f->code[k], base, ws);
+/* The program forward over one row, its results in ws. */
+static void run_row(const tg__fusion *f, const tg_real *const *base, tg_real *ws) {
+    for (int k = 0; k < f->n_code; k++) run_instr(&f->code[k], base, ws);
 }
 
 static void forward_part(void *ctx, int64_t lo, int64_t hi) {
@@ -76,7 +71,7 @@ static void forward_part(void *ctx, int64_t lo, int64_t hi) {
     const tg_real *base[FUSE_BASES];
     for (int64_t r = lo; r < hi; r++) {
         row_bases(f, j->sv->in, r, ws, base);
-        run_row(f, base, ws, false);
+        run_row(f, base, ws);
         for (int k = 0; k < f->n_out; k++)
             memcpy(j->out + (k * j->B + r) * w, AT(base, f->out[k]), (size_t)w * sizeof *ws);
         tg_real *kept = j->sv->kept && !f->recompute ? j->sv->kept + r * f->saved_w : NULL;
@@ -129,7 +124,7 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         tg_real *to = (v->s.src == WS ? s->ws : s->prod) + v->s.off;
         memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
     }
-    run_row(f, base, s->ws, !f->recompute); /* all of it, or what was not kept */
+    if (f->recompute) run_row(f, base, s->ws);
     adjoint_bases(j, r, blk, s->adj, s->dummy, abase);
     memset(s->adj, 0, (size_t)f->width * sizeof *s->adj);
     for (int k = 0; k < f->n_out; k++) {
