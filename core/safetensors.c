@@ -33,11 +33,9 @@ tg_st_file *tg_safetensors_open(const char *path, char *err, size_t errlen) {
             goto fail;
         }
         if (tg__st_read_entry(fp, data_start, e, raw, path, err, errlen) != 0) goto fail;
-        int sz = tg__st_dtypes[e->dtype].size;
-        for (int64_t k = 0; k < e->numel; k++) {
-            e->t->data[k] = (tg_real)tg__st_decode(e->dtype, raw + k * sz);
-            if (e->i64) e->i64[k] = tg__st_sign_extend(tg__st_get_le(raw + k * sz, 8), 8);
-        }
+        tg__st_decode_n(e->dtype, raw, e->numel, e->t->data);
+        for (int64_t k = 0; e->i64 && k < e->numel; k++)
+            e->i64[k] = tg__st_sign_extend(tg__st_get_le(raw + k * 8, 8), 8);
     }
     free(raw);
     fclose(fp);
@@ -145,10 +143,11 @@ int tg_safetensors_load_into(const char *path, int n, const tg_named *items, cha
     for (int i = 0; i < n; i++) {
         tg_tensor *t = items[i].tensor;
         int dt = found[i]->dtype, sz = tg__st_dtypes[dt].size;
-        bool contig = tg_is_contiguous(t);
-        for (int64_t k = 0; k < found[i]->numel; k++)
-            t->data[contig ? k : tg__st_offset_of(t, k)] =
-                (tg_real)tg__st_decode(dt, raw[i] + k * sz);
+        if (tg_is_contiguous(t))
+            tg__st_decode_n(dt, raw[i], found[i]->numel, t->data);
+        else
+            for (int64_t k = 0; k < found[i]->numel; k++)
+                t->data[tg__st_offset_of(t, k)] = (tg_real)tg__st_decode(dt, raw[i] + k * sz);
     }
     rc = 0;
 done:

@@ -50,6 +50,9 @@ void tg__st_put_le(unsigned char *p, uint64_t v, int size);
 int64_t tg__st_sign_extend(uint64_t u, int size);
 /* One element of dtype dt at p, as a double. F8 never gets here. */
 double tg__st_decode(int dt, const unsigned char *p);
+/* n elements of dtype dt from p into out[0..n): tg__st_decode's values,
+ * F32 and F64 on a little-endian host as plain copies. */
+void tg__st_decode_n(int dt, const unsigned char *p, int64_t n, tg_real *out);
 /* Storage offset of the element at row-major position `linear`. */
 int64_t tg__st_offset_of(const tg_tensor *t, int64_t linear);
 
