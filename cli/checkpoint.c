@@ -262,7 +262,7 @@ static int info_from(const tg_st_file *f, const char *path, cli_ckpt_info *info,
 }
 
 int cli_ckpt_info_read(const char *path, cli_ckpt_info *info, char *err, size_t errlen) {
-    tg_st_file *f = tg_safetensors_open(path, err, errlen);
+    tg_st_file *f = tg_safetensors_open_header(path, err, errlen); /* metadata only */
     if (!f) return -1;
     int rc = info_from(f, path, info, err, errlen);
     tg_safetensors_close(f);
@@ -278,7 +278,10 @@ void cli_ckpt_info_free(cli_ckpt_info *info) {
 int cli_ckpt_load(const char *path, cli_model *cm, tg_optim *opt, tg_model_state *st, char *err,
                   size_t errlen) {
     tg_model *m = cm->model;
-    tg_st_file *f = tg_safetensors_open(path, err, errlen);
+    /* the whole file only for the carried state's tensors: the weights and
+     * the optimizer's state are read by load_into, once */
+    tg_st_file *f =
+        st ? tg_safetensors_open(path, err, errlen) : tg_safetensors_open_header(path, err, errlen);
     if (!f) return -1;
     int nr_max = 3 + m->n_layers, rc = -1;
     tg_rng **rp = malloc((size_t)nr_max * sizeof *rp),

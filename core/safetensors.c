@@ -1,5 +1,6 @@
 /* safetensors reading: a whole file into tensors (tg_safetensors_open and
- * its getters), or named tensors into existing ones (load_into). The
+ * its getters), its header alone (open_header), or named tensors into
+ * existing ones (load_into). The
  * header's checks are in safetensors_header.c, the dtypes in
  * safetensors_dtype.c, writing in safetensors_write.c. */
 #include "safetensors_impl.h"
@@ -45,6 +46,14 @@ fail:
     fclose(fp);
     tg__st_file_free(f);
     return NULL;
+}
+
+tg_st_file *tg_safetensors_open_header(const char *path, char *err, size_t errlen) {
+    FILE *fp;
+    uint64_t data_start;
+    tg_st_file *f = tg__st_read_header(path, &fp, &data_start, err, errlen);
+    if (f) fclose(fp);
+    return f;
 }
 
 int tg_safetensors_count(const tg_st_file *f) {

@@ -53,6 +53,12 @@ typedef struct tg_st_file tg_st_file;
 
 /* Reads and checks the whole file. Returns NULL on failure. */
 tg_st_file *tg_safetensors_open(const char *path, char *err, size_t errlen);
+/* Reads and checks the header only: the names, dtypes, shapes and
+ * metadata, and that the tensors' bytes lie where the header says, without
+ * reading them (what a checkpoint says about itself, cheaply: a training
+ * checkpoint is mostly optimizer state). On such a file tg_safetensors_get
+ * and _get_i64 return NULL. */
+tg_st_file *tg_safetensors_open_header(const char *path, char *err, size_t errlen);
 /* The number of tensors in the file. */
 int tg_safetensors_count(const tg_st_file *f);
 /* The i-th tensor's name, in the order of the file's header; NULL when i is

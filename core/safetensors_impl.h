@@ -65,7 +65,7 @@ typedef struct tg__st_entry {
     tg_shape shape;
     int64_t numel;
     uint64_t begin, end; /* within the data section */
-    tg_tensor *t;        /* values as tg_real (tg_safetensors_open only) */
+    tg_tensor *t;        /* values as tg_real (tg_safetensors_open; NULL after open_header) */
     int64_t *i64;        /* exact values of an I64 tensor (open only) */
 } tg__st_entry;
 

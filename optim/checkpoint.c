@@ -51,8 +51,9 @@ int tg_optim_save(tg_optim *o, const char *path, int n_extra, const tg_named *ex
 int tg_optim_load(tg_optim *o, const char *path, int n_extra, const tg_named *extra) {
     if (!o) return -1;
     char err[TG__OPTIM_ERR_MAX - 32];
-    /* Kind and lr first, so a wrong file changes nothing. */
-    tg_st_file *f = tg_safetensors_open(path, err, sizeof err);
+    /* Kind and lr first, so a wrong file changes nothing (the header
+     * alone: the tensors are read once, by load_into below). */
+    tg_st_file *f = tg_safetensors_open_header(path, err, sizeof err);
     if (!f) return tg__optim_fail(o, false, "tg_optim_load: %s", err);
     const char *kind = tg_safetensors_meta(f, META_KIND);
     const char *lr_text = tg_safetensors_meta(f, META_LR);

@@ -156,7 +156,18 @@ START_TEST(round_trip) {
     ck_assert(memcmp(b + 8 + hl, one, sizeof one) == 0);
     free(b);
 
-    tg_st_file *f = tg_safetensors_open(path, err, sizeof err);
+    /* the header alone: names, dtypes and metadata, no values */
+    tg_st_file *f = tg_safetensors_open_header(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(tg_safetensors_count(f), 5);
+    for (int i = 0; i < 5; i++) ck_assert_str_eq(tg_safetensors_name(f, i), items[i].name);
+    ck_assert_str_eq(tg_safetensors_dtype(f, "four"), REAL_DTYPE);
+    ck_assert_str_eq(tg_safetensors_meta(f, "note"), "h\xc3\xa9llo \"quoted\"\n");
+    ck_assert_ptr_null(tg_safetensors_get(f, "a"));
+    ck_assert_ptr_null(tg_safetensors_get_i64(f, "a", NULL));
+    tg_safetensors_close(f);
+
+    f = tg_safetensors_open(path, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
     ck_assert_int_eq(tg_safetensors_count(f), 5);
     for (int i = 0; i < 5; i++) ck_assert_str_eq(tg_safetensors_name(f, i), items[i].name);
@@ -511,7 +522,10 @@ START_TEST(corrupt_files) {
         snprintf(want, sizeof want, "%s: %s", path, c->msg);
         ck_assert_msg(strcmp(err, want) == 0, "%s: got \"%s\", expected \"%s\"", c->label, err,
                       want);
-        /* load_into reads the same header and fails the same way */
+        /* open_header and load_into read the same header and fail the same way */
+        err[0] = '\0';
+        ck_assert_ptr_null(tg_safetensors_open_header(path, err, sizeof err));
+        ck_assert_msg(strcmp(err, want) == 0, "%s (open_header): got \"%s\"", c->label, err);
         err[0] = '\0';
         ck_assert_int_eq(tg_safetensors_load_into(path, 0, NULL, err, sizeof err), -1);
         ck_assert_msg(strcmp(err, want) == 0, "%s (load_into): got \"%s\"", c->label, err);
