@@ -34,6 +34,9 @@ typedef struct fused_job {
     const tg_real *gout; /* backward: the results' gradient */
     tg_real **gin;       /* backward: each input's gradient (the product's: a
                           * scratch), or NULL */
+    const bool *zero;    /* backward: per input, its gradient's rows are
+                          * zeroed by the row that adds to them (a fresh
+                          * buffer, the product's scratch) */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
@@ -110,7 +113,8 @@ typedef struct row_scratch {
 } row_scratch;
 
 /* Row r's adjoint: the kept values back, the results' gradient seeded,
- * then each instruction's rule in reverse (the rules only add). */
+ * then each instruction's rule in reverse (the rules only add). The
+ * adjoints (s->adj) are zero on entry and left zero. */
 static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_scratch *s) {
     const tg__fusion *f = j->sv->f;
     int64_t w = f->out[0].w;
@@ -126,7 +130,8 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     }
     if (f->recompute) run_row(f, base, s->ws);
     adjoint_bases(j, r, blk, s->adj, s->dummy, abase);
-    memset(s->adj, 0, (size_t)f->width * sizeof *s->adj);
+    for (int i = 0; i < f->n_in; i++) /* in L1 just before the adds */
+        if (j->zero[i]) memset(abase[i], 0, (size_t)f->in[i].w * sizeof *s->adj);
     for (int k = 0; k < f->n_out; k++) {
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
@@ -138,6 +143,9 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
                      s->ws + c->y.off, s->adj + c->y.off, AT(abase, c->a),
                      two ? AT(abase, c->b) : NULL);
+        /* this result's adjoint is spent: zeroed for the next row while it
+         * is in L1, rather than the whole workspace at the row's start */
+        memset(s->adj + c->y.off, 0, (size_t)c->y.w * sizeof *s->adj);
     }
 }
 
@@ -284,10 +292,14 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     tg_tensor *x = n->in[p], *w = n->in[p + 1], *b = n->n_in > p + 2 ? n->in[p + 2] : NULL;
     tg__tape_mark scratch = tg__tape_mark_get(t);
     tg_real **gin = tg__alloc(t, (size_t)f->n_in * sizeof *gin);
-    if (!gin) return;
+    bool *zero = tg__alloc(t, (size_t)f->n_in * sizeof *zero);
+    if (!gin || !zero) return;
     bool sums = false;
-    for (int i = 0; i < p; i++) {
-        gin[i] = n->in[i]->requires_grad ? n->in[i]->grad : NULL;
+    for (int i = 0; i < p; i++) { /* this op assigns (ops.def): fresh rows are zeroed per row */
+        tg_tensor *in = n->in[i];
+        gin[i] = in->requires_grad ? in->grad : NULL;
+        zero[i] = gin[i] && !f->bcast[i] && tg__grad_first(in);
+        if (gin[i] && f->bcast[i]) tg__grad_settle(in);
         sums = sums || (gin[i] && f->bcast[i]);
     }
     int64_t B = n->out->shape[n->out->ndim - 2], block = sums ? BLOCK_ROWS : 1;
@@ -295,8 +307,8 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     bool dprod = x->requires_grad || w->requires_grad || (b && b->requires_grad);
     gin[p] = dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof **gin) : NULL;
     if (dprod && !gin[p]) return;
-    if (dprod) memset(gin[p], 0, (size_t)(B * pw) * sizeof **gin);
-    fused_job j = {.sv = sv, .gout = n->out->grad, .gin = gin, .B = B, .block = block};
+    zero[p] = dprod;
+    fused_job j = {.sv = sv, .gout = n->out->grad, .gin = gin, .zero = zero, .B = B, .block = block};
     if (sums) {
         j.partial = tg__alloc(t, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
         if (!j.partial) return;
