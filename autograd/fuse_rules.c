@@ -8,6 +8,7 @@
 #include "../core/fastmath.h"
 #include "fuse_rules.h"
 #include "op.h"
+#include "row_sums.h"
 
 #define LOOP for (int64_t i = 0; i < n; i++)
 
@@ -125,19 +126,11 @@ static void sigmoid_f(int64_t n, const double *k, const tg_real *a, int64_t sa, 
 UNARY_B(sigmoid, G *Y *(1 - Y))
 
 /* The row's sum (k[0] = 1) or mean (k[0] = 1/n) as ops_reduce.c: summed in
- * double, the mean divided by the count. In 8 interleaved partial sums, not
- * one: a chain of dependent adds would cost a layer-norm LSTM a tenth of
- * its step; the result differs from the serial sum only in the double's
- * last bits. */
+ * double (row_sums.h), the mean divided by the count. */
 TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
                       int64_t sb, tg_real *y) {
     (void)sa, (void)b, (void)sb;
-    double part[8] = {0}, acc = 0;
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int l = 0; l < 8; l++) part[l] += (double)a[i + l];
-    for (int l = 0; l < 8; l++) acc += part[l];
-    for (int64_t i = n8; i < n; i++) acc += (double)a[i];
+    double acc = tg__row_sum(a, n);
     y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
 }
 TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,

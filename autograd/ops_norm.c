@@ -7,6 +7,7 @@
  * at once (nn/cell_variant_steps.c). Saved per row: the mean and s. */
 #include "../core/fastmath.h"
 #include "op.h"
+#include "row_sums.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,33 +34,12 @@ typedef struct norm_job {
  * order never depends on the threads. */
 enum { NORM_BLOCK = 16 };
 
-/* sum of a[k] * b[k] (b NULL: of a[k]; m: of (a[k] - m)^2 instead) in
- * double, in 8 interleaved partial sums as fuse_rules.c's row sum: one
- * chain of dependent adds would be most of a layer-norm LSTM's step;
- * the result differs from the serial sum only in the double's last bits. */
-static inline double row_sum(const tg_real *a, const tg_real *b, int64_t W, bool centred,
-                             tg_real m) {
-    double part[8] = {0}, acc = 0;
-    int64_t W8 = W - W % 8;
-    for (int64_t k = 0; k < W8; k += 8)
-        for (int l = 0; l < 8; l++) {
-            tg_real v = centred ? (a[k + l] - m) * (a[k + l] - m) : b ? a[k + l] * b[k + l] : a[k + l];
-            part[l] += (double)v;
-        }
-    for (int l = 0; l < 8; l++) acc += part[l];
-    for (int64_t k = W8; k < W; k++) {
-        tg_real v = centred ? (a[k] - m) * (a[k] - m) : b ? a[k] * b[k] : a[k];
-        acc += (double)v;
-    }
-    return acc;
-}
-
 /* The row's mean and s as the composed ops compute them (the sums'
  * order aside). */
 TG_VECTOR_CLONES void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean,
                                      tg_real *s) {
-    tg_real m = (tg_real)(row_sum(x, NULL, W, false, 0) / (double)W);
-    tg_real var = (tg_real)(row_sum(x, NULL, W, true, m) / (double)W);
+    tg_real m = (tg_real)(tg__row_sum(x, W) / (double)W);
+    tg_real var = (tg_real)(tg__row_sum_sq(x, W, m) / (double)W);
     *mean = m;
     *s = (tg_real)sqrt(var + eps);
 }
@@ -72,7 +52,8 @@ TG_VECTOR_CLONES void tg__norm_row(const tg_real *x, int64_t W, tg_real eps, tg_
 }
 
 TG_VECTOR_CLONES void tg__norm_row_grad(int64_t W, const tg_real *xh, tg_real s, const tg_real *d, tg_real *gx) {
-    double sd = row_sum(d, NULL, W, false, 0), sdx = row_sum(d, xh, W, false, 0);
+    double sd, sdx;
+    tg__row_sum2(d, xh, W, &sd, &sdx);
     tg_real md = (tg_real)(sd / (double)W), mdx = (tg_real)(sdx / (double)W);
     for (int64_t k = 0; k < W; k++) gx[k] += (d[k] - md - xh[k] * mdx) / s;
 }
