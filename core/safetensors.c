@@ -1,8 +1,8 @@
 /* safetensors reading: a whole file into tensors (tg_safetensors_open and
  * its getters), its header alone (open_header), or named tensors into
- * existing ones (load_into). The
- * header's checks are in safetensors_header.c, the dtypes in
- * safetensors_dtype.c, writing in safetensors_write.c. */
+ * existing ones (load_into). The header's checks are in
+ * safetensors_header.c, the dtypes in safetensors_dtype.c, writing in
+ * safetensors_write.c. */
 #include "safetensors_impl.h"
 
 #include <stdlib.h>
