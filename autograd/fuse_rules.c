@@ -34,6 +34,15 @@
     }                                                                                              \
     static inline void name##_bl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
                                  int64_t sb, const tg_real *g, tg_real *da, tg_real *db) {         \
+        if (sa && sb) { /* one pass: each element adds a's share, then b's */                     \
+            LOOP {                                                                                 \
+                const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                              \
+                (void)A, (void)B;                                                                  \
+                da[i] += (da_expr);                                                                \
+                db[i] += (db_expr);                                                                \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
         tg_real acc = da[0]; /* a one-wide operand's sum, in a register */                        \
         LOOP {                                                                                     \
             const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
