@@ -112,6 +112,18 @@ typedef struct row_scratch {
     tg_real *ws, *prod, *adj, *dummy;
 } row_scratch;
 
+/* Whether result k is a workspace value no earlier result shares: its
+ * adjoint is zero when the results are seeded. */
+static bool fresh_result(const tg__fusion *f, int k) {
+    const slot *s = &f->out[k];
+    if (s->src != WS) return false;
+    for (int q = 0; q < k; q++) {
+        const slot *o = &f->out[q];
+        if (o->src == WS && o->off < s->off + s->w && s->off < o->off + o->w) return false;
+    }
+    return true;
+}
+
 /* Row r's adjoint: the kept values back, the results' gradient seeded,
  * then each instruction's rule in reverse (the rules only add). The
  * adjoints (s->adj) are zero on entry and left zero. */
@@ -135,7 +147,10 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int k = 0; k < f->n_out; k++) {
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
-        for (int64_t e = 0; e < w; e++) a[e] += g[e];
+        if (fresh_result(f, k)) /* its adjoint is still zero: the seed is a copy */
+            memcpy(a, g, (size_t)w * sizeof *a);
+        else
+            for (int64_t e = 0; e < w; e++) a[e] += g[e];
     }
     for (int k = f->n_code - 1; k >= 0; k--) {
         const instr *c = &f->code[k];
