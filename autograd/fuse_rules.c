@@ -12,6 +12,14 @@
 
 #define LOOP for (int64_t i = 0; i < n; i++)
 
+/* Whether the adjoints da and db [n] are one array or do not overlap: then
+ * a single pass adding each element's share of a, then of b, sums each
+ * element in the order of a pass over a followed by one over b. */
+static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n) {
+    uintptr_t x = (uintptr_t)da, y = (uintptr_t)db, len = (uintptr_t)n * sizeof *da;
+    return x == y || x + len <= y || y + len <= x;
+}
+
 /* A binary rule. Its loops are written once with the strides as
  * arguments and called with constant strides 1 for the common case, so
  * the compiler vectorises that one. Every rule is built for AVX2 too
@@ -34,7 +42,7 @@
     }                                                                                              \
     static inline void name##_bl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
                                  int64_t sb, const tg_real *g, tg_real *da, tg_real *db) {         \
-        if (sa && sb) { /* one pass: each element adds a's share, then b's */                     \
+        if (sa && sb && one_or_apart(da, db, n)) { /* one pass, the two passes' order */          \
             LOOP {                                                                                 \
                 const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                              \
                 (void)A, (void)B;                                                                  \

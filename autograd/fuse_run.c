@@ -37,6 +37,8 @@ typedef struct fused_job {
     const bool *zero;    /* backward: per input, its gradient's rows are
                           * zeroed by the row that adds to them (a fresh
                           * buffer, the product's scratch) */
+    const bool *copy;    /* backward: per result, its seed is a copy (see
+                          * fresh_result) */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
@@ -147,7 +149,7 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int k = 0; k < f->n_out; k++) {
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
-        if (fresh_result(f, k)) /* its adjoint is still zero: the seed is a copy */
+        if (j->copy[k]) /* its adjoint is still zero */
             memcpy(a, g, (size_t)w * sizeof *a);
         else
             for (int64_t e = 0; e < w; e++) a[e] += g[e];
@@ -308,7 +310,9 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     tg__tape_mark scratch = tg__tape_mark_get(t);
     tg_real **gin = tg__alloc(t, (size_t)f->n_in * sizeof *gin);
     bool *zero = tg__alloc(t, (size_t)f->n_in * sizeof *zero);
-    if (!gin || !zero) return;
+    bool *copy = tg__alloc(t, (size_t)f->n_out * sizeof *copy);
+    if (!gin || !zero || !copy) return;
+    for (int k = 0; k < f->n_out; k++) copy[k] = fresh_result(f, k);
     bool sums = false;
     for (int i = 0; i < p; i++) { /* this op assigns (ops.def): fresh rows are zeroed per row */
         tg_tensor *in = n->in[i];
@@ -323,7 +327,13 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     gin[p] = dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof **gin) : NULL;
     if (dprod && !gin[p]) return;
     zero[p] = dprod;
-    fused_job j = {.sv = sv, .gout = n->out->grad, .gin = gin, .zero = zero, .B = B, .block = block};
+    fused_job j = {.sv = sv,
+                   .gout = n->out->grad,
+                   .gin = gin,
+                   .zero = zero,
+                   .copy = copy,
+                   .B = B,
+                   .block = block};
     if (sums) {
         j.partial = tg__alloc(t, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
         if (!j.partial) return;
