@@ -271,6 +271,57 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
     return ok;
 }
 
+/* A row's adjoint writes in the order backward runs them: the results'
+ * seeds, then each instruction's operands from the last instruction back,
+ * a before b. */
+typedef struct use {
+    slot s;
+    bool first;
+} use;
+
+static int uses_of(const tg__fusion *f, use *u) {
+    int n = 0;
+    for (int k = 0; k < f->n_out; k++) u[n++] = (use){f->out[k], false};
+    for (int k = f->n_code - 1; k >= 0; k--) {
+        u[n++] = (use){f->code[k].a, false};
+        if (f->code[k].b.w) u[n++] = (use){f->code[k].b, false};
+    }
+    return n;
+}
+
+static bool none_marked(const char *m, int64_t w) {
+    for (int64_t e = 0; e < w; e++)
+        if (m[e]) return false;
+    return true;
+}
+
+/* Which writes to the workspace's adjoints assign: in a row, the first
+ * write to each value assigns and later ones add, so the adjoints need no
+ * zeroing between rows (a value nothing writes stays zero from the start).
+ * The inputs' gradients are left to fuse_run.c (zeroed per row, then
+ * added to). false when out of memory. */
+static bool plan_sets(tg_tape *dst, tg__fusion *f) {
+    char *wrote = calloc((size_t)f->width + 1, 1);
+    use *u = malloc((size_t)(f->n_out + 2 * f->n_code + 1) * sizeof *u);
+    f->seed_set = tg__alloc(dst, (size_t)f->n_out + 1);
+    bool ok = wrote && u && f->seed_set;
+    int n = ok ? uses_of(f, u) : 0;
+    for (int q = 0; q < n; q++) {
+        const slot *s = &u[q].s;
+        if (s->src != WS) continue;
+        u[q].first = none_marked(wrote + s->off, s->w);
+        memset(wrote + s->off, 1, (size_t)s->w);
+    }
+    for (int q = 0; ok && q < f->n_out; q++) f->seed_set[q] = u[q].first;
+    for (int k = f->n_code - 1, q = f->n_out; ok && k >= 0; k--) {
+        instr *c = &f->code[k];
+        c->set = u[q++].first ? TG__FUSE_SET_A : 0;
+        if (c->b.w) c->set |= u[q++].first ? TG__FUSE_SET_B : 0;
+    }
+    free(wrote), free(u);
+    return ok;
+}
+
 const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg_tensor *const *in,
                                  const tg_tensor *const *ext, int n_out, tg_tensor *const *out) {
     tg__fusion *f = tg__alloc(dst, sizeof *f);
@@ -290,9 +341,10 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     for (int i = 0; i < f->n_in; i++) f->scratch = io[i].w > f->scratch ? io[i].w : f->scratch;
     f->n_code = tr.n_code;
     f->code = why ? NULL : keep(dst, tr.code, (size_t)tr.n_code * sizeof *tr.code);
+    if (!why && !f->code && tr.n_code) why = "out of memory";
     f->consts = why ? NULL : keep(dst, tr.consts, (size_t)tr.n_consts * sizeof *tr.consts);
     free(tr.t), free(tr.s), free(tr.code), free(tr.consts);
-    if (!why && !plan_saved(dst, f)) why = "out of memory";
+    if (!why && !(plan_saved(dst, f) && plan_sets(dst, f))) why = "out of memory";
     if (tg__failed(dst)) return NULL;
     f->why = why;
     return f;

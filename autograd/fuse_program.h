@@ -27,6 +27,10 @@ typedef struct instr {
     int64_t n, sa, sb; /* the loop's length; the operands' strides, 1 or 0 */
     slot y, a, b;      /* b.w == 0 for unary */
     double k[2];
+    /* TG__FUSE_SET_A/_B where the operand's share is the first write to
+     * its adjoint in a row: assigned, not added (workspace values only;
+     * fuse.c plan_sets) */
+    int set;
 } instr;
 
 /* A run of a row's values the adjoint reads (rules' needs), kept from
@@ -42,6 +46,8 @@ struct tg__fusion {
     int n_in, n_out, n_code;
     slot *in, *out;
     bool *bcast; /* per input: the same [w] for every row */
+    bool *seed_set; /* per result: its seed is the first write to its
+                     * adjoint in a row, a copy (plan_sets) */
     instr *code;
     tg_real *consts;
     int64_t width;    /* the workspace per row: the instructions' results */

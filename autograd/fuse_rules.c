@@ -3,6 +3,7 @@
  * (ops_arith.c, ops_unary.c, ops_reduce.c) so fused numbers equal composed
  * ones. In the expressions A and B are the operands, Y the result and G
  * its adjoint at element i. */
+#include <string.h>
 #include <tgmath.h>
 
 #include "../core/fastmath.h"
@@ -20,10 +21,15 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     return x == y || x + len <= y || y + len <= x;
 }
 
-/* A binary rule. Its loops are written once with the strides as
- * arguments and called with constant strides 1 for the common case, so
- * the compiler vectorises that one. Every rule is built for AVX2 too
- * (TG_VECTOR_CLONES, as the hand-written kernels), chosen at load time. */
+/* An adjoint's share x into d: assigned as 0 + x when set (the row's
+ * first share there), else added. With set a constant the load of d goes. */
+#define PUT(d, set, x) ((d) = ((set) ? (tg_real)0 : (d)) + (x))
+
+/* A binary rule. Its loops are written once with the strides and the
+ * assignments as arguments and called with constants for the common
+ * cases (strides 1), so the compiler vectorises those. Every rule is
+ * built for AVX2 and AVX-512 too (TG_VECTOR_CLONES, as the hand-written
+ * kernels), chosen at load time. */
 #define BINARY(name, f_expr, da_expr, db_expr)                                                     \
     static inline void name##_fl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
                                  int64_t sb, tg_real *y) {                                         \
@@ -32,72 +38,87 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
             y[i] = (f_expr);                                                                       \
         }                                                                                          \
     }                                                                                              \
-    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
-                         const tg_real *b, int64_t sb, tg_real *y) {                               \
+    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
+                                          int64_t sa, const tg_real *b, int64_t sb, tg_real *y) {  \
         (void)k;                                                                                   \
         if (sa == 1 && sb == 1)                                                                    \
             name##_fl(n, a, 1, b, 1, y);                                                           \
         else                                                                                       \
             name##_fl(n, a, sa, b, sb, y);                                                         \
     }                                                                                              \
-    static inline void name##_bl(int64_t n, const tg_real *a, int64_t sa, const tg_real *b,        \
-                                 int64_t sb, const tg_real *g, tg_real *da, tg_real *db) {         \
-        if (sa && sb && one_or_apart(da, db, n)) { /* one pass, the two passes' order */          \
+    static inline __attribute__((always_inline)) void name##_bl(                                   \
+        int64_t n, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb, const tg_real *g,   \
+        tg_real *da, tg_real *db, bool seta, bool setb) {                                          \
+        if (sa && sb && one_or_apart(da, db, n)) { /* one pass, the two passes' order */           \
             LOOP {                                                                                 \
                 const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                              \
                 (void)A, (void)B;                                                                  \
-                da[i] += (da_expr);                                                                \
-                db[i] += (db_expr);                                                                \
+                PUT(da[i], seta, da_expr);                                                         \
+                PUT(db[i], setb, db_expr);                                                         \
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
-        tg_real acc = da[0]; /* a one-wide operand's sum, in a register */                        \
+        tg_real acc = seta ? 0 : da[0]; /* a one-wide operand's sum, in a register */              \
         LOOP {                                                                                     \
             const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
             (void)A, (void)B;                                                                      \
             if (sa)                                                                                \
-                da[i] += (da_expr);                                                                \
+                PUT(da[i], seta, da_expr);                                                         \
             else                                                                                   \
                 acc += (da_expr);                                                                  \
         }                                                                                          \
         if (!sa) da[0] = acc;                                                                      \
-        acc = db[0];                                                                               \
+        acc = setb ? 0 : db[0];                                                                    \
         LOOP {                                                                                     \
             const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
             (void)A, (void)B;                                                                      \
             if (sb)                                                                                \
-                db[i] += (db_expr);                                                                \
+                PUT(db[i], setb, db_expr);                                                         \
             else                                                                                   \
                 acc += (db_expr);                                                                  \
         }                                                                                          \
         if (!sb) db[0] = acc;                                                                      \
     }                                                                                              \
-    TG_VECTOR_CLONES static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
-                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
-                         tg_real *da, tg_real *db) {                                               \
+    TG_VECTOR_CLONES static void name##_b(                                                         \
+        int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
+        const tg_real *y, const tg_real *g, tg_real *da, tg_real *db, int set) {                   \
         (void)k, (void)y;                                                                          \
-        if (sa == 1 && sb == 1)                                                                    \
-            name##_bl(n, a, 1, b, 1, g, da, db);                                                   \
+        bool seta = set & TG__FUSE_SET_A, setb = set & TG__FUSE_SET_B;                             \
+        if (sa != 1 || sb != 1)                                                                    \
+            name##_bl(n, a, sa, b, sb, g, da, db, seta, setb);                                     \
+        else if (seta && setb)                                                                     \
+            name##_bl(n, a, 1, b, 1, g, da, db, true, true);                                       \
+        else if (seta)                                                                             \
+            name##_bl(n, a, 1, b, 1, g, da, db, true, false);                                      \
+        else if (setb)                                                                             \
+            name##_bl(n, a, 1, b, 1, g, da, db, false, true);                                      \
         else                                                                                       \
-            name##_bl(n, a, sa, b, sb, g, da, db);                                                 \
+            name##_bl(n, a, 1, b, 1, g, da, db, false, false);                                     \
     }
 
 /* A unary rule: K and K2 are the op's scalars as tg_real. */
 #define UNARY_B(name, da_expr)                                                                     \
-    TG_VECTOR_CLONES static void name##_b(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
-                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,         \
-                         tg_real *da, tg_real *db) {                                               \
+    TG_VECTOR_CLONES static void name##_b(                                                         \
+        int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
+        const tg_real *y, const tg_real *g, tg_real *da, tg_real *db, int set) {                   \
         (void)sa, (void)b, (void)sb, (void)db;                                                     \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2, (void)a, (void)y;                                                       \
-        LOOP {                                                                                     \
-            const tg_real G = g[i];                                                                \
-            da[i] += (da_expr);                                                                    \
+        if (set & TG__FUSE_SET_A) {                                                                \
+            LOOP {                                                                                 \
+                const tg_real G = g[i];                                                            \
+                PUT(da[i], true, da_expr);                                                         \
+            }                                                                                      \
+        } else {                                                                                   \
+            LOOP {                                                                                 \
+                const tg_real G = g[i];                                                            \
+                PUT(da[i], false, da_expr);                                                        \
+            }                                                                                      \
         }                                                                                          \
     }
 #define UNARY(name, f_expr, da_expr)                                                               \
-    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a, int64_t sa,                 \
-                         const tg_real *b, int64_t sb, tg_real *y) {                               \
+    TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
+                                          int64_t sa, const tg_real *b, int64_t sb, tg_real *y) {  \
         (void)sa, (void)b, (void)sb;                                                               \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2;                                                                         \
@@ -150,11 +171,15 @@ TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real
     double acc = tg__row_sum(a, n);
     y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
 }
-TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                      int64_t sb, const tg_real *y, const tg_real *g, tg_real *da, tg_real *db) {
+TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                                       const tg_real *b, int64_t sb, const tg_real *y,
+                                       const tg_real *g, tg_real *da, tg_real *db, int set) {
     (void)a, (void)sa, (void)b, (void)sb, (void)y, (void)db;
     tg_real share = (tg_real)(g[0] * k[0]);
-    LOOP da[i] += share;
+    if (set & TG__FUSE_SET_A)
+        LOOP PUT(da[i], true, share);
+    else
+        LOOP PUT(da[i], false, share);
 }
 
 /* A row's layer norm without gain or bias (tg_layer_norm(x, NULL, NULL,
@@ -169,10 +194,11 @@ static void layer_norm_f(int64_t n, const double *k, const tg_real *a, int64_t s
     tg_real m;
     tg__norm_row(a, n, (tg_real)k[0], y, &m, &y[n]);
 }
-static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                         const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
-                         tg_real *da, tg_real *db) {
+static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
+                         int64_t sb, const tg_real *y, const tg_real *g, tg_real *da, tg_real *db,
+                         int set) {
     (void)k, (void)a, (void)sa, (void)b, (void)sb, (void)db;
+    if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
     tg__norm_row_grad(n, y, y[n], g, da);
 }
 

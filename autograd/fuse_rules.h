@@ -15,10 +15,14 @@
 typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
                              const tg_real *b, int64_t sb, tg_real *y);
 /* da (and db) += the rule's share of the adjoint g, from a, b and y. A
- * broadcast operand (stride 0) receives the sum over the row. */
+ * broadcast operand (stride 0) receives the sum over the row. With
+ * TG__FUSE_SET_A (_B) in set, da (db) is assigned instead, 0 + share: the
+ * first share written there in the row, the bits of adding it to a zeroed
+ * row without zeroing it first (fuse.c plan_sets). */
 typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
                              const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
-                             tg_real *da, tg_real *db);
+                             tg_real *da, tg_real *db, int set);
+enum { TG__FUSE_SET_A = 1, TG__FUSE_SET_B = 2 };
 
 /* What a rule's adjoint reads besides g (tg__fuse_rule.needs): backward
  * keeps exactly these values of a row from forward (fuse_run.c). */

@@ -37,8 +37,6 @@ typedef struct fused_job {
     const bool *zero;    /* backward: per input, its gradient's rows are
                           * zeroed by the row that adds to them (a fresh
                           * buffer, the product's scratch) */
-    const bool *copy;    /* backward: per result, its seed is a copy (see
-                          * fresh_result) */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
@@ -114,21 +112,10 @@ typedef struct row_scratch {
     tg_real *ws, *prod, *adj, *dummy;
 } row_scratch;
 
-/* Whether result k is a workspace value no earlier result shares: its
- * adjoint is zero when the results are seeded. */
-static bool fresh_result(const tg__fusion *f, int k) {
-    const slot *s = &f->out[k];
-    if (s->src != WS) return false;
-    for (int q = 0; q < k; q++) {
-        const slot *o = &f->out[q];
-        if (o->src == WS && o->off < s->off + s->w && s->off < o->off + o->w) return false;
-    }
-    return true;
-}
-
 /* Row r's adjoint: the kept values back, the results' gradient seeded,
- * then each instruction's rule in reverse (the rules only add). The
- * adjoints (s->adj) are zero on entry and left zero. */
+ * then each instruction's rule in reverse. A share into the workspace's
+ * adjoints (s->adj) is assigned where it is the value's first in the row
+ * (fuse.c plan_sets) and added elsewhere, so they are never zeroed. */
 static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_scratch *s) {
     const tg__fusion *f = j->sv->f;
     int64_t w = f->out[0].w;
@@ -144,12 +131,16 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     }
     if (f->recompute) run_row(f, base, s->ws);
     adjoint_bases(j, r, blk, s->adj, s->dummy, abase);
-    for (int i = 0; i < f->n_in; i++) /* in L1 just before the adds */
+    /* zeroed just before the adds, not assigned by the first: glibc zeroes
+     * a row that size with `rep stosb`, which takes the lines without
+     * reading them; plain stores into a buffer not in cache read each line
+     * first (assigning the input gradients so was 1.5% slower a step) */
+    for (int i = 0; i < f->n_in; i++)
         if (j->zero[i]) memset(abase[i], 0, (size_t)f->in[i].w * sizeof *s->adj);
     for (int k = 0; k < f->n_out; k++) {
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
-        if (j->copy[k]) /* its adjoint is still zero */
+        if (f->seed_set[k]) /* the first share there */
             memcpy(a, g, (size_t)w * sizeof *a);
         else
             for (int64_t e = 0; e < w; e++) a[e] += g[e];
@@ -159,15 +150,13 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         bool two = c->b.w != 0;
         c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
                      s->ws + c->y.off, s->adj + c->y.off, AT(abase, c->a),
-                     two ? AT(abase, c->b) : NULL);
-        /* this result's adjoint is spent: zeroed for the next row while it
-         * is in L1, rather than the whole workspace at the row's start */
-        memset(s->adj + c->y.off, 0, (size_t)c->y.w * sizeof *s->adj);
+                     two ? AT(abase, c->b) : NULL, c->set);
     }
 }
 
 /* Blocks [lo, hi) of j->block rows each. The scratch starts zeroed: a
- * rule may load (and not use) a value nothing kept. */
+ * rule may load (and not use) a value nothing kept, and the adjoint of a
+ * value nothing reads is zero. */
 static void backward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
     const tg__fusion *f = j->sv->f;
@@ -310,9 +299,7 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     tg__tape_mark scratch = tg__tape_mark_get(t);
     tg_real **gin = tg__alloc(t, (size_t)f->n_in * sizeof *gin);
     bool *zero = tg__alloc(t, (size_t)f->n_in * sizeof *zero);
-    bool *copy = tg__alloc(t, (size_t)f->n_out * sizeof *copy);
-    if (!gin || !zero || !copy) return;
-    for (int k = 0; k < f->n_out; k++) copy[k] = fresh_result(f, k);
+    if (!gin || !zero) return;
     bool sums = false;
     for (int i = 0; i < p; i++) { /* this op assigns (ops.def): fresh rows are zeroed per row */
         tg_tensor *in = n->in[i];
@@ -327,13 +314,8 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     gin[p] = dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof **gin) : NULL;
     if (dprod && !gin[p]) return;
     zero[p] = dprod;
-    fused_job j = {.sv = sv,
-                   .gout = n->out->grad,
-                   .gin = gin,
-                   .zero = zero,
-                   .copy = copy,
-                   .B = B,
-                   .block = block};
+    fused_job j = {
+        .sv = sv, .gout = n->out->grad, .gin = gin, .zero = zero, .B = B, .block = block};
     if (sums) {
         j.partial = tg__alloc(t, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
         if (!j.partial) return;

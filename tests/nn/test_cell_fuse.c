@@ -130,20 +130,35 @@ static int many_ops_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     return io->next[0] ? 0 : -1;
 }
 
-static tg_cell many_ops_cell(bool fuse) {
-    return (tg_cell){.name = "many",
-                     .scope = "many",
+/* Values read whole and in part, one read twice by one op (z * z), and two
+ * only half read: the first write to each adjoint in a row assigns, later
+ * ones add, and a value not wholly read stays zeroed (fuse.c plan_sets). */
+static int overlap_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
+    (void)cell;
+    tg_tensor *gh = tg_cell_recurrent(t, io), *z2[2], *w2[2], *q2[2], *h = io->state[0];
+    tg_tensor *z = tg_sigmoid(t, tg_add(t, io->gx, gh)), *w = tg_tanh(t, tg_sub(t, io->gx, gh));
+    tg_tensor *zz = tg_mul(t, z, z);
+    if (tg_chunk(t, z, 2, 1, z2) != 2 || tg_chunk(t, w, 2, 1, w2) != 2 ||
+        tg_chunk(t, zz, 2, 1, q2) != 2)
+        return -1;
+    io->next[0] = tg_add(t, tg_mul(t, z2[1], w2[0]), tg_sub(t, tg_mul(t, q2[0], h), z2[0]));
+    return io->next[0] ? 0 : -1;
+}
+
+static tg_cell two_gate_cell(tg_cell_step_fn step, bool fuse) {
+    return (tg_cell){.name = "two",
+                     .scope = "two",
                      .gates = 2,
                      .n_states = 1,
                      .state = {{"h", "hidden", "h0"}},
-                     .composed = many_ops_step,
+                     .composed = step,
                      .fuse = fuse};
 }
 
-/* The fused many-op cell equals itself composed, and every gradient (x,
- * h0, each weight) passes gradcheck through the fused nodes. */
-START_TEST(fused_many_ops_gradcheck) {
-    tg_cell cells[2] = {many_ops_cell(false), many_ops_cell(true)};
+/* The fused cell equals itself composed, and every gradient (x, h0, each
+ * weight) passes gradcheck through the fused nodes. */
+static void check_fused_gradcheck(tg_cell_step_fn step) {
+    tg_cell cells[2] = {two_gate_cell(step, false), two_gate_cell(step, true)};
     tg_rnn *m[2];
     for (int w = 0; w < 2; w++) {
         tg_rng r;
@@ -178,6 +193,15 @@ START_TEST(fused_many_ops_gradcheck) {
     tg_tensor_free(in[0]);
     tg_tensor_free(in[1]);
     for (int w = 0; w < 2; w++) tg_module_free(&m[w]->base);
+}
+
+START_TEST(fused_many_ops_gradcheck) {
+    check_fused_gradcheck(many_ops_step);
+}
+END_TEST
+
+START_TEST(fused_overlapping_reads_gradcheck) {
+    check_fused_gradcheck(overlap_step);
 }
 END_TEST
 
@@ -216,7 +240,7 @@ END_TEST
 
 /* The composed option shows a fused row's step gate by gate. */
 START_TEST(composed_option_unfuses) {
-    tg_cell cell = many_ops_cell(true);
+    tg_cell cell = two_gate_cell(many_ops_step, true);
     tg_rng r;
     tg_rng_seed(&r, 3);
     tg_rnn *m = tg_rnn_new(
@@ -277,6 +301,7 @@ TCase *tcase_cell_fuse(void) {
     tcase_add_test(tc, fused_gru_equals_composed);
     tcase_add_test(tc, fused_elman_equals_composed);
     tcase_add_test(tc, fused_many_ops_gradcheck);
+    tcase_add_test(tc, fused_overlapping_reads_gradcheck);
     tcase_add_test(tc, unfusable_step_runs_composed);
     tcase_add_test(tc, composed_option_unfuses);
     tcase_add_test(tc, fused_backward_scratch_is_given_back);
