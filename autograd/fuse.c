@@ -322,6 +322,36 @@ static bool plan_sets(tg_tape *dst, tg__fusion *f) {
     return ok;
 }
 
+/* Whether instruction c reads input i or the product p. */
+static bool reads(const instr *c, int i, int p) {
+    return c->a.src == i || c->a.src == p || (c->b.w && (c->b.src == i || c->b.src == p));
+}
+
+/* Whether c adds input i and the product p element for element, at the
+ * same place in both. */
+static bool adds_twins(const instr *c, int i, int p) {
+    bool pair = (c->a.src == i && c->b.src == p) || (c->a.src == p && c->b.src == i);
+    return c->rule == tg__fuse_rule_of(TG_OP_ADD) && pair && c->a.off == c->b.off &&
+           c->a.w == c->b.w && c->sa == 1 && c->sb == 1;
+}
+
+/* The input whose gradient is the product's, element for element, or -1:
+ * as wide as the product, and the two are read only by adds of one to the
+ * other at the same place (an LSTM's gx + h W^T, gate by gate) and are no
+ * result. Backward then sends that input's gradient through the product
+ * when it is fresh, and keeps no gradient of the product (fuse_run.c). */
+static int plan_twin(const tg__fusion *f) {
+    int p = f->prod;
+    for (int i = 0; p >= 0 && i < p; i++) {
+        bool ok = !f->bcast[i] && f->in[i].w == f->in[p].w;
+        for (int k = 0; ok && k < f->n_out; k++) ok = f->out[k].src != i && f->out[k].src != p;
+        for (int k = 0; ok && k < f->n_code; k++)
+            ok = !reads(&f->code[k], i, p) || adds_twins(&f->code[k], i, p);
+        if (ok) return i;
+    }
+    return -1;
+}
+
 const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg_tensor *const *in,
                                  const tg_tensor *const *ext, int n_out, tg_tensor *const *out) {
     tg__fusion *f = tg__alloc(dst, sizeof *f);
@@ -329,7 +359,8 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     bool *bc = tg__alloc(dst, (size_t)(n_in + 1) * sizeof *bc);
     if (!f || !io || !bc) return NULL;
     memset(bc, 0, (size_t)(n_in + 1) * sizeof *bc);
-    *f = (tg__fusion){.n_out = n_out, .in = io, .out = io + n_in + 1, .bcast = bc, .prod = -1};
+    *f = (tg__fusion){
+        .n_out = n_out, .in = io, .out = io + n_in + 1, .bcast = bc, .prod = -1, .twin = -1};
     tracer tr = {0};
     int n_ext = 0;
     const char *why = trace_inputs(f, &tr, n_in, in);
@@ -345,6 +376,7 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     f->consts = why ? NULL : keep(dst, tr.consts, (size_t)tr.n_consts * sizeof *tr.consts);
     free(tr.t), free(tr.s), free(tr.code), free(tr.consts);
     if (!why && !(plan_saved(dst, f) && plan_sets(dst, f))) why = "out of memory";
+    if (!why) f->twin = plan_twin(f);
     if (tg__failed(dst)) return NULL;
     f->why = why;
     return f;

@@ -54,6 +54,7 @@ struct tg__fusion {
     int64_t scratch;  /* the widest input or constant pool (a sink for adjoints) */
     int64_t bcast_w;  /* the broadcast inputs' widths summed */
     int prod;         /* the input that is the recurrent product, or -1 */
+    int twin;         /* the input whose gradient is the product's, or -1 (fuse.c plan_twin) */
     int n_saved;
     saved_run *saved; /* what backward reads of a row, instead of recomputing it */
     int64_t saved_w;  /* their widths summed: values kept per row */

@@ -311,9 +311,15 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     int64_t B = n->out->shape[n->out->ndim - 2], block = sums ? BLOCK_ROWS : 1;
     int64_t blocks = (B + block - 1) / block, pw = f->in[p].w;
     bool dprod = x->requires_grad || w->requires_grad || (b && b->requires_grad);
-    gin[p] = dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof **gin) : NULL;
-    if (dprod && !gin[p]) return;
-    zero[p] = dprod;
+    /* the product's gradient: its twin's where that is fresh (the same
+     * values, plan_twin), else a scratch */
+    bool twin = dprod && f->twin >= 0 && zero[f->twin];
+    tg_real *gprod = twin    ? gin[f->twin]
+                     : dprod ? tg__alloc(t, (size_t)(B * pw) * sizeof *gprod)
+                             : NULL;
+    if (dprod && !gprod) return;
+    gin[p] = twin ? NULL : gprod;
+    zero[p] = gin[p] != NULL;
     fused_job j = {
         .sv = sv, .gout = n->out->grad, .gin = gin, .zero = zero, .B = B, .block = block};
     if (sums) {
@@ -328,6 +334,6 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
         return;
     }
     if (sums) sum_blocks(&j, blocks);
-    if (dprod) tg__linear_grads(t, x, sv->px, w, sv->pw, sv->rsw, sv->csw, b, gin[p], B);
+    if (dprod) tg__linear_grads(t, x, sv->px, w, sv->pw, sv->rsw, sv->csw, b, gprod, B);
     tg__tape_release(t, scratch); /* nothing since the mark but this node's scratch */
 }
