@@ -5,7 +5,7 @@
  *   bench_rnn MODE HIDDEN LAYERS T [--infer] [--threads N] [--steps N] [--warmup N]
  *             [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] [--check-finite]
  *             [--cell user|json|ln|peephole|zoneout|rdrop] [--cell-json PATH]
- *             [--user] [--composed] [--floor]
+ *             [--user] [--composed] [--floor] [--versus]
  *   bench_rnn sgemm [--threads N]      (a 1024^3 SGEMM, for reference)
  *
  * MODE is lstm, gru or tanh. --cell runs another LSTM instead of the
@@ -40,7 +40,13 @@
  * recurrent products run packed (core/gemm_packed.c: W_hh packed once per
  * sequence, BLIS's micro-kernel on the panels), not through BLIS's GEMM,
  * which repacks W_hh at every call: the floor replays them as the BLIS
- * calls they stand for, so a step can run under its floor (ratio < 1). */
+ * calls they stand for, so a step can run under its floor (ratio < 1).
+ * --versus also builds the built-in cell of MODE (its own model and tape)
+ * and runs its steps by turns with the others, step for step (which goes
+ * first alternates): vs_ms is its median and vs_ratio the median of the
+ * steps' ratios (this cell's ms over the built-in's beside it; p10 and p90
+ * too; vs_ms_all and vs_ratio_all every step's), steadier on a shared machine than
+ * ratios of separate runs, as both see the same load at the same time. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -150,7 +156,7 @@ typedef struct bench_opts {
     tg_rnn_mode mode;
     int64_t H, T;
     int layers, threads, steps, warmup;
-    bool infer, anomaly, check_finite, composed, floor_on, floor_shapes;
+    bool infer, anomaly, check_finite, composed, floor_on, floor_shapes, versus;
     const char *cell;      /* --cell, or NULL: the built-in */
     const char *cell_json; /* --cell-json */
     tg_rnn_memory memory, stack;
@@ -171,6 +177,8 @@ static void parse_flag(bench_opts *o, int argc, char **argv, int *i) {
     else if (strcmp(a, "--cell") == 0 && next) o->cell = argv[++*i];
     else if (strcmp(a, "--cell-json") == 0 && next) o->cell_json = argv[++*i];
     else if (strcmp(a, "--composed") == 0) o->composed = true;
+    else if (strcmp(a, "--versus") == 0)
+        o->versus = true;
     else if (strcmp(a, "--floor") == 0) o->floor_on = true;
     else if (strcmp(a, "--floor-shapes") == 0) o->floor_on = o->floor_shapes = true;
     else if (strcmp(a, "--recompute") == 0) {
@@ -189,7 +197,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
                 "usage: %s lstm|gru|tanh HIDDEN LAYERS T [--infer] [--threads N] [--steps N] "
                 "[--warmup N] [--recompute [K]] [--stack-recompute [K]] [--detect-anomaly] "
                 "[--check-finite] [--cell " BENCH_CELL_NAMES "] [--cell-json PATH] [--user] "
-                "[--composed] [--floor] [--floor-shapes]\n",
+                "[--composed] [--floor] [--floor-shapes] [--versus]\n",
                 argv[0]);
         return 2;
     }
@@ -299,14 +307,31 @@ static int train_step(tg_tape *t, const bench_opts *o, bench_model *m, const int
     return 0;
 }
 
+/* --versus: the built-in cell's model, its tape and every step's ms. */
+typedef struct versus {
+    bench_model m;
+    tg_tape *t;
+    double *ms;
+} versus;
+
+static int versus_step(versus *v, const bench_opts *o, const int64_t *ids, int s) {
+    double t0 = now_ms();
+    if (train_step(v->t, o, &v->m, ids, s)) return 1;
+    v->ms[s] = now_ms() - t0;
+    return 0;
+}
+
 /* warm-up + steps timed steps, each (with --floor) followed by the replay
- * of its products. 0, or 1 after a message. */
+ * of its products, and with v the built-in's step before or after it, by
+ * turns. 0, or 1 after a message. */
 static int run_steps(tg_tape *t, const bench_opts *o, bench_model *m, const int64_t *ids,
-                     bench_times *bt) {
+                     bench_times *bt, versus *v) {
     tg_threads_auto ta; /* --threads N is a ceiling, as in tapegrad train */
     tg_threads_auto_start(&ta);
     for (int s = 0; s < o->steps + o->warmup; s++) {
         int team = tg_threads_auto_step(&ta);
+        bool first = v && s % 2; /* the built-in's step first every other time */
+        if (first && versus_step(v, o, ids, s)) return 1;
         long f0 = minor_faults();
         gemm_floor_record(o->floor_on);
         double t0 = now_ms(), c0 = cpu_ms();
@@ -321,13 +346,28 @@ static int run_steps(tg_tape *t, const bench_opts *o, bench_model *m, const int6
             bt->steady_cpu[s - o->warmup] = bt->cpu[s];
         }
         if (bt->floor_ms) bt->floor_ms[s] = gemm_floor_replay_ms(); /* by turns with the steps */
+        if (v && !first && versus_step(v, o, ids, s)) return 1;
     }
     return 0;
 }
 
+/* The versus figures: the built-in's median and the steps' ratios. */
+static void print_versus(const versus *v, const double *steady, int w, int n) {
+    double *r = malloc((size_t)(2 * n) * sizeof *r), *ms = r + n;
+    for (int i = 0; i < n; i++) r[i] = steady[i] / v->ms[w + i], ms[i] = v->ms[w + i];
+    printf(" vs_ms_all=");
+    for (int i = 0; i < n; i++) printf("%s%.2f", i ? "," : "", ms[i]);
+    printf(" vs_ms=%.2f", quantile(ms, n, 0.5));
+    printf(" vs_ratio_all=");
+    for (int i = 0; i < n; i++) printf("%s%.4f", i ? "," : "", r[i]);
+    printf(" vs_ratio=%.3f", quantile(r, n, 0.5));
+    printf(" vs_ratio_p10=%.3f vs_ratio_p90=%.3f", quantile(r, n, 0.1), quantile(r, n, 0.9));
+    free(r);
+}
+
 /* The line of key=value figures. */
-static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t,
-                          bench_times *bt) {
+static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t, bench_times *bt,
+                          const versus *v) {
     int w = o->warmup, n = o->steps;
     qsort(bt->ms + w, (size_t)n, sizeof *bt->ms, cmp);
     double med = bt->ms[w + n / 2];
@@ -361,6 +401,7 @@ static void print_figures(const bench_opts *o, const bench_model *m, tg_tape *t,
         if (bt->teams[k]) printf("%s%d:%d", first ? "" : ",", k, bt->teams[k]), first = 0;
     print_spread(bt->steady, bt->steady_cpu, n, bt->faults, bt->floor_ms ? bt->floor_ms + w : NULL,
                  med);
+    if (v) print_versus(v, bt->steady, w, n);
     printf("\n");
 }
 
@@ -383,11 +424,23 @@ int main(int argc, char **argv) {
     bench_times bt = {malloc(all), malloc(all), o.floor_on ? malloc(all) : NULL,
                       malloc((size_t)o.steps * sizeof(double)),
                       malloc((size_t)o.steps * sizeof(double)), 0, {0}};
-    int rc = run_steps(t, &o, &m, ids, &bt);
-    if (rc == 0) print_figures(&o, &m, t, &bt);
+    versus v = {.t = NULL}, *vp = NULL;
+    if (o.versus) { /* the built-in beside it */
+        bench_opts vo = o;
+        vo.cell = NULL, vo.composed = false;
+        tg_rng vr;
+        tg_rng_seed(&vr, 1);
+        if (build_model(&vo, &vr, &v.m) != 0) return free_model(&v.m), free_model(&m), 1;
+        v.t = tg_tape_new();
+        v.ms = malloc(all);
+        vp = &v;
+    }
+    int rc = run_steps(t, &o, &m, ids, &bt, vp);
+    if (rc == 0) print_figures(&o, &m, t, &bt, vp);
     if (rc == 0 && o.floor_shapes) gemm_floor_shapes(stdout); /* the last step's */
     free_model(&m);
     tg_tape_free(t);
+    if (vp) free_model(&v.m), tg_tape_free(v.t), free(v.ms);
     free(ids);
     free(bt.ms);
     free(bt.cpu);
