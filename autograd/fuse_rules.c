@@ -25,6 +25,23 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
  * first share there), else added. With set a constant the load of d goes. */
 #define PUT(d, set, x) ((d) = ((set) ? (tg_real)0 : (d)) + (x))
 
+/* One operand's pass of a binary rule's adjoint, unless its share is not
+ * wanted (d NULL): d += share, or for a one-wide operand (stride s 0) the
+ * row's sum of shares into d[0], summed in a register. */
+#define BINARY_PASS(d, s, set, expr)                                                               \
+    if (d) {                                                                                       \
+        tg_real acc = (set) ? 0 : (d)[0];                                                          \
+        LOOP {                                                                                     \
+            const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
+            (void)A, (void)B;                                                                      \
+            if (s)                                                                                 \
+                PUT((d)[i], set, expr);                                                            \
+            else                                                                                   \
+                acc += (expr);                                                                     \
+        }                                                                                          \
+        if (!(s)) (d)[0] = acc;                                                                    \
+    }
+
 /* A binary rule. Its loops are written once with the strides and the
  * assignments as arguments and called with constants for the common
  * cases (strides 1), so the compiler vectorises those. Every rule is
@@ -49,7 +66,7 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     static inline __attribute__((always_inline)) void name##_bl(                                   \
         int64_t n, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb, const tg_real *g,   \
         tg_real *da, tg_real *db, bool seta, bool setb) {                                          \
-        if (sa && sb && one_or_apart(da, db, n)) { /* one pass, the two passes' order */           \
+        if (sa && sb && da && db && one_or_apart(da, db, n)) { /* one pass, the passes' order */   \
             LOOP {                                                                                 \
                 const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                              \
                 (void)A, (void)B;                                                                  \
@@ -58,26 +75,8 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
-        tg_real acc = seta ? 0 : da[0]; /* a one-wide operand's sum, in a register */              \
-        LOOP {                                                                                     \
-            const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
-            (void)A, (void)B;                                                                      \
-            if (sa)                                                                                \
-                PUT(da[i], seta, da_expr);                                                         \
-            else                                                                                   \
-                acc += (da_expr);                                                                  \
-        }                                                                                          \
-        if (!sa) da[0] = acc;                                                                      \
-        acc = setb ? 0 : db[0];                                                                    \
-        LOOP {                                                                                     \
-            const tg_real A = a[i * sa], B = b[i * sb], G = g[i];                                  \
-            (void)A, (void)B;                                                                      \
-            if (sb)                                                                                \
-                PUT(db[i], setb, db_expr);                                                         \
-            else                                                                                   \
-                acc += (db_expr);                                                                  \
-        }                                                                                          \
-        if (!sb) db[0] = acc;                                                                      \
+        BINARY_PASS(da, sa, seta, da_expr)                                                         \
+        BINARY_PASS(db, sb, setb, db_expr)                                                         \
     }                                                                                              \
     TG_VECTOR_CLONES static void name##_b(                                                         \
         int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \

@@ -15,7 +15,9 @@
 typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
                              const tg_real *b, int64_t sb, tg_real *y);
 /* da (and db) += the rule's share of the adjoint g, from a, b and y. A
- * broadcast operand (stride 0) receives the sum over the row. With
+ * broadcast operand (stride 0) receives the sum over the row; a binary
+ * rule skips an operand whose da or db is NULL (no gradient wanted; a
+ * unary rule is not called then). With
  * TG__FUSE_SET_A (_B) in set, da (db) is assigned instead, 0 + share: the
  * first share written there in the row, the bits of adding it to a zeroed
  * row without zeroing it first (fuse.c plan_sets). */

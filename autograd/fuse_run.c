@@ -38,6 +38,8 @@ typedef struct fused_job {
                           * zeroed by the row that adds to them (a fresh
                           * buffer, the product's scratch) */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
+    bool wants[FUSE_BASES]; /* backward: per input (the workspace, the
+                             * constants), whether its adjoint is wanted */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
 } fused_job;
@@ -148,9 +150,11 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int k = f->n_code - 1; k >= 0; k--) {
         const instr *c = &f->code[k];
         bool two = c->b.w != 0;
-        c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
-                     s->ws + c->y.off, s->adj + c->y.off, AT(abase, c->a),
-                     two ? AT(abase, c->b) : NULL, c->set);
+        tg_real *da = j->wants[c->a.src] ? AT(abase, c->a) : NULL;
+        tg_real *db = two && j->wants[c->b.src] ? AT(abase, c->b) : NULL;
+        if (da || db)
+            c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
+                         s->ws + c->y.off, s->adj + c->y.off, da, db, c->set);
     }
 }
 
@@ -327,6 +331,8 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
         if (!j.partial) return;
         memset(j.partial, 0, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
     }
+    for (int i = 0; i < f->n_in; i++) j.wants[i] = gin[i] && (!f->bcast[i] || j.partial);
+    j.wants[WS] = true; /* and not the constants' */
     int64_t g = grain(f) / block;
     tg__parallel_for(blocks, g ? g : 1, backward_part, &j);
     if (j.no_memory) {
