@@ -85,5 +85,8 @@ static inline tg_real tg_sigmoid_fast(tg_real x) {
  * array, not an overlapping one). */
 void tg_sigmoid_n(tg_real *y, const tg_real *x, int64_t n);
 void tg_tanh_n(tg_real *y, const tg_real *x, int64_t n);
+/* y[i] = e^x[i], and 0 where x[i] < -87 (where float's e^x would be
+ * denormal): softmax weights, which must be 0 where they underflow. */
+void tg_exp_n(tg_real *y, const tg_real *x, int64_t n);
 
 #endif
