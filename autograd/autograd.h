@@ -28,6 +28,14 @@ const char *tg_tape_error(const tg_tape *t);
 /* Puts the tape in error with a message (printf-style), for code built on
  * the ops (modules, your own layers); a tape keeps its first error. */
 void tg_tape_fail(tg_tape *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A promise (fixed true) that no parameter's values change until the next
+ * call with false: the tape may then keep what it derives from parameters
+ * across tg_tape_reset (weights packed or laid out for its products). For
+ * inference loops that run one row at a time, such as sampling a
+ * character at a time (tapegrad sample: the first layer's product by
+ * W_ih twice as fast). A parameter changed meanwhile is multiplied by its
+ * old values. Returns the previous setting. */
+bool tg_tape_set_params_fixed(tg_tape *t, bool fixed);
 /* Nodes recorded since the last reset. */
 size_t tg_tape_node_count(const tg_tape *t);
 /* Bytes the tape holds from the system (its high-water mark). */

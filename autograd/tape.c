@@ -84,6 +84,13 @@ void tg_tape_reset(tg_tape *t) {
     tg__packs_reset(&t->packs);
 }
 
+bool tg_tape_set_params_fixed(tg_tape *t, bool fixed) {
+    if (!t) return false;
+    bool was = t->packs.pinned;
+    tg__packs_pin(&t->packs, fixed);
+    return was;
+}
+
 tg__packs *tg__tape_packs(tg_tape *t) {
     return &t->packs;
 }

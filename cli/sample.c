@@ -213,6 +213,7 @@ static int start(sampler *r) {
         return CLI_FAIL;
     }
     tg_set_grad_enabled(r->tape, false);
+    tg_tape_set_params_fixed(r->tape, true); /* the weights stay as loaded */
     /* Start where a text starts: after an end marker (a conditioned model's
      * texts all do) or, without a primer, after a line break (not printed). */
     const int *id_of = r->id_of;

@@ -51,6 +51,39 @@ START_TEST(linear_packs_in_a_hold) {
 }
 END_TEST
 
+/* Pinned (tg_tape_set_params_fixed): a product from one row by a short-
+ * rowed parameter runs over its B laid out row-major, the same values to
+ * rounding (BLIS sums the other way round), kept across tape resets; a
+ * parameter changed while pinned is still multiplied by its old values
+ * (the promise was broken), and unpinning forgets them. */
+START_TEST(pinned_row_major_across_resets) {
+    enum { IN = 32, OUT = 300 };
+    tg_tape *t = tg_tape_new();
+    tg_tensor *w = param(TG_SHAPE(OUT, IN), 5), *x = param(TG_SHAPE(1, IN), 6);
+    tg_real *want = malloc(2 * OUT * sizeof *want), *wrong = want + OUT;
+    memcpy(want, tg_linear(t, x, w, NULL)->data, OUT * sizeof *want);
+    ck_assert(!tg_tape_set_params_fixed(t, true));
+    for (int step = 0; step < 3; step++) {
+        tg_tape_reset(t);
+        tg_tensor *y = tg_linear(t, x, w, NULL);
+        ck_assert_int_eq((int)tg__tape_packs(t)->n_rm, 1); /* laid out once */
+        for (int64_t i = 0; i < OUT; i++) ck_assert_close(y->data[i], want[i], 1e-5);
+    }
+    for (int64_t i = 0; i < w->numel; i++) w->data[i] *= -2;
+    tg_tape_reset(t);
+    memcpy(wrong, tg_linear(t, x, w, NULL)->data, OUT * sizeof *wrong);
+    for (int64_t i = 0; i < OUT; i++) ck_assert_close(wrong[i], want[i], 1e-5);
+    ck_assert(tg_tape_set_params_fixed(t, false));
+    ck_assert_int_eq((int)tg__tape_packs(t)->n_rm, 0);
+    tg_tensor *y = tg_linear(t, x, w, NULL);
+    for (int64_t i = 0; i < OUT; i++) ck_assert_close(y->data[i], -2 * want[i], 1e-4);
+    free(want);
+    tg_tape_free(t);
+    tg_tensor_free(w);
+    tg_tensor_free(x);
+}
+END_TEST
+
 START_TEST(backward_packs_w) {
     /* dx = dy W inside tg_backward (a hold) against tg_gemm by hand */
     enum { B = 5, IN = 33, OUT = 70 };
@@ -105,6 +138,7 @@ TCase *tcase_packs(void) {
     TCase *tc = tcase_create("packs");
     tcase_add_test(tc, linear_packs_in_a_hold);
     tcase_add_test(tc, backward_packs_w);
+    tcase_add_test(tc, pinned_row_major_across_resets);
     tcase_add_test(tc, lstm_layer_equals_steps_outside_a_hold);
     return tc;
 }
