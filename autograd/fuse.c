@@ -368,8 +368,6 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     if (!why) why = trace_outputs(f, &tr, n_out, out);
     f->n_in = n_in + n_ext;
     f->prod = n_ext ? n_in : -1;
-    f->scratch = tr.n_consts;
-    for (int i = 0; i < f->n_in; i++) f->scratch = io[i].w > f->scratch ? io[i].w : f->scratch;
     f->n_code = tr.n_code;
     f->code = why ? NULL : keep(dst, tr.code, (size_t)tr.n_code * sizeof *tr.code);
     if (!why && !f->code && tr.n_code) why = "out of memory";

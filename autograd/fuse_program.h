@@ -51,7 +51,6 @@ struct tg__fusion {
     instr *code;
     tg_real *consts;
     int64_t width;    /* the workspace per row: the instructions' results */
-    int64_t scratch;  /* the widest input or constant pool (a sink for adjoints) */
     int64_t bcast_w;  /* the broadcast inputs' widths summed */
     int prod;         /* the input that is the recurrent product, or -1 */
     int twin;         /* the input whose gradient is the product's, or -1 (fuse.c plan_twin) */

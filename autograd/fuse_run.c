@@ -38,8 +38,6 @@ typedef struct fused_job {
                           * zeroed by the row that adds to them (a fresh
                           * buffer, the product's scratch) */
     tg_real *partial;    /* backward: [blocks, bcast_w] broadcast inputs' sums, or NULL */
-    bool wants[FUSE_BASES]; /* backward: per input (the workspace, the
-                             * constants), whether its adjoint is wanted */
     int64_t B, block;    /* rows, and rows per block in backward */
     bool no_memory;
 } fused_job;
@@ -89,14 +87,14 @@ static void forward_part(void *ctx, int64_t lo, int64_t hi) {
 }
 
 /* Where row r of block blk adds each input's adjoint: its gradient's row,
- * the block's partial sum for a broadcast input, or a scratch sink
- * (dummy) for an input that wants none and for the constants. */
+ * the block's partial sum for a broadcast input, or NULL for an input that
+ * wants none and for the constants (their shares are not computed). */
 static void adjoint_bases(const fused_job *j, int64_t r, int64_t blk, tg_real *adj,
-                          tg_real *dummy, tg_real **abase) {
+                          tg_real **abase) {
     const tg__fusion *f = j->sv->f;
     int64_t boff = 0;
     for (int i = 0; i < f->n_in; i++) {
-        abase[i] = dummy;
+        abase[i] = NULL;
         if (f->bcast[i]) {
             if (j->gin[i] && j->partial) abase[i] = j->partial + blk * f->bcast_w + boff;
             boff += f->in[i].w;
@@ -105,13 +103,13 @@ static void adjoint_bases(const fused_job *j, int64_t r, int64_t blk, tg_real *a
         }
     }
     abase[WS] = adj;
-    abase[CONSTS] = dummy;
+    abase[CONSTS] = NULL;
 }
 
 /* A row's scratch in backward: its kept values put back in place (the
- * workspace, the product's row), the adjoints, a sink. */
+ * workspace, the product's row), the adjoints. */
 typedef struct row_scratch {
-    tg_real *ws, *prod, *adj, *dummy;
+    tg_real *ws, *prod, *adj;
 } row_scratch;
 
 /* Row r's adjoint: the kept values back, the results' gradient seeded,
@@ -132,7 +130,7 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
     }
     if (f->recompute) run_row(f, base, s->ws);
-    adjoint_bases(j, r, blk, s->adj, s->dummy, abase);
+    adjoint_bases(j, r, blk, s->adj, abase);
     /* zeroed just before the adds, not assigned by the first: glibc zeroes
      * a row that size with `rep stosb`, which takes the lines without
      * reading them; plain stores into a buffer not in cache read each line
@@ -140,6 +138,7 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int i = 0; i < f->n_in; i++)
         if (j->zero[i]) memset(abase[i], 0, (size_t)f->in[i].w * sizeof *s->adj);
     for (int k = 0; k < f->n_out; k++) {
+        if (!abase[f->out[k].src]) continue; /* no gradient wanted there */
         tg_real *a = AT(abase, f->out[k]);
         const tg_real *g = j->gout + (k * j->B + r) * w;
         if (f->seed_set[k]) /* the first share there */
@@ -150,8 +149,8 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int k = f->n_code - 1; k >= 0; k--) {
         const instr *c = &f->code[k];
         bool two = c->b.w != 0;
-        tg_real *da = j->wants[c->a.src] ? AT(abase, c->a) : NULL;
-        tg_real *db = two && j->wants[c->b.src] ? AT(abase, c->b) : NULL;
+        tg_real *da = abase[c->a.src] ? AT(abase, c->a) : NULL;
+        tg_real *db = two && abase[c->b.src] ? AT(abase, c->b) : NULL;
         if (da || db)
             c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
                          s->ws + c->y.off, s->adj + c->y.off, da, db, c->set);
@@ -165,12 +164,12 @@ static void backward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
     const tg__fusion *f = j->sv->f;
     int64_t pw = f->in[f->prod].w;
-    tg_real *m = calloc((size_t)(2 * f->width + pw + f->scratch + 1), sizeof *m);
+    tg_real *m = calloc((size_t)(2 * f->width + pw + 1), sizeof *m);
     if (!m) {
         j->no_memory = true;
         return;
     }
-    row_scratch s = {m, m + f->width, m + f->width + pw, m + 2 * f->width + pw};
+    row_scratch s = {m, m + f->width, m + f->width + pw};
     for (int64_t blk = lo; blk < hi; blk++) {
         int64_t r1 = (blk + 1) * j->block < j->B ? (blk + 1) * j->block : j->B;
         for (int64_t r = blk * j->block; r < r1; r++) adjoint_row(j, r, blk, &s);
@@ -331,8 +330,6 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
         if (!j.partial) return;
         memset(j.partial, 0, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
     }
-    for (int i = 0; i < f->n_in; i++) j.wants[i] = gin[i] && (!f->bcast[i] || j.partial);
-    j.wants[WS] = true; /* and not the constants' */
     int64_t g = grain(f) / block;
     tg__parallel_for(blocks, g ? g : 1, backward_part, &j);
     if (j.no_memory) {

@@ -45,8 +45,9 @@
  * and runs its steps by turns with the others, step for step (which goes
  * first alternates): vs_ms is its median and vs_ratio the median of the
  * steps' ratios (this cell's ms over the built-in's beside it; p10 and p90
- * too; vs_ms_all and vs_ratio_all every step's), steadier on a shared machine than
- * ratios of separate runs, as both see the same load at the same time. */
+ * too; vs_ms_all and vs_ratio_all every step's), steadier on a shared
+ * machine than ratios of separate runs, as both see the same load at the
+ * same time. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
