@@ -3,8 +3,8 @@
  * keeps whole rows (a chunk, a narrow along the columns, a reshape, an
  * expand of a parameter over the rows) is no instruction at all, only a
  * slot inside its input's, so its adjoint lands in its input's slot by
- * itself. Every other op must have a rule (fuse_rules.c). Running the
- * program is fuse_run.c's job. */
+ * itself. Every other op must have a rule (fuse_rules.c). Planning what
+ * backward keeps is fuse_plan.c's job, running the program fuse_run.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,8 +181,7 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *const *ext,
     return NULL;
 }
 
-/* Copies bytes of src into dst's arena (NULL for none). */
-static void *keep(tg_tape *dst, const void *src, size_t bytes) {
+void *tg__fuse_keep(tg_tape *dst, const void *src, size_t bytes) {
     void *p = bytes ? tg__alloc(dst, bytes) : NULL;
     if (p) memcpy(p, src, bytes);
     return p;
@@ -213,145 +212,6 @@ static const char *trace_outputs(tg__fusion *f, const tracer *tr, int n_out,
     return NULL;
 }
 
-/* Marks slot s in the row's workspace (marks[0]) or product (marks[1]). */
-static void mark(const tg__fusion *f, char *const *marks, slot s) {
-    char *m = s.src == WS ? marks[0] : s.src == f->prod ? marks[1] : NULL;
-    if (m) memset(m + s.off, 1, (size_t)s.w);
-}
-
-/* The runs of marked values in m [w] from src, appended to runs. */
-static int runs_of(const char *m, int64_t w, int src, saved_run *runs, int n, int64_t *at) {
-    for (int64_t e = 0; e < w;) {
-        if (!m[e]) {
-            e++;
-            continue;
-        }
-        int64_t e0 = e;
-        while (e < w && m[e]) e++;
-        runs[n++] = (saved_run){{src, e0, e - e0}, *at};
-        *at += e - e0;
-    }
-    return n;
-}
-
-/* What backward keeps of a row: each instruction's operands and result its
- * rule reads (fuse_rules.h needs) that live in the workspace or the
- * product; the other inputs are on the tape. Kept rather than recomputed:
- * backward then runs no forward rule at all (an LSTM keeps 5 of its
- * product's 4 widths: the gates and tanh(c'); a layer-norm LSTM 10).
- * Unless that is more than 3 times the product: then the product alone,
- * and backward runs the row forward again (a user's layer norm written
- * from sub, mean, sqrt...). false when out of memory. */
-static bool plan_saved(tg_tape *dst, tg__fusion *f) {
-    int64_t pw = f->prod >= 0 ? f->in[f->prod].w : 0;
-    char *m = calloc((size_t)(f->width + pw + 1), 1);
-    saved_run *runs = malloc((size_t)(f->width + pw + 1) * sizeof *runs);
-    bool ok = m && runs;
-    char *marks[2] = {m, m ? m + f->width : NULL};
-    for (int k = 0; ok && k < f->n_code; k++) {
-        const instr *c = &f->code[k];
-        int needs = c->rule->needs;
-        if (needs & TG__FUSE_A) mark(f, marks, c->a);
-        if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
-        slot y = c->y;
-        y.w += c->rule->extra; /* kept with the result */
-        if (needs & TG__FUSE_Y) mark(f, marks, y);
-    }
-    int n = 0;
-    if (ok) n = runs_of(marks[0], f->width, WS, runs, n, &f->saved_w);
-    if (ok) n = runs_of(marks[1], pw, f->prod, runs, n, &f->saved_w);
-    /* more than 3 times the product: keep the product, recompute the rest */
-    if (ok && pw && f->saved_w > 3 * pw) {
-        runs[0] = (saved_run){{f->prod, 0, pw}, 0};
-        n = 1, f->saved_w = pw, f->recompute = true;
-    }
-    f->n_saved = n;
-    f->saved = ok ? keep(dst, runs, (size_t)n * sizeof *runs) : NULL;
-    free(m), free(runs);
-    return ok;
-}
-
-/* A row's adjoint writes in the order backward runs them: the results'
- * seeds, then each instruction's operands from the last instruction back,
- * a before b. */
-typedef struct use {
-    slot s;
-    bool first;
-} use;
-
-static int uses_of(const tg__fusion *f, use *u) {
-    int n = 0;
-    for (int k = 0; k < f->n_out; k++) u[n++] = (use){f->out[k], false};
-    for (int k = f->n_code - 1; k >= 0; k--) {
-        u[n++] = (use){f->code[k].a, false};
-        if (f->code[k].b.w) u[n++] = (use){f->code[k].b, false};
-    }
-    return n;
-}
-
-static bool none_marked(const char *m, int64_t w) {
-    for (int64_t e = 0; e < w; e++)
-        if (m[e]) return false;
-    return true;
-}
-
-/* Which writes to the workspace's adjoints assign: in a row, the first
- * write to each value assigns and later ones add, so the adjoints need no
- * zeroing between rows (a value nothing writes stays zero from the start).
- * The inputs' gradients are left to fuse_run.c (zeroed per row, then
- * added to). false when out of memory. */
-static bool plan_sets(tg_tape *dst, tg__fusion *f) {
-    char *wrote = calloc((size_t)f->width + 1, 1);
-    use *u = malloc((size_t)(f->n_out + 2 * f->n_code + 1) * sizeof *u);
-    f->seed_set = tg__alloc(dst, (size_t)f->n_out + 1);
-    bool ok = wrote && u && f->seed_set;
-    int n = ok ? uses_of(f, u) : 0;
-    for (int q = 0; q < n; q++) {
-        const slot *s = &u[q].s;
-        if (s->src != WS) continue;
-        u[q].first = none_marked(wrote + s->off, s->w);
-        memset(wrote + s->off, 1, (size_t)s->w);
-    }
-    for (int q = 0; ok && q < f->n_out; q++) f->seed_set[q] = u[q].first;
-    for (int k = f->n_code - 1, q = f->n_out; ok && k >= 0; k--) {
-        instr *c = &f->code[k];
-        c->set = u[q++].first ? TG__FUSE_SET_A : 0;
-        if (c->b.w) c->set |= u[q++].first ? TG__FUSE_SET_B : 0;
-    }
-    free(wrote), free(u);
-    return ok;
-}
-
-/* Whether instruction c reads input i or the product p. */
-static bool reads(const instr *c, int i, int p) {
-    return c->a.src == i || c->a.src == p || (c->b.w && (c->b.src == i || c->b.src == p));
-}
-
-/* Whether c adds input i and the product p element for element, at the
- * same place in both. */
-static bool adds_twins(const instr *c, int i, int p) {
-    bool pair = (c->a.src == i && c->b.src == p) || (c->a.src == p && c->b.src == i);
-    return c->rule == tg__fuse_rule_of(TG_OP_ADD) && pair && c->a.off == c->b.off &&
-           c->a.w == c->b.w && c->sa == 1 && c->sb == 1;
-}
-
-/* The input whose gradient is the product's, element for element, or -1:
- * as wide as the product, and the two are read only by adds of one to the
- * other at the same place (an LSTM's gx + h W^T, gate by gate) and are no
- * result. Backward then sends that input's gradient through the product
- * when it is fresh, and keeps no gradient of the product (fuse_run.c). */
-static int plan_twin(const tg__fusion *f) {
-    int p = f->prod;
-    for (int i = 0; p >= 0 && i < p; i++) {
-        bool ok = !f->bcast[i] && f->in[i].w == f->in[p].w;
-        for (int k = 0; ok && k < f->n_out; k++) ok = f->out[k].src != i && f->out[k].src != p;
-        for (int k = 0; ok && k < f->n_code; k++)
-            ok = !reads(&f->code[k], i, p) || adds_twins(&f->code[k], i, p);
-        if (ok) return i;
-    }
-    return -1;
-}
-
 const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg_tensor *const *in,
                                  const tg_tensor *const *ext, int n_out, tg_tensor *const *out) {
     tg__fusion *f = tg__alloc(dst, sizeof *f);
@@ -369,12 +229,11 @@ const tg__fusion *tg__fuse_trace(tg_tape *dst, const tg_tape *from, int n_in, tg
     f->n_in = n_in + n_ext;
     f->prod = n_ext ? n_in : -1;
     f->n_code = tr.n_code;
-    f->code = why ? NULL : keep(dst, tr.code, (size_t)tr.n_code * sizeof *tr.code);
+    f->code = why ? NULL : tg__fuse_keep(dst, tr.code, (size_t)tr.n_code * sizeof *tr.code);
     if (!why && !f->code && tr.n_code) why = "out of memory";
-    f->consts = why ? NULL : keep(dst, tr.consts, (size_t)tr.n_consts * sizeof *tr.consts);
+    f->consts = why ? NULL : tg__fuse_keep(dst, tr.consts, (size_t)tr.n_consts * sizeof *tr.consts);
     free(tr.t), free(tr.s), free(tr.code), free(tr.consts);
-    if (!why && !(plan_saved(dst, f) && plan_sets(dst, f))) why = "out of memory";
-    if (!why) f->twin = plan_twin(f);
+    if (!why && !tg__fuse_plan(dst, f)) why = "out of memory";
     if (tg__failed(dst)) return NULL;
     f->why = why;
     return f;

@@ -14,8 +14,12 @@
 #include "fuse.h"
 #include "fuse_rules.h"
 
-/* the gx, up to 2 states, up to 8 parameters and the recurrent product */
-enum { FUSE_MAX_IN = 16, WS = FUSE_MAX_IN, CONSTS = FUSE_MAX_IN + 1, FUSE_BASES };
+/* the gx, up to 2 states, up to 8 parameters and the recurrent product;
+ * results beyond FUSE_MAX_OUT are kept, not read from the node's output */
+enum { FUSE_MAX_IN = 16, FUSE_MAX_OUT = 4 };
+/* the bases of a row's slots: inputs, then these (OUT + k: result k's row
+ * of the node's output, in backward) */
+enum { WS = FUSE_MAX_IN, CONSTS, OUT, FUSE_BASES = OUT + FUSE_MAX_OUT };
 
 typedef struct slot {
     int src; /* an input, WS or CONSTS */
@@ -29,7 +33,7 @@ typedef struct instr {
     double k[2];
     /* TG__FUSE_SET_A/_B where the operand's share is the first write to
      * its adjoint in a row: assigned, not added (workspace values only;
-     * fuse.c plan_sets) */
+     * fuse_plan.c plan_sets) */
     int set;
 } instr;
 
@@ -49,11 +53,17 @@ struct tg__fusion {
     bool *seed_set; /* per result: its seed is the first write to its
                      * adjoint in a row, a copy (plan_sets) */
     instr *code;
+    /* backward's view of code (fuse_plan.c plan_remat): the same
+     * instructions with values that are results and not kept read from the
+     * node's output (OUT + k); redo lists those backward runs again, in
+     * order, before the adjoint */
+    instr *back;
+    int *redo, n_redo;
     tg_real *consts;
     int64_t width;    /* the workspace per row: the instructions' results */
     int64_t bcast_w;  /* the broadcast inputs' widths summed */
     int prod;         /* the input that is the recurrent product, or -1 */
-    int twin;         /* the input whose gradient is the product's, or -1 (fuse.c plan_twin) */
+    int twin;         /* the input whose gradient is the product's, or -1 (fuse_plan.c plan_twin) */
     int n_saved;
     saved_run *saved; /* what backward reads of a row, instead of recomputing it */
     int64_t saved_w;  /* their widths summed: values kept per row */
@@ -64,5 +74,11 @@ struct tg__fusion {
 };
 
 #define AT(base, s) ((base)[(s).src] + (s).off)
+
+/* Plans what backward keeps, runs again and assigns (fuse_plan.c); false
+ * when out of memory. */
+bool tg__fuse_plan(tg_tape *dst, tg__fusion *f);
+/* bytes of src copied into dst's arena (NULL for none) */
+void *tg__fuse_keep(tg_tape *dst, const void *src, size_t bytes);
 
 #endif

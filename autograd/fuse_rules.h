@@ -20,7 +20,7 @@ typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64
  * unary rule is not called then). With
  * TG__FUSE_SET_A (_B) in set, da (db) is assigned instead, 0 + share: the
  * first share written there in the row, the bits of adding it to a zeroed
- * row without zeroing it first (fuse.c plan_sets). */
+ * row without zeroing it first (fuse_plan.c plan_sets). */
 typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
                              const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
                              tg_real *da, tg_real *db, int set);

@@ -3,13 +3,14 @@
  * product h W^T + b into a scratch (as tg_linear computes it, so the
  * numbers are the composed step's), then runs the program row by row
  * (rows split over threads), keeping of each row only the values the
- * adjoint reads (fuse.c plan_saved: for an LSTM the activated gates and
- * tanh(c'), as the hand-written kernels keep them) and not the product;
- * or, where those are many (a layer norm from elementary ops), only the
- * product. Backward puts a row's kept values back, or runs the whole row
- * forward again from the kept product, and runs the program's adjoint,
- * each instruction's rule in reverse, then sends the product's gradient
- * to h, W and b as tg_linear's backward does. A broadcast input's
+ * adjoint reads and cannot have otherwise (fuse_plan.c: for an LSTM the
+ * activated gates, as the hand-written kernel keeps them) and not the
+ * product; or, where those are many (a layer norm from elementary ops),
+ * only the product. Backward puts a row's kept values back and computes
+ * the few it did not keep again (tanh(c') from c', the step's result), or
+ * runs the whole row forward again from the kept product, and runs the
+ * program's adjoint, each instruction's rule in reverse, then sends the
+ * product's gradient to h, W and b as tg_linear's backward does. A broadcast input's
  * gradient (a cell's parameter) is summed over rows per fixed block of
  * rows, then the blocks in order, so it is the same at every thread
  * count. */
@@ -30,7 +31,8 @@ typedef struct fused_saved {
 
 typedef struct fused_job {
     const fused_saved *sv;
-    tg_real *out;        /* forward: [n_out, B, w] */
+    tg_real *out;        /* [n_out, B, w]: forward writes it, backward reads
+                          * results there (fuse_program.h OUT) */
     const tg_real *gout; /* backward: the results' gradient */
     tg_real **gin;       /* backward: each input's gradient (the product's: a
                           * scratch), or NULL */
@@ -50,6 +52,7 @@ static void row_bases(const tg__fusion *f, const tg_real *const *in, int64_t r, 
         base[i] = in[i] ? in[i] + (f->bcast[i] ? 0 : r * f->in[i].w) : NULL;
     base[WS] = ws;
     base[CONSTS] = f->consts;
+    for (int k = 0; k < FUSE_MAX_OUT; k++) base[OUT + k] = NULL;
 }
 
 static void run_instr(const instr *c, const tg_real *const *base, tg_real *ws) {
@@ -103,7 +106,8 @@ static void adjoint_bases(const fused_job *j, int64_t r, int64_t blk, tg_real *a
         }
     }
     abase[WS] = adj;
-    abase[CONSTS] = NULL;
+    abase[CONSTS] = NULL; /* and the results' rows: values only */
+    for (int k = 0; k < FUSE_MAX_OUT; k++) abase[OUT + k] = NULL;
 }
 
 /* A row's scratch in backward: its kept values put back in place (the
@@ -112,16 +116,20 @@ typedef struct row_scratch {
     tg_real *ws, *prod, *adj;
 } row_scratch;
 
-/* Row r's adjoint: the kept values back, the results' gradient seeded,
- * then each instruction's rule in reverse. A share into the workspace's
- * adjoints (s->adj) is assigned where it is the value's first in the row
- * (fuse.c plan_sets) and added elsewhere, so they are never zeroed. */
+/* Row r's adjoint: the kept values back, what is not kept computed again
+ * (fuse_plan.c plan_remat: the back view reads results from the node's
+ * output), the results' gradient seeded, then each instruction's rule in
+ * reverse. A share into the workspace's adjoints (s->adj) is assigned
+ * where it is the value's first in the row (fuse_plan.c plan_sets) and
+ * added elsewhere, so they are never zeroed. */
 static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_scratch *s) {
     const tg__fusion *f = j->sv->f;
     int64_t w = f->out[0].w;
     const tg_real *base[FUSE_BASES];
     tg_real *abase[FUSE_BASES];
     row_bases(f, j->sv->in, r, s->ws, base);
+    for (int k = 0; k < f->n_out && k < FUSE_MAX_OUT; k++)
+        base[OUT + k] = j->out + (k * j->B + r) * w;
     const tg_real *kept = j->sv->kept + r * f->saved_w;
     base[f->prod] = f->recompute ? kept : s->prod; /* the kept product, or its kept part */
     for (int k = 0; !f->recompute && k < f->n_saved; k++) {
@@ -130,6 +138,7 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
     }
     if (f->recompute) run_row(f, base, s->ws);
+    for (int k = 0; k < f->n_redo; k++) run_instr(&f->back[f->redo[k]], base, s->ws);
     adjoint_bases(j, r, blk, s->adj, abase);
     /* zeroed just before the adds, not assigned by the first: glibc zeroes
      * a row that size with `rep stosb`, which takes the lines without
@@ -147,13 +156,13 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
             for (int64_t e = 0; e < w; e++) a[e] += g[e];
     }
     for (int k = f->n_code - 1; k >= 0; k--) {
-        const instr *c = &f->code[k];
+        const instr *c = &f->code[k], *v = &f->back[k]; /* where to add, where to read */
         bool two = c->b.w != 0;
         tg_real *da = abase[c->a.src] ? AT(abase, c->a) : NULL;
         tg_real *db = two && abase[c->b.src] ? AT(abase, c->b) : NULL;
         if (da || db)
-            c->rule->bwd(c->n, c->k, AT(base, c->a), c->sa, two ? AT(base, c->b) : NULL, c->sb,
-                         s->ws + c->y.off, s->adj + c->y.off, da, db, c->set);
+            c->rule->bwd(c->n, c->k, AT(base, v->a), c->sa, two ? AT(base, v->b) : NULL, c->sb,
+                         AT(base, v->y), s->adj + c->y.off, da, db, c->set);
     }
 }
 
@@ -323,8 +332,13 @@ void tg__fused_backward(tg_tape *t, tg_node *n) {
     if (dprod && !gprod) return;
     gin[p] = twin ? NULL : gprod;
     zero[p] = gin[p] != NULL;
-    fused_job j = {
-        .sv = sv, .gout = n->out->grad, .gin = gin, .zero = zero, .B = B, .block = block};
+    fused_job j = {.sv = sv,
+                   .out = n->out->data,
+                   .gout = n->out->grad,
+                   .gin = gin,
+                   .zero = zero,
+                   .B = B,
+                   .block = block};
     if (sums) {
         j.partial = tg__alloc(t, (size_t)(blocks * f->bcast_w) * sizeof *j.partial);
         if (!j.partial) return;

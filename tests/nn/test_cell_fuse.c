@@ -132,7 +132,7 @@ static int many_ops_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
 
 /* Values read whole and in part, one read twice by one op (z * z), and two
  * only half read: the first write to each adjoint in a row assigns, later
- * ones add, and a value not wholly read stays zeroed (fuse.c plan_sets). */
+ * ones add, and a value not wholly read stays zeroed (fuse_plan.c plan_sets). */
 static int overlap_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
     (void)cell;
     tg_tensor *gh = tg_cell_recurrent(t, io), *z2[2], *w2[2], *q2[2], *h = io->state[0];
@@ -284,12 +284,14 @@ static size_t lstm_tape_peak(bool traced) {
 }
 
 /* Backward's scratch for the product's gradient goes back to the arena
- * after each step, as the built-in step's does: the traced LSTM's tape
- * peaks within 10% of the built-in one's (a [B, 4H] buffer kept per step
- * made it 1.26 times). */
+ * after each step, as the built-in step's does (a [B, 4H] buffer kept per
+ * step made the traced LSTM's tape peak 1.26 times the built-in one's),
+ * and a step keeps the gates and not tanh(c'), which backward computes
+ * again from c', the step's result (fuse_plan.c plan_remat; keeping it
+ * made it 1.05 times): within 1%. */
 START_TEST(fused_backward_scratch_is_given_back) {
     size_t builtin = lstm_tape_peak(false), traced = lstm_tape_peak(true);
-    ck_assert_msg((double)traced <= 1.10 * (double)builtin, "tape peak %zu against %zu", traced,
+    ck_assert_msg((double)traced <= 1.01 * (double)builtin, "tape peak %zu against %zu", traced,
                   builtin);
 }
 END_TEST

@@ -1,0 +1,254 @@
+/* Fusion (fuse.h), the planning half: once a step is traced into a
+ * program (fuse.c), what backward keeps of each row from forward, what it
+ * computes again instead, which adjoint writes assign, and whether the
+ * product's gradient can be an input's. fuse_run.c follows the plan. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse_program.h"
+#include "op.h"
+
+/* Marks slot s in the row's workspace (marks[0]) or product (marks[1]). */
+static void mark(const tg__fusion *f, char *const *marks, slot s) {
+    char *m = s.src == WS ? marks[0] : s.src == f->prod ? marks[1] : NULL;
+    if (m) memset(m + s.off, 1, (size_t)s.w);
+}
+
+/* The runs of marked values in m [w] from src, appended to runs. */
+static int runs_of(const char *m, int64_t w, int src, saved_run *runs, int n, int64_t *at) {
+    for (int64_t e = 0; e < w;) {
+        if (!m[e]) {
+            e++;
+            continue;
+        }
+        int64_t e0 = e;
+        while (e < w && m[e]) e++;
+        runs[n++] = (saved_run){{src, e0, e - e0}, *at};
+        *at += e - e0;
+    }
+    return n;
+}
+
+/* What the rematerialisation below works from: per workspace value, the
+ * instruction that writes it (by) and the result it is served as (out_of:
+ * k + 1 for result k, else 0); per instruction, whether it could run again
+ * in backward (can) and whether it will (redo). */
+typedef struct remat {
+    int *by, *out_of;
+    bool *can, *redo;
+} remat;
+
+/* Result k is served from its row of the node's output when an
+ * instruction's result is exactly it (and writes nothing after it). */
+static void served_results(const tg__fusion *f, remat *m) {
+    for (int k = 0; k < f->n_out && k < FUSE_MAX_OUT; k++) {
+        slot o = f->out[k];
+        int p = o.src == WS && o.w ? m->by[o.off] : -1;
+        const instr *c = p >= 0 ? &f->code[p] : NULL;
+        if (!c || c->y.off != o.off || c->y.w != o.w || c->rule->extra || m->out_of[o.off])
+            continue;
+        for (int64_t e = 0; e < o.w; e++) m->out_of[o.off + e] = k + 1;
+    }
+}
+
+/* Whether every value of s is at hand in backward before the adjoint runs:
+ * an input's (the product is not kept whole), a constant, a served result,
+ * or a workspace value in have. */
+static bool at_hand(const tg__fusion *f, const remat *m, const char *have, slot s) {
+    if (s.src != WS) return s.src != f->prod;
+    for (int64_t e = s.off; e < s.off + s.w; e++)
+        if (!have[e] && !m->out_of[e]) return false;
+    return true;
+}
+
+/* Sets redo for p and, operand by operand, for every instruction it needs
+ * run again first (each operand is served, kept or can itself run). */
+static void need_run(const tg__fusion *f, remat *m, int p) {
+    if (m->redo[p]) return;
+    m->redo[p] = true;
+    const instr *c = &f->code[p];
+    slot ops[2] = {c->a, c->b};
+    for (int q = 0; q < (c->b.w ? 2 : 1); q++)
+        for (int64_t e = ops[q].off; ops[q].src == WS && e < ops[q].off + ops[q].w; e++)
+            if (!m->out_of[e] && m->can[m->by[e]]) need_run(f, m, m->by[e]);
+}
+
+/* Rematerialisation: a value the adjoint reads is kept only when it cannot
+ * be had otherwise. A step's result is read from the node's output (an
+ * LSTM's c'), and an elementwise instruction whose operands are at hand
+ * runs again in backward (tanh(c') from c', as the hand-written LSTM
+ * does; a layer-norm LSTM's gates from the kept normalised product and
+ * gx): elementwise work in cache costs less than a kept value's trip to
+ * memory and back. need (the workspace's marks) loses what is not kept;
+ * f->redo and f->back say what backward runs and where it reads. */
+static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
+    int64_t W = f->width;
+    int n = f->n_code;
+    int *by = malloc((size_t)(2 * W + 1) * sizeof *by);
+    bool *flags = calloc((size_t)(2 * n + 1), sizeof *flags);
+    char *have = calloc((size_t)W + 1, 1);
+    f->back = tg__alloc(dst, (size_t)(n + 1) * sizeof *f->back);
+    f->redo = tg__alloc(dst, (size_t)(n + 1) * sizeof *f->redo);
+    bool ok = by && flags && have && f->back && f->redo;
+    remat m = {by, by + W, flags, flags + n};
+    for (int64_t e = 0; ok && e < W; e++) m.by[e] = -1, m.out_of[e] = 0;
+    for (int k = 0; ok && k < n; k++)
+        for (int64_t e = 0; e < f->code[k].y.w + f->code[k].rule->extra; e++)
+            m.by[f->code[k].y.off + e] = k;
+    if (ok) served_results(f, &m);
+    for (int k = 0; ok && k < n; k++) { /* in order: what backward could have */
+        const instr *c = &f->code[k];
+        m.can[k] = !c->rule->reduce && !c->rule->extra && at_hand(f, &m, have, c->a) &&
+                   (!c->b.w || at_hand(f, &m, have, c->b));
+        for (int64_t e = c->y.off; e < c->y.off + c->y.w + c->rule->extra; e++)
+            have[e] = (char)(m.can[k] || need[e]);
+    }
+    for (int k = n - 1; ok && k >= 0; k--) { /* what the adjoint reads and nothing serves */
+        const instr *c = &f->code[k];
+        for (int64_t e = c->y.off; m.can[k] && e < c->y.off + c->y.w; e++)
+            if (need[e] && !m.out_of[e]) need_run(f, &m, k);
+    }
+    for (int64_t e = 0; ok && e < W; e++) /* kept: read, not served, not run again */
+        if (m.by[e] >= 0 && (m.out_of[e] || m.redo[m.by[e]])) need[e] = 0;
+    for (int k = 0; ok && k < n; k++) {
+        instr *b = &f->back[k];
+        *b = f->code[k];
+        slot *s[3] = {&b->a, &b->b, &b->y};
+        for (int q = 0; q < 3; q++) { /* a served result's values: its output row */
+            int64_t e = s[q]->off;
+            if (s[q]->src != WS || !s[q]->w || !m.out_of[e] || m.redo[m.by[e]]) continue;
+            int r = m.out_of[e] - 1;
+            *s[q] = (slot){OUT + r, e - f->out[r].off, s[q]->w};
+        }
+        if (m.redo[k]) f->redo[f->n_redo++] = k;
+    }
+    free(by), free(flags), free(have);
+    return ok;
+}
+
+/* What backward keeps of a row: each instruction's operands and result its
+ * rule reads (fuse_rules.h needs) that live in the workspace or the
+ * product and that plan_remat cannot serve or compute again; the other
+ * inputs are on the tape. An LSTM keeps 4 of its product's 4 widths, the
+ * gates, as the hand-written kernel does; a layer-norm LSTM 5. Unless that
+ * is more than 3 times the product: then the product alone, and backward
+ * runs the row forward again (a user's layer norm written from sub, mean,
+ * sqrt...). false when out of memory. */
+static bool plan_saved(tg_tape *dst, tg__fusion *f) {
+    int64_t pw = f->prod >= 0 ? f->in[f->prod].w : 0;
+    char *m = calloc((size_t)(f->width + pw + 1), 1);
+    saved_run *runs = malloc((size_t)(f->width + pw + 1) * sizeof *runs);
+    bool ok = m && runs;
+    char *marks[2] = {m, m ? m + f->width : NULL};
+    for (int k = 0; ok && k < f->n_code; k++) {
+        const instr *c = &f->code[k];
+        int needs = c->rule->needs;
+        if (needs & TG__FUSE_A) mark(f, marks, c->a);
+        if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
+        slot y = c->y;
+        y.w += c->rule->extra; /* kept with the result */
+        if (needs & TG__FUSE_Y) mark(f, marks, y);
+    }
+    ok = ok && plan_remat(dst, f, marks[0]);
+    int n = 0;
+    if (ok) n = runs_of(marks[0], f->width, WS, runs, n, &f->saved_w);
+    if (ok) n = runs_of(marks[1], pw, f->prod, runs, n, &f->saved_w);
+    /* more than 3 times the product: keep the product, recompute the rest */
+    if (ok && pw && f->saved_w > 3 * pw) {
+        runs[0] = (saved_run){{f->prod, 0, pw}, 0};
+        n = 1, f->saved_w = pw, f->recompute = true;
+        f->n_redo = 0;
+        memcpy(f->back, f->code, (size_t)f->n_code * sizeof *f->code);
+    }
+    f->n_saved = n;
+    f->saved = ok ? tg__fuse_keep(dst, runs, (size_t)n * sizeof *runs) : NULL;
+    free(m), free(runs);
+    return ok;
+}
+
+/* A row's adjoint writes in the order backward runs them: the results'
+ * seeds, then each instruction's operands from the last instruction back,
+ * a before b. */
+typedef struct use {
+    slot s;
+    bool first;
+} use;
+
+static int uses_of(const tg__fusion *f, use *u) {
+    int n = 0;
+    for (int k = 0; k < f->n_out; k++) u[n++] = (use){f->out[k], false};
+    for (int k = f->n_code - 1; k >= 0; k--) {
+        u[n++] = (use){f->code[k].a, false};
+        if (f->code[k].b.w) u[n++] = (use){f->code[k].b, false};
+    }
+    return n;
+}
+
+static bool none_marked(const char *m, int64_t w) {
+    for (int64_t e = 0; e < w; e++)
+        if (m[e]) return false;
+    return true;
+}
+
+/* Which writes to the workspace's adjoints assign: in a row, the first
+ * write to each value assigns and later ones add, so the adjoints need no
+ * zeroing between rows (a value nothing writes stays zero from the start).
+ * The inputs' gradients are left to fuse_run.c (zeroed per row, then
+ * added to). false when out of memory. */
+static bool plan_sets(tg_tape *dst, tg__fusion *f) {
+    char *wrote = calloc((size_t)f->width + 1, 1);
+    use *u = malloc((size_t)(f->n_out + 2 * f->n_code + 1) * sizeof *u);
+    f->seed_set = tg__alloc(dst, (size_t)f->n_out + 1);
+    bool ok = wrote && u && f->seed_set;
+    int n = ok ? uses_of(f, u) : 0;
+    for (int q = 0; q < n; q++) {
+        const slot *s = &u[q].s;
+        if (s->src != WS) continue;
+        u[q].first = none_marked(wrote + s->off, s->w);
+        memset(wrote + s->off, 1, (size_t)s->w);
+    }
+    for (int q = 0; ok && q < f->n_out; q++) f->seed_set[q] = u[q].first;
+    for (int k = f->n_code - 1, q = f->n_out; ok && k >= 0; k--) {
+        instr *c = &f->code[k];
+        c->set = u[q++].first ? TG__FUSE_SET_A : 0;
+        if (c->b.w) c->set |= u[q++].first ? TG__FUSE_SET_B : 0;
+    }
+    free(wrote), free(u);
+    return ok;
+}
+
+/* Whether instruction c reads input i or the product p. */
+static bool reads(const instr *c, int i, int p) {
+    return c->a.src == i || c->a.src == p || (c->b.w && (c->b.src == i || c->b.src == p));
+}
+
+/* Whether c adds input i and the product p element for element, at the
+ * same place in both. */
+static bool adds_twins(const instr *c, int i, int p) {
+    bool pair = (c->a.src == i && c->b.src == p) || (c->a.src == p && c->b.src == i);
+    return c->rule == tg__fuse_rule_of(TG_OP_ADD) && pair && c->a.off == c->b.off &&
+           c->a.w == c->b.w && c->sa == 1 && c->sb == 1;
+}
+
+/* The input whose gradient is the product's, element for element, or -1:
+ * as wide as the product, and the two are read only by adds of one to the
+ * other at the same place (an LSTM's gx + h W^T, gate by gate) and are no
+ * result. Backward then sends that input's gradient through the product
+ * when it is fresh, and keeps no gradient of the product (fuse_run.c). */
+static int plan_twin(const tg__fusion *f) {
+    int p = f->prod;
+    for (int i = 0; p >= 0 && i < p; i++) {
+        bool ok = !f->bcast[i] && f->in[i].w == f->in[p].w;
+        for (int k = 0; ok && k < f->n_out; k++) ok = f->out[k].src != i && f->out[k].src != p;
+        for (int k = 0; ok && k < f->n_code; k++)
+            ok = !reads(&f->code[k], i, p) || adds_twins(&f->code[k], i, p);
+        if (ok) return i;
+    }
+    return -1;
+}
+
+bool tg__fuse_plan(tg_tape *dst, tg__fusion *f) {
+    if (!plan_saved(dst, f) || !plan_sets(dst, f)) return false;
+    f->twin = plan_twin(f);
+    return true;
+}
