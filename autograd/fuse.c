@@ -181,12 +181,6 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *const *ext,
     return NULL;
 }
 
-void *tg__fuse_keep(tg_tape *dst, const void *src, size_t bytes) {
-    void *p = bytes ? tg__alloc(dst, bytes) : NULL;
-    if (p) memcpy(p, src, bytes);
-    return p;
-}
-
 /* The inputs' slots: [2, w] per row, [w] broadcast. NULL or why not. */
 static const char *trace_inputs(tg__fusion *f, tracer *tr, int n_in, tg_tensor *const *in) {
     if (n_in + 1 > FUSE_MAX_IN) return "too many inputs";

@@ -8,6 +8,12 @@
 #include "fuse_program.h"
 #include "op.h"
 
+void *tg__fuse_keep(tg_tape *dst, const void *src, size_t bytes) {
+    void *p = bytes ? tg__alloc(dst, bytes) : NULL;
+    if (p) memcpy(p, src, bytes);
+    return p;
+}
+
 /* Marks slot s in the row's workspace (marks[0]) or product (marks[1]). */
 static void mark(const tg__fusion *f, char *const *marks, slot s) {
     char *m = s.src == WS ? marks[0] : s.src == f->prod ? marks[1] : NULL;
