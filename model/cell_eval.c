@@ -89,7 +89,9 @@ typedef struct run {
     tg_cell_io *io;
     const tg__cell_def *d;
     int64_t H;
+    bool whole;    /* no equation reads a gate's shares apart */
     tg_tensor *gh; /* h W_hh^T + b_hh [B, G*H] */
+    tg_tensor *pre; /* gx + gh [B, G*H], when whole */
     tg_tensor *gate[TG_CX_MAX_GATES], *xs[TG_CX_MAX_GATES], *hs[TG_CX_MAX_GATES];
     tg_tensor *eq[TG_CX_MAX_EQS];
 } run;
@@ -105,14 +107,33 @@ static tg_tensor *hshare(run *r, int g) {
     return r->hs[g];
 }
 
+/* Gate g's pre-activation x_g + h_g. When every gate is read whole, one
+ * add of gx and the product serves them all, as a cell written in C would
+ * do it (one instruction of a fused step, not one per gate), with the
+ * same sums element for element. */
+static tg_tensor *gate(run *r, int g) {
+    if (r->gate[g]) return r->gate[g];
+    if (!r->whole)
+        r->gate[g] = tg_add(r->t, xshare(r, g), hshare(r, g));
+    else {
+        if (!r->gh) r->gh = tg_cell_recurrent(r->t, r->io);
+        if (!r->pre) r->pre = tg_add(r->t, r->io->gx, r->gh);
+        r->gate[g] = tg_narrow(r->t, r->pre, 1, g * r->H, r->H);
+    }
+    tg_label(r->t, r->gate[g], r->d->gate[g]);
+    return r->gate[g];
+}
+
+/* Whether every gate is read only whole (no x_g or h_g of its own). */
+static bool gates_whole(const tg__cell_def *d) {
+    for (int i = 0; i < d->n_nodes; i++)
+        if (d->node[i].kind == TG_CX_XSHARE || d->node[i].kind == TG_CX_HSHARE) return false;
+    return true;
+}
+
 static tg_tensor *leaf(run *r, const tg__cx_node *n) {
     switch (n->kind) {
-    case TG_CX_GATE:
-        if (!r->gate[n->ref]) {
-            r->gate[n->ref] = tg_add(r->t, xshare(r, n->ref), hshare(r, n->ref));
-            tg_label(r->t, r->gate[n->ref], r->d->gate[n->ref]);
-        }
-        return r->gate[n->ref];
+    case TG_CX_GATE: return gate(r, n->ref);
     case TG_CX_XSHARE: return xshare(r, n->ref);
     case TG_CX_HSHARE: return hshare(r, n->ref);
     case TG_CX_STATE: return r->io->state[n->ref];
@@ -167,7 +188,8 @@ static tg_tensor *equation(run *r, int e) {
 }
 
 int tg__cx_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
-    run r = {.t = t, .io = io, .d = cell->ctx, .H = io->state[0]->shape[1]};
+    const tg__cell_def *d = cell->ctx;
+    run r = {.t = t, .io = io, .d = d, .H = io->state[0]->shape[1], .whole = gates_whole(d)};
     for (int e = 0; e < r.d->n_eqs; e++) {
         const tg__cx_eq *q = &r.d->eq[e];
         tg_tensor *y = r.eq[e] = equation(&r, e);

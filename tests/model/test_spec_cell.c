@@ -119,6 +119,31 @@ START_TEST(json_lstm_equals_builtin) {
 }
 END_TEST
 
+/* composed on a tape, the nodes the model's forward records */
+static size_t composed_nodes(const char *json) {
+    tg_rnn *m;
+    tg_model *md = model(json, &m);
+    m->opt.composed = true;
+    tg_rng r;
+    tg_rng_seed(&r, 4);
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_rand_uniform(t, &r, TG_SHAPE(5, 3, 3), -1, 1);
+    tg_rnn_result res;
+    ck_assert_int_eq(tg_rnn_forward(t, m, x, NULL, NULL, NULL, &res), 0);
+    size_t n = tg_tape_node_count(t);
+    tg_tape_free(t);
+    tg_model_free(md);
+    return n;
+}
+
+/* a JSON cell that reads its gates only whole adds gx and the product
+ * once, as the built-in does, not once per gate (4 adds and 8 views more a
+ * step, each an instruction of the fused program) */
+START_TEST(json_lstm_steps_as_builtin) {
+    ck_assert_uint_eq(composed_nodes(LSTM_JSON), composed_nodes(LSTM_BUILTIN));
+}
+END_TEST
+
 START_TEST(json_gru_equals_builtin) {
     against_builtin(GRU_JSON, GRU_BUILTIN, "gru");
 }
@@ -218,6 +243,7 @@ END_TEST
 TCase *tcase_spec_cell(void) {
     TCase *tc = tcase_create("spec_cell");
     tcase_add_test(tc, json_lstm_equals_builtin);
+    tcase_add_test(tc, json_lstm_steps_as_builtin);
     tcase_add_test(tc, json_gru_equals_builtin);
     tcase_add_test(tc, param_cell_gradcheck);
     tcase_add_test(tc, renet_cell_object);
