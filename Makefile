@@ -214,13 +214,13 @@ bench: $(BUILD)/bench/bench_rnn $(BUILD)/bench/bench_tape
 bench-cells: $(BUILD)/bench/bench_rnn
 	BENCH=$(BENCH) sh bench/cells.sh $(BUILD)/bench/bench_rnn
 
-# 1 against 2 threads and OpenMP's wait policies beside a busy process
-# (bench/threads.sh): p50 and p95 per setting
 # peak RSS and ms per step: full tape, per-layer and whole-model recompute
 .PHONY: bench-memory
 bench-memory: $(BUILD)/bench/bench_rnn
 	sh bench/memory.sh $(BUILD)/bench/bench_rnn
 
+# 1 against 2 threads and OpenMP's wait policies beside a busy process
+# (bench/threads.sh): p50 and p95 per setting
 .PHONY: bench-threads
 bench-threads: $(BUILD)/bench/bench_rnn
 	sh bench/threads.sh $(BUILD)/bench/bench_rnn
