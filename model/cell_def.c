@@ -216,6 +216,13 @@ static int check_used(const tg_jctx *c, const tg__cell_def *d, const char *path)
     return 0;
 }
 
+/* Whether every gate is read only whole (no x_g or h_g of its own). */
+static bool gates_whole(const tg__cell_def *d) {
+    for (int i = 0; i < d->n_nodes; i++)
+        if (d->node[i].kind == TG_CX_XSHARE || d->node[i].kind == TG_CX_HSHARE) return false;
+    return true;
+}
+
 int tg__cell_def_parse(const tg_jctx *c, const cJSON *obj, const char *path, tg__cell_def **out) {
     tg__cell_def *d = calloc(1, sizeof *d);
     if (!d) return tg_json_fail(c, path, "out of memory");
@@ -225,6 +232,7 @@ int tg__cell_def_parse(const tg_jctx *c, const cJSON *obj, const char *path, tg_
         free(d);
         return -1;
     }
+    d->gates_whole = gates_whole(d);
     *out = d;
     return 0;
 }

@@ -89,9 +89,8 @@ typedef struct run {
     tg_cell_io *io;
     const tg__cell_def *d;
     int64_t H;
-    bool whole;    /* no equation reads a gate's shares apart */
     tg_tensor *gh; /* h W_hh^T + b_hh [B, G*H] */
-    tg_tensor *pre; /* gx + gh [B, G*H], when whole */
+    tg_tensor *pre; /* gx + gh [B, G*H], when the gates are read whole */
     tg_tensor *gate[TG_CX_MAX_GATES], *xs[TG_CX_MAX_GATES], *hs[TG_CX_MAX_GATES];
     tg_tensor *eq[TG_CX_MAX_EQS];
 } run;
@@ -101,9 +100,14 @@ static tg_tensor *xshare(run *r, int g) {
     return r->xs[g];
 }
 
-static tg_tensor *hshare(run *r, int g) {
+/* h W_hh^T + b_hh, made on first use */
+static tg_tensor *recurrent(run *r) {
     if (!r->gh) r->gh = tg_cell_recurrent(r->t, r->io);
-    if (!r->hs[g] && r->gh) r->hs[g] = tg_narrow(r->t, r->gh, 1, g * r->H, r->H);
+    return r->gh;
+}
+
+static tg_tensor *hshare(run *r, int g) {
+    if (!r->hs[g] && recurrent(r)) r->hs[g] = tg_narrow(r->t, r->gh, 1, g * r->H, r->H);
     return r->hs[g];
 }
 
@@ -113,22 +117,14 @@ static tg_tensor *hshare(run *r, int g) {
  * same sums element for element. */
 static tg_tensor *gate(run *r, int g) {
     if (r->gate[g]) return r->gate[g];
-    if (!r->whole)
+    if (!r->d->gates_whole)
         r->gate[g] = tg_add(r->t, xshare(r, g), hshare(r, g));
     else {
-        if (!r->gh) r->gh = tg_cell_recurrent(r->t, r->io);
-        if (!r->pre) r->pre = tg_add(r->t, r->io->gx, r->gh);
+        if (!r->pre) r->pre = tg_add(r->t, r->io->gx, recurrent(r));
         r->gate[g] = tg_narrow(r->t, r->pre, 1, g * r->H, r->H);
     }
     tg_label(r->t, r->gate[g], r->d->gate[g]);
     return r->gate[g];
-}
-
-/* Whether every gate is read only whole (no x_g or h_g of its own). */
-static bool gates_whole(const tg__cell_def *d) {
-    for (int i = 0; i < d->n_nodes; i++)
-        if (d->node[i].kind == TG_CX_XSHARE || d->node[i].kind == TG_CX_HSHARE) return false;
-    return true;
 }
 
 static tg_tensor *leaf(run *r, const tg__cx_node *n) {
@@ -188,8 +184,7 @@ static tg_tensor *equation(run *r, int e) {
 }
 
 int tg__cx_step(tg_tape *t, const tg_cell *cell, tg_cell_io *io) {
-    const tg__cell_def *d = cell->ctx;
-    run r = {.t = t, .io = io, .d = d, .H = io->state[0]->shape[1], .whole = gates_whole(d)};
+    run r = {.t = t, .io = io, .d = cell->ctx, .H = io->state[0]->shape[1]};
     for (int e = 0; e < r.d->n_eqs; e++) {
         const tg__cx_eq *q = &r.d->eq[e];
         tg_tensor *y = r.eq[e] = equation(&r, e);

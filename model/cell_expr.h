@@ -73,6 +73,9 @@ typedef struct tg__cx_eq {
  * equations it reads). */
 typedef struct tg__cell_def {
     int n_gates, n_states, n_params, n_eqs, n_nodes;
+    /* no equation reads a gate's x_g or h_g apart: a step adds gx and the
+     * recurrent product once and views each gate in the sum */
+    bool gates_whole;
     char gate[TG_CX_MAX_GATES][TG_CX_NAME_MAX];
     char state[TG_CELL_MAX_STATES][TG_CX_NAME_MAX]; /* [0] is h, the output */
     tg__cx_param param[TG_CELL_MAX_PARAMS];
