@@ -121,14 +121,17 @@ static const slot *operand(tracer *tr, const tg_tensor *x) {
 
 /* Node n as an instruction (its y slot still to place); NULL or why not. */
 static const char *trace_instr(tracer *tr, const tg_node *n, instr *ins) {
-    const tg__fuse_rule *r = tg__fuse_rule_of(n->op);
+    const tg__fuse_rule *r = tg__fuse_rule_of(n->op, n->n_in);
     const tg_tensor *y = n->out;
-    if (!r || n->n_in != r->arity || !(row_shaped(y) || vec_shaped(y))) return tg__op_name(n->op);
-    const slot *a = operand(tr, n->in[0]), *b = r->arity == 2 ? operand(tr, n->in[1]) : NULL;
+    if (!r || !(row_shaped(y) || vec_shaped(y))) return tg__op_name(n->op);
+    const slot *a = operand(tr, n->in[0]), *b = r->arity >= 2 ? operand(tr, n->in[1]) : NULL;
+    const slot *c = r->arity == 3 ? operand(tr, n->in[2]) : NULL;
     const char *outside = "an operand from outside the step, or broadcast";
-    if (!a || (r->arity == 2 && !b)) return outside;
+    if (!a || (r->arity >= 2 && !b) || (r->arity == 3 && !c)) return outside;
     int64_t w = width_of(y);
-    *ins = (instr){.rule = r, .n = w, .sa = 1, .sb = 1, .a = *a, .b = b ? *b : (slot){WS, 0, 0}};
+    slot none = {WS, 0, 0};
+    *ins = (instr){.rule = r, .n = w, .sa = 1, .sb = 1, .a = *a, .b = b ? *b : none,
+                   .c = c ? *c : none, .extra = r->extra_rows * w + r->extra};
     ins->k[0] = n->f[0], ins->k[1] = n->f[1];
     if (r->reduce) { /* along the row only, keeping the axis: one value per row */
         const tg_tensor *x = n->in[0];
@@ -137,7 +140,9 @@ static const char *trace_instr(tracer *tr, const tg_node *n, instr *ins) {
         ins->n = a->w;
         return NULL;
     }
-    if ((a->w != w && a->w != 1) || (b && b->w != w && b->w != 1)) return outside;
+    if ((a->w != w && a->w != 1) || (b && b->w != w && b->w != 1) || (c && c->w != w))
+        return outside;
+    if (c && (a->w != w || b->w != w)) return outside; /* three operands: all n wide */
     ins->sa = a->w == w ? 1 : 0;
     ins->sb = b && b->w == w ? 1 : 0;
     return NULL;
@@ -175,7 +180,7 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *const *ext,
         const char *why = trace_instr(tr, n, &ins);
         if (why) return why;
         ins.y = (slot){WS, *width, width_of(n->out)};
-        *width += ins.y.w + ins.rule->extra;
+        *width += ins.y.w + ins.extra;
         if (!put(tr, n->out, ins.y) || !emit(tr, ins)) return "out of memory";
     }
     return NULL;

@@ -51,7 +51,7 @@ static void served_results(const tg__fusion *f, remat *m) {
         slot o = f->out[k];
         int p = o.src == WS && o.w ? m->by[o.off] : -1;
         const instr *c = p >= 0 ? &f->code[p] : NULL;
-        if (!c || c->y.off != o.off || c->y.w != o.w || c->rule->extra || m->out_of[o.off])
+        if (!c || c->y.off != o.off || c->y.w != o.w || c->extra || m->out_of[o.off])
             continue;
         for (int64_t e = 0; e < o.w; e++) m->out_of[o.off + e] = k + 1;
     }
@@ -73,8 +73,8 @@ static void need_run(const tg__fusion *f, remat *m, int p) {
     if (m->redo[p]) return;
     m->redo[p] = true;
     const instr *c = &f->code[p];
-    slot ops[2] = {c->a, c->b};
-    for (int q = 0; q < (c->b.w ? 2 : 1); q++)
+    slot ops[3] = {c->a, c->b, c->c};
+    for (int q = 0; q < 3; q++)
         for (int64_t e = ops[q].off; ops[q].src == WS && e < ops[q].off + ops[q].w; e++)
             if (!m->out_of[e] && m->can[m->by[e]]) need_run(f, m, m->by[e]);
 }
@@ -83,10 +83,13 @@ static void need_run(const tg__fusion *f, remat *m, int p) {
  * be had otherwise. A step's result is read from the node's output (an
  * LSTM's c'), and an elementwise instruction whose operands are at hand
  * runs again in backward (tanh(c') from c', as the hand-written LSTM
- * does; a layer-norm LSTM's gates from the kept normalised product and
- * gx): elementwise work in cache costs less than a kept value's trip to
- * memory and back. need (the workspace's marks) loses what is not kept;
- * f->redo and f->back say what backward runs and where it reads. */
+ * does): elementwise work in cache costs less than a kept value's trip to
+ * memory and back. A rule with extra values (a layer norm) does not run
+ * again, nor what needs its result: a layer-norm LSTM keeps its gates
+ * (running them again from the normalised product was 2% slower a step at
+ * hidden 128, for 5 widths a row less). need (the workspace's marks) loses
+ * what is not kept; f->redo and f->back say what backward runs and where
+ * it reads. */
 static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
     int64_t W = f->width;
     int n = f->n_code;
@@ -99,14 +102,15 @@ static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
     remat m = {by, by + W, flags, flags + n};
     for (int64_t e = 0; ok && e < W; e++) m.by[e] = -1, m.out_of[e] = 0;
     for (int k = 0; ok && k < n; k++)
-        for (int64_t e = 0; e < f->code[k].y.w + f->code[k].rule->extra; e++)
+        for (int64_t e = 0; e < f->code[k].y.w + f->code[k].extra; e++)
             m.by[f->code[k].y.off + e] = k;
     if (ok) served_results(f, &m);
     for (int k = 0; ok && k < n; k++) { /* in order: what backward could have */
         const instr *c = &f->code[k];
-        m.can[k] = !c->rule->reduce && !c->rule->extra && at_hand(f, &m, have, c->a) &&
-                   (!c->b.w || at_hand(f, &m, have, c->b));
-        for (int64_t e = c->y.off; e < c->y.off + c->y.w + c->rule->extra; e++)
+        m.can[k] = !c->rule->reduce && !c->extra && at_hand(f, &m, have, c->a) &&
+                   (!c->b.w || at_hand(f, &m, have, c->b)) &&
+                   (!c->c.w || at_hand(f, &m, have, c->c));
+        for (int64_t e = c->y.off; e < c->y.off + c->y.w + c->extra; e++)
             have[e] = (char)(m.can[k] || need[e]);
     }
     for (int k = n - 1; ok && k >= 0; k--) { /* what the adjoint reads and nothing serves */
@@ -119,8 +123,8 @@ static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
     for (int k = 0; ok && k < n; k++) {
         instr *b = &f->back[k];
         *b = f->code[k];
-        slot *s[3] = {&b->a, &b->b, &b->y};
-        for (int q = 0; q < 3; q++) { /* a served result's values: its output row */
+        slot *s[4] = {&b->a, &b->b, &b->c, &b->y};
+        for (int q = 0; q < 4; q++) { /* a served result's values: its output row */
             int64_t e = s[q]->off;
             if (s[q]->src != WS || !s[q]->w || !m.out_of[e] || m.redo[m.by[e]]) continue;
             int r = m.out_of[e] - 1;
@@ -136,7 +140,8 @@ static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
  * rule reads (fuse_rules.h needs) that live in the workspace or the
  * product and that plan_remat cannot serve or compute again; the other
  * inputs are on the tape. An LSTM keeps 4 of its product's 4 widths, the
- * gates, as the hand-written kernel does; a layer-norm LSTM 5. Unless that
+ * gates, as the hand-written kernel does; a layer-norm LSTM 9 and 2 values
+ * (the normalised product and cell, their s, the gates). Unless that
  * is more than 3 times the product: then the product alone, and backward
  * runs the row forward again (a user's layer norm written from sub, mean,
  * sqrt...). false when out of memory. */
@@ -151,9 +156,11 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
         int needs = c->rule->needs;
         if (needs & TG__FUSE_A) mark(f, marks, c->a);
         if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
-        slot y = c->y;
-        y.w += c->rule->extra; /* kept with the result */
+        if ((needs & TG__FUSE_C) && c->c.w) mark(f, marks, c->c);
+        slot y = c->y, x = {y.src, y.off + y.w, c->extra};
+        y.w += c->extra; /* kept with the result */
         if (needs & TG__FUSE_Y) mark(f, marks, y);
+        if ((needs & TG__FUSE_X) && x.w) mark(f, marks, x); /* without the result */
     }
     ok = ok && plan_remat(dst, f, marks[0]);
     int n = 0;
@@ -174,7 +181,7 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
 
 /* A row's adjoint writes in the order backward runs them: the results'
  * seeds, then each instruction's operands from the last instruction back,
- * a before b. */
+ * a, b, c. */
 typedef struct use {
     slot s;
     bool first;
@@ -186,6 +193,7 @@ static int uses_of(const tg__fusion *f, use *u) {
     for (int k = f->n_code - 1; k >= 0; k--) {
         u[n++] = (use){f->code[k].a, false};
         if (f->code[k].b.w) u[n++] = (use){f->code[k].b, false};
+        if (f->code[k].c.w) u[n++] = (use){f->code[k].c, false};
     }
     return n;
 }
@@ -203,7 +211,7 @@ static bool none_marked(const char *m, int64_t w) {
  * added to). false when out of memory. */
 static bool plan_sets(tg_tape *dst, tg__fusion *f) {
     char *wrote = calloc((size_t)f->width + 1, 1);
-    use *u = malloc((size_t)(f->n_out + 2 * f->n_code + 1) * sizeof *u);
+    use *u = malloc((size_t)(f->n_out + 3 * f->n_code + 1) * sizeof *u);
     f->seed_set = tg__alloc(dst, (size_t)f->n_out + 1);
     bool ok = wrote && u && f->seed_set;
     int n = ok ? uses_of(f, u) : 0;
@@ -218,6 +226,7 @@ static bool plan_sets(tg_tape *dst, tg__fusion *f) {
         instr *c = &f->code[k];
         c->set = u[q++].first ? TG__FUSE_SET_A : 0;
         if (c->b.w) c->set |= u[q++].first ? TG__FUSE_SET_B : 0;
+        if (c->c.w) c->set |= u[q++].first ? TG__FUSE_SET_C : 0;
     }
     free(wrote), free(u);
     return ok;
@@ -225,14 +234,15 @@ static bool plan_sets(tg_tape *dst, tg__fusion *f) {
 
 /* Whether instruction c reads input i or the product p. */
 static bool reads(const instr *c, int i, int p) {
-    return c->a.src == i || c->a.src == p || (c->b.w && (c->b.src == i || c->b.src == p));
+    return c->a.src == i || c->a.src == p || (c->b.w && (c->b.src == i || c->b.src == p)) ||
+           (c->c.w && (c->c.src == i || c->c.src == p));
 }
 
 /* Whether c adds input i and the product p element for element, at the
  * same place in both. */
 static bool adds_twins(const instr *c, int i, int p) {
     bool pair = (c->a.src == i && c->b.src == p) || (c->a.src == p && c->b.src == i);
-    return c->rule == tg__fuse_rule_of(TG_OP_ADD) && pair && c->a.off == c->b.off &&
+    return c->rule == tg__fuse_rule_of(TG_OP_ADD, 2) && pair && c->a.off == c->b.off &&
            c->a.w == c->b.w && c->sa == 1 && c->sb == 1;
 }
 

@@ -29,9 +29,10 @@ typedef struct slot {
 typedef struct instr {
     const tg__fuse_rule *rule;
     int64_t n, sa, sb; /* the loop's length; the operands' strides, 1 or 0 */
-    slot y, a, b;      /* b.w == 0 for unary */
+    slot y, a, b, c;   /* b.w == 0 for unary, c.w == 0 but for three operands */
+    int64_t extra;     /* the values the rule writes after y (its extra_rows and extra) */
     double k[2];
-    /* TG__FUSE_SET_A/_B where the operand's share is the first write to
+    /* TG__FUSE_SET_A/_B/_C where the operand's share is the first write to
      * its adjoint in a row: assigned, not added (workspace values only;
      * fuse_plan.c plan_sets) */
     int set;

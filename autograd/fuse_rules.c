@@ -56,8 +56,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
         }                                                                                          \
     }                                                                                              \
     TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
-                                          int64_t sa, const tg_real *b, int64_t sb, tg_real *y) {  \
-        (void)k;                                                                                   \
+                                          int64_t sa, const tg_real *b, int64_t sb,                \
+                                          const tg_real *c, tg_real *y) {                          \
+        (void)k, (void)c;                                                                          \
         if (sa == 1 && sb == 1)                                                                    \
             name##_fl(n, a, 1, b, 1, y);                                                           \
         else                                                                                       \
@@ -80,8 +81,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     }                                                                                              \
     TG_VECTOR_CLONES static void name##_b(                                                         \
         int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
-        const tg_real *y, const tg_real *g, tg_real *da, tg_real *db, int set) {                   \
-        (void)k, (void)y;                                                                          \
+        const tg_real *c, const tg_real *y, tg_real *g, tg_real *da, tg_real *db, tg_real *dc,     \
+        int set) {                                                                                 \
+        (void)k, (void)c, (void)y, (void)dc;                                                       \
         bool seta = set & TG__FUSE_SET_A, setb = set & TG__FUSE_SET_B;                             \
         if (sa != 1 || sb != 1)                                                                    \
             name##_bl(n, a, sa, b, sb, g, da, db, seta, setb);                                     \
@@ -99,8 +101,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
 #define UNARY_B(name, da_expr)                                                                     \
     TG_VECTOR_CLONES static void name##_b(                                                         \
         int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
-        const tg_real *y, const tg_real *g, tg_real *da, tg_real *db, int set) {                   \
-        (void)sa, (void)b, (void)sb, (void)db;                                                     \
+        const tg_real *c, const tg_real *y, tg_real *g, tg_real *da, tg_real *db, tg_real *dc,     \
+        int set) {                                                                                 \
+        (void)sa, (void)b, (void)sb, (void)c, (void)db, (void)dc;                                  \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2, (void)a, (void)y;                                                       \
         if (set & TG__FUSE_SET_A) {                                                                \
@@ -117,8 +120,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     }
 #define UNARY(name, f_expr, da_expr)                                                               \
     TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
-                                          int64_t sa, const tg_real *b, int64_t sb, tg_real *y) {  \
-        (void)sa, (void)b, (void)sb;                                                               \
+                                          int64_t sa, const tg_real *b, int64_t sb,                \
+                                          const tg_real *c, tg_real *y) {                          \
+        (void)sa, (void)b, (void)sb, (void)c;                                                      \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2;                                                                         \
         LOOP y[i] = (f_expr);                                                                      \
@@ -150,30 +154,31 @@ UNARY(clamp, (X < K ? K : X) > K2 ? K2 : (X < K ? K : X), X >= K && X <= K2 ? G 
  * of fastmath.h. The program's sigmoid is not tg_sigmoid's exact libm
  * form: the difference is rounding, the time a third of an LSTM step. */
 static void tanh_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                   int64_t sb, tg_real *y) {
-    (void)k, (void)sa, (void)b, (void)sb;
+                   int64_t sb, const tg_real *c, tg_real *y) {
+    (void)k, (void)sa, (void)b, (void)sb, (void)c;
     tg_tanh_n(y, a, n);
 }
 UNARY_B(tanh, G *(1 - Y * Y))
 static void sigmoid_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                      int64_t sb, tg_real *y) {
-    (void)k, (void)sa, (void)b, (void)sb;
+                      int64_t sb, const tg_real *c, tg_real *y) {
+    (void)k, (void)sa, (void)b, (void)sb, (void)c;
     tg_sigmoid_n(y, a, n);
 }
 UNARY_B(sigmoid, G *Y *(1 - Y))
 
 /* The row's sum (k[0] = 1) or mean (k[0] = 1/n) as ops_reduce.c: summed in
  * double (row_sums.h), the mean divided by the count. */
-TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                      int64_t sb, tg_real *y) {
-    (void)sa, (void)b, (void)sb;
+TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
+                                       const tg_real *b, int64_t sb, const tg_real *c, tg_real *y) {
+    (void)sa, (void)b, (void)sb, (void)c;
     double acc = tg__row_sum(a, n);
     y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
 }
 TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                                       const tg_real *b, int64_t sb, const tg_real *y,
-                                       const tg_real *g, tg_real *da, tg_real *db, int set) {
-    (void)a, (void)sa, (void)b, (void)sb, (void)y, (void)db;
+                                       const tg_real *b, int64_t sb, const tg_real *c,
+                                       const tg_real *y, tg_real *g, tg_real *da, tg_real *db,
+                                       tg_real *dc, int set) {
+    (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)y, (void)db, (void)dc;
     tg_real share = (tg_real)(g[0] * k[0]);
     if (set & TG__FUSE_SET_A)
         LOOP PUT(da[i], true, share);
@@ -188,24 +193,67 @@ TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real
  * normalised row (Y) and s, not A: keeping Y (as wide as A) spares
  * backward the row's three passes of normalising it again. */
 static void layer_norm_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                         const tg_real *b, int64_t sb, tg_real *y) {
-    (void)sa, (void)b, (void)sb;
+                         const tg_real *b, int64_t sb, const tg_real *c, tg_real *y) {
+    (void)sa, (void)b, (void)sb, (void)c;
     tg_real m;
     tg__norm_row(a, n, (tg_real)k[0], y, &m, &y[n]);
 }
 static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                         int64_t sb, const tg_real *y, const tg_real *g, tg_real *da, tg_real *db,
-                         int set) {
-    (void)k, (void)a, (void)sa, (void)b, (void)sb, (void)db;
+                         int64_t sb, const tg_real *c, const tg_real *y, tg_real *g, tg_real *da,
+                         tg_real *db, tg_real *dc, int set) {
+    (void)k, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)db, (void)dc;
     if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
     tg__norm_row_grad(n, y, y[n], g, da);
+}
+
+/* The same with the gain b and bias c (tg_layer_norm(x, gain, bias, eps)),
+ * y = xh * b + c as the op computes it, in one pass after the
+ * normalising. The normalised row xh and s go after the result (y[n..2n),
+ * y[2n]), and the adjoint reads those and the gain (X | B), not y. */
+TG_VECTOR_CLONES static void layer_norm_affine_f(int64_t n, const double *k, const tg_real *a,
+                                                 int64_t sa, const tg_real *b, int64_t sb,
+                                                 const tg_real *c, tg_real *y) {
+    (void)sa, (void)sb;
+    tg_real m, *xh = y + n;
+    tg__norm_row(a, n, (tg_real)k[0], xh, &m, &y[2 * n]);
+    LOOP {
+        tg_real v = xh[i] * b[i];
+        y[i] = v + c[i];
+    }
+}
+/* As the op's backward (ops_norm.c): d = g * gain, into g's scratch (its
+ * extra entries), then x's gradient from d; the gain's share g * xh and
+ * the bias's g. */
+TG_VECTOR_CLONES static void layer_norm_affine_b(int64_t n, const double *k, const tg_real *a,
+                                                 int64_t sa, const tg_real *b, int64_t sb,
+                                                 const tg_real *c, const tg_real *y, tg_real *g,
+                                                 tg_real *da, tg_real *db, tg_real *dc, int set) {
+    (void)k, (void)a, (void)sa, (void)sb, (void)c;
+    const tg_real *xh = y + n;
+    tg_real *d = g + n;
+    if (db) {
+        if (set & TG__FUSE_SET_B)
+            LOOP PUT(db[i], true, g[i] * xh[i]);
+        else
+            LOOP PUT(db[i], false, g[i] * xh[i]);
+    }
+    if (dc) {
+        if (set & TG__FUSE_SET_C)
+            LOOP PUT(dc[i], true, g[i]);
+        else
+            LOOP PUT(dc[i], false, g[i]);
+    }
+    if (!da) return;
+    LOOP d[i] = g[i] * b[i];
+    if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
+    tg__norm_row_grad(n, xh, y[2 * n], d, da);
 }
 
 /* One row per primitive: its loops, its arity and what its adjoint reads
  * (the expressions above: mul's G*B and G*A read both operands, tanh's
  * G*(1-Y*Y) only its result). */
-enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y };
-#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, 0}
+enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y, X_ = TG__FUSE_X };
+#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, 0, 0}
 static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(ADD, add, 2, 0),
     RULE(SUB, sub, 2, 0),
@@ -224,10 +272,17 @@ static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(SQRT, sqrt, 1, Y_),
     RULE(ABS, abs, 1, A_),
     RULE(CLAMP, clamp, 1, A_),
-    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, Y_, 1},
-    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, 0},
+    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, Y_, 0, 1},
+    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, 0, 0},
 };
 
-const tg__fuse_rule *tg__fuse_rule_of(int op) {
-    return op >= 0 && op < TG_OP_COUNT && rules[op].fwd ? &rules[op] : NULL;
+/* A layer norm with its gain and bias: three inputs, and its adjoint reads
+ * the normalised row and s it writes after its result. */
+static const tg__fuse_rule layer_norm_affine = {layer_norm_affine_f, layer_norm_affine_b, 3,
+                                                false, X_ | B_, 1, 1};
+
+const tg__fuse_rule *tg__fuse_rule_of(int op, int n_in) {
+    if (op == TG_OP_LAYER_NORM && n_in == 3) return &layer_norm_affine;
+    bool known = op >= 0 && op < TG_OP_COUNT && rules[op].fwd;
+    return known && rules[op].arity == n_in ? &rules[op] : NULL;
 }

@@ -8,41 +8,46 @@
 
 #include "../core/core.h"
 
-/* y = f(a, b) over one row. n is the loop's length (the widest operand; a
- * reduction's input); sa, sb are the operands' strides: 1, or 0 for a
- * one-wide value ([B,1], a row's mean) broadcast over the row. k holds the
- * op's scalars (node->f). b is NULL for a unary rule. */
+/* y = f(a, b, c) over one row. n is the loop's length (the widest
+ * operand; a reduction's input); sa, sb are the operands' strides: 1, or 0
+ * for a one-wide value ([B,1], a row's mean) broadcast over the row; c, a
+ * third operand, is n wide. k holds the op's scalars (node->f). b is NULL
+ * for a unary rule, c NULL unless the rule takes three. */
 typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                             const tg_real *b, int64_t sb, tg_real *y);
-/* da (and db) += the rule's share of the adjoint g, from a, b and y. A
- * broadcast operand (stride 0) receives the sum over the row; a binary
- * rule skips an operand whose da or db is NULL (no gradient wanted; a
- * unary rule is not called then). With
- * TG__FUSE_SET_A (_B) in set, da (db) is assigned instead, 0 + share: the
- * first share written there in the row, the bits of adding it to a zeroed
- * row without zeroing it first (fuse_plan.c plan_sets). */
+                             const tg_real *b, int64_t sb, const tg_real *c, tg_real *y);
+/* da (db, dc) += the rule's share of the adjoint g, from a, b, c and y. A
+ * broadcast operand (stride 0) receives the sum over the row; a rule skips
+ * an operand whose da, db or dc is NULL (no gradient wanted; a unary rule
+ * is not called then). With TG__FUSE_SET_A (_B, _C) in set, da (db, dc)
+ * is assigned instead, 0 + share: the first share written there in the
+ * row, the bits of adding it to a zeroed row without zeroing it first
+ * (fuse_plan.c plan_sets). g has the rule's extra entries after its n: the
+ * rule's own scratch (nothing else reads an extra value's adjoint). */
 typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                             const tg_real *b, int64_t sb, const tg_real *y, const tg_real *g,
-                             tg_real *da, tg_real *db, int set);
-enum { TG__FUSE_SET_A = 1, TG__FUSE_SET_B = 2 };
+                             const tg_real *b, int64_t sb, const tg_real *c, const tg_real *y,
+                             tg_real *g, tg_real *da, tg_real *db, tg_real *dc, int set);
+enum { TG__FUSE_SET_A = 1, TG__FUSE_SET_B = 2, TG__FUSE_SET_C = 4 };
 
 /* What a rule's adjoint reads besides g (tg__fuse_rule.needs): backward
- * keeps exactly these values of a row from forward (fuse_run.c). */
-enum { TG__FUSE_A = 1, TG__FUSE_B = 2, TG__FUSE_Y = 4 };
+ * keeps exactly these values of a row from forward (fuse_run.c). X: the
+ * values the rule writes after its result (extra), without the result. */
+enum { TG__FUSE_A = 1, TG__FUSE_B = 2, TG__FUSE_Y = 4, TG__FUSE_C = 8, TG__FUSE_X = 16 };
 
 typedef struct tg__fuse_rule {
     tg__fuse_fwd fwd;
     tg__fuse_bwd bwd;
-    int arity;   /* 1 or 2 inputs */
+    int arity;   /* 1, 2 or 3 inputs */
     bool reduce; /* the result is one value per row (sum/mean along the row) */
-    int needs;   /* TG__FUSE_A | _B | _Y: the values its adjoint reads */
+    int needs;   /* TG__FUSE_A | _B | _Y | _C | _X: the values its adjoint reads */
     /* Values the rule writes after its result, in the workspace, for its
      * own adjoint (a layer norm's s, so backward need not sum the row
-     * again); kept with the result. */
-    int extra;
+     * again): extra_rows rows as wide as the result (the normalised row
+     * of a layer norm with gain and bias), then extra values. */
+    int extra_rows, extra;
 } tg__fuse_rule;
 
-/* The rule of op (a TG_OP_ id), or NULL when a program cannot run it. */
-const tg__fuse_rule *tg__fuse_rule_of(int op);
+/* The rule of op (a TG_OP_ id) with n_in inputs, or NULL when a program
+ * cannot run it. */
+const tg__fuse_rule *tg__fuse_rule_of(int op, int n_in);
 
 #endif

@@ -57,7 +57,7 @@ static void row_bases(const tg__fusion *f, const tg_real *const *in, int64_t r, 
 
 static void run_instr(const instr *c, const tg_real *const *base, tg_real *ws) {
     c->rule->fwd(c->n, c->k, AT(base, c->a), c->sa, c->b.w ? AT(base, c->b) : NULL, c->sb,
-                 ws + c->y.off);
+                 c->c.w ? AT(base, c->c) : NULL, ws + c->y.off);
 }
 
 /* The program forward over one row, its results in ws. */
@@ -157,12 +157,14 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     }
     for (int k = f->n_code - 1; k >= 0; k--) {
         const instr *c = &f->code[k], *v = &f->back[k]; /* where to add, where to read */
-        bool two = c->b.w != 0;
+        bool two = c->b.w != 0, three = c->c.w != 0;
         tg_real *da = abase[c->a.src] ? AT(abase, c->a) : NULL;
         tg_real *db = two && abase[c->b.src] ? AT(abase, c->b) : NULL;
-        if (da || db)
+        tg_real *dc = three && abase[c->c.src] ? AT(abase, c->c) : NULL;
+        if (da || db || dc)
             c->rule->bwd(c->n, c->k, AT(base, v->a), c->sa, two ? AT(base, v->b) : NULL, c->sb,
-                         AT(base, v->y), s->adj + c->y.off, da, db, c->set);
+                         three ? AT(base, v->c) : NULL, AT(base, v->y), s->adj + c->y.off, da,
+                         db, dc, c->set);
     }
 }
 

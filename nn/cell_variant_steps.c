@@ -29,12 +29,11 @@ static tg_tensor *mask(tg_tape *t, uint64_t seed, uint64_t stream, int64_t time,
 }
 
 /* (x - mean) / sqrt(var + eps) * gain + bias over each row of x [B, W]:
- * the normalising op without its gain and bias, so a fused program takes
- * it as one primitive (fuse_rules.c) and the gain and bias as broadcast
- * inputs. */
+ * one op, which a fused program runs as one primitive (fuse_rules.c) with
+ * the gain and bias as broadcast inputs. */
 static tg_tensor *layer_norm(tg_tape *t, tg_tensor *x, tg_tensor *gain, tg_tensor *bias,
                              double eps) {
-    return tg_add(t, tg_mul(t, tg_layer_norm(t, x, NULL, NULL, eps), gain), bias);
+    return tg_layer_norm(t, x, gain, bias, eps);
 }
 
 static double eps_of(const tg__variant *v) {
