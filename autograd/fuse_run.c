@@ -73,7 +73,8 @@ static int row_streams(const fused_job *j, int64_t r, bool backward, stream *s) 
     int64_t w = f->out[0].w;
     if (sv->kept && (backward || !f->recompute)) /* recompute: the product, just made */
         s[n++] = (stream){sv->kept + r * f->saved_w, f->saved_w, !backward};
-    for (int k = 0; k < f->n_out; k++) s[n++] = (stream){j->out + (k * j->B + r) * w, w, !backward};
+    for (int k = 0; k < f->n_out && k < FUSE_MAX_OUT; k++) /* s holds no more */
+        s[n++] = (stream){j->out + (k * j->B + r) * w, w, !backward};
     for (int i = 0; i < f->n_in; i++) {
         const tg_real *rows = backward ? j->gin[i] : sv->in[i];
         if (!f->bcast[i] && i != f->prod && rows)
