@@ -1,6 +1,8 @@
 /* The steps of the wishlist's cells (cell_variant.h): the core LSTM and GRU
  * with layer norm, peepholes and chosen activations as tape ops, and the
- * masks around them (recurrent and input dropout, zoneout). */
+ * masks around them (recurrent and input dropout, zoneout). A layer norm is
+ * tg_layer_norm with its gain and bias, which a fused step runs as one
+ * instruction (autograd/fuse_rules.c). */
 #include "cell_variant_impl.h"
 #include "mask_hash.h"
 
@@ -28,14 +30,6 @@ static tg_tensor *mask(tg_tape *t, uint64_t seed, uint64_t stream, int64_t time,
     return m;
 }
 
-/* (x - mean) / sqrt(var + eps) * gain + bias over each row of x [B, W]:
- * one op, which a fused program runs as one primitive (fuse_rules.c) with
- * the gain and bias as broadcast inputs. */
-static tg_tensor *layer_norm(tg_tape *t, tg_tensor *x, tg_tensor *gain, tg_tensor *bias,
-                             double eps) {
-    return tg_layer_norm(t, x, gain, bias, eps);
-}
-
 static double eps_of(const tg__variant *v) {
     return v->opt.layer_norm_eps > 0 ? v->opt.layer_norm_eps : 1e-5;
 }
@@ -46,8 +40,8 @@ static int lstm_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     tg_tensor *const *P = io->param;
     double eps = eps_of(v);
     if (v->p_ln >= 0) {
-        if (!io->gx_ready) gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps);
-        gh = layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps);
+        if (!io->gx_ready) gx = tg_layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps);
+        gh = tg_layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps);
     }
     if (tg_chunk(t, tg_add(t, gx, gh), 4, 1, g) != 4) return -1;
     if (v->p_peep >= 0) {
@@ -64,7 +58,7 @@ static int lstm_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     if (v->p_peep >= 0) g[3] = tg_add(t, g[3], tg_mul(t, P[v->p_peep + 2], c1));
     tg_tensor *o = tg_cell_activation_apply(t, v->gate, g[3]);
     tg_label(t, o, "output_gate");
-    tg_tensor *cn = v->p_ln >= 0 ? layer_norm(t, c1, P[v->p_ln + 4], P[v->p_ln + 5], eps) : c1;
+    tg_tensor *cn = v->p_ln >= 0 ? tg_layer_norm(t, c1, P[v->p_ln + 4], P[v->p_ln + 5], eps) : c1;
     io->next[1] = c1;
     io->next[0] = tg_mul(t, o, tg_cell_activation_apply(t, v->cand, cn));
     return io->next[0] ? 0 : -1;
@@ -75,8 +69,8 @@ static int gru_core(tg_tape *t, const tg__variant *v, tg_cell_io *io) {
     tg_tensor *gx = io->gx, *gh = tg_cell_recurrent(t, io), *h = io->state[0], *x3[3], *h3[3];
     tg_tensor *const *P = io->param;
     if (v->p_ln >= 0) {
-        if (!io->gx_ready) gx = layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps_of(v));
-        gh = layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps_of(v));
+        if (!io->gx_ready) gx = tg_layer_norm(t, gx, P[v->p_ln], P[v->p_ln + 1], eps_of(v));
+        gh = tg_layer_norm(t, gh, P[v->p_ln + 2], P[v->p_ln + 3], eps_of(v));
     }
     if (tg_chunk(t, gx, 3, 1, x3) != 3 || tg_chunk(t, gh, 3, 1, h3) != 3) return -1;
     tg_tensor *r = tg_cell_activation_apply(t, v->gate, tg_add(t, x3[0], h3[0]));
