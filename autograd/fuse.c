@@ -140,9 +140,8 @@ static const char *trace_instr(tracer *tr, const tg_node *n, instr *ins) {
         ins->n = a->w;
         return NULL;
     }
-    if ((a->w != w && a->w != 1) || (b && b->w != w && b->w != 1) || (c && c->w != w))
-        return outside;
-    if (c && (a->w != w || b->w != w)) return outside; /* three operands: all n wide */
+    if ((a->w != w && a->w != 1) || (b && b->w != w && b->w != 1)) return outside;
+    if (c && (a->w != w || b->w != w || c->w != w)) return outside; /* three: all n wide */
     ins->sa = a->w == w ? 1 : 0;
     ins->sb = b && b->w == w ? 1 : 0;
     return NULL;

@@ -25,6 +25,25 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
  * first share there), else added. With set a constant the load of d goes. */
 #define PUT(d, set, x) ((d) = ((set) ? (tg_real)0 : (d)) + (x))
 
+/* d[i] for the row gets share x (G: the adjoint g[i]), assigned when set
+ * and added otherwise: one loop each way with set a constant, so both
+ * vectorise. */
+#define PUT_ROW(d, set, x)                                                                         \
+    do {                                                                                           \
+        if (set)                                                                                   \
+            LOOP {                                                                                 \
+                const tg_real G = g[i];                                                            \
+                (void)G;                                                                           \
+                PUT((d)[i], true, x);                                                              \
+            }                                                                                      \
+        else                                                                                       \
+            LOOP {                                                                                 \
+                const tg_real G = g[i];                                                            \
+                (void)G;                                                                           \
+                PUT((d)[i], false, x);                                                             \
+            }                                                                                      \
+    } while (0)
+
 /* One operand's pass of a binary rule's adjoint, unless its share is not
  * wanted (d NULL): d += share, or for a one-wide operand (stride s 0) the
  * row's sum of shares into d[0], summed in a register. */
@@ -106,17 +125,7 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
         (void)sa, (void)b, (void)sb, (void)c, (void)db, (void)dc;                                  \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2, (void)a, (void)y;                                                       \
-        if (set & TG__FUSE_SET_A) {                                                                \
-            LOOP {                                                                                 \
-                const tg_real G = g[i];                                                            \
-                PUT(da[i], true, da_expr);                                                         \
-            }                                                                                      \
-        } else {                                                                                   \
-            LOOP {                                                                                 \
-                const tg_real G = g[i];                                                            \
-                PUT(da[i], false, da_expr);                                                        \
-            }                                                                                      \
-        }                                                                                          \
+        PUT_ROW(da, set & TG__FUSE_SET_A, da_expr);                                                \
     }
 #define UNARY(name, f_expr, da_expr)                                                               \
     TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
@@ -179,7 +188,7 @@ TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real
                                        const tg_real *y, tg_real *g, tg_real *da, tg_real *db,
                                        tg_real *dc, int set) {
     (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)y, (void)db, (void)dc;
-    tg_real share = (tg_real)(g[0] * k[0]);
+    tg_real share = (tg_real)(g[0] * k[0]); /* g is one wide: no PUT_ROW, which reads g[i] */
     if (set & TG__FUSE_SET_A)
         LOOP PUT(da[i], true, share);
     else
@@ -231,30 +240,21 @@ TG_VECTOR_CLONES static void layer_norm_affine_b(int64_t n, const double *k, con
     (void)k, (void)a, (void)sa, (void)sb, (void)c;
     const tg_real *xh = y + n;
     tg_real *d = g + n;
-    if (db) {
-        if (set & TG__FUSE_SET_B)
-            LOOP PUT(db[i], true, g[i] * xh[i]);
-        else
-            LOOP PUT(db[i], false, g[i] * xh[i]);
-    }
-    if (dc) {
-        if (set & TG__FUSE_SET_C)
-            LOOP PUT(dc[i], true, g[i]);
-        else
-            LOOP PUT(dc[i], false, g[i]);
-    }
+    if (db) PUT_ROW(db, set & TG__FUSE_SET_B, G * xh[i]);
+    if (dc) PUT_ROW(dc, set & TG__FUSE_SET_C, G);
     if (!da) return;
     LOOP d[i] = g[i] * b[i];
     if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
     tg__norm_row_grad(n, xh, y[2 * n], d, da);
 }
 
-/* One row per primitive: its loops, its arity and what its adjoint reads
- * (the expressions above: mul's G*B and G*A read both operands, tanh's
- * G*(1-Y*Y) only its result). */
+/* One row per primitive, by op and number of inputs: its loops, its arity
+ * and what its adjoint reads (the expressions above: mul's G*B and G*A
+ * read both operands, tanh's G*(1-Y*Y) only its result). The layer-norm op
+ * has two rows, without its gain and bias and with them. */
 enum { A_ = TG__FUSE_A, B_ = TG__FUSE_B, Y_ = TG__FUSE_Y, X_ = TG__FUSE_X };
-#define RULE(ID, name, n, needs) [TG_OP_##ID] = {name##_f, name##_b, n, false, needs, 0, 0}
-static const tg__fuse_rule rules[TG_OP_COUNT] = {
+#define RULE(ID, name, n, needs) [TG_OP_##ID][n] = {name##_f, name##_b, n, false, needs, 0, 0}
+static const tg__fuse_rule rules[TG_OP_COUNT][4] = {
     RULE(ADD, add, 2, 0),
     RULE(SUB, sub, 2, 0),
     RULE(MUL, mul, 2, A_ | B_),
@@ -272,17 +272,12 @@ static const tg__fuse_rule rules[TG_OP_COUNT] = {
     RULE(SQRT, sqrt, 1, Y_),
     RULE(ABS, abs, 1, A_),
     RULE(CLAMP, clamp, 1, A_),
-    [TG_OP_LAYER_NORM] = {layer_norm_f, layer_norm_b, 1, false, Y_, 0, 1},
-    [TG_OP_SUM_AXIS] = {sum_row_f, sum_row_b, 1, true, 0, 0, 0},
+    [TG_OP_LAYER_NORM][1] = {layer_norm_f, layer_norm_b, 1, false, Y_, 0, 1},
+    [TG_OP_LAYER_NORM][3] = {layer_norm_affine_f, layer_norm_affine_b, 3, false, X_ | B_, 1, 1},
+    [TG_OP_SUM_AXIS][1] = {sum_row_f, sum_row_b, 1, true, 0, 0, 0},
 };
 
-/* A layer norm with its gain and bias: three inputs, and its adjoint reads
- * the normalised row and s it writes after its result. */
-static const tg__fuse_rule layer_norm_affine = {layer_norm_affine_f, layer_norm_affine_b, 3,
-                                                false, X_ | B_, 1, 1};
-
 const tg__fuse_rule *tg__fuse_rule_of(int op, int n_in) {
-    if (op == TG_OP_LAYER_NORM && n_in == 3) return &layer_norm_affine;
-    bool known = op >= 0 && op < TG_OP_COUNT && rules[op].fwd;
-    return known && rules[op].arity == n_in ? &rules[op] : NULL;
+    bool known = op >= 0 && op < TG_OP_COUNT && n_in >= 1 && n_in <= 3;
+    return known && rules[op][n_in].fwd ? &rules[op][n_in] : NULL;
 }

@@ -1,5 +1,6 @@
 /* The fused program's primitives: one rule per op of ops.def that a traced
- * step may use, its forward loop and its derivative (the adjoint) side by
+ * step may use (and per number of inputs, where an op takes a choice of
+ * them), its forward loop and its derivative (the adjoint) side by
  * side in fuse_rules.c, as tinygrad's gradient.py keeps one line per
  * primitive. Internal to autograd (fuse.c traces with them, fuse_run.c
  * runs them). */
