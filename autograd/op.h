@@ -222,12 +222,12 @@ tg_tensor *tg__segment_sum_run(tg_tape *t, const tg__segment_sum *spec, tg_tenso
 
 /* A row x [W] of a layer norm (ops_norm.c), which a fused program's rule
  * shares (fuse_rules.c) so both give the same numbers: its mean and s =
- * sqrt(var + eps), the sums in double. */
+ * sqrt(var + eps), the sums by blocks into double (row_sums.h). */
 void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean, tg_real *s);
-/* xh [W] = (x - mean) / s, then the stats in *mean and *s. */
+/* xh [W] = (x - mean) * (1 / s), then the stats in *mean and *s. */
 void tg__norm_row(const tg_real *x, int64_t W, tg_real eps, tg_real *xh, tg_real *mean,
                   tg_real *s);
-/* gx [W] += (d - mean(d) - xh * mean(d * xh)) / s: the gradient of xh for
+/* gx [W] += (d - mean(d) - xh * mean(d * xh)) * (1 / s): the gradient of xh for
  * d its adjoint (y's gradient times the gain). */
 void tg__norm_row_grad(int64_t W, const tg_real *xh, tg_real s, const tg_real *d, tg_real *gx);
 

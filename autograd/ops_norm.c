@@ -1,10 +1,12 @@
 /* Layer normalisation over the last axis as one op: x [..., W] -> y, each
- * row (x - mean) / sqrt(var + eps) * gain + bias. The same numbers as the
- * composed form (sub, mean_axis, square, mean_axis, add_scalar, sqrt, div,
- * mul, add: the sums in double, the rest in tg_real, the division by the
- * row's s, not a multiply by 1/s) in two passes over a row instead of nine
- * ops; a layer-norm LSTM normalises all its steps' input products with it
- * at once (nn/cell_variant_steps.c). Saved per row: the mean and s. */
+ * row (x - mean) / sqrt(var + eps) * gain + bias. The composed form's
+ * numbers (sub, mean_axis, square, mean_axis, add_scalar, sqrt, div, mul,
+ * add) to rounding, in two passes over a row instead of nine ops: the
+ * sums go by blocks of 4 values in tg_real into double partials
+ * (row_sums.h tg__norm_sum), and a row is multiplied by 1/s rather than
+ * divided by s, as PyTorch's kernel multiplies by its rstd. A layer-norm
+ * LSTM normalises all its steps' input products with it at once
+ * (nn/cell_variant_steps.c). Saved per row: the mean and s. */
 #include "../core/fastmath.h"
 #include "op.h"
 #include "row_sums.h"
@@ -34,12 +36,12 @@ typedef struct norm_job {
  * order never depends on the threads. */
 enum { NORM_BLOCK = 16 };
 
-/* The row's mean and s as the composed ops compute them (the sums'
- * order aside). */
+/* The row's mean and s, as the composed ops compute them but for the
+ * sums' blocks. */
 TG_VECTOR_CLONES void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, tg_real *mean,
                                      tg_real *s) {
-    tg_real m = (tg_real)(tg__row_sum(x, W) / (double)W);
-    tg_real var = (tg_real)(tg__row_sum_sq(x, W, m) / (double)W);
+    tg_real m = (tg_real)(tg__norm_sum(x, W) / (double)W);
+    tg_real var = (tg_real)(tg__norm_sum_sq(x, W, m) / (double)W);
     *mean = m;
     *s = (tg_real)sqrt(var + eps);
 }
@@ -47,15 +49,16 @@ TG_VECTOR_CLONES void tg__norm_stats(const tg_real *x, int64_t W, tg_real eps, t
 TG_VECTOR_CLONES void tg__norm_row(const tg_real *x, int64_t W, tg_real eps, tg_real *xh, tg_real *mean,
                   tg_real *s) {
     tg__norm_stats(x, W, eps, mean, s);
-    tg_real m = *mean, d = *s;
-    for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) / d;
+    tg_real m = *mean, r = 1 / *s;
+    for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) * r;
 }
 
 TG_VECTOR_CLONES void tg__norm_row_grad(int64_t W, const tg_real *xh, tg_real s, const tg_real *d, tg_real *gx) {
     double sd, sdx;
-    tg__row_sum2(d, xh, W, &sd, &sdx);
+    tg__norm_sum2(d, xh, W, &sd, &sdx);
     tg_real md = (tg_real)(sd / (double)W), mdx = (tg_real)(sdx / (double)W);
-    for (int64_t k = 0; k < W; k++) gx[k] += (d[k] - md - xh[k] * mdx) / s;
+    tg_real r = 1 / s;
+    for (int64_t k = 0; k < W; k++) gx[k] += (d[k] - md - xh[k] * mdx) * r;
 }
 
 static void forward_rows(void *ctx, int64_t lo, int64_t hi) {
@@ -135,7 +138,8 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi) {
         for (int64_t r = blk * NORM_BLOCK; r < r1; r++) {
             const tg_real *x = sv->x + r * W, *gy = j->gy + r * W;
             tg_real m = sv->mean[r], s = sv->s[r];
-            for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) / s;
+            tg_real r_s = 1 / s;
+            for (int64_t k = 0; k < W; k++) xh[k] = (x[k] - m) * r_s;
             for (int64_t k = 0; k < W; k++) d[k] = j->gain ? gy[k] * j->gain[k] : gy[k];
             for (int64_t k = 0; pg && k < W; k++) pg[k] += gy[k] * xh[k], pg[W + k] += gy[k];
             if (j->gx) tg__norm_row_grad(W, xh, s, d, j->gx + r * W);

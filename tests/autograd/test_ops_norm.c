@@ -107,6 +107,49 @@ START_TEST(equals_composed) {
 }
 END_TEST
 
+/* Rows of 523 (16 of the sums' blocks of 32, then 8, then 3 alone) with
+ * values of mixed sizes about an offset: y and x's gradient against the
+ * same formulas evaluated in double here, the sums' blocks and the
+ * multiply by 1/s within a few of tg_real's roundings (1e-6 in float). */
+#ifdef TG_DOUBLE
+#define TOL_WIDE 1e-12
+#else
+#define TOL_WIDE 1e-6
+#endif
+START_TEST(wide_rows_against_double) {
+    enum { R = 3, W = 523 };
+    tg_tensor *x = tg_param_new(TG_SHAPE(R, W)), *g = tg_param_new(TG_SHAPE(W));
+    tg_tensor *b = tg_param_new(TG_SHAPE(W));
+    for (int k = 0; k < R * W; k++)
+        x->data[k] = (tg_real)(((k * 37) % 101 - 50) / 8.0 * (k % 5 ? 1 : 40) + 3 * (k / W));
+    for (int k = 0; k < W; k++) g->data[k] = (tg_real)(0.5 + (k % 7) / 4.0), b->data[k] = (tg_real)((k % 3) - 1);
+    tg_tape *t = tg_tape_new();
+    tg_tensor *w = tg_empty(t, TG_SHAPE(R, W));
+    for (int k = 0; k < R * W; k++) w->data[k] = (tg_real)(((k * 13) % 17 - 8) / 8.0);
+    tg_tensor *y = tg_layer_norm(t, x, g, b, 1e-5);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, w))), 0);
+    for (int r = 0; r < R; r++) {
+        const tg_real *xr = x->data + r * W, *wr = w->data + r * W;
+        double m = 0, v = 0, md = 0, mdx = 0, xh[W];
+        for (int k = 0; k < W; k++) m += xr[k];
+        m /= W;
+        for (int k = 0; k < W; k++) v += (xr[k] - m) * (xr[k] - m);
+        double s = sqrt(v / W + 1e-5);
+        for (int k = 0; k < W; k++) {
+            xh[k] = (xr[k] - m) / s;
+            md += wr[k] * g->data[k] / W, mdx += wr[k] * g->data[k] * xh[k] / W;
+        }
+        for (int k = 0; k < W; k++) {
+            ck_assert_close(y->data[r * W + k], xh[k] * g->data[k] + b->data[k], TOL_WIDE);
+            double dx = (wr[k] * g->data[k] - md - xh[k] * mdx) / s;
+            ck_assert_close(x->grad[r * W + k], dx, TOL_WIDE);
+        }
+    }
+    tg_tape_free(t);
+    tg_tensor_free(x), tg_tensor_free(g), tg_tensor_free(b);
+}
+END_TEST
+
 /* 1 and 2 threads: the same bits, the parameters' sums included. */
 START_TEST(same_bits_at_any_thread_count) {
     tg_rng r;
@@ -200,6 +243,7 @@ TCase *tcase_ops_norm(void) {
     TCase *tc = tcase_create("ops_norm");
     tcase_add_test(tc, values_against_torch);
     tcase_add_test(tc, equals_composed);
+    tcase_add_test(tc, wide_rows_against_double);
     tcase_add_test(tc, same_bits_at_any_thread_count);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, gradchecks);
