@@ -131,7 +131,7 @@ static const char *trace_instr(tracer *tr, const tg_node *n, instr *ins) {
     int64_t w = width_of(y);
     slot none = {WS, 0, 0};
     *ins = (instr){.rule = r, .n = w, .sa = 1, .sb = 1, .a = *a, .b = b ? *b : none,
-                   .c = c ? *c : none, .extra = r->extra_rows * w + r->extra};
+                   .c = c ? *c : none, .x = {WS, 0, r->extra_rows * w + r->extra}};
     ins->k[0] = n->f[0], ins->k[1] = n->f[1];
     if (r->reduce) { /* along the row only, keeping the axis: one value per row */
         const tg_tensor *x = n->in[0];
@@ -179,7 +179,8 @@ static const char *trace_nodes(const tg_tape *from, const tg_tensor *const *ext,
         const char *why = trace_instr(tr, n, &ins);
         if (why) return why;
         ins.y = (slot){WS, *width, width_of(n->out)};
-        *width += ins.y.w + ins.extra;
+        ins.x.off = ins.y.off + ins.y.w; /* g's scratch after y in backward (fuse_rules.h) */
+        *width += ins.y.w + ins.x.w;
         if (!put(tr, n->out, ins.y) || !emit(tr, ins)) return "out of memory";
     }
     return NULL;

@@ -51,7 +51,7 @@ static void served_results(const tg__fusion *f, remat *m) {
         slot o = f->out[k];
         int p = o.src == WS && o.w ? m->by[o.off] : -1;
         const instr *c = p >= 0 ? &f->code[p] : NULL;
-        if (!c || c->y.off != o.off || c->y.w != o.w || c->extra || m->out_of[o.off])
+        if (!c || c->y.off != o.off || c->y.w != o.w || c->x.w || m->out_of[o.off])
             continue;
         for (int64_t e = 0; e < o.w; e++) m->out_of[o.off + e] = k + 1;
     }
@@ -101,16 +101,16 @@ static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
     bool ok = by && flags && have && f->back && f->redo;
     remat m = {by, by + W, flags, flags + n};
     for (int64_t e = 0; ok && e < W; e++) m.by[e] = -1, m.out_of[e] = 0;
-    for (int k = 0; ok && k < n; k++)
-        for (int64_t e = 0; e < f->code[k].y.w + f->code[k].extra; e++)
+    for (int k = 0; ok && k < n; k++) /* y, then x just after it (fuse.c) */
+        for (int64_t e = 0; e < f->code[k].y.w + f->code[k].x.w; e++)
             m.by[f->code[k].y.off + e] = k;
     if (ok) served_results(f, &m);
     for (int k = 0; ok && k < n; k++) { /* in order: what backward could have */
         const instr *c = &f->code[k];
-        m.can[k] = !c->rule->reduce && !c->extra && at_hand(f, &m, have, c->a) &&
+        m.can[k] = !c->rule->reduce && !c->x.w && at_hand(f, &m, have, c->a) &&
                    (!c->b.w || at_hand(f, &m, have, c->b)) &&
                    (!c->c.w || at_hand(f, &m, have, c->c));
-        for (int64_t e = c->y.off; e < c->y.off + c->y.w + c->extra; e++)
+        for (int64_t e = c->y.off; e < c->y.off + c->y.w + c->x.w; e++)
             have[e] = (char)(m.can[k] || need[e]);
     }
     for (int k = n - 1; ok && k >= 0; k--) { /* what the adjoint reads and nothing serves */
@@ -136,6 +136,56 @@ static bool plan_remat(tg_tape *dst, tg__fusion *f, char *need) {
     return ok;
 }
 
+/* Slot s in the row's kept values (KEPT) when it lies wholly in one of
+ * the workspace's kept runs; *apart when it lies partly in one. */
+static void kept_slot(const saved_run *runs, int n, slot *s, bool *apart) {
+    if (s->src != WS || !s->w) return;
+    for (int k = 0; k < n; k++) {
+        const slot *r = &runs[k].s;
+        if (r->src != WS || s->off + s->w <= r->off || r->off + r->w <= s->off) continue;
+        if (s->off < r->off || s->off + s->w > r->off + r->w) {
+            *apart = true;
+            return;
+        }
+        *s = (slot){KEPT, runs[k].at + s->off - r->off, s->w};
+        return;
+    }
+}
+
+/* The views of the program on a row's kept values in place: forward
+ * writes each kept workspace value straight into the row's kept values
+ * and backward reads it there, so neither copies it (copying a
+ * layer-norm LSTM's 10 kept widths a row out of the workspace and back
+ * was 3% of its step at hidden 128). Unless some slot lies partly in a
+ * kept run, or a result in one: then code and back stay as they are, and
+ * forward and backward copy. false when out of memory. */
+static bool plan_in_place(tg_tape *dst, tg__fusion *f, const saved_run *runs, int n) {
+    int nc = f->n_code;
+    if (!nc) return true;
+    instr *v = malloc((size_t)(2 * nc + 1) * sizeof *v), *fwd = v, *back = v ? v + nc : NULL;
+    if (!v) return false;
+    bool apart = false;
+    for (int k = 0; k < f->n_out; k++) {
+        slot o = f->out[k];
+        kept_slot(runs, n, &o, &apart);
+        apart = apart || o.src == KEPT; /* forward copies the results from the workspace */
+    }
+    for (int k = 0; k < nc; k++) {
+        fwd[k] = f->code[k], back[k] = f->back[k];
+        instr *views[2] = {&fwd[k], &back[k]};
+        for (int q = 0; q < 2; q++) {
+            slot *s[5] = {&views[q]->a, &views[q]->b, &views[q]->c, &views[q]->y, &views[q]->x};
+            for (int e = 0; e < 5; e++) kept_slot(runs, n, s[e], &apart);
+        }
+    }
+    if (!apart) {
+        f->fwd = tg__fuse_keep(dst, fwd, (size_t)nc * sizeof *fwd);
+        if (f->fwd) memcpy(f->back, back, (size_t)nc * sizeof *back);
+    }
+    free(v);
+    return apart || f->fwd;
+}
+
 /* What backward keeps of a row: each instruction's operands and result its
  * rule reads (fuse_rules.h needs) that live in the workspace or the
  * product and that plan_remat cannot serve or compute again; the other
@@ -157,10 +207,8 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
         if (needs & TG__FUSE_A) mark(f, marks, c->a);
         if ((needs & TG__FUSE_B) && c->b.w) mark(f, marks, c->b);
         if ((needs & TG__FUSE_C) && c->c.w) mark(f, marks, c->c);
-        slot y = c->y, x = {y.src, y.off + y.w, c->extra};
-        y.w += c->extra; /* kept with the result */
-        if (needs & TG__FUSE_Y) mark(f, marks, y);
-        if ((needs & TG__FUSE_X) && x.w) mark(f, marks, x); /* without the result */
+        if (needs & TG__FUSE_Y) mark(f, marks, c->y);
+        if ((needs & TG__FUSE_X) && c->x.w) mark(f, marks, c->x);
     }
     ok = ok && plan_remat(dst, f, marks[0]);
     int n = 0;
@@ -174,6 +222,7 @@ static bool plan_saved(tg_tape *dst, tg__fusion *f) {
         memcpy(f->back, f->code, (size_t)f->n_code * sizeof *f->code);
     }
     f->n_saved = n;
+    if (ok && !f->recompute) ok = plan_in_place(dst, f, runs, n);
     f->saved = ok ? tg__fuse_keep(dst, runs, (size_t)n * sizeof *runs) : NULL;
     free(m), free(runs);
     return ok;

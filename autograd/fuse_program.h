@@ -17,12 +17,13 @@
 /* the gx, up to 2 states, up to 8 parameters and the recurrent product;
  * results beyond FUSE_MAX_OUT are kept, not read from the node's output */
 enum { FUSE_MAX_IN = 16, FUSE_MAX_OUT = 4 };
-/* the bases of a row's slots: inputs, then these (OUT + k: result k's row
- * of the node's output, in backward) */
-enum { WS = FUSE_MAX_IN, CONSTS, OUT, FUSE_BASES = OUT + FUSE_MAX_OUT };
+/* the bases of a row's slots: inputs, then these (KEPT: the row's kept
+ * values, where forward writes them and backward reads them; OUT + k:
+ * result k's row of the node's output, in backward) */
+enum { WS = FUSE_MAX_IN, CONSTS, KEPT, OUT, FUSE_BASES = OUT + FUSE_MAX_OUT };
 
 typedef struct slot {
-    int src; /* an input, WS or CONSTS */
+    int src; /* an input, WS, CONSTS, KEPT or OUT + k */
     int64_t off, w;
 } slot;
 
@@ -30,7 +31,7 @@ typedef struct instr {
     const tg__fuse_rule *rule;
     int64_t n, sa, sb; /* the loop's length; the operands' strides, 1 or 0 */
     slot y, a, b, c;   /* b.w == 0 for unary, c.w == 0 but for three operands */
-    int64_t extra;     /* the values the rule writes after y (its extra_rows and extra) */
+    slot x;            /* the rule's extra values (its extra_rows and extra), traced after y */
     double k[2];
     /* TG__FUSE_SET_A/_B/_C where the operand's share is the first write to
      * its adjoint in a row: assigned, not added (workspace values only;
@@ -53,11 +54,16 @@ struct tg__fusion {
     bool *bcast; /* per input: the same [w] for every row */
     bool *seed_set; /* per result: its seed is the first write to its
                      * adjoint in a row, a copy (plan_sets) */
-    instr *code;
+    instr *code; /* its slots also place each value's adjoint in backward */
+    /* forward's view of code (fuse_plan.c plan_in_place): the kept values
+     * written straight into the row's kept values (KEPT), or NULL: forward
+     * runs code and copies them there after the row */
+    instr *fwd;
     /* backward's view of code (fuse_plan.c plan_remat): the same
      * instructions with values that are results and not kept read from the
-     * node's output (OUT + k); redo lists those backward runs again, in
-     * order, before the adjoint */
+     * node's output (OUT + k), and with fwd the kept ones read where they
+     * were kept; redo lists those backward runs again, in order, before
+     * the adjoint */
     instr *back;
     int *redo, n_redo;
     tg_real *consts;

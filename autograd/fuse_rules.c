@@ -76,8 +76,8 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     }                                                                                              \
     TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
                                           int64_t sa, const tg_real *b, int64_t sb,                \
-                                          const tg_real *c, tg_real *y) {                          \
-        (void)k, (void)c;                                                                          \
+                                          const tg_real *c, tg_real *y, tg_real *x) {              \
+        (void)k, (void)c, (void)x;                                                                 \
         if (sa == 1 && sb == 1)                                                                    \
             name##_fl(n, a, 1, b, 1, y);                                                           \
         else                                                                                       \
@@ -100,9 +100,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
     }                                                                                              \
     TG_VECTOR_CLONES static void name##_b(                                                         \
         int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
-        const tg_real *c, const tg_real *y, tg_real *g, tg_real *da, tg_real *db, tg_real *dc,     \
-        int set) {                                                                                 \
-        (void)k, (void)c, (void)y, (void)dc;                                                       \
+        const tg_real *c, const tg_real *y, const tg_real *x, tg_real *g, tg_real *da,             \
+        tg_real *db, tg_real *dc, int set) {                                                       \
+        (void)k, (void)c, (void)y, (void)x, (void)dc;                                              \
         bool seta = set & TG__FUSE_SET_A, setb = set & TG__FUSE_SET_B;                             \
         if (sa != 1 || sb != 1)                                                                    \
             name##_bl(n, a, sa, b, sb, g, da, db, seta, setb);                                     \
@@ -120,9 +120,9 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
 #define UNARY_B(name, da_expr)                                                                     \
     TG_VECTOR_CLONES static void name##_b(                                                         \
         int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b, int64_t sb,    \
-        const tg_real *c, const tg_real *y, tg_real *g, tg_real *da, tg_real *db, tg_real *dc,     \
-        int set) {                                                                                 \
-        (void)sa, (void)b, (void)sb, (void)c, (void)db, (void)dc;                                  \
+        const tg_real *c, const tg_real *y, const tg_real *x, tg_real *g, tg_real *da,             \
+        tg_real *db, tg_real *dc, int set) {                                                       \
+        (void)sa, (void)b, (void)sb, (void)c, (void)x, (void)db, (void)dc;                         \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2, (void)a, (void)y;                                                       \
         PUT_ROW(da, set & TG__FUSE_SET_A, da_expr);                                                \
@@ -130,8 +130,8 @@ static inline bool one_or_apart(const tg_real *da, const tg_real *db, int64_t n)
 #define UNARY(name, f_expr, da_expr)                                                               \
     TG_VECTOR_CLONES static void name##_f(int64_t n, const double *k, const tg_real *a,            \
                                           int64_t sa, const tg_real *b, int64_t sb,                \
-                                          const tg_real *c, tg_real *y) {                          \
-        (void)sa, (void)b, (void)sb, (void)c;                                                      \
+                                          const tg_real *c, tg_real *y, tg_real *x) {              \
+        (void)sa, (void)b, (void)sb, (void)c, (void)x;                                             \
         const tg_real K = (tg_real)k[0], K2 = (tg_real)k[1];                                       \
         (void)K, (void)K2;                                                                         \
         LOOP y[i] = (f_expr);                                                                      \
@@ -163,14 +163,14 @@ UNARY(clamp, (X < K ? K : X) > K2 ? K2 : (X < K ? K : X), X >= K && X <= K2 ? G 
  * of fastmath.h. The program's sigmoid is not tg_sigmoid's exact libm
  * form: the difference is rounding, the time a third of an LSTM step. */
 static void tanh_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                   int64_t sb, const tg_real *c, tg_real *y) {
-    (void)k, (void)sa, (void)b, (void)sb, (void)c;
+                   int64_t sb, const tg_real *c, tg_real *y, tg_real *x) {
+    (void)k, (void)sa, (void)b, (void)sb, (void)c, (void)x;
     tg_tanh_n(y, a, n);
 }
 UNARY_B(tanh, G *(1 - Y * Y))
 static void sigmoid_f(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                      int64_t sb, const tg_real *c, tg_real *y) {
-    (void)k, (void)sa, (void)b, (void)sb, (void)c;
+                      int64_t sb, const tg_real *c, tg_real *y, tg_real *x) {
+    (void)k, (void)sa, (void)b, (void)sb, (void)c, (void)x;
     tg_sigmoid_n(y, a, n);
 }
 UNARY_B(sigmoid, G *Y *(1 - Y))
@@ -178,16 +178,17 @@ UNARY_B(sigmoid, G *Y *(1 - Y))
 /* The row's sum (k[0] = 1) or mean (k[0] = 1/n) as ops_reduce.c: summed in
  * double (row_sums.h), the mean divided by the count. */
 TG_VECTOR_CLONES static void sum_row_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                                       const tg_real *b, int64_t sb, const tg_real *c, tg_real *y) {
-    (void)sa, (void)b, (void)sb, (void)c;
+                                       const tg_real *b, int64_t sb, const tg_real *c, tg_real *y,
+                                       tg_real *x) {
+    (void)sa, (void)b, (void)sb, (void)c, (void)x;
     double acc = tg__row_sum(a, n);
     y[0] = (tg_real)(k[0] == 1 ? acc : acc / (double)n);
 }
 TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real *a, int64_t sa,
                                        const tg_real *b, int64_t sb, const tg_real *c,
-                                       const tg_real *y, tg_real *g, tg_real *da, tg_real *db,
-                                       tg_real *dc, int set) {
-    (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)y, (void)db, (void)dc;
+                                       const tg_real *y, const tg_real *x, tg_real *g, tg_real *da,
+                                       tg_real *db, tg_real *dc, int set) {
+    (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)y, (void)x, (void)db, (void)dc;
     tg_real share = (tg_real)(g[0] * k[0]); /* g is one wide: no PUT_ROW, which reads g[i] */
     if (set & TG__FUSE_SET_A)
         LOOP PUT(da[i], true, share);
@@ -197,34 +198,34 @@ TG_VECTOR_CLONES static void sum_row_b(int64_t n, const double *k, const tg_real
 
 /* A row's layer norm without gain or bias (tg_layer_norm(x, NULL, NULL,
  * eps), k[0] = eps) through the op's own row kernels (ops_norm.c), so the
- * program's numbers are the op's. The row's s goes after its result
- * (y[n], the rule's extra value) for the adjoint, which reads the
- * normalised row (Y) and s, not A: keeping Y (as wide as A) spares
- * backward the row's three passes of normalising it again. */
+ * program's numbers are the op's. The row's s is its extra value (x[0])
+ * for the adjoint, which reads the normalised row (Y) and s, not A:
+ * keeping Y (as wide as A) spares backward the row's three passes of
+ * normalising it again. */
 static void layer_norm_f(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                         const tg_real *b, int64_t sb, const tg_real *c, tg_real *y) {
+                         const tg_real *b, int64_t sb, const tg_real *c, tg_real *y, tg_real *x) {
     (void)sa, (void)b, (void)sb, (void)c;
     tg_real m;
-    tg__norm_row(a, n, (tg_real)k[0], y, &m, &y[n]);
+    tg__norm_row(a, n, (tg_real)k[0], y, &m, &x[0]);
 }
 static void layer_norm_b(int64_t n, const double *k, const tg_real *a, int64_t sa, const tg_real *b,
-                         int64_t sb, const tg_real *c, const tg_real *y, tg_real *g, tg_real *da,
-                         tg_real *db, tg_real *dc, int set) {
+                         int64_t sb, const tg_real *c, const tg_real *y, const tg_real *x,
+                         tg_real *g, tg_real *da, tg_real *db, tg_real *dc, int set) {
     (void)k, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)db, (void)dc;
     if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
-    tg__norm_row_grad(n, y, y[n], g, da);
+    tg__norm_row_grad(n, y, x[0], g, da);
 }
 
 /* The same with the gain b and bias c (tg_layer_norm(x, gain, bias, eps)),
  * y = xh * b + c as the op computes it, in one pass after the
- * normalising. The normalised row xh and s go after the result (y[n..2n),
- * y[2n]), and the adjoint reads those and the gain (X | B), not y. */
+ * normalising. The normalised row xh and s are its extra values (x[0..n),
+ * x[n]), and the adjoint reads those and the gain (X | B), not y. */
 TG_VECTOR_CLONES static void layer_norm_affine_f(int64_t n, const double *k, const tg_real *a,
                                                  int64_t sa, const tg_real *b, int64_t sb,
-                                                 const tg_real *c, tg_real *y) {
+                                                 const tg_real *c, tg_real *y, tg_real *x) {
     (void)sa, (void)sb;
-    tg_real m, *xh = y + n;
-    tg__norm_row(a, n, (tg_real)k[0], xh, &m, &y[2 * n]);
+    tg_real m, *xh = x;
+    tg__norm_row(a, n, (tg_real)k[0], xh, &m, &x[n]);
     LOOP {
         tg_real v = xh[i] * b[i];
         y[i] = v + c[i];
@@ -235,17 +236,18 @@ TG_VECTOR_CLONES static void layer_norm_affine_f(int64_t n, const double *k, con
  * the bias's g. */
 TG_VECTOR_CLONES static void layer_norm_affine_b(int64_t n, const double *k, const tg_real *a,
                                                  int64_t sa, const tg_real *b, int64_t sb,
-                                                 const tg_real *c, const tg_real *y, tg_real *g,
-                                                 tg_real *da, tg_real *db, tg_real *dc, int set) {
-    (void)k, (void)a, (void)sa, (void)sb, (void)c;
-    const tg_real *xh = y + n;
+                                                 const tg_real *c, const tg_real *y,
+                                                 const tg_real *x, tg_real *g, tg_real *da,
+                                                 tg_real *db, tg_real *dc, int set) {
+    (void)k, (void)a, (void)sa, (void)sb, (void)c, (void)y;
+    const tg_real *xh = x;
     tg_real *d = g + n;
     if (db) PUT_ROW(db, set & TG__FUSE_SET_B, G * xh[i]);
     if (dc) PUT_ROW(dc, set & TG__FUSE_SET_C, G);
     if (!da) return;
     LOOP d[i] = g[i] * b[i];
     if (set & TG__FUSE_SET_A) memset(da, 0, (size_t)n * sizeof *da); /* the op's kernel adds */
-    tg__norm_row_grad(n, xh, y[2 * n], d, da);
+    tg__norm_row_grad(n, xh, x[n], d, da);
 }
 
 /* One row per primitive, by op and number of inputs: its loops, its arity
@@ -272,7 +274,7 @@ static const tg__fuse_rule rules[TG_OP_COUNT][4] = {
     RULE(SQRT, sqrt, 1, Y_),
     RULE(ABS, abs, 1, A_),
     RULE(CLAMP, clamp, 1, A_),
-    [TG_OP_LAYER_NORM][1] = {layer_norm_f, layer_norm_b, 1, false, Y_, 0, 1},
+    [TG_OP_LAYER_NORM][1] = {layer_norm_f, layer_norm_b, 1, false, Y_ | X_, 0, 1},
     [TG_OP_LAYER_NORM][3] = {layer_norm_affine_f, layer_norm_affine_b, 3, false, X_ | B_, 1, 1},
     [TG_OP_SUM_AXIS][1] = {sum_row_f, sum_row_b, 1, true, 0, 0, 0},
 };

@@ -13,9 +13,13 @@
  * operand; a reduction's input); sa, sb are the operands' strides: 1, or 0
  * for a one-wide value ([B,1], a row's mean) broadcast over the row; c, a
  * third operand, is n wide. k holds the op's scalars (node->f). b is NULL
- * for a unary rule, c NULL unless the rule takes three. */
+ * for a unary rule, c NULL unless the rule takes three. x receives the
+ * rule's extra values (extra_rows and extra below; NULL when it has
+ * none): a slot of their own, so backward may read them where they were
+ * kept while y stays in the workspace. */
 typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
-                             const tg_real *b, int64_t sb, const tg_real *c, tg_real *y);
+                             const tg_real *b, int64_t sb, const tg_real *c, tg_real *y,
+                             tg_real *x);
 /* da (db, dc) += the rule's share of the adjoint g, from a, b, c and y. A
  * broadcast operand (stride 0) receives the sum over the row; a rule skips
  * an operand whose da, db or dc is NULL (no gradient wanted; a unary rule
@@ -26,12 +30,13 @@ typedef void (*tg__fuse_fwd)(int64_t n, const double *k, const tg_real *a, int64
  * rule's own scratch (nothing else reads an extra value's adjoint). */
 typedef void (*tg__fuse_bwd)(int64_t n, const double *k, const tg_real *a, int64_t sa,
                              const tg_real *b, int64_t sb, const tg_real *c, const tg_real *y,
-                             tg_real *g, tg_real *da, tg_real *db, tg_real *dc, int set);
+                             const tg_real *x, tg_real *g, tg_real *da, tg_real *db, tg_real *dc,
+                             int set);
 enum { TG__FUSE_SET_A = 1, TG__FUSE_SET_B = 2, TG__FUSE_SET_C = 4 };
 
 /* What a rule's adjoint reads besides g (tg__fuse_rule.needs): backward
  * keeps exactly these values of a row from forward (fuse_run.c). X: the
- * values the rule writes after its result (extra), without the result. */
+ * rule's extra values (x). */
 enum { TG__FUSE_A = 1, TG__FUSE_B = 2, TG__FUSE_Y = 4, TG__FUSE_C = 8, TG__FUSE_X = 16 };
 
 typedef struct tg__fuse_rule {

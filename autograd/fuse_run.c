@@ -5,9 +5,10 @@
  * (rows split over threads), keeping of each row only the values the
  * adjoint reads and cannot have otherwise (fuse_plan.c: for an LSTM the
  * activated gates, as the hand-written kernel keeps them) and not the
- * product; or, where those are many (a layer norm from elementary ops),
- * only the product. Backward puts a row's kept values back and computes
- * the few it did not keep again (tanh(c') from c', the step's result), or
+ * product, written where they are kept (fuse_plan.c plan_in_place); or,
+ * where those are many (a layer norm from elementary ops), only the
+ * product. Backward reads a row's kept values where they are (or puts
+ * them back in the workspace) and computes the few it did not keep again (tanh(c') from c', the step's result), or
  * runs the whole row forward again from the kept product, and runs the
  * program's adjoint, each instruction's rule in reverse, then sends the
  * product's gradient to h, W and b as tg_linear's backward does. A broadcast input's
@@ -120,23 +121,29 @@ static void row_bases(const tg__fusion *f, const tg_real *const *in, int64_t r, 
         base[i] = in[i] ? in[i] + (f->bcast[i] ? 0 : r * f->in[i].w) : NULL;
     base[WS] = ws;
     base[CONSTS] = f->consts;
+    base[KEPT] = NULL;
     for (int k = 0; k < FUSE_MAX_OUT; k++) base[OUT + k] = NULL;
 }
 
-static void run_instr(const instr *c, const tg_real *const *base, tg_real *ws) {
+/* (y and x are the workspace's or the kept values', which the row may
+ * write: the bases are const for the values it only reads.) */
+static void run_instr(const instr *c, const tg_real *const *base) {
     c->rule->fwd(c->n, c->k, AT(base, c->a), c->sa, c->b.w ? AT(base, c->b) : NULL, c->sb,
-                 c->c.w ? AT(base, c->c) : NULL, ws + c->y.off);
+                 c->c.w ? AT(base, c->c) : NULL, (tg_real *)AT(base, c->y),
+                 c->x.w ? (tg_real *)AT(base, c->x) : NULL);
 }
 
-/* The program forward over one row, its results in ws. */
-static void run_row(const tg__fusion *f, const tg_real *const *base, tg_real *ws) {
-    for (int k = 0; k < f->n_code; k++) run_instr(&f->code[k], base, ws);
+/* The program forward over one row (code or its forward view). */
+static void run_row(const instr *code, int n, const tg_real *const *base) {
+    for (int k = 0; k < n; k++) run_instr(&code[k], base);
 }
 
 static void forward_part(void *ctx, int64_t lo, int64_t hi) {
     fused_job *j = ctx;
     const tg__fusion *f = j->sv->f;
-    tg_real *ws = malloc((size_t)(f->width + 1) * sizeof *ws);
+    /* the workspace, then a row of kept values for a forward that keeps
+     * none (no gradient) to write them in place into */
+    tg_real *ws = malloc((size_t)(f->width + f->saved_w + 1) * sizeof *ws);
     if (!ws) {
         j->no_memory = true;
         return;
@@ -146,13 +153,15 @@ static void forward_part(void *ctx, int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
         if (ahead && r + ahead < hi) prefetch_row(j, r + ahead, false);
         row_bases(f, j->sv->in, r, ws, base);
-        run_row(f, base, ws);
+        tg_real *kept = j->sv->kept && !f->recompute ? j->sv->kept + r * f->saved_w : NULL;
+        base[KEPT] = kept ? kept : ws + f->width;
+        run_row(f->fwd ? f->fwd : f->code, f->n_code, base);
         for (int k = 0; k < f->n_out; k++)
             memcpy(j->out + (k * j->B + r) * w, AT(base, f->out[k]), (size_t)w * sizeof *ws);
-        tg_real *kept = j->sv->kept && !f->recompute ? j->sv->kept + r * f->saved_w : NULL;
-        for (int k = 0; kept && k < f->n_saved; k++) {
+        for (int k = 0; kept && k < f->n_saved; k++) { /* kept in place but the product's */
             const saved_run *s = &f->saved[k];
-            memcpy(kept + s->at, AT(base, s->s), (size_t)s->s.w * sizeof *ws);
+            if (!f->fwd || s->s.src != WS)
+                memcpy(kept + s->at, AT(base, s->s), (size_t)s->s.w * sizeof *ws);
         }
     }
     free(ws);
@@ -175,17 +184,17 @@ static void adjoint_bases(const fused_job *j, int64_t r, int64_t blk, tg_real *a
         }
     }
     abase[WS] = adj;
-    abase[CONSTS] = NULL; /* and the results' rows: values only */
+    abase[CONSTS] = abase[KEPT] = NULL; /* and the results' rows: values only */
     for (int k = 0; k < FUSE_MAX_OUT; k++) abase[OUT + k] = NULL;
 }
 
-/* A row's scratch in backward: its kept values put back in place (the
- * workspace, the product's row), the adjoints. */
+/* A row's scratch in backward: the workspace (with its kept values put
+ * back, unless read in place), the product's row, the adjoints. */
 typedef struct row_scratch {
     tg_real *ws, *prod, *adj;
 } row_scratch;
 
-/* Row r's adjoint: the kept values back, what is not kept computed again
+/* Row r's adjoint: the kept values at hand, what is not kept computed again
  * (fuse_plan.c plan_remat: the back view reads results from the node's
  * output), the results' gradient seeded, then each instruction's rule in
  * reverse. A share into the workspace's adjoints (s->adj) is assigned
@@ -200,14 +209,15 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
     for (int k = 0; k < f->n_out && k < FUSE_MAX_OUT; k++)
         base[OUT + k] = j->out + (k * j->B + r) * w;
     const tg_real *kept = j->sv->kept + r * f->saved_w;
+    base[KEPT] = kept;
     base[f->prod] = f->recompute ? kept : s->prod; /* the kept product, or its kept part */
-    for (int k = 0; !f->recompute && k < f->n_saved; k++) {
+    for (int k = 0; !f->recompute && k < f->n_saved; k++) { /* read in place but the product's */
         const saved_run *v = &f->saved[k];
         tg_real *to = (v->s.src == WS ? s->ws : s->prod) + v->s.off;
-        memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
+        if (!f->fwd || v->s.src != WS) memcpy(to, kept + v->at, (size_t)v->s.w * sizeof *to);
     }
-    if (f->recompute) run_row(f, base, s->ws);
-    for (int k = 0; k < f->n_redo; k++) run_instr(&f->back[f->redo[k]], base, s->ws);
+    if (f->recompute) run_row(f->code, f->n_code, base);
+    for (int k = 0; k < f->n_redo; k++) run_instr(&f->back[f->redo[k]], base);
     adjoint_bases(j, r, blk, s->adj, abase);
     /* zeroed just before the adds, not assigned by the first: glibc zeroes
      * a row that size with `rep stosb`, which takes the lines without
@@ -232,8 +242,8 @@ static void adjoint_row(const fused_job *j, int64_t r, int64_t blk, const row_sc
         tg_real *dc = three && abase[c->c.src] ? AT(abase, c->c) : NULL;
         if (da || db || dc)
             c->rule->bwd(c->n, c->k, AT(base, v->a), c->sa, two ? AT(base, v->b) : NULL, c->sb,
-                         three ? AT(base, v->c) : NULL, AT(base, v->y), s->adj + c->y.off, da,
-                         db, dc, c->set);
+                         three ? AT(base, v->c) : NULL, AT(base, v->y),
+                         v->x.w ? AT(base, v->x) : NULL, s->adj + c->y.off, da, db, dc, c->set);
     }
 }
 
