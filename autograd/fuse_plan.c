@@ -190,8 +190,9 @@ static bool plan_in_place(tg_tape *dst, tg__fusion *f, const saved_run *runs, in
  * rule reads (fuse_rules.h needs) that live in the workspace or the
  * product and that plan_remat cannot serve or compute again; the other
  * inputs are on the tape. An LSTM keeps 4 of its product's 4 widths, the
- * gates, as the hand-written kernel does; a layer-norm LSTM 9 and 2 values
- * (the normalised product and cell, their s, the gates). Unless that
+ * gates, as the hand-written kernel does; a layer-norm LSTM 10 and 2
+ * values (the normalised product and cell, their s, the gates, the tanh of
+ * the normalised cell). Unless that
  * is more than 3 times the product: then the product alone, and backward
  * runs the row forward again (a user's layer norm written from sub, mean,
  * sqrt...). false when out of memory. */
