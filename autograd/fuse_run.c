@@ -8,13 +8,13 @@
  * product, written where they are kept (fuse_plan.c plan_in_place); or,
  * where those are many (a layer norm from elementary ops), only the
  * product. Backward reads a row's kept values where they are (or puts
- * them back in the workspace) and computes the few it did not keep again (tanh(c') from c', the step's result), or
- * runs the whole row forward again from the kept product, and runs the
- * program's adjoint, each instruction's rule in reverse, then sends the
- * product's gradient to h, W and b as tg_linear's backward does. A broadcast input's
- * gradient (a cell's parameter) is summed over rows per fixed block of
- * rows, then the blocks in order, so it is the same at every thread
- * count. */
+ * them back in the workspace) and computes the few it did not keep again
+ * (tanh(c') from c', the step's result), or runs the whole row forward
+ * again from the kept product, and runs the program's adjoint, each
+ * instruction's rule in reverse, then sends the product's gradient to h,
+ * W and b as tg_linear's backward does. A broadcast input's gradient (a
+ * cell's parameter) is summed over rows per fixed block of rows, then the
+ * blocks in order, so it is the same at every thread count. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +49,8 @@ typedef struct fused_job {
  * steps ago, buffers fresh from the arena) is asked for into L2 this many
  * bytes' worth of rows ahead of the row that uses it. The hardware's own
  * prefetcher does not follow a row's several streams far enough: a
- * layer-norm LSTM's backward spent a tenth of its step waiting for the 9
- * widths a row it had kept (bench_rnn --versus at hidden 128: 1.31 the
+ * layer-norm LSTM's backward spent a tenth of its step waiting for the
+ * 10 widths a row it had kept (bench_rnn --versus at hidden 128: 1.31 the
  * built-in step without, 1.26 with; the built-in kernel's one pass over a
  * row's gates runs into no such wait). */
 enum { PREFETCH_BYTES = 16384 };

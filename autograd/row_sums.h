@@ -31,18 +31,24 @@ TG__ROW_INLINE double tg__fold8(const tg__sum8 *s) {
     return acc;
 }
 
-/* The sum of a[0..n). */
-TG__ROW_INLINE double tg__row_sum(const tg_real *a, int64_t n) {
-    tg__sum8 s = {0};
-    int64_t n8 = n - n % 8;
-    for (int64_t k = 0; k < n8; k += 8) {
+/* The sum of a[k..n) added to the partials *s0, 8 at a time, then the
+ * partials folded and the tail added. */
+TG__ROW_INLINE double tg__sum_from(const tg_real *a, int64_t k, int64_t n, const tg__sum8 *s0) {
+    tg__sum8 s = *s0;
+    for (; k + 8 <= n; k += 8) {
         tg__real8 x;
         tg__load8(&x, a + k);
         s += __builtin_convertvector(x, tg__sum8);
     }
     double acc = tg__fold8(&s);
-    for (int64_t k = n8; k < n; k++) acc += (double)a[k];
+    for (; k < n; k++) acc += (double)a[k];
     return acc;
+}
+
+/* The sum of a[0..n). */
+TG__ROW_INLINE double tg__row_sum(const tg_real *a, int64_t n) {
+    tg__sum8 s = {0};
+    return tg__sum_from(a, 0, n, &s);
 }
 
 /* The layer norm's sums (ops_norm.c): each lane adds a block of 4 of its
@@ -65,14 +71,7 @@ TG__ROW_INLINE double tg__norm_sum(const tg_real *a, int64_t n) {
         TG__BLOCK4(a, k, x0, x1, x2, x3);
         s += __builtin_convertvector((x0 + x1) + (x2 + x3), tg__sum8);
     }
-    for (; k + 8 <= n; k += 8) {
-        tg__real8 x;
-        tg__load8(&x, a + k);
-        s += __builtin_convertvector(x, tg__sum8);
-    }
-    double acc = tg__fold8(&s);
-    for (; k < n; k++) acc += (double)a[k];
-    return acc;
+    return tg__sum_from(a, k, n, &s);
 }
 
 /* The sum of (a[k] - m)^2 by blocks, each square formed in tg_real. */
